@@ -1,0 +1,83 @@
+/**
+ * The boundary between the worker and HubSpot. The worker only sees this port; `client.ts` implements it over
+ * HTTP with axios, and tests point that client at the simulator.
+ */
+
+/** One input of a batch-update call, as sent. Property values are already strings. */
+export interface BatchInput {
+  id: string;
+  idProperty?: string;
+  properties: Record<string, string>;
+  objectWriteTraceId: string;
+}
+
+export interface BatchRequest {
+  account: string;
+  objectType: string;
+  inputs: BatchInput[];
+  /** Aborts the call (lease lost, shutdown). */
+  signal?: AbortSignal;
+}
+
+/** HubSpot's rate-limit headers of one response; each is absent when HubSpot did not send it. */
+export interface RateLimitSnapshot {
+  max?: number;
+  remaining?: number;
+  intervalMs?: number;
+  daily?: number;
+  dailyRemaining?: number;
+  secondly?: number;
+  secondlyRemaining?: number;
+}
+
+/** What came back from one call: an HTTP answer of any status, or a transport failure. Never throws. */
+export type HubSpotAnswer =
+  | {
+      kind: 'http';
+      status: number;
+      /** Parsed JSON body, or the raw text when it was not JSON (gateway HTML). */
+      body: unknown;
+      rateLimit: RateLimitSnapshot;
+      /** `Retry-After` in milliseconds, when present. */
+      retryAfterMs?: number;
+      correlationId?: string;
+      latencyMs: number;
+    }
+  | {
+      kind: 'transport';
+      code: TransportErrorCode;
+      message: string;
+      latencyMs: number;
+    };
+
+export const TransportErrorCode = {
+  timeout: 'TIMEOUT',
+  reset: 'CONNECTION_RESET',
+  refused: 'CONNECTION_REFUSED',
+  network: 'NETWORK_ERROR',
+  aborted: 'ABORTED',
+} as const;
+export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
+
+/** A HubSpot property definition, the part the worker needs to validate values before sending them. */
+export interface PropertyDefinition {
+  name: string;
+  /** HubSpot's `type`: string, number, bool, enumeration, date, datetime, phone_number, ... */
+  type: string;
+  /** For enumerations: the allowed option values. */
+  options?: string[];
+  hasUniqueValue?: boolean;
+  /** Calculated and read-only properties cannot be written. */
+  readOnly?: boolean;
+}
+
+/** The worker's view of HubSpot. */
+export interface HubSpotPort {
+  /** `POST /crm/objects/2026-03/{objectType}/batch/update`. */
+  batchUpdate(request: BatchRequest): Promise<HubSpotAnswer>;
+  /** `GET /crm/properties/2026-03/{objectType}`: the answer's body is HubSpot's property list. */
+  getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer>;
+}
+
+/** Supplies the bearer token of an account; library users may plug in OAuth refresh here. */
+export type TokenProvider = (account: string) => Promise<string>;

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
+
+const open = new Map<number, string>();
+let nextId = 1;
+
+/** Registers something that must be closed before the test ends; returns the function that marks it closed. */
+export function track(label: string): () => void {
+  const id = nextId++;
+  open.set(id, label);
+  return () => {
+    open.delete(id);
+  };
+}
+
+export function openResources(): string[] {
+  return [...open.values()];
+}
+
+/** The Redis URL chosen by the global setup. */
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+/** A fresh queue name, unique to this test. */
+export function uniqueQueueName(label = 'test'): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A tracked ioredis connection, closed automatically after the test. */
+export function testRedis(): Redis {
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null, lazyConnect: false });
+  const done = track('redis connection');
+  cleanups.push(async () => {
+    await redis.quit().catch(() => redis.disconnect());
+    done();
+  });
+  return redis;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Runs `fn` after the current test, before the leak check (cleanups run in reverse order). */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(async () => {
+    await fn();
+  });
+}
+
+/** Deletes every key of a queue after the test. */
+export function cleanupQueue(queueName: string): void {
+  onCleanup(async () => {
+    const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+    try {
+      const match = `${queueKeys(queueName).root}*`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    } finally {
+      await redis.quit();
+    }
+  });
+}
+
+/** Runs every registered cleanup, newest first; called by the shared afterEach before the leak check. */
+export async function runCleanups(): Promise<void> {
+  const fns = cleanups.splice(0).reverse();
+  for (const fn of fns) await fn();
+}
