@@ -1,0 +1,267 @@
+/**
+ * The attempt policy as data: for every reason a HubSpot call can end badly, whether the updates are tried
+ * again, whether that costs one of their attempts, and how long to wait. The worker reads this table; the README
+ * renders it with {@link attemptPolicyMarkdown}, so documentation and behaviour cannot drift apart.
+ */
+
+/** How the wait before the next try is computed. */
+export const Backoff = {
+  /** Exponential with equal jitter. */
+  exponential: 'exponential',
+  /** `Retry-After` when HubSpot sent one, else exponential. */
+  retryAfterOrExponential: 'retryAfterOrExponential',
+  /** Exponential, but never under 2 s (HubSpot's advice for 423). */
+  atLeast2s: 'atLeast2s',
+  /** `Retry-After`, else the rest of the rate-limit window. */
+  rateWindow: 'rateWindow',
+  /** No wait of its own. */
+  none: 'none',
+} as const;
+export type Backoff = (typeof Backoff)[keyof typeof Backoff];
+
+/** One row of {@link ATTEMPT_POLICY}. */
+export interface AttemptRule {
+  readonly retry: boolean;
+  readonly spendsAttempt: boolean;
+  readonly backoff: Backoff;
+  readonly description: string;
+}
+
+/** Every outcome of a call that is not a plain success, and what to do about it. */
+export const ATTEMPT_POLICY = {
+  canceled: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'Batch status CANCELED: nothing is known to have applied; the whole batch is retried.',
+  },
+  incomplete: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'Batch status PENDING, PROCESSING or missing in a final answer: the whole batch is retried.',
+  },
+  unexpected_response: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description:
+      'A 1xx/3xx, or a 2xx whose body is not a usable batch response (or lists errors it does not name): retried.',
+  },
+  server_error: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'retryAfterOrExponential',
+    description:
+      'HTTP 5xx (JSON or gateway HTML). The write may already have applied; retrying is idempotent.',
+  },
+  timeout: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'Client deadline or HTTP 408. The write may already have applied.',
+  },
+  connection_reset: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'Connection reset or socket hang up. The write may already have applied.',
+  },
+  connection_refused: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'exponential',
+    description: 'Connection refused: the request never reached HubSpot, so no attempt is spent.',
+  },
+  network: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'Other network failure (DNS, TLS, truncated body).',
+  },
+  aborted: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'none',
+    description: 'We aborted the call (lease lost, shutdown); whoever holds the batch next sends it again.',
+  },
+  locked_423: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'atLeast2s',
+    description: 'HTTP 423 Locked during a high-volume sync: retried after at least 2 s.',
+  },
+  migration_477: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'retryAfterOrExponential',
+    description:
+      'HTTP 477 Migration in Progress: retried after Retry-After (may be hours); costs no attempt.',
+  },
+  rate_limited_429: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'rateWindow',
+    description: 'HTTP 429: retried after Retry-After or the rate-limit window (DAILY: until the reset).',
+  },
+  auth_401: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'none',
+    description:
+      'HTTP 401: the account is paused until its credentials work; updates wait, attempts are kept.',
+  },
+  forbidden_403: {
+    retry: true,
+    spendsAttempt: false,
+    backoff: 'none',
+    description: 'HTTP 403 (e.g. MISSING_SCOPES): the account is paused like a 401.',
+  },
+  object_not_found: {
+    retry: false,
+    spendsAttempt: true,
+    backoff: 'none',
+    description: 'A 207 error OBJECT_NOT_FOUND names the input: it fails; the other inputs are settled.',
+  },
+  input_error: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'A 207 error of a retryable category (rate limit, internal, unknown) names the input.',
+  },
+  input_rejected: {
+    retry: false,
+    spendsAttempt: true,
+    backoff: 'none',
+    description:
+      'A 207 error of a final category (VALIDATION_ERROR, CONFLICT, ...) names the input: it fails.',
+  },
+  validation_400: {
+    retry: false,
+    spendsAttempt: true,
+    backoff: 'none',
+    description:
+      'HTTP 400: never resent as is. Inputs the poison hint names fail; the rest are resent without them, or ' +
+      'one by one when the hint names none.',
+  },
+  other_4xx: {
+    retry: false,
+    spendsAttempt: true,
+    backoff: 'none',
+    description: 'Other final 4xx (404 unknown object type, 409, 413, 415, ...): every input fails.',
+  },
+  lease_expired: {
+    retry: true,
+    spendsAttempt: true,
+    backoff: 'exponential',
+    description: 'A worker died mid-batch and its lease expired; the call may have gone out, so it counts.',
+  },
+} as const satisfies Record<string, AttemptRule>;
+
+/** Every reason the policy table knows. */
+export type AttemptReason = keyof typeof ATTEMPT_POLICY;
+
+/** The reasons `classifyBatchAnswer` gives for retrying a whole batch. */
+export const RETRY_REASONS = [
+  'canceled',
+  'incomplete',
+  'unexpected_response',
+  'server_error',
+  'timeout',
+  'connection_reset',
+  'connection_refused',
+  'network',
+  'aborted',
+  'locked_423',
+  'migration_477',
+] as const satisfies readonly AttemptReason[];
+export type RetryReason = (typeof RETRY_REASONS)[number];
+
+/** Attempts an update gets before it fails, counting only rows with `spendsAttempt`. */
+export const DEFAULT_MAX_ATTEMPTS = 10;
+/** First backoff step. */
+export const DEFAULT_BASE_DELAY_MS = 1000;
+/** Cap of exponential backoff (Retry-After is honoured beyond it). */
+export const DEFAULT_MAX_DELAY_MS = 300_000;
+/** HubSpot's advice for 423. */
+export const LOCKED_MIN_DELAY_MS = 2000;
+/** The rolling window of HubSpot's usual per-app limit, used when a 429 says nothing more. */
+export const DEFAULT_RATE_WINDOW_MS = 10_000;
+
+/** Options of {@link backoffDelayMs}; every field has a default. */
+export interface BackoffOptions {
+  baseMs?: number;
+  maxMs?: number;
+  /** HubSpot's `Retry-After`, in ms. */
+  retryAfterMs?: number;
+  /** What is left of the rate-limit window, for 429s without `Retry-After`. */
+  windowMs?: number;
+  /** A source of numbers in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+/** The policy row of a reason. */
+export function attemptRule(reason: AttemptReason): AttemptRule {
+  return ATTEMPT_POLICY[reason];
+}
+
+/**
+ * The capped exponential step before jitter: `baseMs * 2^(attempt-1)`, at most `maxMs`. `attempt` is the number
+ * of tries made so far (1 after the first failure); values below 1 count as 1.
+ */
+export function exponentialCapMs(attempt: number, baseMs: number, maxMs: number): number {
+  const n = Number.isFinite(attempt) ? Math.max(1, Math.floor(attempt)) : 1;
+  // 2^60 already exceeds any sane cap; clamping the exponent avoids Infinity arithmetic.
+  return Math.min(maxMs, baseMs * 2 ** Math.min(n - 1, 60));
+}
+
+/**
+ * How long to wait before the next try after `reason`. Exponential backoff uses equal jitter (half of the step
+ * fixed, half random) so a fleet of workers does not retry in lockstep, while the wait never drops below half
+ * the step. `Retry-After` is honoured as given, even above `maxMs` (a 477 may ask for hours).
+ */
+export function backoffDelayMs(reason: AttemptReason, attempt: number, opts: BackoffOptions = {}): number {
+  const baseMs = opts.baseMs ?? DEFAULT_BASE_DELAY_MS;
+  const maxMs = opts.maxMs ?? DEFAULT_MAX_DELAY_MS;
+  const random = opts.random ?? Math.random;
+  const retryAfterMs =
+    opts.retryAfterMs !== undefined && Number.isFinite(opts.retryAfterMs)
+      ? Math.max(0, opts.retryAfterMs)
+      : undefined;
+  const jittered = () => {
+    const cap = exponentialCapMs(attempt, baseMs, maxMs);
+    const r = Math.min(1, Math.max(0, random()));
+    return Math.round(cap / 2 + (cap / 2) * r);
+  };
+  switch (ATTEMPT_POLICY[reason].backoff) {
+    case 'none':
+      return 0;
+    case 'exponential':
+      return jittered();
+    case 'retryAfterOrExponential':
+      return retryAfterMs ?? jittered();
+    case 'atLeast2s':
+      return Math.max(LOCKED_MIN_DELAY_MS, retryAfterMs ?? 0, jittered());
+    case 'rateWindow': {
+      if (retryAfterMs !== undefined) return retryAfterMs;
+      const window =
+        opts.windowMs !== undefined && opts.windowMs >= 0 ? opts.windowMs : DEFAULT_RATE_WINDOW_MS;
+      return Math.round(window);
+    }
+  }
+}
+
+/** The policy table as Markdown, for the README. */
+export function attemptPolicyMarkdown(): string {
+  const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+  const lines = [
+    '| reason | retry | spends an attempt | backoff | description |',
+    '| --- | --- | --- | --- | --- |',
+    ...(Object.entries(ATTEMPT_POLICY) as Array<[AttemptReason, AttemptRule]>).map(
+      ([reason, rule]) =>
+        `| \`${reason}\` | ${yesNo(rule.retry)} | ${yesNo(rule.spendsAttempt)} | \`${rule.backoff}\` | ` +
+        `${rule.description.replaceAll('|', '\\|')} |`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
