@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/** Per-account settings in HUBSPOT_ACCOUNTS: a bare token, or a token with its own budget. */
+export const AccountConfigSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      token: z.string().min(1),
+      maxRequests: z.number().int().min(1).optional(),
+      windowMs: z.number().int().min(100).optional(),
+      dailyLimit: z.number().int().min(1).optional(),
+      dailyReserve: z.number().int().min(0).optional(),
+    })
+    .strict(),
+]);
+
+const accountsJson = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"account": "token"}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().regex(/^[A-Za-z0-9_.@~+=/-]+$/, 'account names may not contain | or :'), AccountConfigSchema));
+
+/**
+ * Every setting the process reads, from environment variables, with defaults. Read once in `main.ts`;
+ * nothing else reads `process.env`.
+ */
+export const ConfigSchema = z.object({
+  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
+    .default('hubspot-updates'),
+  HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
+  HUBSPOT_ACCOUNTS: accountsJson.optional(),
+  HUBSPOT_BASE_URL: z.string().url('must be an http(s) URL').default('https://api.hubapi.com'),
+  RATE_LIMIT_MAX: int(1).default(100),
+  RATE_LIMIT_WINDOW_MS: int(100).default(10_000),
+  RATE_LIMIT_MARGIN_MS: int(0).optional(),
+  DAILY_LIMIT: int(1).optional(),
+  DAILY_RESERVE: int(0).default(0),
+  BATCH_LINGER_MS: int(0).default(250),
+  BATCH_MAX_SIZE: int(1).max(100).default(100),
+  WORKER_CONCURRENCY: int(1).default(8),
+  LEASE_MS: int(1000).default(60_000),
+  MAX_ATTEMPTS: int(1).default(10),
+  BACKOFF_BASE_MS: int(1).default(1000),
+  BACKOFF_MAX_MS: int(1).default(300_000),
+  AUTH_PAUSE_MS: int(1000).default(60_000),
+  HTTP_TIMEOUT_MS: int(100).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  OUTCOME_TTL_SECONDS: int(60).default(7 * 24 * 3600),
+  VALIDATE_PROPERTIES: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  METRICS_PORT: int(0).max(65535).default(9464),
+  METRICS_HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DASHBOARD_USER: z.string().min(1).optional(),
+  DASHBOARD_PASSWORD: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** A configuration error naming each bad variable and what it expects. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws {@link ConfigError} naming every bad variable. Values are never echoed. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+/** The budget and token of one account after defaults. */
+export interface AccountSettings {
+  token: string;
+  maxRequests: number;
+  windowMs: number;
+  dailyLimit?: number;
+  dailyReserve: number;
+}
+
+/** Resolves accounts: HUBSPOT_ACCOUNTS entries, plus `default` from HUBSPOT_ACCESS_TOKEN when set. */
+export function accountsOf(config: Config): Map<string, AccountSettings> {
+  const accounts = new Map<string, AccountSettings>();
+  const base = {
+    maxRequests: config.RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    dailyReserve: config.DAILY_RESERVE,
+    ...(config.DAILY_LIMIT ? { dailyLimit: config.DAILY_LIMIT } : {}),
+  };
+  if (config.HUBSPOT_ACCESS_TOKEN) accounts.set('default', { ...base, token: config.HUBSPOT_ACCESS_TOKEN });
+  for (const [name, value] of Object.entries(config.HUBSPOT_ACCOUNTS ?? {})) {
+    accounts.set(name, typeof value === 'string' ? { ...base, token: value } : { ...base, ...value });
+  }
+  return accounts;
+}

@@ -1,0 +1,135 @@
+import { Registry } from 'prom-client';
+import { runDemo } from './cli/demo.js';
+import { runEnqueue } from './cli/enqueue.js';
+import { runFailed, runRetryFailed } from './cli/failed.js';
+import { runOutcomes } from './cli/outcomes.js';
+import { runSimulator } from './cli/simulator.js';
+import { accountsOf, type Config, ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { startOpsServer } from './server.js';
+import { createWorker } from './worker/index.js';
+
+/**
+ * The `worker` command: reads the configuration once, wires Redis, HubSpot, metrics and signals, and runs until
+ * SIGTERM or SIGINT. On a signal it stops taking work, lets in-flight batches finish (or hands them back), and
+ * resolves with exit code 0.
+ */
+export async function runWorker(config: Config): Promise<number> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const accounts = accountsOf(config);
+  if (accounts.size === 0) {
+    logger.warn('no HubSpot account configured (HUBSPOT_ACCESS_TOKEN / HUBSPOT_ACCOUNTS): updates will fail');
+  }
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const worker = createWorker({
+    redisUrl: config.REDIS_URL,
+    queueName: config.QUEUE_NAME,
+    accounts: Object.fromEntries(accounts),
+    hubspotBaseUrl: config.HUBSPOT_BASE_URL,
+    httpTimeoutMs: config.HTTP_TIMEOUT_MS,
+    rateLimit: {
+      maxRequests: config.RATE_LIMIT_MAX,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      ...(config.RATE_LIMIT_MARGIN_MS !== undefined ? { marginMs: config.RATE_LIMIT_MARGIN_MS } : {}),
+    },
+    batchLingerMs: config.BATCH_LINGER_MS,
+    batchMaxSize: config.BATCH_MAX_SIZE,
+    concurrency: config.WORKER_CONCURRENCY,
+    leaseMs: config.LEASE_MS,
+    maxAttempts: config.MAX_ATTEMPTS,
+    outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
+    backoffBaseMs: config.BACKOFF_BASE_MS,
+    backoffMaxMs: config.BACKOFF_MAX_MS,
+    authPauseMs: config.AUTH_PAUSE_MS,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    validateProperties: config.VALIDATE_PROPERTIES,
+    logger,
+    metrics,
+  });
+
+  const ops =
+    config.METRICS_PORT > 0
+      ? await startOpsServer({
+          port: config.METRICS_PORT,
+          host: config.METRICS_HOST,
+          registry,
+          // Answering at all shows the event loop turns; a worker that cannot reach Redis is unready, not dead.
+          healthy: () => true,
+          ready: () => worker.ready,
+        })
+      : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    logger.info({ signal }, 'shutting down');
+    stopping = worker.close();
+  };
+  const done = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      stop(signal);
+      stopping?.then(resolve, resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await worker.start();
+  if (ops) logger.info({ port: ops.port }, 'metrics and health on /metrics, /healthz, /readyz');
+  await done;
+  await ops?.close();
+  logger.flush?.();
+  return 0;
+}
+
+const USAGE = `usage: hubspot-batch-queue <command>
+
+commands:
+  worker                 run a worker until SIGTERM/SIGINT
+  enqueue [FILE|-]       enqueue NDJSON update requests (all or nothing); prints one trace id per line
+  outcomes [FILE|-]      print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId)
+  simulator [--port N]   run the local HubSpot simulator
+  failed [filters]       list failed updates as NDJSON (--account, --object-type, --category, --limit)
+  retry-failed [filters] replay failed updates matching the filters (fenced: never overwrites newer values)
+  demo                   run simulator, workers and a sample workload, then print a summary
+
+configuration comes from environment variables; see README.md`;
+
+/** Entry point of the `hubspot-batch-queue` binary; the only place that reads `process.env`. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'worker':
+        return await runWorker(loadConfig(process.env));
+      case 'enqueue':
+        return await runEnqueue(args, loadConfig(process.env));
+      case 'outcomes':
+        return await runOutcomes(args, loadConfig(process.env));
+      case 'simulator':
+        return await runSimulator(args);
+      case 'failed':
+        return await runFailed(args, loadConfig(process.env));
+      case 'retry-failed':
+        return await runRetryFailed(args, loadConfig(process.env));
+      case 'demo':
+        return await runDemo(loadConfig(process.env));
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 78;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,35 @@
+--[[
+  Looks up outcomes by trace id in one call. An update without an outcome record is still queued when its job
+  hash exists (derived instead of written at enqueue, which keeps enqueue cheap).
+
+  KEYS: none (keys are built from the prefixes; all share the queue's hash tag)
+
+  ARGV[1] outcome key prefix
+  ARGV[2] job key prefix
+  ARGV[3..] trace ids
+
+  Returns: per id three values: kind ('o' outcome JSON, 'q' queued job data, '' unknown), payload, enqueue time.
+]]
+local rcall = redis.call
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local record = rcall('GET', ARGV[1] .. id)
+  if record then
+    out[#out + 1] = 'o'
+    out[#out + 1] = record
+    out[#out + 1] = ''
+  else
+    local job = rcall('HMGET', ARGV[2] .. 't-' .. id, 'data', 'timestamp')
+    if job[1] then
+      out[#out + 1] = 'q'
+      out[#out + 1] = job[1]
+      out[#out + 1] = job[2] or ''
+    else
+      out[#out + 1] = ''
+      out[#out + 1] = ''
+      out[#out + 1] = ''
+    end
+  end
+end
+return out

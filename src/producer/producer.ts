@@ -1,0 +1,159 @@
+import { Redis } from 'ioredis';
+import { queueKeys } from '../keys.js';
+import { luaScript } from '../lua.js';
+import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-letters.js';
+import { isTerminal, type Outcome } from '../outcomes/outcome.js';
+import { readOutcomes } from '../outcomes/reader.js';
+import { jobIdFor, parseUpdate, type Update, type UpdateRequest, UpdateValidationError } from '../update.js';
+
+const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url));
+/** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
+const CHUNK = 500;
+
+export interface ProducerOptions {
+  /** Redis URL (default `redis://127.0.0.1:6379`), or an ioredis connection the caller owns. */
+  redis?: string | Redis;
+  /** BullMQ queue name (default `hubspot-updates`). */
+  queueName?: string;
+}
+
+export interface EnqueueResult {
+  objectWriteTraceId: string;
+  /** True when this trace id was already enqueued: the update is not added twice. */
+  duplicate: boolean;
+}
+
+export interface Producer {
+  /** Validates and enqueues one update. Throws {@link UpdateValidationError} naming every problem. */
+  enqueue(update: UpdateRequest): Promise<EnqueueResult>;
+  /**
+   * Validates every update first and enqueues nothing if any is invalid (the error names each bad one by its
+   * index); otherwise enqueues all, in order, and returns one result per update.
+   */
+  enqueueMany(updates: readonly UpdateRequest[]): Promise<EnqueueResult[]>;
+  /** The outcome of one update: `queued` while waiting, null for a trace id never seen (or expired). */
+  getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
+  getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
+  /** Resolves once every id has a terminal outcome; rejects with {@link WaitTimeoutError} after `timeoutMs`. */
+  waitForOutcomes(objectWriteTraceIds: readonly string[], options?: { timeoutMs?: number }): Promise<Outcome[]>;
+  /** Failed updates (the dead letters), newest first, filtered by account, object type and error category. */
+  listFailed(filter?: FailedFilter): Promise<Outcome[]>;
+  /**
+   * Replays failed updates matching the filter; each is fenced like any other write, so a replay never
+   * overwrites a newer value. Returns the replayed trace ids.
+   */
+  retryFailed(filter?: FailedFilter): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Raised by `waitForOutcomes` when the timeout passes first; carries the outcomes as they stood. */
+export class WaitTimeoutError extends Error {
+  readonly code = 'WAIT_TIMEOUT';
+  constructor(readonly outcomes: Array<Outcome | null>) {
+    const open = outcomes.filter((o) => !o || !isTerminal(o.status)).length;
+    super(`${open} of ${outcomes.length} updates had no terminal outcome before the timeout`);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/** Validates a list of requests, collecting every problem by index. */
+export function validateAll(updates: readonly unknown[]): Update[] {
+  const valid: Update[] = [];
+  const problems: string[] = [];
+  updates.forEach((u, i) => {
+    const parsed = parseUpdate(u);
+    if (parsed.ok) valid.push(parsed.update);
+    else problems.push(`update ${i}: ${parsed.issues.join('; ')}`);
+  });
+  if (problems.length > 0) throw new UpdateValidationError(problems);
+  return valid;
+}
+
+/** Creates a producer: the API backend code uses to hand updates to the queue and read their outcomes. */
+export function createProducer(options: ProducerOptions = {}): Producer {
+  const keys = queueKeys(options.queueName ?? 'hubspot-updates');
+  const owned = typeof options.redis !== 'object';
+  const redis =
+    typeof options.redis === 'object'
+      ? options.redis
+      : new Redis(options.redis ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  let subscriber: Redis | undefined;
+  const listeners = new Set<() => void>();
+
+  async function enqueueValid(updates: Update[]): Promise<EnqueueResult[]> {
+    const results: EnqueueResult[] = [];
+    for (let i = 0; i < updates.length; i += CHUNK) {
+      const chunk = updates.slice(i, i + CHUNK);
+      const args: string[] = [keys.jobPrefix, keys.outcomePrefix];
+      for (const u of chunk) args.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, JSON.stringify(u));
+      const added = (await enqueueScript.run(redis, [keys.wait, keys.marker], args)) as number[];
+      chunk.forEach((u, j) => {
+        results.push({ objectWriteTraceId: u.objectWriteTraceId, duplicate: added[j] !== 1 });
+      });
+    }
+    return results;
+  }
+
+  async function subscribe(): Promise<void> {
+    if (subscriber) return;
+    subscriber = redis.duplicate();
+    subscriber.on('message', () => {
+      for (const l of listeners) l();
+    });
+    await subscriber.subscribe(keys.settledChannel);
+  }
+
+  return {
+    async enqueue(update) {
+      const [result] = await enqueueValid(validateAll([update]));
+      return result as EnqueueResult;
+    },
+    async enqueueMany(updates) {
+      return enqueueValid(validateAll(updates));
+    },
+    async getOutcome(id) {
+      const [o] = await readOutcomes(redis, keys, [id]);
+      return o ?? null;
+    },
+    getOutcomes(ids) {
+      return readOutcomes(redis, keys, ids);
+    },
+    async waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
+      await subscribe();
+      const deadline = Date.now() + timeoutMs;
+      const result = new Map<string, Outcome | null>();
+      let open = [...new Set(ids)];
+      for (;;) {
+        const fetched = await readOutcomes(redis, keys, open);
+        open = open.filter((id, i) => {
+          const o = fetched[i] ?? null;
+          result.set(id, o);
+          return !o || !isTerminal(o.status);
+        });
+        if (open.length === 0) return ids.map((id) => result.get(id) as Outcome);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new WaitTimeoutError(ids.map((id) => result.get(id) ?? null));
+        // Settles are announced on a channel; the poll bound covers a missed message.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            listeners.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(left, 1000));
+          listeners.add(done);
+        });
+      }
+    },
+    listFailed(filter) {
+      return listFailed(redis, keys, filter);
+    },
+    retryFailed(filter) {
+      return retryFailed(redis, keys, filter);
+    },
+    async close() {
+      if (subscriber) await subscriber.quit().catch(() => subscriber?.disconnect());
+      if (owned) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

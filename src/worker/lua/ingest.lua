@@ -1,0 +1,74 @@
+--[[
+  Moves up to N jobs from BullMQ's wait list into the per-object pending structure, in enqueue order.
+
+  Each routable job becomes an entry `seq:enqueuedAt:attempts:jobId` appended to its object's list; `seq` comes
+  from one counter, so it orders updates as Redis saw them enqueued (the fencing sequence). An object that is not
+  in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time. Jobs whose
+  data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
+  trace id already has an outcome is a repeated enqueue of a finished update: it is dropped.
+
+  KEYS[1] wait list
+  KEYS[2] sequence counter
+  KEYS[3] groups set
+  KEYS[4] inflight hash
+  KEYS[5] invalid list
+  KEYS[6] stats hash
+
+  ARGV[1] key root (pending:, obj: keys are built from it)
+  ARGV[2] job key prefix
+  ARGV[3] outcome key prefix
+  ARGV[4] max jobs to move
+
+  Returns: { moved, invalid, duplicates, still waiting }
+]]
+local rcall = redis.call
+local root, jobPrefix, outcomePrefix = ARGV[1], ARGV[2], ARGV[3]
+local ids = rcall('RPOP', KEYS[1], tonumber(ARGV[4]))
+if not ids then return { 0, 0, 0, 0 } end
+
+local t = rcall('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+
+local function isName(v)
+  return type(v) == 'string' and v ~= '' and not string.find(v, '[|:%s]')
+end
+
+local moved, invalid, dups = 0, 0, 0
+for _, jobId in ipairs(ids) do
+  local jobKey = jobPrefix .. jobId
+  local fields = rcall('HMGET', jobKey, 'data', 'timestamp', 'seq')
+  local raw = fields[1]
+  if raw then
+    local ok, d = pcall(cjson.decode, raw)
+    local routable = ok and type(d) == 'table' and isName(d.objectType) and type(d.id) == 'string' and d.id ~= ''
+      and (d.account == nil or isName(d.account)) and (d.idProperty == nil or isName(d.idProperty))
+      and (d.objectWriteTraceId == nil or isName(d.objectWriteTraceId))
+    if not routable then
+      rcall('RPUSH', KEYS[5], jobId)
+      invalid = invalid + 1
+    else
+      local traceId = d.objectWriteTraceId
+      if traceId == nil then
+        traceId = (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId
+      end
+      if rcall('EXISTS', outcomePrefix .. traceId) == 1 then
+        rcall('DEL', jobKey)
+        dups = dups + 1
+      else
+        -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
+        local seq = tonumber(fields[3]) or rcall('INCR', KEYS[2])
+        local ts = tonumber(fields[2]) or now
+        local group = (d.account or 'default') .. '|' .. d.objectType
+        local objKey = group .. '|' .. (d.idProperty or '') .. '|' .. d.id
+        rcall('RPUSH', root .. 'obj:' .. objKey, seq .. ':' .. ts .. ':0:' .. jobId)
+        if rcall('HEXISTS', KEYS[4], objKey) == 0 then
+          rcall('ZADD', root .. 'pending:' .. group, 'NX', ts, objKey)
+          rcall('SADD', KEYS[3], group)
+        end
+        moved = moved + 1
+      end
+    end
+  end
+end
+if moved > 0 then rcall('HINCRBY', KEYS[6], 'pending', moved) end
+return { moved, invalid, dups, rcall('LLEN', KEYS[1]) }

@@ -1,0 +1,90 @@
+--[[
+  Settles one claimed batch atomically: records outcomes, advances the landed-sequence fence, schedules retries,
+  hands back updates that were not attempted, and releases the batch's objects.
+
+  The batch record must still exist: if the lease expired and another worker took the updates over, nothing is
+  written (the other worker owns their outcome), so every update gets exactly one terminal outcome.
+
+  KEYS[1] inflight hash
+  KEYS[2] leases zset
+  KEYS[3] batch hash
+  KEYS[4] groups set
+  KEYS[5] delayed zset
+  KEYS[6] stats hash
+  KEYS[7] failed zset (dead-letter index; members `jobId|traceId`)
+
+  ARGV[1] key root
+  ARGV[2] job key prefix
+  ARGV[3] outcome key prefix
+  ARGV[4] batch id
+  ARGV[5] outcome TTL seconds
+  ARGV[6] settled pub/sub channel
+  ARGV[7] plan, JSON: { objects: [ { key, group,
+            done: [ { job, trace, seq, status, category, outcome } ],  -- terminal; outcome is the JSON record
+            retry: [ { entry, delayMs, trace, outcome } ],   -- entry carries the new attempt count
+            requeue: [ entry, ... ],                         -- back to pending, no attempt spent
+            landed: { prop: seq } } ] }
+
+  Returns: 1 when settled, 0 when the batch was no longer ours.
+]]
+local rcall = redis.call
+local root, jobPrefix, outcomePrefix, batchId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ttl = tonumber(ARGV[5])
+if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
+
+local t = rcall('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local plan = cjson.decode(ARGV[7])
+
+local settled, requeued, delayed, inflight = 0, 0, 0, 0
+for _, obj in ipairs(plan.objects) do
+  local objKey = obj.key
+  local listKey = root .. 'obj:' .. objKey
+  for _, d in ipairs(obj.done) do
+    rcall('SET', outcomePrefix .. d.trace, d.outcome, 'EX', ttl)
+    rcall('HINCRBY', KEYS[6], d.status, 1)
+    if d.status == 'failed' then
+      -- A failed update keeps its job (with its original sequence) for the outcome's lifetime, so it can be
+      -- replayed, fenced like any other write.
+      rcall('HSET', jobPrefix .. d.job, 'seq', d.seq)
+      rcall('EXPIRE', jobPrefix .. d.job, ttl)
+      rcall('ZADD', KEYS[7], now, d.job .. '|' .. d.trace)
+      rcall('HINCRBY', KEYS[6], 'failed:' .. (d.category or 'UNKNOWN'), 1)
+    else
+      rcall('DEL', jobPrefix .. d.job)
+    end
+    settled = settled + 1
+  end
+  local landedKey = root .. 'landed:' .. objKey
+  local wroteLanded = false
+  for prop, seq in pairs(obj.landed) do
+    local cur = tonumber(rcall('HGET', landedKey, prop))
+    if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
+    wroteLanded = true
+  end
+  if wroteLanded then rcall('EXPIRE', landedKey, ttl) end
+  for _, r in ipairs(obj.retry) do
+    rcall('SET', outcomePrefix .. r.trace, r.outcome, 'EX', ttl)
+    rcall('ZADD', KEYS[5], now + r.delayMs, objKey .. '\n' .. r.entry)
+    delayed = delayed + 1
+  end
+  for i = #obj.requeue, 1, -1 do
+    rcall('LPUSH', listKey, obj.requeue[i])
+    requeued = requeued + 1
+  end
+  inflight = inflight + #obj.done + #obj.retry + #obj.requeue
+  if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
+  local first = rcall('LINDEX', listKey, 0)
+  if first then
+    local ts = string.match(first, '^%d+:(%d+):')
+    rcall('ZADD', root .. 'pending:' .. obj.group, 'NX', ts, objKey)
+    rcall('SADD', KEYS[4], obj.group)
+  end
+end
+rcall('DEL', KEYS[3])
+rcall('ZREM', KEYS[2], batchId)
+rcall('HINCRBY', KEYS[6], 'inflight', -inflight)
+if requeued > 0 then rcall('HINCRBY', KEYS[6], 'pending', requeued) end
+if delayed > 0 then rcall('HINCRBY', KEYS[6], 'delayed', delayed) end
+if settled > 0 then rcall('PUBLISH', ARGV[6], batchId) end
+return 1

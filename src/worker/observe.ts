@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BatchVerdict } from '../hubspot/classify.js';
+import type { HubSpotAnswer } from '../hubspot/port.js';
+import type { QueueKeys } from '../keys.js';
+import type { Metrics } from '../metrics.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+
+/** Records one HubSpot call in metrics and logs; `onPropertyRejected` drops a stale cached schema. */
+export function observeCall(
+  metrics: Metrics | undefined,
+  logger: Logger,
+  info: { account: string; objectType: string; size: number; answer: HubSpotAnswer; verdict: BatchVerdict },
+  onPropertyRejected: () => void,
+): void {
+  const { account, objectType, answer, verdict } = info;
+  const status = answer.kind === 'http' ? String(answer.status) : answer.code;
+  if (metrics) {
+    const labels = { account, object_type: objectType };
+    metrics.calls.inc({ ...labels, status });
+    metrics.callDuration.observe(labels, answer.latencyMs / 1000);
+    metrics.batchSize.observe(labels, info.size);
+    if (answer.kind === 'http') {
+      if (answer.rateLimit.remaining !== undefined) metrics.remaining.set({ account }, answer.rateLimit.remaining);
+      if (answer.rateLimit.dailyRemaining !== undefined) {
+        metrics.dailyRemaining.set({ account }, answer.rateLimit.dailyRemaining);
+      }
+    }
+    if (verdict.kind === 'rateLimited') metrics.rateLimited.inc({ account, policy: verdict.policyName });
+  }
+  const correlationId = answer.kind === 'http' ? answer.correlationId : undefined;
+  if (verdict.kind === 'rejected') {
+    if (verdict.poison.properties.length > 0) onPropertyRejected();
+    logger.warn({ account, objectType, size: info.size, correlationId, error: verdict.error }, 'HubSpot rejected a batch (400); isolating');
+  } else if (verdict.kind === 'retry') {
+    logger.info({ account, objectType, size: info.size, correlationId, reason: verdict.reason }, 'batch will be retried');
+  } else if (verdict.kind === 'failAll') {
+    logger.warn({ account, objectType, size: info.size, correlationId, error: verdict.error }, 'HubSpot failed a whole batch');
+  } else {
+    logger.debug({ account, objectType, size: info.size, status, latencyMs: answer.latencyMs }, 'HubSpot call');
+  }
+}
+
+/** Reads queue depth and account state from Redis into gauges (every few seconds, not per batch). */
+export async function refreshGauges(
+  redis: Redis,
+  keys: QueueKeys,
+  limiter: RateLimiter,
+  metrics: Metrics,
+  accounts: string[],
+): Promise<void> {
+  const [stats, waiting, invalid, delayed, oldestJob] = await Promise.all([
+    redis.hgetall(keys.stats),
+    redis.llen(keys.wait),
+    redis.llen(keys.invalid),
+    redis.zcard(keys.delayed),
+    redis.lindex(keys.wait, -1),
+  ]);
+  metrics.queueDepth.set({ state: 'waiting' }, waiting);
+  metrics.queueDepth.set({ state: 'pending' }, Math.max(0, Number(stats.pending ?? 0)));
+  metrics.queueDepth.set({ state: 'inflight' }, Math.max(0, Number(stats.inflight ?? 0)));
+  metrics.queueDepth.set({ state: 'delayed' }, delayed);
+  metrics.queueDepth.set({ state: 'invalid' }, invalid);
+  let oldest = 0;
+  if (oldestJob) {
+    const ts = Number(await redis.hget(keys.jobPrefix + oldestJob, 'timestamp'));
+    if (ts > 0) oldest = Math.max(0, (Date.now() - ts) / 1000);
+  }
+  metrics.oldestWaitingAge.set(oldest);
+  for (const account of accounts) {
+    const state = await limiter.state(account);
+    for (const reason of ['rate_limit', 'daily', 'auth', 'manual'] as const) {
+      metrics.paused.set({ account, reason }, state.paused && state.pauseReason === reason ? 1 : 0);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { ATTEMPT_POLICY, backoffDelayMs } from '../hubspot/policy.js';
+import type { OutcomeError, OutcomeStatus } from '../outcomes/outcome.js';
+import { buildOutcome } from '../outcomes/record.js';
+import type { Member, PreparedBatch } from './prepare.js';
+import type { InputFate } from './send.js';
+import { type ClaimedObject, formatEntry, type SettlePlan } from './store.js';
+
+export interface PlanOptions {
+  now: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  windowMs: number;
+  random?: () => number;
+}
+
+/** Counts by what happened, for metrics. */
+export interface PlanSummary {
+  succeeded: number;
+  failed: number;
+  superseded: number;
+  retrying: number;
+  requeued: number;
+}
+
+/**
+ * Turns the fate of every input into the settle plan: one terminal outcome per finished update, a backoff for
+ * retried ones (or a final failure once attempts run out), and a hand-back for updates that were not attempted.
+ * Every claimed object appears in the plan so its in-flight mark is released. Pure.
+ */
+export function buildSettlePlan(
+  claimed: readonly ClaimedObject[],
+  batch: PreparedBatch,
+  fates: ReadonlyMap<number, InputFate>,
+  options: PlanOptions,
+): { plan: SettlePlan; summary: PlanSummary } {
+  const summary: PlanSummary = { succeeded: 0, failed: 0, superseded: 0, retrying: 0, requeued: 0 };
+  const objects = new Map<string, SettlePlan['objects'][number]>();
+  for (const obj of claimed) {
+    objects.set(obj.objectKey, { key: obj.objectKey, group: batch.group, done: [], retry: [], requeue: [], landed: {} });
+  }
+  const slot = (m: Member) => objects.get(m.objectKey) as SettlePlan['objects'][number];
+
+  const finish = (m: Member, status: 'succeeded' | 'failed' | 'superseded', attempts: number, extra: Extra = {}) => {
+    slot(m).done.push({
+      job: m.entry.jobId,
+      trace: m.trace,
+      seq: m.entry.seq,
+      status,
+      ...(extra.error ? { category: extra.error.category } : {}),
+      outcome: record(m, status, attempts, options.now, extra),
+    });
+    summary[status]++;
+  };
+  const requeue = (m: Member) => {
+    slot(m).requeue.push(formatEntry(m.entry));
+    summary.requeued++;
+  };
+
+  for (const d of batch.early) {
+    if (d.status === 'failed') finish(d.member, 'failed', d.member.entry.attempts, { error: d.error });
+    else finish(d.member, 'superseded', d.member.entry.attempts);
+  }
+
+  batch.inputs.forEach((prepared, i) => {
+    const fate: InputFate = fates.get(i) ?? { kind: 'requeue', reason: 'not sent' };
+    const attempted = prepared.members.map((m) => m.entry.attempts + 1);
+    switch (fate.kind) {
+      case 'succeeded':
+        prepared.members.forEach((m, j) => {
+          const extra = fate.hubspotObjectId ? { hubspotObjectId: fate.hubspotObjectId } : {};
+          finish(m, m.wins.length > 0 ? 'succeeded' : 'superseded', attempted[j] ?? 1, extra);
+        });
+        Object.assign(slot(prepared.members[0] as Member).landed, prepared.sequences);
+        break;
+      case 'failed':
+        prepared.members.forEach((m, j) => finish(m, 'failed', attempted[j] ?? 1, { error: fate.error }));
+        break;
+      case 'poison': {
+        // Only the updates that wrote a bad property fail; the others are sent again without it.
+        const bad = prepared.members.filter((m) => m.wins.some((p) => fate.badProperties.includes(p)));
+        const failing = bad.length > 0 ? bad : prepared.members;
+        for (const m of prepared.members) {
+          if (failing.includes(m)) finish(m, 'failed', m.entry.attempts + 1, { error: fate.error });
+          else requeue(m);
+        }
+        break;
+      }
+      case 'retry': {
+        const row = ATTEMPT_POLICY[fate.reason];
+        prepared.members.forEach((m) => {
+          const attempts = row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts;
+          if (attempts >= options.maxAttempts) {
+            const error = { ...fate.error, message: `gave up after ${attempts} attempts: ${fate.error.message}` };
+            finish(m, 'failed', attempts, { error });
+            return;
+          }
+          const delayMs = backoffDelayMs(fate.reason, Math.max(1, attempts), {
+            baseMs: options.backoffBaseMs,
+            maxMs: options.backoffMaxMs,
+            windowMs: options.windowMs,
+            ...(fate.retryAfterMs !== undefined ? { retryAfterMs: fate.retryAfterMs } : {}),
+            ...(options.random ? { random: options.random } : {}),
+          });
+          const entry = formatEntry({ ...m.entry, attempts });
+          slot(m).retry.push({
+            entry,
+            delayMs,
+            trace: m.trace,
+            outcome: record(m, 'retrying', attempts, undefined, { error: fate.error }),
+          });
+          summary.retrying++;
+        });
+        break;
+      }
+      case 'requeue':
+        for (const m of prepared.members) requeue(m);
+        break;
+    }
+  });
+  return { plan: { objects: [...objects.values()] }, summary };
+}
+
+interface Extra {
+  error?: OutcomeError;
+  hubspotObjectId?: string;
+}
+
+function record(m: Member, status: OutcomeStatus, attempts: number, finishedAt: number | undefined, extra: Extra): string {
+  return JSON.stringify(
+    buildOutcome({
+      objectWriteTraceId: m.trace,
+      objectKey: m.objectKey,
+      status,
+      attempts,
+      enqueuedAt: m.entry.enqueuedAt,
+      ...(finishedAt !== undefined ? { finishedAt } : {}),
+      ...extra,
+    }),
+  );
+}

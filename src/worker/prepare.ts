@@ -1,0 +1,145 @@
+import type { BatchInput } from '../hubspot/port.js';
+import { type Update, UpdateRequestSchema, describeIssues, DEFAULT_ACCOUNT } from '../update.js';
+import type { OutcomeError } from '../outcomes/outcome.js';
+import { mergeObjectUpdates } from './merge.js';
+import type { ClaimedObject, Entry } from './store.js';
+
+/** One update of a claimed batch, as the worker tracks it until it settles. */
+export interface Member {
+  entry: Entry;
+  trace: string;
+  objectKey: string;
+  group: string;
+  /** Parsed update; absent when the job data failed validation. */
+  update?: Update;
+  /** Properties this update writes in its input (empty for riders). */
+  wins: string[];
+}
+
+/** One input of the batch and every update riding on it. */
+export interface PreparedInput {
+  input: BatchInput;
+  objectKey: string;
+  members: Member[];
+  /** Fence to record per property once the input lands. */
+  sequences: Record<string, number>;
+}
+
+/** A decision taken before anything is sent. */
+export type EarlyDecision =
+  | { member: Member; status: 'failed'; error: OutcomeError }
+  | { member: Member; status: 'superseded' };
+
+export interface PreparedBatch {
+  account: string;
+  objectType: string;
+  group: string;
+  inputs: PreparedInput[];
+  early: EarlyDecision[];
+  /** Updates merged into an input written by another update (metrics). */
+  merged: number;
+}
+
+/** Checks a property set against HubSpot's schema; returns the problems (empty when valid). */
+export type PropertyValidator = (
+  properties: Record<string, string>,
+) => Array<{ name: string; code: string; message: string }>;
+
+/** The trace id of a job: its data's, else derived from the job id (`t-<traceId>`), else the job id itself. */
+export function traceIdOfJob(jobId: string, data: unknown): string {
+  if (data && typeof data === 'object' && 'objectWriteTraceId' in data) {
+    const t = (data as { objectWriteTraceId?: unknown }).objectWriteTraceId;
+    if (typeof t === 'string' && t.length > 0) return t;
+  }
+  return jobId.startsWith('t-') ? jobId.slice(2) : jobId;
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turns claimed objects into a batch: validates every update again (jobs may come from other languages), checks
+ * values against HubSpot's property schema when a validator is given, and merges each object's updates into one
+ * input. Pure: no I/O.
+ */
+export function prepareBatch(
+  group: string,
+  objects: readonly ClaimedObject[],
+  validator?: PropertyValidator,
+): PreparedBatch {
+  const [account = DEFAULT_ACCOUNT, objectType = ''] = group.split('|');
+  const inputs: PreparedInput[] = [];
+  const early: EarlyDecision[] = [];
+  let merged = 0;
+
+  for (const obj of objects) {
+    const valid: Array<{ seq: number; update: Update; member: Member }> = [];
+    for (const { entry, data } of obj.updates) {
+      const raw = safeJson(data);
+      const trace = traceIdOfJob(entry.jobId, raw);
+      const member: Member = { entry, trace, objectKey: obj.objectKey, group, wins: [] };
+      if (raw === undefined) {
+        early.push({ member, status: 'failed', error: validationError(['job data is not valid JSON']) });
+        continue;
+      }
+      const parsed = UpdateRequestSchema.safeParse(raw);
+      if (!parsed.success) {
+        early.push({ member, status: 'failed', error: validationError(describeIssues(parsed.error)) });
+        continue;
+      }
+      const update: Update = { ...parsed.data, objectWriteTraceId: trace, account: parsed.data.account ?? account };
+      member.update = update;
+      if (validator) {
+        const problems = validator(stringProps(update));
+        if (problems.length > 0) {
+          early.push({
+            member,
+            status: 'failed',
+            error: {
+              category: 'VALIDATION_ERROR',
+              message: problems.map((p) => `${p.message} (${p.code})`).join('; '),
+            },
+          });
+          continue;
+        }
+      }
+      valid.push({ seq: entry.seq, update, member });
+    }
+    if (valid.length === 0) continue;
+
+    const merge = mergeObjectUpdates(valid, obj.landed);
+    const byTrace = new Map(valid.map((v) => [v.update.objectWriteTraceId, v.member]));
+    for (const trace of merge.fenced) {
+      const member = byTrace.get(trace);
+      if (member) early.push({ member, status: 'superseded' });
+    }
+    if (!merge.input) continue;
+    const members: Member[] = [];
+    for (const [trace, wins] of merge.contributors) {
+      const member = byTrace.get(trace);
+      if (member) members.push({ ...member, wins });
+    }
+    for (const trace of merge.riders) {
+      const member = byTrace.get(trace);
+      if (member) members.push(member);
+    }
+    merged += members.length - 1;
+    inputs.push({ input: merge.input, objectKey: obj.objectKey, members, sequences: merge.sequences });
+  }
+  return { account, objectType, group, inputs, early, merged };
+}
+
+function stringProps(update: Update): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(update.properties)) out[k] = v === null ? '' : String(v);
+  return out;
+}
+
+function validationError(issues: string[]): OutcomeError {
+  return { category: 'VALIDATION_ERROR', message: `invalid update: ${issues.join('; ')}` };
+}

@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import type { HubSpotPort } from '../hubspot/port.js';
+import { parsePropertyDefinitions, validateProperties } from '../hubspot/properties.js';
+import type { PropertyDefinition } from '../hubspot/port.js';
+import type { PropertyValidator } from './prepare.js';
+
+export interface SchemaCacheOptions {
+  port: HubSpotPort;
+  /** Called before each schema fetch: the fetch is a HubSpot call and spends rate budget like any other. */
+  beforeFetch: (account: string, signal: AbortSignal) => Promise<void>;
+  ttlMs: number;
+  logger?: Logger;
+}
+
+/**
+ * Caches HubSpot's property schema per account and object type, so poison values fail before they cost a
+ * whole-batch 400. When the schema cannot be read (missing scope, unknown type, outage) the worker sends
+ * unvalidated and relies on isolating 400s instead.
+ */
+export class SchemaCache {
+  readonly #options: SchemaCacheOptions;
+  readonly #entries = new Map<string, { at: number; value: Promise<PropertyValidator | undefined> }>();
+
+  constructor(options: SchemaCacheOptions) {
+    this.#options = options;
+  }
+
+  validatorFor(account: string, objectType: string, signal: AbortSignal): Promise<PropertyValidator | undefined> {
+    const key = `${account}|${objectType}`;
+    const hit = this.#entries.get(key);
+    if (hit && Date.now() - hit.at < this.#options.ttlMs) return hit.value;
+    const value = this.#load(account, objectType, signal);
+    this.#entries.set(key, { at: Date.now(), value });
+    return value;
+  }
+
+  /** Forgets a schema, e.g. after HubSpot rejected a property the cached schema allowed. */
+  invalidate(account: string, objectType: string): void {
+    this.#entries.delete(`${account}|${objectType}`);
+  }
+
+  async #load(account: string, objectType: string, signal: AbortSignal): Promise<PropertyValidator | undefined> {
+    try {
+      await this.#options.beforeFetch(account, signal);
+      const answer = await this.#options.port.getProperties(account, objectType, signal);
+      if (answer.kind !== 'http' || answer.status !== 200) {
+        this.#options.logger?.warn(
+          { account, objectType, status: answer.kind === 'http' ? answer.status : answer.code },
+          'property schema unavailable; sending without local validation',
+        );
+        return undefined;
+      }
+      const defs = new Map<string, PropertyDefinition>(parsePropertyDefinitions(answer.body).map((d) => [d.name, d]));
+      if (defs.size === 0) return undefined;
+      return (properties) => validateProperties(defs, properties);
+    } catch (err) {
+      this.#options.logger?.warn({ account, objectType, err: String(err) }, 'property schema fetch failed');
+      return undefined;
+    }
+  }
+}

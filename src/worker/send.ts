@@ -1,0 +1,228 @@
+import { type BatchVerdict, classifyBatchAnswer } from '../hubspot/classify.js';
+import type { AttemptReason } from '../hubspot/policy.js';
+import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
+import type { OutcomeError } from '../outcomes/outcome.js';
+import type { PreparedBatch, PreparedInput } from './prepare.js';
+
+/** What became of one input of a batch once sending is over. */
+export type InputFate =
+  | { kind: 'succeeded'; hubspotObjectId?: string }
+  | { kind: 'failed'; error: OutcomeError }
+  /** A poison input: the updates that wrote the bad properties fail, the others go back to be sent again. */
+  | { kind: 'poison'; error: OutcomeError; badProperties: string[] }
+  | { kind: 'retry'; reason: AttemptReason; error: OutcomeError; retryAfterMs?: number }
+  /** Not attempted (rate limit, credentials, shutdown): back to pending without spending an attempt. */
+  | { kind: 'requeue'; reason: string };
+
+/** The account budget the limiter enforces. */
+export interface AccountBudget {
+  maxRequests: number;
+  windowMs: number;
+  dailyLimit?: number;
+  dailyReserve?: number;
+}
+
+export interface Grant {
+  grantId: string;
+  at: number;
+}
+
+export type PauseReason = 'rate_limit' | 'daily' | 'auth' | 'manual';
+
+/** The slice of the rate limiter the sender needs. */
+export interface BudgetPort {
+  waitForGrant(account: string, budget: AccountBudget, signal?: AbortSignal): Promise<Grant>;
+  observe(account: string, grant: Grant | undefined, snapshot: RateLimitSnapshot, budget: AccountBudget): Promise<void>;
+  pause(
+    account: string,
+    options: { durationMs?: number; untilMs?: number; reason: PauseReason; policyName?: string; detail?: string },
+  ): Promise<void>;
+}
+
+/** Hooks for metrics and logs; all optional. */
+export interface SendEvents {
+  onCall?(info: { account: string; objectType: string; size: number; answer: HubSpotAnswer; verdict: BatchVerdict }): void;
+  onPause?(info: { account: string; reason: PauseReason; ms: number; policyName?: string; detail: string }): void;
+}
+
+export interface SendOptions {
+  port: HubSpotPort;
+  budget: BudgetPort;
+  accountBudget: AccountBudget;
+  signal: AbortSignal;
+  /** Longest pause the sender waits out while holding its batch; longer pauses hand the batch back. */
+  maxInlinePauseMs: number;
+  /** Pause after a 401/403 before credentials are tried again. */
+  authPauseMs: number;
+  nextDailyResetMs: () => number;
+  events?: SendEvents;
+}
+
+/**
+ * Sends a prepared batch and decides the fate of every input. A whole-batch 400 is isolated rather than failed:
+ * inputs the error names (by trace id, id, or property) fail alone and the rest is sent again; when the error
+ * names nothing usable the batch is bisected, so extra calls stay near log2(size) per poison input.
+ */
+export async function sendBatch(batch: PreparedBatch, options: SendOptions): Promise<Map<number, InputFate>> {
+  const { account, objectType } = batch;
+  const fates = new Map<number, InputFate>();
+  const queue: number[][] = batch.inputs.length > 0 ? [batch.inputs.map((_, i) => i)] : [];
+
+  while (queue.length > 0) {
+    const part = queue.shift() ?? [];
+    if (options.signal.aborted) {
+      for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+      continue;
+    }
+    let grant: Grant;
+    try {
+      grant = await options.budget.waitForGrant(account, options.accountBudget, options.signal);
+    } catch {
+      for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+      continue;
+    }
+    const inputs: BatchInput[] = part.map((i) => (batch.inputs[i] as PreparedInput).input);
+    let answer: HubSpotAnswer;
+    try {
+      answer = await options.port.batchUpdate({ account, objectType, inputs, signal: options.signal });
+    } catch (err) {
+      // Only the token provider throws: treat it like rejected credentials, without spending attempts.
+      const detail = `no usable token for account "${account}" (${err instanceof Error ? err.name : 'error'}); account paused, its updates stay queued`;
+      await options.budget.pause(account, { durationMs: options.authPauseMs, reason: 'auth', detail });
+      options.events?.onPause?.({ account, reason: 'auth', ms: options.authPauseMs, detail });
+      for (const i of part) fates.set(i, { kind: 'requeue', reason: 'auth' });
+      continue;
+    }
+    if (answer.kind === 'http') {
+      await options.budget.observe(account, grant, answer.rateLimit, options.accountBudget).catch(() => {});
+    }
+    const verdict = classifyBatchAnswer(inputs, answer);
+    options.events?.onCall?.({ account, objectType, size: inputs.length, answer, verdict });
+
+    switch (verdict.kind) {
+      case 'settled': {
+        const byTrace = new Map(part.map((i) => [(batch.inputs[i] as PreparedInput).input.objectWriteTraceId, i]));
+        for (const r of verdict.results) {
+          const i = byTrace.get(r.objectWriteTraceId);
+          if (i === undefined) continue;
+          if (r.ok) fates.set(i, { kind: 'succeeded', ...(r.hubspotObjectId ? { hubspotObjectId: r.hubspotObjectId } : {}) });
+          else if (r.retryable) fates.set(i, { kind: 'retry', reason: 'input_error', error: r.error });
+          else fates.set(i, { kind: 'failed', error: r.error });
+        }
+        break;
+      }
+      case 'retry':
+        if (options.signal.aborted && verdict.reason === 'aborted') {
+          for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+          break;
+        }
+        for (const i of part) {
+          fates.set(i, {
+            kind: 'retry',
+            reason: verdict.reason,
+            error: verdict.error,
+            ...(verdict.retryAfterMs !== undefined ? { retryAfterMs: verdict.retryAfterMs } : {}),
+          });
+        }
+        break;
+      case 'rateLimited': {
+        const daily = verdict.policyName === 'DAILY';
+        const untilMs = daily ? options.nextDailyResetMs() : undefined;
+        const ms = daily ? Math.max(0, (untilMs ?? 0) - Date.now()) : (verdict.retryAfterMs ?? options.accountBudget.windowMs);
+        const detail = daily
+          ? `HubSpot daily limit reached; paused until the daily reset`
+          : `HubSpot answered 429 (${verdict.policyName}); paused for ${ms} ms`;
+        await options.budget.pause(account, {
+          ...(daily ? { untilMs } : { durationMs: ms }),
+          reason: daily ? 'daily' : 'rate_limit',
+          policyName: verdict.policyName,
+          detail,
+        });
+        options.events?.onPause?.({ account, reason: daily ? 'daily' : 'rate_limit', ms, policyName: verdict.policyName, detail });
+        // A short pause is waited out holding the batch, which keeps it whole; a long one hands it back.
+        if (ms <= options.maxInlinePauseMs) queue.unshift(part);
+        else for (const i of part) fates.set(i, { kind: 'requeue', reason: 'rate_limited' });
+        break;
+      }
+      case 'authFailed': {
+        const detail = `HubSpot rejected the credentials of account "${account}" (${verdict.error.category}: ${verdict.error.message}); account paused, its updates stay queued`;
+        await options.budget.pause(account, { durationMs: options.authPauseMs, reason: 'auth', detail });
+        options.events?.onPause?.({ account, reason: 'auth', ms: options.authPauseMs, detail });
+        for (const i of part) fates.set(i, { kind: 'requeue', reason: 'auth' });
+        break;
+      }
+      case 'failAll':
+        for (const i of part) fates.set(i, { kind: 'failed', error: verdict.error });
+        break;
+      case 'rejected':
+        isolate(batch, part, verdict, fates, queue);
+        break;
+    }
+  }
+  return fates;
+}
+
+/** Splits a rejected part into named poison inputs (failed) and the rest (sent again), or bisects it. */
+function isolate(
+  batch: PreparedBatch,
+  part: number[],
+  verdict: Extract<BatchVerdict, { kind: 'rejected' }>,
+  fates: Map<number, InputFate>,
+  queue: number[][],
+): void {
+  const hint = verdict.poison;
+  const input = (i: number) => (batch.inputs[i] as PreparedInput).input;
+  if (hint.batchTooLarge && part.length > 1) {
+    const mid = Math.ceil(part.length / 2);
+    queue.unshift(part.slice(0, mid), part.slice(mid));
+    return;
+  }
+
+  const traceIds = new Set(hint.traceIds);
+  const ids = new Set([...hint.ids, ...hint.duplicateIds]);
+  const poison = new Map<number, string[]>();
+  for (const i of part) {
+    if (traceIds.has(input(i).objectWriteTraceId) || (ids.has(input(i).id) && hint.duplicateIds.length === 0)) {
+      poison.set(i, []);
+    }
+  }
+  // A property error names the property, not the input: the inputs setting it (to the named value, when the
+  // message gives one) are the suspects. A property that does not exist is bad in every input that sets it.
+  const suspects = new Set<number>();
+  for (const prop of hint.properties) {
+    const setting = part.filter((i) => prop.name in input(i).properties);
+    const matching =
+      prop.value !== undefined ? setting.filter((i) => input(i).properties[prop.name] === prop.value) : setting;
+    const certain = prop.code === 'PROPERTY_DOESNT_EXIST' || prop.code === 'READ_ONLY_VALUE' || matching.length === 1;
+    const chosen = prop.value !== undefined && matching.length > 0 ? matching : setting;
+    for (const i of chosen) {
+      if (certain || prop.value !== undefined) poison.set(i, [...(poison.get(i) ?? []), prop.name]);
+      else suspects.add(i);
+    }
+  }
+
+  const error = (i: number, names: string[]): OutcomeError => {
+    const props = hint.properties.filter((p) => names.includes(p.name));
+    const message = props.length > 0 ? props.map((p) => p.message).join('; ') : verdict.error.message;
+    return { ...verdict.error, message };
+  };
+
+  if (poison.size > 0) {
+    for (const [i, names] of poison) fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
+    const rest = part.filter((i) => !poison.has(i));
+    if (rest.length > 0) queue.unshift(rest);
+    return;
+  }
+  if (part.length === 1) {
+    const i = part[0] as number;
+    const names = poison.get(i) ?? [];
+    fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
+    return;
+  }
+  // Nothing singled out: send the unsuspected inputs on their own and halve the suspects (or everything).
+  const pool = suspects.size > 0 && suspects.size < part.length ? part.filter((i) => suspects.has(i)) : part;
+  const rest = part.filter((i) => !pool.includes(i));
+  const mid = Math.ceil(pool.length / 2);
+  const halves = pool.length > 1 ? [pool.slice(0, mid), pool.slice(mid)] : [pool];
+  queue.unshift(...(rest.length > 0 ? [rest] : []), ...halves);
+}

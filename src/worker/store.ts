@@ -1,0 +1,212 @@
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../keys.js';
+import { luaScript } from '../lua.js';
+
+const scripts = {
+  ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url)),
+  ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url)),
+  claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url)),
+  settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url)),
+  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url)),
+  extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url)),
+};
+
+/** One pending update as stored: `seq:enqueuedAt:attempts:jobId`. */
+export interface Entry {
+  seq: number;
+  enqueuedAt: number;
+  attempts: number;
+  jobId: string;
+}
+
+export function parseEntry(raw: string): Entry {
+  const m = /^(\d+):(\d+):(\d+):(.*)$/s.exec(raw);
+  if (!m) throw new Error(`malformed queue entry: ${raw}`);
+  return { seq: Number(m[1]), enqueuedAt: Number(m[2]), attempts: Number(m[3]), jobId: m[4] ?? '' };
+}
+
+export function formatEntry(e: Entry): string {
+  return `${e.seq}:${e.enqueuedAt}:${e.attempts}:${e.jobId}`;
+}
+
+/** One claimed object: its pending updates (entry and raw job data) and its landed-sequence fence. */
+export interface ClaimedObject {
+  objectKey: string;
+  updates: Array<{ entry: Entry; data: string }>;
+  landed: Record<string, number>;
+}
+
+export type ClaimResult =
+  | { kind: 'empty' }
+  | { kind: 'linger'; waitMs: number }
+  | { kind: 'ok'; batchId: string; claimedAt: number; objects: ClaimedObject[] };
+
+export interface ReadyGroup {
+  group: string;
+  pendingObjects: number;
+  oldestEnqueuedAt: number;
+}
+
+export interface ReadyReport {
+  now: number;
+  waiting: number;
+  groups: ReadyGroup[];
+}
+
+/** What settling does with each update of a batch; see settle.lua for the semantics. */
+export interface SettlePlan {
+  objects: Array<{
+    key: string;
+    group: string;
+    done: Array<{
+      job: string;
+      trace: string;
+      seq: number;
+      status: 'succeeded' | 'failed' | 'superseded';
+      category?: string;
+      outcome: string;
+    }>;
+    retry: Array<{ entry: string; delayMs: number; trace: string; outcome: string }>;
+    requeue: string[];
+    landed: Record<string, number>;
+  }>;
+}
+
+export interface StoreOptions {
+  redis: Redis;
+  keys: QueueKeys;
+  outcomeTtlSeconds: number;
+}
+
+/** The worker's side of the queue in Redis: every call is one Lua script, so a batch costs few round trips. */
+export class QueueStore {
+  readonly #redis: Redis;
+  readonly #keys: QueueKeys;
+  readonly #ttl: number;
+
+  constructor(options: StoreOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#ttl = options.outcomeTtlSeconds;
+  }
+
+  /** Moves up to `max` jobs from BullMQ's wait list into the per-object pending structure. */
+  async ingest(max: number): Promise<{ moved: number; invalid: number; duplicates: number; waiting: number }> {
+    const k = this.#keys;
+    const r = (await scripts.ingest.run(
+      this.#redis,
+      [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats],
+      [k.root, k.jobPrefix, k.outcomePrefix, max],
+    )) as number[];
+    return { moved: r[0] ?? 0, invalid: r[1] ?? 0, duplicates: r[2] ?? 0, waiting: r[3] ?? 0 };
+  }
+
+  async ready(): Promise<ReadyReport> {
+    const r = (await scripts.ready.run(this.#redis, [this.#keys.groups, this.#keys.wait], [this.#keys.root])) as Array<
+      string | number
+    >;
+    const groups: ReadyGroup[] = [];
+    for (let i = 2; i + 2 < r.length; i += 3) {
+      groups.push({ group: String(r[i]), pendingObjects: Number(r[i + 1]), oldestEnqueuedAt: Number(r[i + 2]) });
+    }
+    return { now: Number(r[0]), waiting: Number(r[1]), groups };
+  }
+
+  async claim(options: {
+    group: string;
+    batchId: string;
+    workerId: string;
+    leaseMs: number;
+    maxObjects: number;
+    minObjects: number;
+    lingerMs: number;
+    maxUpdatesPerObject: number;
+  }): Promise<ClaimResult> {
+    const k = this.#keys;
+    const r = (await scripts.claim.run(
+      this.#redis,
+      [k.pending(options.group), k.inflight, k.leases, k.batch(options.batchId), k.stats],
+      [
+        k.root,
+        k.jobPrefix,
+        options.batchId,
+        options.leaseMs,
+        options.maxObjects,
+        options.minObjects,
+        options.lingerMs,
+        options.maxUpdatesPerObject,
+        options.workerId,
+      ],
+    )) as unknown[];
+    if (r[0] === 'linger') return { kind: 'linger', waitMs: Number(r[1]) };
+    if (r[0] !== 'ok') return { kind: 'empty' };
+    const objects = (r[2] as unknown[][]).map((o): ClaimedObject => {
+      const entries = o[1] as string[];
+      const datas = o[2] as string[];
+      const landedFlat = o[3] as string[];
+      const landed: Record<string, number> = {};
+      for (let i = 0; i + 1 < landedFlat.length; i += 2) landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
+      return {
+        objectKey: String(o[0]),
+        updates: entries.map((raw, i) => ({ entry: parseEntry(raw), data: datas[i] ?? '' })),
+        landed,
+      };
+    });
+    return { kind: 'ok', batchId: options.batchId, claimedAt: Number(r[1]), objects };
+  }
+
+  /** Returns false when the batch's lease was lost and someone else owns its updates now. */
+  async settle(batchId: string, plan: SettlePlan): Promise<boolean> {
+    const k = this.#keys;
+    const r = await scripts.settle.run(
+      this.#redis,
+      [k.inflight, k.leases, k.batch(batchId), k.groups, k.delayed, k.stats, k.failed],
+      [k.root, k.jobPrefix, k.outcomePrefix, batchId, this.#ttl, k.settledChannel, JSON.stringify(plan)],
+    );
+    return r === 1;
+  }
+
+  async tick(limit = 500): Promise<{ promoted: number; reclaimed: number; nextDueMs: number }> {
+    const k = this.#keys;
+    const r = (await scripts.tick.run(
+      this.#redis,
+      [k.delayed, k.leases, k.inflight, k.groups, k.stats],
+      [k.root, limit],
+    )) as number[];
+    return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1 };
+  }
+
+  /** Extends the leases of the given batches; returns those already lost. */
+  async extend(batchIds: readonly string[], leaseMs: number): Promise<string[]> {
+    if (batchIds.length === 0) return [];
+    const k = this.#keys;
+    return (await scripts.extend.run(this.#redis, [k.leases], [k.root, leaseMs, ...batchIds])) as string[];
+  }
+
+  /** Job ids whose data could not even be routed, with their raw data, oldest first. */
+  async peekInvalid(max: number): Promise<Array<{ jobId: string; data: string | null }>> {
+    const ids = await this.#redis.lrange(this.#keys.invalid, 0, max - 1);
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hget(this.#keys.jobPrefix + id, 'data');
+    const res = (await pipeline.exec()) ?? [];
+    return ids.map((jobId, i) => ({ jobId, data: (res[i]?.[1] as string | null) ?? null }));
+  }
+
+  /** Records failed outcomes for unroutable jobs and removes them, in one transaction. */
+  async failInvalid(items: Array<{ jobId: string; trace: string; outcome: string }>): Promise<void> {
+    if (items.length === 0) return;
+    const k = this.#keys;
+    const multi = this.#redis.multi();
+    for (const item of items) {
+      multi.set(k.outcome(item.trace), item.outcome, 'EX', this.#ttl);
+      multi.del(k.jobPrefix + item.jobId);
+      multi.lrem(k.invalid, 1, item.jobId);
+      multi.zadd(k.failed, Date.now(), `${item.jobId}|${item.trace}`);
+    }
+    multi.hincrby(k.stats, 'failed', items.length);
+    multi.hincrby(k.stats, 'failed:VALIDATION_ERROR', items.length);
+    multi.publish(k.settledChannel, 'invalid');
+    await multi.exec();
+  }
+}

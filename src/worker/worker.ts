@@ -1,0 +1,395 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { HubSpotPort } from '../hubspot/port.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import type { Metrics } from '../metrics.js';
+import { RateLimiter } from '../ratelimit/limiter.js';
+import { nextDailyResetMs } from '../ratelimit/daily.js';
+import { buildSettlePlan } from './plan.js';
+import { prepareBatch } from './prepare.js';
+import { SchemaCache } from './schema-cache.js';
+import { type AccountBudget, type InputFate, sendBatch } from './send.js';
+import { type ClaimedObject, QueueStore } from './store.js';
+import { failInvalidJobs } from './invalid.js';
+import { observeCall, refreshGauges } from './observe.js';
+
+/** Tunables of the worker loop; `createWorker` fills defaults. */
+export interface WorkerSettings {
+  redisUrl: string;
+  queueName: string;
+  /** Budget of an account, or undefined when the account is not configured (its updates fail). */
+  budgetFor: (account: string) => AccountBudget | undefined;
+  port: HubSpotPort;
+  lingerMs: number;
+  concurrency: number;
+  maxBatchSize: number;
+  leaseMs: number;
+  maxAttempts: number;
+  outcomeTtlSeconds: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  authPauseMs: number;
+  shutdownTimeoutMs: number;
+  validateProperties: boolean;
+  rateLimitMarginMs?: number;
+  logger: Logger;
+  metrics?: Metrics;
+  workerId?: string;
+}
+
+const INGEST_CHUNK = 1000;
+const MAX_UPDATES_PER_OBJECT = 200;
+const TICK_MS = 1000;
+
+/**
+ * The worker loop: ingest → pick a group with a full (or lingered) batch → take rate budget → claim → merge,
+ * validate, send → settle. Batches run concurrently up to `concurrency`; each batch is one claim, at most a few
+ * calls (retries of a 429 or poison isolation), and one settle.
+ */
+export class BatchWorker {
+  readonly #s: WorkerSettings;
+  readonly #keys: QueueKeys;
+  readonly #redis: Redis;
+  readonly #blocking: Redis;
+  readonly #store: QueueStore;
+  readonly #limiter: RateLimiter;
+  readonly #schemas: SchemaCache;
+  readonly #workerId: string;
+  readonly #inflight = new Map<string, { abort: AbortController; account: string; done: Promise<void> }>();
+  readonly #blockedUntil = new Map<string, number>();
+  readonly #stop = new AbortController();
+  #running = false;
+  #loop?: Promise<void>;
+  #listener?: Promise<void>;
+  #wake: () => void = () => {};
+  #rotation = 0;
+  #nextTickAt = 0;
+  #nextGaugesAt = 0;
+  #ready = false;
+
+  constructor(settings: WorkerSettings) {
+    this.#s = settings;
+    this.#keys = queueKeys(settings.queueName);
+    this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    const redisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: true } as const;
+    this.#redis = new Redis(settings.redisUrl, redisOptions);
+    this.#blocking = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+    this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
+    this.#blocking.on('error', () => {});
+    this.#store = new QueueStore({ redis: this.#redis, keys: this.#keys, outcomeTtlSeconds: settings.outcomeTtlSeconds });
+    this.#limiter = new RateLimiter({
+      redis: this.#redis,
+      keys: this.#keys,
+      ...(settings.rateLimitMarginMs !== undefined ? { marginMs: settings.rateLimitMarginMs } : {}),
+      onWait: (account, ms, reason) => settings.metrics?.rateLimitWait.inc({ account, reason }, ms / 1000),
+    });
+    this.#schemas = new SchemaCache({
+      port: settings.port,
+      ttlMs: 10 * 60_000,
+      logger: settings.logger,
+      beforeFetch: async (account, signal) => {
+        const budget = settings.budgetFor(account);
+        if (budget) await this.#limiter.waitForGrant(account, budget, signal);
+      },
+    });
+  }
+
+  get id(): string {
+    return this.#workerId;
+  }
+
+  /** True once the loop runs and Redis answered (readiness). */
+  get ready(): boolean {
+    return this.#ready && this.#running;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.#redis.connect();
+    await this.#blocking.connect();
+    this.#running = true;
+    this.#loop = this.#runLoop();
+    this.#listener = this.#listen();
+    this.#s.logger.info({ workerId: this.#workerId, queue: this.#s.queueName }, 'worker started');
+  }
+
+  /**
+   * Stops taking work, lets in-flight batches finish for up to `shutdownTimeoutMs`, then aborts the rest (their
+   * updates go back to the queue without spending an attempt) and closes the connections.
+   */
+  async close(): Promise<void> {
+    if (!this.#running) {
+      this.#redis.disconnect();
+      this.#blocking.disconnect();
+      return;
+    }
+    this.#running = false;
+    this.#wake();
+    this.#blocking.disconnect();
+    await this.#loop;
+    await this.#listener;
+    const pending = [...this.#inflight.values()];
+    const timer = setTimeout(() => {
+      for (const b of this.#inflight.values()) b.abort.abort();
+    }, this.#s.shutdownTimeoutMs);
+    await Promise.allSettled(pending.map((b) => b.done));
+    clearTimeout(timer);
+    this.#stop.abort();
+    await this.#redis.zrem(this.#keys.workers, this.#workerId).catch(() => {});
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    this.#s.logger.info({ workerId: this.#workerId }, 'worker stopped');
+  }
+
+  async #runLoop(): Promise<void> {
+    while (this.#running) {
+      let sleepMs = TICK_MS;
+      try {
+        sleepMs = await this.#cycle();
+        this.#ready = true;
+      } catch (err) {
+        this.#ready = false;
+        this.#s.logger.error({ err: String(err) }, 'worker cycle failed; retrying');
+        sleepMs = 500;
+      }
+      if (!this.#running) break;
+      if (sleepMs > 0) await this.#sleep(sleepMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** Waits on BullMQ's marker (as BullMQ workers do), so new jobs wake the loop without polling. */
+  async #listen(): Promise<void> {
+    while (this.#running) {
+      try {
+        const popped = await this.#blocking.bzpopmin(this.#keys.marker, 5);
+        if (popped) this.#wake();
+      } catch {
+        if (!this.#running) return;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /** One pass of the loop; returns how long to sleep before the next pass (0 = go on at once). */
+  async #cycle(): Promise<number> {
+    const s = this.#s;
+    let ingested = 0;
+    let invalid = 0;
+    for (let round = 0; round < 5; round++) {
+      const r = await this.#store.ingest(INGEST_CHUNK);
+      ingested += r.moved;
+      invalid += r.invalid;
+      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
+    }
+    const now = Date.now();
+    if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store, s, this.#keys);
+    let nextTick = TICK_MS;
+    if (now >= this.#nextTickAt) {
+      const t = await this.#store.tick();
+      await this.#heartbeat();
+      this.#nextTickAt = now + TICK_MS;
+      if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
+      if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
+    }
+    if (s.metrics && now >= this.#nextGaugesAt) {
+      this.#nextGaugesAt = now + 5000;
+      await refreshGauges(this.#redis, this.#keys, this.#limiter, s.metrics, [...this.#accountsSeen]).catch(() => {});
+    }
+
+    const report = await this.#store.ready();
+    let sleepMs = Math.min(nextTick, TICK_MS);
+    if (!this.#running) return 0;
+    const groups = report.groups;
+    if (groups.length === 0) return ingested > 0 ? 0 : sleepMs;
+
+    const accounts = new Set(groups.map((g) => g.group.split('|')[0] ?? ''));
+    const fairShare = Math.max(1, Math.ceil(s.concurrency / accounts.size));
+    const start = this.#rotation++ % groups.length;
+    const ordered = [...groups.slice(start), ...groups.slice(0, start)];
+    let dispatched = 0;
+    for (const g of ordered) {
+      if (this.#inflight.size >= s.concurrency) break;
+      const account = g.group.split('|')[0] ?? '';
+      this.#accountsSeen.add(account);
+      const blocked = (this.#blockedUntil.get(account) ?? 0) - Date.now();
+      if (blocked > 0) {
+        sleepMs = Math.min(sleepMs, blocked);
+        continue;
+      }
+      if (this.#inflightOf(account) >= fairShare) continue;
+      const full = g.pendingObjects >= s.maxBatchSize;
+      const lingerLeft = g.oldestEnqueuedAt + s.lingerMs - report.now;
+      if (!full && (lingerLeft > 0 || report.waiting > 0)) {
+        if (lingerLeft > 0) sleepMs = Math.min(sleepMs, lingerLeft);
+        continue;
+      }
+      const budget = s.budgetFor(account);
+      let grant: { grantId: string; at: number } | undefined;
+      if (budget) {
+        const acquired = await this.#limiter.acquire(account, budget);
+        if (!acquired.granted) {
+          const jitter = Math.random() * Math.min(20, acquired.waitMs * 0.1);
+          this.#blockedUntil.set(account, Date.now() + acquired.waitMs + jitter);
+          sleepMs = Math.min(sleepMs, acquired.waitMs + jitter);
+          continue;
+        }
+        grant = acquired;
+      }
+      const batchId = randomUUID();
+      const claim = await this.#store.claim({
+        group: g.group,
+        batchId,
+        workerId: this.#workerId,
+        leaseMs: s.leaseMs,
+        maxObjects: s.maxBatchSize,
+        minObjects: s.maxBatchSize,
+        lingerMs: s.lingerMs,
+        maxUpdatesPerObject: MAX_UPDATES_PER_OBJECT,
+      });
+      if (claim.kind !== 'ok') {
+        if (grant) await this.#limiter.release(account, grant.grantId);
+        continue;
+      }
+      this.#dispatch(g.group, batchId, claim.objects, budget, grant);
+      dispatched++;
+    }
+    return dispatched > 0 && this.#inflight.size < s.concurrency ? 0 : sleepMs;
+  }
+
+  readonly #accountsSeen = new Set<string>();
+
+  #inflightOf(account: string): number {
+    let n = 0;
+    for (const b of this.#inflight.values()) if (b.account === account) n++;
+    return n;
+  }
+
+  async #heartbeat(): Promise<void> {
+    await this.#redis.zadd(this.#keys.workers, Date.now(), this.#workerId);
+    const lost = await this.#store.extend([...this.#inflight.keys()], this.#s.leaseMs);
+    for (const id of lost) {
+      this.#s.logger.warn({ batchId: id }, 'lease lost; abandoning batch');
+      this.#inflight.get(id)?.abort.abort();
+    }
+  }
+
+  #dispatch(
+    group: string,
+    batchId: string,
+    objects: ClaimedObject[],
+    budget: AccountBudget | undefined,
+    grant: { grantId: string; at: number } | undefined,
+  ): void {
+    const abort = new AbortController();
+    const account = group.split('|')[0] ?? '';
+    const done = this.#runBatch(group, batchId, objects, budget, grant, abort.signal)
+      .catch((err) => this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'))
+      .finally(() => {
+        this.#inflight.delete(batchId);
+        this.#s.metrics?.inflightBatches.set(this.#inflight.size);
+        this.#wake();
+      });
+    this.#inflight.set(batchId, { abort, account, done });
+    this.#s.metrics?.inflightBatches.set(this.#inflight.size);
+  }
+
+  async #runBatch(
+    group: string,
+    batchId: string,
+    objects: ClaimedObject[],
+    budget: AccountBudget | undefined,
+    grant: { grantId: string; at: number } | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const s = this.#s;
+    const [account = '', objectType = ''] = group.split('|');
+    const validator =
+      s.validateProperties && budget ? await this.#schemas.validatorFor(account, objectType, signal) : undefined;
+    const batch = prepareBatch(group, objects, validator);
+    let fates: Map<number, InputFate>;
+    if (!budget) {
+      const error = {
+        category: 'ACCOUNT_NOT_CONFIGURED',
+        message: `account "${account}" has no HubSpot credentials configured (HUBSPOT_ACCOUNTS / HUBSPOT_ACCESS_TOKEN)`,
+      };
+      fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'failed', error } as InputFate]));
+    } else if (batch.inputs.length === 0) {
+      if (grant) await this.#limiter.release(account, grant.grantId);
+      fates = new Map();
+    } else {
+      let first = grant;
+      const budgetPort = {
+        waitForGrant: async (a: string, b: AccountBudget, sig?: AbortSignal) => {
+          if (first) {
+            const g = first;
+            first = undefined;
+            return g;
+          }
+          return this.#limiter.waitForGrant(a, b, sig);
+        },
+        observe: this.#limiter.observe.bind(this.#limiter),
+        pause: this.#limiter.pause.bind(this.#limiter),
+      };
+      fates = await sendBatch(batch, {
+        port: s.port,
+        budget: budgetPort,
+        accountBudget: budget,
+        signal,
+        maxInlinePauseMs: Math.floor(s.leaseMs / 2),
+        authPauseMs: s.authPauseMs,
+        nextDailyResetMs: () => nextDailyResetMs(Date.now()),
+        events: {
+          onCall: (info) => observeCall(s.metrics, s.logger, info, () => this.#schemas.invalidate(account, objectType)),
+          onPause: (info) => {
+            s.metrics?.pauses.inc({ account: info.account, reason: info.reason });
+            const log = info.reason === 'auth' ? s.logger.error.bind(s.logger) : s.logger.warn.bind(s.logger);
+            log({ account: info.account, reason: info.reason, pauseMs: info.ms, policyName: info.policyName }, info.detail);
+          },
+        },
+      });
+    }
+    const { plan, summary } = buildSettlePlan(objects, batch, fates, {
+      now: Date.now(),
+      maxAttempts: s.maxAttempts,
+      backoffBaseMs: s.backoffBaseMs,
+      backoffMaxMs: s.backoffMaxMs,
+      windowMs: budget?.windowMs ?? 10_000,
+    });
+    const settled = await this.#settleWithRetry(batchId, plan);
+    if (!settled) {
+      s.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
+      return;
+    }
+    if (s.metrics) {
+      const labels = { account, object_type: objectType };
+      for (const status of ['succeeded', 'failed', 'superseded', 'retrying'] as const) {
+        if (summary[status] > 0) s.metrics.updates.inc({ ...labels, status }, summary[status]);
+      }
+      if (batch.merged > 0) s.metrics.merged.inc(labels, batch.merged);
+    }
+  }
+
+  async #settleWithRetry(batchId: string, plan: Parameters<QueueStore['settle']>[1]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#store.settle(batchId, plan);
+      } catch (err) {
+        // Redis may be restarting: keep trying while the lease lasts; after that the batch is taken back anyway.
+        if (attempt * 500 > this.#s.leaseMs) throw err;
+        this.#s.logger.warn({ batchId, err: String(err) }, 'settle failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}

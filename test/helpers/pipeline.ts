@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { createProducer, type Producer } from '../../src/producer/producer.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
+import { cleanupQueue, onCleanup, redisUrl, track, uniqueQueueName } from './resources.js';
+
+export const TOKEN = 'test-token';
+
+/** A simulator that is closed after the test. */
+export async function testSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const sim = await startSimulator({ seed: 42, ...options });
+  const done = track('simulator');
+  onCleanup(async () => {
+    await sim.close();
+    done();
+  });
+  return sim;
+}
+
+/** A unique queue, cleaned up after the test. */
+export function testQueue(label?: string): string {
+  const name = uniqueQueueName(label);
+  cleanupQueue(name);
+  return name;
+}
+
+export function testProducer(queueName: string): Producer {
+  const producer = createProducer({ redis: redisUrl(), queueName });
+  const done = track('producer');
+  onCleanup(async () => {
+    await producer.close();
+    done();
+  });
+  return producer;
+}
+
+/** An in-process worker pointed at the simulator, closed after the test. */
+export async function testWorker(
+  queueName: string,
+  sim: Simulator,
+  options: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  const worker = createWorker({
+    redisUrl: redisUrl(),
+    queueName,
+    accounts: { default: { token: TOKEN } },
+    hubspotBaseUrl: sim.url,
+    batchLingerMs: 50,
+    backoffBaseMs: 50,
+    backoffMaxMs: 500,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...options,
+  });
+  const done = track('worker');
+  onCleanup(async () => {
+    await worker.close();
+    done();
+  });
+  await worker.start();
+  return worker;
+}
+
+const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+
+/** A worker in its own process (built CLI), so tests can SIGKILL it; killed after the test if still alive. */
+export function spawnWorker(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'worker'], {
+    env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', LOG_LEVEL: 'warn', REDIS_URL: redisUrl(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const done = track('worker process');
+  const exited = once(child, 'exit');
+  onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    done();
+  });
+  Object.defineProperty(child, 'output', { get: () => output });
+  return child;
+}
+
+/** Polls a condition until it holds (a condition wait, not a fixed sleep); fails after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 30_000, intervalMs = 20, what = 'condition' } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

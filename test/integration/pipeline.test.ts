@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { expectedFinalState, generateWorkload } from '../../src/simulator/workload.js';
+import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+
+describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
+  it('drains a 3,000-update backlog with full batches, no 429, and HubSpot ends at the last enqueued values', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('drain');
+    const workload = generateWorkload({
+      updates: 3000,
+      objectsPerType: 900,
+      idPropertyShare: 0.2,
+      missingShare: 0.01,
+      seed: 7,
+    });
+    for (const type of ['contacts', 'companies'] as const) {
+      sim.createObjects(
+        TOKEN,
+        type,
+        workload.seed.filter((s) => s.objectType === type).map((s) => ({ id: s.id, properties: s.properties })),
+      );
+    }
+    const producer = testProducer(queue);
+    const results = await producer.enqueueMany(workload.updates);
+    const ids = results.map((r) => r.objectWriteTraceId);
+
+    await testWorker(queue, sim);
+    const outcomes = await producer.waitForOutcomes(ids, { timeoutMs: 60_000 });
+
+    // Every update has a terminal outcome; the missing objects failed with HubSpot's category.
+    outcomes.forEach((o, i) => {
+      if (workload.expectedFailures.has(i)) {
+        expect(o.status, `update ${i}`).toBe('failed');
+        expect(o.error?.category).toBe('OBJECT_NOT_FOUND');
+      } else {
+        expect(['succeeded', 'superseded'], `update ${i}: ${JSON.stringify(o)}`).toContain(o.status);
+      }
+    });
+
+    // HubSpot's final state equals the last enqueued value of every property.
+    for (const [key, props] of expectedFinalState(workload)) {
+      const [type, id] = key.split('|') as [string, string];
+      const stored = sim.getObject(TOKEN, type, id);
+      for (const [prop, value] of Object.entries(props)) expect(stored?.properties[prop], `${key}.${prop}`).toBe(value);
+    }
+
+    const calls = sim.calls().filter((c) => c.path.endsWith('/batch/update'));
+    for (const c of calls) {
+      expect(c.inputCount).toBeLessThanOrEqual(100);
+      const sent = c.ids.map((id, i) => `${c.idProperties[i] ?? ''}|${id}`);
+      expect(new Set(sent).size, 'duplicate ids in one batch').toBe(sent.length);
+    }
+    expect(calls.length).toBeLessThanOrEqual(Math.ceil(3000 / 100));
+    expect(calls.filter((c) => c.status === 429)).toHaveLength(0);
+  });
+
+  it('merges updates to the same object and records an outcome for every merged update', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('merge');
+    sim.createObjects(TOKEN, 'contacts', [{ id: '501', properties: { email: 'a@example.com' } }]);
+    const producer = testProducer(queue);
+    const [a, b, c] = await producer.enqueueMany([
+      { objectType: 'contacts', id: '501', properties: { firstname: 'Ada', city: 'Paris' } },
+      { objectType: 'contacts', id: '501', properties: { firstname: 'Grace' } },
+      { objectType: 'contacts', id: '501', properties: { city: 'Oslo' } },
+    ]);
+    await testWorker(queue, sim);
+    const outcomes = await producer.waitForOutcomes([a, b, c].map((r) => r?.objectWriteTraceId ?? ''));
+    // `a` was fully overridden within the merge; `b` and `c` each wrote a property.
+    expect(outcomes.map((o) => o.status)).toEqual(['superseded', 'succeeded', 'succeeded']);
+    expect(sim.getObject(TOKEN, 'contacts', '501')?.properties).toMatchObject({ firstname: 'Grace', city: 'Oslo' });
+    const calls = sim.calls().filter((x) => x.path.endsWith('/batch/update'));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.inputCount).toBe(1);
+  });
+
+  it('is idempotent: enqueueing a trace id twice is one update, before and after it finished', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('idem');
+    sim.createObjects(TOKEN, 'contacts', [{ id: '601', properties: {} }]);
+    const producer = testProducer(queue);
+    const update = { objectType: 'contacts', id: '601', properties: { firstname: 'Once' }, objectWriteTraceId: 'idem-1' };
+    const [first, second] = await producer.enqueueMany([update, update]);
+    expect(first?.duplicate).toBe(false);
+    expect(second?.duplicate).toBe(true);
+    await testWorker(queue, sim);
+    const [outcome] = await producer.waitForOutcomes(['idem-1']);
+    expect(outcome?.status).toBe('succeeded');
+    expect(outcome?.attempts).toBe(1);
+    const again = await producer.enqueue(update);
+    expect(again.duplicate).toBe(true);
+    expect(await producer.getOutcome('idem-1')).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+});
