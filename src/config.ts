@@ -26,7 +26,12 @@ const accountsJson = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string().regex(/^[A-Za-z0-9_.@~+=/-]+$/, 'account names may not contain | or :'), AccountConfigSchema));
+  .pipe(
+    z.record(
+      z.string().regex(/^[A-Za-z0-9_.@~+=/-]+$/, 'account names may not contain | or :'),
+      AccountConfigSchema,
+    ),
+  );
 
 /**
  * Every setting the process reads, from environment variables, with defaults. Read once in `main.ts`;

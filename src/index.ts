@@ -2,14 +2,15 @@
  * hubspot-batch-queue: hand HubSpot CRM object updates to a Redis queue; workers coalesce them into
  * rate-limited batch-update calls and record an outcome for every update.
  */
-export { createProducer, WaitTimeoutError } from './producer/producer.js';
-export type { EnqueueResult, Producer, ProducerOptions } from './producer/producer.js';
-export { createWorker } from './worker/index.js';
-export type { AccountOptions, Worker, WorkerOptions } from './worker/index.js';
-export { UpdateRequestSchema, UpdateValidationError, jobIdFor } from './update.js';
-export type { PropertyValue, Update, UpdateRequest } from './update.js';
-export { OutcomeStatus, isTerminal } from './outcomes/outcome.js';
-export type { Outcome, OutcomeError } from './outcomes/outcome.js';
+
 export type { HubSpotPort, TokenProvider } from './hubspot/port.js';
 export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
+export type { Outcome, OutcomeError } from './outcomes/outcome.js';
+export { isTerminal, OutcomeStatus } from './outcomes/outcome.js';
+export type { EnqueueResult, Producer, ProducerOptions } from './producer/producer.js';
+export { createProducer, WaitTimeoutError } from './producer/producer.js';
+export type { PropertyValue, Update, UpdateRequest } from './update.js';
+export { jobIdFor, UpdateRequestSchema, UpdateValidationError } from './update.js';
+export type { AccountOptions, Worker, WorkerOptions } from './worker/index.js';
+export { createWorker } from './worker/index.js';

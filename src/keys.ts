@@ -124,6 +124,11 @@ export function groupOf(account: string, objectType: string): string {
  * The identity of one HubSpot object as addressed by updates. `id` comes last and the other parts may not
  * contain `|` (validated), so the key is unambiguous.
  */
-export function objectKeyOf(account: string, objectType: string, idProperty: string | undefined, id: string): string {
+export function objectKeyOf(
+  account: string,
+  objectType: string,
+  idProperty: string | undefined,
+  id: string,
+): string {
   return `${account}|${objectType}|${idProperty ?? ''}|${id}`;
 }

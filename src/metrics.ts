@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Every metric name starts with this prefix. */
 export const METRIC_PREFIX = 'hbq_';

@@ -33,12 +33,7 @@ export const UpdateRequestSchema = z
     properties: z
       .record(z.string().min(1, 'property names must not be empty').max(256), PropertyValueSchema)
       .refine((p) => Object.keys(p).length > 0, 'must name at least one property'),
-    idProperty: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(NAME, 'must be a property name')
-      .optional(),
+    idProperty: z.string().min(1).max(256).regex(NAME, 'must be a property name').optional(),
     objectWriteTraceId: z
       .string()
       .min(1)

@@ -85,12 +85,15 @@ export async function runDemo(config: Config): Promise<number> {
   try {
     const rejected = BAD_RECORDS.map((r, i) => ({ i, parsed: parseUpdate(r) })).filter((x) => !x.parsed.ok);
     line(`\nvalidation: ${rejected.length} bad records rejected before enqueue, each named:`);
-    for (const { i, parsed } of rejected) if (!parsed.ok) line(`  record ${i + 1}: ${parsed.issues.join('; ')}`);
+    for (const { i, parsed } of rejected)
+      if (!parsed.ok) line(`  record ${i + 1}: ${parsed.issues.join('; ')}`);
 
     const updates: UpdateRequest[] = workload.updates;
     const results = await producer.enqueueMany(updates);
     const ids = results.map((r) => r.objectWriteTraceId);
-    line(`enqueued ${ids.length} updates (${workload.expectedFailures.size} are bound to fail: missing objects or poison values)`);
+    line(
+      `enqueued ${ids.length} updates (${workload.expectedFailures.size} are bound to fail: missing objects or poison values)`,
+    );
     await Promise.all(workers.map((w) => w.start()));
 
     const deadline = Date.now() + 120_000;
@@ -109,20 +112,41 @@ export async function runDemo(config: Config): Promise<number> {
     for (const o of outcomes) {
       const status = o?.status ?? 'missing';
       byStatus[status] = (byStatus[status] ?? 0) + 1;
-      if (o?.error && o.status === 'failed') failures[o.error.category] = (failures[o.error.category] ?? 0) + 1;
+      if (o?.error && o.status === 'failed')
+        failures[o.error.category] = (failures[o.error.category] ?? 0) + 1;
     }
     const calls = sim.calls().filter((c) => c.path.endsWith('/batch/update'));
     const inputs = calls.reduce((n, c) => n + c.inputCount, 0);
     const stats = sim.stats();
     line('\nsummary');
-    line(`  outcomes:        ${Object.entries(byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    line(`  failed by cause: ${Object.entries(failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-    line(`  HubSpot calls:   ${calls.length} batch updates (${stats.calls} API calls in all) for ${ids.length} updates`);
+    line(
+      `  outcomes:        ${Object.entries(byStatus)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    line(
+      `  failed by cause: ${
+        Object.entries(failures)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    );
+    line(
+      `  HubSpot calls:   ${calls.length} batch updates (${stats.calls} API calls in all) for ${ids.length} updates`,
+    );
     line(`  batch fill:      ${(inputs / Math.max(1, calls.length)).toFixed(1)} inputs per call (max 100)`);
-    line(`  faults injected: ${Object.entries(stats.faults).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+    line(
+      `  faults injected: ${
+        Object.entries(stats.faults)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    );
     line(`  429s:            ${stats.byStatus['429'] ?? 0}`);
     line(`  elapsed:         ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const unfinished = outcomes.filter((o) => !o || !['succeeded', 'failed', 'superseded'].includes(o.status));
+    const unfinished = outcomes.filter(
+      (o) => !o || !['succeeded', 'failed', 'superseded'].includes(o.status),
+    );
     if (unfinished.length > 0) {
       line(`  ${unfinished.length} updates did not finish in time`);
       exitCode = 1;

@@ -22,7 +22,8 @@ function filterOf(args: string[]): FailedFilter {
 export async function runFailed(args: string[], config: Config): Promise<number> {
   const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME });
   try {
-    for (const o of await producer.listFailed(filterOf(args))) await write(process.stdout, `${JSON.stringify(o)}\n`);
+    for (const o of await producer.listFailed(filterOf(args)))
+      await write(process.stdout, `${JSON.stringify(o)}\n`);
   } finally {
     await producer.close();
   }

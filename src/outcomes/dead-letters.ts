@@ -60,7 +60,11 @@ export async function* scanFailed(
 }
 
 /** Failed outcomes matching the filter, newest first. */
-export async function listFailed(redis: Redis, keys: QueueKeys, filter: FailedFilter = {}): Promise<Outcome[]> {
+export async function listFailed(
+  redis: Redis,
+  keys: QueueKeys,
+  filter: FailedFilter = {},
+): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for await (const { outcome } of scanFailed(redis, keys, filter)) out.push(outcome);
   return out;
@@ -70,17 +74,21 @@ export async function listFailed(redis: Redis, keys: QueueKeys, filter: FailedFi
  * Puts failed updates matching the filter back in the queue with their original sequence numbers (so the
  * replay cannot overwrite a newer value). Returns the trace ids replayed. Unroutable jobs cannot be replayed.
  */
-export async function retryFailed(redis: Redis, keys: QueueKeys, filter: FailedFilter = {}): Promise<string[]> {
+export async function retryFailed(
+  redis: Redis,
+  keys: QueueKeys,
+  filter: FailedFilter = {},
+): Promise<string[]> {
   const members: string[] = [];
   for await (const { member } of scanFailed(redis, keys, filter)) members.push(member);
   const replayed: string[] = [];
   for (let i = 0; i < members.length; i += PAGE) {
     const chunk = members.slice(i, i + PAGE);
-    const n = (await replayScript.run(redis, [keys.wait, keys.marker, keys.failed, keys.stats], [
-      keys.jobPrefix,
-      keys.outcomePrefix,
-      ...chunk,
-    ])) as number;
+    const n = (await replayScript.run(
+      redis,
+      [keys.wait, keys.marker, keys.failed, keys.stats],
+      [keys.jobPrefix, keys.outcomePrefix, ...chunk],
+    )) as number;
     if (n > 0) replayed.push(...chunk.map((m) => m.slice(m.lastIndexOf('|') + 1)));
   }
   return replayed;

@@ -8,7 +8,11 @@ const getScript = luaScript('getOutcomes', new URL('./lua/get.lua', import.meta.
 const CHUNK = 500;
 
 /** Reads outcomes by trace id: the stored record, or `queued` while the job waits, or null when never seen. */
-export async function readOutcomes(redis: Redis, keys: QueueKeys, ids: readonly string[]): Promise<Array<Outcome | null>> {
+export async function readOutcomes(
+  redis: Redis,
+  keys: QueueKeys,
+  ids: readonly string[],
+): Promise<Array<Outcome | null>> {
   const out: Array<Outcome | null> = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);

@@ -35,7 +35,10 @@ export interface Producer {
   getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
   getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
   /** Resolves once every id has a terminal outcome; rejects with {@link WaitTimeoutError} after `timeoutMs`. */
-  waitForOutcomes(objectWriteTraceIds: readonly string[], options?: { timeoutMs?: number }): Promise<Outcome[]>;
+  waitForOutcomes(
+    objectWriteTraceIds: readonly string[],
+    options?: { timeoutMs?: number },
+  ): Promise<Outcome[]>;
   /** Failed updates (the dead letters), newest first, filtered by account, object type and error category. */
   listFailed(filter?: FailedFilter): Promise<Outcome[]>;
   /**
@@ -76,7 +79,10 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const redis =
     typeof options.redis === 'object'
       ? options.redis
-      : new Redis(options.redis ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+      : new Redis(options.redis ?? 'redis://127.0.0.1:6379', {
+          maxRetriesPerRequest: 3,
+          enableAutoPipelining: true,
+        });
   let subscriber: Redis | undefined;
   const listeners = new Set<() => void>();
 
@@ -85,7 +91,8 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     for (let i = 0; i < updates.length; i += CHUNK) {
       const chunk = updates.slice(i, i + CHUNK);
       const args: string[] = [keys.jobPrefix, keys.outcomePrefix];
-      for (const u of chunk) args.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, JSON.stringify(u));
+      for (const u of chunk)
+        args.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, JSON.stringify(u));
       const added = (await enqueueScript.run(redis, [keys.wait, keys.marker], args)) as number[];
       chunk.forEach((u, j) => {
         results.push({ objectWriteTraceId: u.objectWriteTraceId, duplicate: added[j] !== 1 });

@@ -47,7 +47,8 @@ const CONTACT_PROPS = {
   lastname: (r: () => number) => `Last${Math.floor(r() * 1000)}`,
   city: (r: () => number) => ['Berlin', 'Paris', 'Lisbon', 'Oslo', 'Rome'][Math.floor(r() * 5)] ?? 'Berlin',
   age: (r: () => number) => Math.floor(r() * 90),
-  lifecyclestage: (r: () => number) => ['lead', 'customer', 'opportunity', 'subscriber'][Math.floor(r() * 4)] ?? 'lead',
+  lifecyclestage: (r: () => number) =>
+    ['lead', 'customer', 'opportunity', 'subscriber'][Math.floor(r() * 4)] ?? 'lead',
 };
 const COMPANY_PROPS = {
   name: (r: () => number) => `Company ${Math.floor(r() * 10000)}`,
@@ -104,7 +105,11 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       updates.push({ ...base, id: String(900_000_000 + i) });
       expectedFailures.add(i);
     } else if (byIdProperty(n)) {
-      updates.push({ ...base, id: unique(objectType, n).value, idProperty: unique(objectType, n).idProperty });
+      updates.push({
+        ...base,
+        id: unique(objectType, n).value,
+        idProperty: unique(objectType, n).idProperty,
+      });
     } else {
       updates.push({ ...base, id: String(100_000 + n) });
     }

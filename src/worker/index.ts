@@ -1,10 +1,10 @@
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHubSpotClient } from '../hubspot/client.js';
-import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
-import { createMetrics, type Metrics } from '../metrics.js';
+import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics.js';
 import type { AccountBudget } from './send.js';
 import { BatchWorker } from './worker.js';
 

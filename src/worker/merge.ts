@@ -26,7 +26,10 @@ export interface ObjectMerge {
  * and drops every value older than the one that already landed in HubSpot (`landed`, per property). HubSpot
  * rejects a batch naming the same object twice, so an object contributes at most one input.
  */
-export function mergeObjectUpdates(updates: readonly SequencedUpdate[], landed: Record<string, number>): ObjectMerge {
+export function mergeObjectUpdates(
+  updates: readonly SequencedUpdate[],
+  landed: Record<string, number>,
+): ObjectMerge {
   const sorted = [...updates].sort((a, b) => a.seq - b.seq);
   const winner = new Map<string, SequencedUpdate>();
   for (const u of sorted) {

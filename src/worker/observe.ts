@@ -21,7 +21,8 @@ export function observeCall(
     metrics.callDuration.observe(labels, answer.latencyMs / 1000);
     metrics.batchSize.observe(labels, info.size);
     if (answer.kind === 'http') {
-      if (answer.rateLimit.remaining !== undefined) metrics.remaining.set({ account }, answer.rateLimit.remaining);
+      if (answer.rateLimit.remaining !== undefined)
+        metrics.remaining.set({ account }, answer.rateLimit.remaining);
       if (answer.rateLimit.dailyRemaining !== undefined) {
         metrics.dailyRemaining.set({ account }, answer.rateLimit.dailyRemaining);
       }
@@ -31,13 +32,25 @@ export function observeCall(
   const correlationId = answer.kind === 'http' ? answer.correlationId : undefined;
   if (verdict.kind === 'rejected') {
     if (verdict.poison.properties.length > 0) onPropertyRejected();
-    logger.warn({ account, objectType, size: info.size, correlationId, error: verdict.error }, 'HubSpot rejected a batch (400); isolating');
+    logger.warn(
+      { account, objectType, size: info.size, correlationId, error: verdict.error },
+      'HubSpot rejected a batch (400); isolating',
+    );
   } else if (verdict.kind === 'retry') {
-    logger.info({ account, objectType, size: info.size, correlationId, reason: verdict.reason }, 'batch will be retried');
+    logger.info(
+      { account, objectType, size: info.size, correlationId, reason: verdict.reason },
+      'batch will be retried',
+    );
   } else if (verdict.kind === 'failAll') {
-    logger.warn({ account, objectType, size: info.size, correlationId, error: verdict.error }, 'HubSpot failed a whole batch');
+    logger.warn(
+      { account, objectType, size: info.size, correlationId, error: verdict.error },
+      'HubSpot failed a whole batch',
+    );
   } else {
-    logger.debug({ account, objectType, size: info.size, status, latencyMs: answer.latencyMs }, 'HubSpot call');
+    logger.debug(
+      { account, objectType, size: info.size, status, latencyMs: answer.latencyMs },
+      'HubSpot call',
+    );
   }
 }
 

@@ -37,11 +37,23 @@ export function buildSettlePlan(
   const summary: PlanSummary = { succeeded: 0, failed: 0, superseded: 0, retrying: 0, requeued: 0 };
   const objects = new Map<string, SettlePlan['objects'][number]>();
   for (const obj of claimed) {
-    objects.set(obj.objectKey, { key: obj.objectKey, group: batch.group, done: [], retry: [], requeue: [], landed: {} });
+    objects.set(obj.objectKey, {
+      key: obj.objectKey,
+      group: batch.group,
+      done: [],
+      retry: [],
+      requeue: [],
+      landed: {},
+    });
   }
   const slot = (m: Member) => objects.get(m.objectKey) as SettlePlan['objects'][number];
 
-  const finish = (m: Member, status: 'succeeded' | 'failed' | 'superseded', attempts: number, extra: Extra = {}) => {
+  const finish = (
+    m: Member,
+    status: 'succeeded' | 'failed' | 'superseded',
+    attempts: number,
+    extra: Extra = {},
+  ) => {
     slot(m).done.push({
       job: m.entry.jobId,
       trace: m.trace,
@@ -74,7 +86,9 @@ export function buildSettlePlan(
         Object.assign(slot(prepared.members[0] as Member).landed, prepared.sequences);
         break;
       case 'failed':
-        prepared.members.forEach((m, j) => finish(m, 'failed', attempted[j] ?? 1, { error: fate.error }));
+        prepared.members.forEach((m, j) => {
+          finish(m, 'failed', attempted[j] ?? 1, { error: fate.error });
+        });
         break;
       case 'poison': {
         // Only the updates that wrote a bad property fail; the others are sent again without it.
@@ -91,7 +105,10 @@ export function buildSettlePlan(
         prepared.members.forEach((m) => {
           const attempts = row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts;
           if (attempts >= options.maxAttempts) {
-            const error = { ...fate.error, message: `gave up after ${attempts} attempts: ${fate.error.message}` };
+            const error = {
+              ...fate.error,
+              message: `gave up after ${attempts} attempts: ${fate.error.message}`,
+            };
             finish(m, 'failed', attempts, { error });
             return;
           }
@@ -126,7 +143,13 @@ interface Extra {
   hubspotObjectId?: string;
 }
 
-function record(m: Member, status: OutcomeStatus, attempts: number, finishedAt: number | undefined, extra: Extra): string {
+function record(
+  m: Member,
+  status: OutcomeStatus,
+  attempts: number,
+  finishedAt: number | undefined,
+  extra: Extra,
+): string {
   return JSON.stringify(
     buildOutcome({
       objectWriteTraceId: m.trace,

@@ -1,6 +1,6 @@
 import type { BatchInput } from '../hubspot/port.js';
-import { type Update, UpdateRequestSchema, describeIssues, DEFAULT_ACCOUNT } from '../update.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
+import { DEFAULT_ACCOUNT, describeIssues, type Update, UpdateRequestSchema } from '../update.js';
 import { mergeObjectUpdates } from './merge.js';
 import type { ClaimedObject, Entry } from './store.js';
 
@@ -92,7 +92,11 @@ export function prepareBatch(
         early.push({ member, status: 'failed', error: validationError(describeIssues(parsed.error)) });
         continue;
       }
-      const update: Update = { ...parsed.data, objectWriteTraceId: trace, account: parsed.data.account ?? account };
+      const update: Update = {
+        ...parsed.data,
+        objectWriteTraceId: trace,
+        account: parsed.data.account ?? account,
+      };
       member.update = update;
       if (validator) {
         const problems = validator(stringProps(update));

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { HubSpotPort } from '../hubspot/port.js';
+import type { HubSpotPort, PropertyDefinition } from '../hubspot/port.js';
 import { parsePropertyDefinitions, validateProperties } from '../hubspot/properties.js';
-import type { PropertyDefinition } from '../hubspot/port.js';
 import type { PropertyValidator } from './prepare.js';
 
 export interface SchemaCacheOptions {
@@ -25,7 +24,11 @@ export class SchemaCache {
     this.#options = options;
   }
 
-  validatorFor(account: string, objectType: string, signal: AbortSignal): Promise<PropertyValidator | undefined> {
+  validatorFor(
+    account: string,
+    objectType: string,
+    signal: AbortSignal,
+  ): Promise<PropertyValidator | undefined> {
     const key = `${account}|${objectType}`;
     const hit = this.#entries.get(key);
     if (hit && Date.now() - hit.at < this.#options.ttlMs) return hit.value;
@@ -39,7 +42,11 @@ export class SchemaCache {
     this.#entries.delete(`${account}|${objectType}`);
   }
 
-  async #load(account: string, objectType: string, signal: AbortSignal): Promise<PropertyValidator | undefined> {
+  async #load(
+    account: string,
+    objectType: string,
+    signal: AbortSignal,
+  ): Promise<PropertyValidator | undefined> {
     try {
       await this.#options.beforeFetch(account, signal);
       const answer = await this.#options.port.getProperties(account, objectType, signal);
@@ -50,7 +57,9 @@ export class SchemaCache {
         );
         return undefined;
       }
-      const defs = new Map<string, PropertyDefinition>(parsePropertyDefinitions(answer.body).map((d) => [d.name, d]));
+      const defs = new Map<string, PropertyDefinition>(
+        parsePropertyDefinitions(answer.body).map((d) => [d.name, d]),
+      );
       if (defs.size === 0) return undefined;
       return (properties) => validateProperties(defs, properties);
     } catch (err) {

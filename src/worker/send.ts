@@ -32,17 +32,40 @@ export type PauseReason = 'rate_limit' | 'daily' | 'auth' | 'manual';
 /** The slice of the rate limiter the sender needs. */
 export interface BudgetPort {
   waitForGrant(account: string, budget: AccountBudget, signal?: AbortSignal): Promise<Grant>;
-  observe(account: string, grant: Grant | undefined, snapshot: RateLimitSnapshot, budget: AccountBudget): Promise<void>;
+  observe(
+    account: string,
+    grant: Grant | undefined,
+    snapshot: RateLimitSnapshot,
+    budget: AccountBudget,
+  ): Promise<void>;
   pause(
     account: string,
-    options: { durationMs?: number; untilMs?: number; reason: PauseReason; policyName?: string; detail?: string },
+    options: {
+      durationMs?: number;
+      untilMs?: number;
+      reason: PauseReason;
+      policyName?: string;
+      detail?: string;
+    },
   ): Promise<void>;
 }
 
 /** Hooks for metrics and logs; all optional. */
 export interface SendEvents {
-  onCall?(info: { account: string; objectType: string; size: number; answer: HubSpotAnswer; verdict: BatchVerdict }): void;
-  onPause?(info: { account: string; reason: PauseReason; ms: number; policyName?: string; detail: string }): void;
+  onCall?(info: {
+    account: string;
+    objectType: string;
+    size: number;
+    answer: HubSpotAnswer;
+    verdict: BatchVerdict;
+  }): void;
+  onPause?(info: {
+    account: string;
+    reason: PauseReason;
+    ms: number;
+    policyName?: string;
+    detail: string;
+  }): void;
 }
 
 export interface SendOptions {
@@ -101,11 +124,17 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
 
     switch (verdict.kind) {
       case 'settled': {
-        const byTrace = new Map(part.map((i) => [(batch.inputs[i] as PreparedInput).input.objectWriteTraceId, i]));
+        const byTrace = new Map(
+          part.map((i) => [(batch.inputs[i] as PreparedInput).input.objectWriteTraceId, i]),
+        );
         for (const r of verdict.results) {
           const i = byTrace.get(r.objectWriteTraceId);
           if (i === undefined) continue;
-          if (r.ok) fates.set(i, { kind: 'succeeded', ...(r.hubspotObjectId ? { hubspotObjectId: r.hubspotObjectId } : {}) });
+          if (r.ok)
+            fates.set(i, {
+              kind: 'succeeded',
+              ...(r.hubspotObjectId ? { hubspotObjectId: r.hubspotObjectId } : {}),
+            });
           else if (r.retryable) fates.set(i, { kind: 'retry', reason: 'input_error', error: r.error });
           else fates.set(i, { kind: 'failed', error: r.error });
         }
@@ -128,7 +157,9 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       case 'rateLimited': {
         const daily = verdict.policyName === 'DAILY';
         const untilMs = daily ? options.nextDailyResetMs() : undefined;
-        const ms = daily ? Math.max(0, (untilMs ?? 0) - Date.now()) : (verdict.retryAfterMs ?? options.accountBudget.windowMs);
+        const ms = daily
+          ? Math.max(0, (untilMs ?? 0) - Date.now())
+          : (verdict.retryAfterMs ?? options.accountBudget.windowMs);
         const detail = daily
           ? `HubSpot daily limit reached; paused until the daily reset`
           : `HubSpot answered 429 (${verdict.policyName}); paused for ${ms} ms`;
@@ -138,7 +169,13 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
           policyName: verdict.policyName,
           detail,
         });
-        options.events?.onPause?.({ account, reason: daily ? 'daily' : 'rate_limit', ms, policyName: verdict.policyName, detail });
+        options.events?.onPause?.({
+          account,
+          reason: daily ? 'daily' : 'rate_limit',
+          ms,
+          policyName: verdict.policyName,
+          detail,
+        });
         // A short pause is waited out holding the batch, which keeps it whole; a long one hands it back.
         if (ms <= options.maxInlinePauseMs) queue.unshift(part);
         else for (const i of part) fates.set(i, { kind: 'requeue', reason: 'rate_limited' });
@@ -182,7 +219,10 @@ function isolate(
   const ids = new Set([...hint.ids, ...hint.duplicateIds]);
   const poison = new Map<number, string[]>();
   for (const i of part) {
-    if (traceIds.has(input(i).objectWriteTraceId) || (ids.has(input(i).id) && hint.duplicateIds.length === 0)) {
+    if (
+      traceIds.has(input(i).objectWriteTraceId) ||
+      (ids.has(input(i).id) && hint.duplicateIds.length === 0)
+    ) {
       poison.set(i, []);
     }
   }
@@ -192,8 +232,11 @@ function isolate(
   for (const prop of hint.properties) {
     const setting = part.filter((i) => prop.name in input(i).properties);
     const matching =
-      prop.value !== undefined ? setting.filter((i) => input(i).properties[prop.name] === prop.value) : setting;
-    const certain = prop.code === 'PROPERTY_DOESNT_EXIST' || prop.code === 'READ_ONLY_VALUE' || matching.length === 1;
+      prop.value !== undefined
+        ? setting.filter((i) => input(i).properties[prop.name] === prop.value)
+        : setting;
+    const certain =
+      prop.code === 'PROPERTY_DOESNT_EXIST' || prop.code === 'READ_ONLY_VALUE' || matching.length === 1;
     const chosen = prop.value !== undefined && matching.length > 0 ? matching : setting;
     for (const i of chosen) {
       if (certain || prop.value !== undefined) poison.set(i, [...(poison.get(i) ?? []), prop.name]);
@@ -208,7 +251,8 @@ function isolate(
   };
 
   if (poison.size > 0) {
-    for (const [i, names] of poison) fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
+    for (const [i, names] of poison)
+      fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
     const rest = part.filter((i) => !poison.has(i));
     if (rest.length > 0) queue.unshift(rest);
     return;

@@ -91,7 +91,9 @@ export class QueueStore {
   }
 
   /** Moves up to `max` jobs from BullMQ's wait list into the per-object pending structure. */
-  async ingest(max: number): Promise<{ moved: number; invalid: number; duplicates: number; waiting: number }> {
+  async ingest(
+    max: number,
+  ): Promise<{ moved: number; invalid: number; duplicates: number; waiting: number }> {
     const k = this.#keys;
     const r = (await scripts.ingest.run(
       this.#redis,
@@ -102,12 +104,18 @@ export class QueueStore {
   }
 
   async ready(): Promise<ReadyReport> {
-    const r = (await scripts.ready.run(this.#redis, [this.#keys.groups, this.#keys.wait], [this.#keys.root])) as Array<
-      string | number
-    >;
+    const r = (await scripts.ready.run(
+      this.#redis,
+      [this.#keys.groups, this.#keys.wait],
+      [this.#keys.root],
+    )) as Array<string | number>;
     const groups: ReadyGroup[] = [];
     for (let i = 2; i + 2 < r.length; i += 3) {
-      groups.push({ group: String(r[i]), pendingObjects: Number(r[i + 1]), oldestEnqueuedAt: Number(r[i + 2]) });
+      groups.push({
+        group: String(r[i]),
+        pendingObjects: Number(r[i + 1]),
+        oldestEnqueuedAt: Number(r[i + 2]),
+      });
     }
     return { now: Number(r[0]), waiting: Number(r[1]), groups };
   }
@@ -145,7 +153,8 @@ export class QueueStore {
       const datas = o[2] as string[];
       const landedFlat = o[3] as string[];
       const landed: Record<string, number> = {};
-      for (let i = 0; i + 1 < landedFlat.length; i += 2) landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
+      for (let i = 0; i + 1 < landedFlat.length; i += 2)
+        landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
       return {
         objectKey: String(o[0]),
         updates: entries.map((raw, i) => ({ entry: parseEntry(raw), data: datas[i] ?? '' })),

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
-import { queueKeys, type QueueKeys } from '../keys.js';
+import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
-import { RateLimiter } from '../ratelimit/limiter.js';
 import { nextDailyResetMs } from '../ratelimit/daily.js';
+import { RateLimiter } from '../ratelimit/limiter.js';
+import { failInvalidJobs } from './invalid.js';
+import { observeCall, refreshGauges } from './observe.js';
 import { buildSettlePlan } from './plan.js';
 import { prepareBatch } from './prepare.js';
 import { SchemaCache } from './schema-cache.js';
 import { type AccountBudget, type InputFate, sendBatch } from './send.js';
 import { type ClaimedObject, QueueStore } from './store.js';
-import { failInvalidJobs } from './invalid.js';
-import { observeCall, refreshGauges } from './observe.js';
 
 /** Tunables of the worker loop; `createWorker` fills defaults. */
 export interface WorkerSettings {
@@ -72,12 +72,20 @@ export class BatchWorker {
     this.#s = settings;
     this.#keys = queueKeys(settings.queueName);
     this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
-    const redisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: true } as const;
+    const redisOptions = {
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: true,
+      lazyConnect: true,
+    } as const;
     this.#redis = new Redis(settings.redisUrl, redisOptions);
     this.#blocking = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
     this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
     this.#blocking.on('error', () => {});
-    this.#store = new QueueStore({ redis: this.#redis, keys: this.#keys, outcomeTtlSeconds: settings.outcomeTtlSeconds });
+    this.#store = new QueueStore({
+      redis: this.#redis,
+      keys: this.#keys,
+      outcomeTtlSeconds: settings.outcomeTtlSeconds,
+    });
     this.#limiter = new RateLimiter({
       redis: this.#redis,
       keys: this.#keys,
@@ -204,7 +212,9 @@ export class BatchWorker {
     }
     if (s.metrics && now >= this.#nextGaugesAt) {
       this.#nextGaugesAt = now + 5000;
-      await refreshGauges(this.#redis, this.#keys, this.#limiter, s.metrics, [...this.#accountsSeen]).catch(() => {});
+      await refreshGauges(this.#redis, this.#keys, this.#limiter, s.metrics, [...this.#accountsSeen]).catch(
+        () => {},
+      );
     }
 
     const report = await this.#store.ready();
@@ -294,7 +304,9 @@ export class BatchWorker {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';
     const done = this.#runBatch(group, batchId, objects, budget, grant, abort.signal)
-      .catch((err) => this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'))
+      .catch((err) =>
+        this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'),
+      )
       .finally(() => {
         this.#inflight.delete(batchId);
         this.#s.metrics?.inflightBatches.set(this.#inflight.size);
@@ -315,7 +327,9 @@ export class BatchWorker {
     const s = this.#s;
     const [account = '', objectType = ''] = group.split('|');
     const validator =
-      s.validateProperties && budget ? await this.#schemas.validatorFor(account, objectType, signal) : undefined;
+      s.validateProperties && budget
+        ? await this.#schemas.validatorFor(account, objectType, signal)
+        : undefined;
     const batch = prepareBatch(group, objects, validator);
     let fates: Map<number, InputFate>;
     if (!budget) {
@@ -350,11 +364,15 @@ export class BatchWorker {
         authPauseMs: s.authPauseMs,
         nextDailyResetMs: () => nextDailyResetMs(Date.now()),
         events: {
-          onCall: (info) => observeCall(s.metrics, s.logger, info, () => this.#schemas.invalidate(account, objectType)),
+          onCall: (info) =>
+            observeCall(s.metrics, s.logger, info, () => this.#schemas.invalidate(account, objectType)),
           onPause: (info) => {
             s.metrics?.pauses.inc({ account: info.account, reason: info.reason });
             const log = info.reason === 'auth' ? s.logger.error.bind(s.logger) : s.logger.warn.bind(s.logger);
-            log({ account: info.account, reason: info.reason, pauseMs: info.ms, policyName: info.policyName }, info.detail);
+            log(
+              { account: info.account, reason: info.reason, pauseMs: info.ms, policyName: info.policyName },
+              info.detail,
+            );
           },
         },
       });

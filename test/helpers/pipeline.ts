@@ -68,7 +68,13 @@ const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
 /** A worker in its own process (built CLI), so tests can SIGKILL it; killed after the test if still alive. */
 export function spawnWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'worker'], {
-    env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', LOG_LEVEL: 'warn', REDIS_URL: redisUrl(), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redisUrl(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { redisUrl } from '../helpers/resources.js';
 import {
   spawnWorker,
   TOKEN,
@@ -11,6 +10,7 @@ import {
   testWorker,
   waitFor,
 } from '../helpers/pipeline.js';
+import { redisUrl } from '../helpers/resources.js';
 
 describe('durability and bad input', () => {
   it('fails a garbage job put straight into the queue with a validation error without holding up valid jobs', async () => {
@@ -22,7 +22,11 @@ describe('durability and bad input', () => {
     const bull = new Queue(queueName, { connection: { url: redisUrl() }, prefix: keys.bullPrefix });
     try {
       await bull.add('update', 'not an update', { jobId: 't-garbage-1' });
-      await bull.add('update', { objectType: 'contacts', properties: { firstname: 1 } }, { jobId: 't-garbage-2' });
+      await bull.add(
+        'update',
+        { objectType: 'contacts', properties: { firstname: 1 } },
+        { jobId: 't-garbage-2' },
+      );
       await bull.add(
         'update',
         { objectType: 'contacts', id: '701', properties: { firstname: { nested: true } } },
@@ -30,7 +34,12 @@ describe('durability and bad input', () => {
       );
       await bull.add(
         'update',
-        { objectType: 'contacts', id: '701', properties: { lastname: 'Lovelace' }, objectWriteTraceId: 'valid-1' },
+        {
+          objectType: 'contacts',
+          id: '701',
+          properties: { lastname: 'Lovelace' },
+          objectWriteTraceId: 'valid-1',
+        },
         { jobId: 't-valid-1' },
       );
     } finally {
@@ -67,7 +76,9 @@ describe('durability and bad input', () => {
     const redis = (await import('ioredis')).Redis;
     const probe = new redis(redisUrl());
     try {
-      await waitFor(async () => (await probe.zcard(queueKeys(queueName).leases)) > 0, { what: 'a claimed batch' });
+      await waitFor(async () => (await probe.zcard(queueKeys(queueName).leases)) > 0, {
+        what: 'a claimed batch',
+      });
     } finally {
       probe.disconnect();
     }
@@ -80,6 +91,7 @@ describe('durability and bad input', () => {
       { timeoutMs: 60_000 },
     );
     expect(outcomes.every((o) => o.status === 'succeeded')).toBe(true);
-    for (const o of objects) expect(sim.getObject(TOKEN, 'contacts', o.id)?.properties.firstname).toBe(`v-${o.id}`);
+    for (const o of objects)
+      expect(sim.getObject(TOKEN, 'contacts', o.id)?.properties.firstname).toBe(`v-${o.id}`);
   });
 });

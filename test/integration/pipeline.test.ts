@@ -17,7 +17,9 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
       sim.createObjects(
         TOKEN,
         type,
-        workload.seed.filter((s) => s.objectType === type).map((s) => ({ id: s.id, properties: s.properties })),
+        workload.seed
+          .filter((s) => s.objectType === type)
+          .map((s) => ({ id: s.id, properties: s.properties })),
       );
     }
     const producer = testProducer(queue);
@@ -41,7 +43,8 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
     for (const [key, props] of expectedFinalState(workload)) {
       const [type, id] = key.split('|') as [string, string];
       const stored = sim.getObject(TOKEN, type, id);
-      for (const [prop, value] of Object.entries(props)) expect(stored?.properties[prop], `${key}.${prop}`).toBe(value);
+      for (const [prop, value] of Object.entries(props))
+        expect(stored?.properties[prop], `${key}.${prop}`).toBe(value);
     }
 
     const calls = sim.calls().filter((c) => c.path.endsWith('/batch/update'));
@@ -68,7 +71,10 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
     const outcomes = await producer.waitForOutcomes([a, b, c].map((r) => r?.objectWriteTraceId ?? ''));
     // `a` was fully overridden within the merge; `b` and `c` each wrote a property.
     expect(outcomes.map((o) => o.status)).toEqual(['superseded', 'succeeded', 'succeeded']);
-    expect(sim.getObject(TOKEN, 'contacts', '501')?.properties).toMatchObject({ firstname: 'Grace', city: 'Oslo' });
+    expect(sim.getObject(TOKEN, 'contacts', '501')?.properties).toMatchObject({
+      firstname: 'Grace',
+      city: 'Oslo',
+    });
     const calls = sim.calls().filter((x) => x.path.endsWith('/batch/update'));
     expect(calls).toHaveLength(1);
     expect(calls[0]?.inputCount).toBe(1);
@@ -79,7 +85,12 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
     const queue = testQueue('idem');
     sim.createObjects(TOKEN, 'contacts', [{ id: '601', properties: {} }]);
     const producer = testProducer(queue);
-    const update = { objectType: 'contacts', id: '601', properties: { firstname: 'Once' }, objectWriteTraceId: 'idem-1' };
+    const update = {
+      objectType: 'contacts',
+      id: '601',
+      properties: { firstname: 'Once' },
+      objectWriteTraceId: 'idem-1',
+    };
     const [first, second] = await producer.enqueueMany([update, update]);
     expect(first?.duplicate).toBe(false);
     expect(second?.duplicate).toBe(true);

@@ -6,53 +6,70 @@ import { mergeObjectUpdates, type SequencedUpdate } from '../../src/worker/merge
 const PROPS = ['firstname', 'lastname', 'city', 'age'] as const;
 
 const updateArb = fc.record({
-  properties: fc.dictionary(fc.constantFrom(...PROPS), fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.constant(null)), {
-    minKeys: 1,
-  }),
+  properties: fc.dictionary(
+    fc.constantFrom(...PROPS),
+    fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.constant(null)),
+    {
+      minKeys: 1,
+    },
+  ),
 });
 
 /** Updates with distinct, increasing sequence numbers (enqueue order), in a shuffled delivery order. */
-const updatesArb = fc
-  .array(updateArb, { minLength: 1, maxLength: 12 })
-  .map((list) =>
-    list.map(
-      (u, i): SequencedUpdate => ({
-        seq: (i + 1) * 10,
-        update: { objectType: 'contacts', id: '1', account: 'default', objectWriteTraceId: `t${i}`, properties: u.properties } as Update,
-      }),
-    ),
-  );
+const updatesArb = fc.array(updateArb, { minLength: 1, maxLength: 12 }).map((list) =>
+  list.map(
+    (u, i): SequencedUpdate => ({
+      seq: (i + 1) * 10,
+      update: {
+        objectType: 'contacts',
+        id: '1',
+        account: 'default',
+        objectWriteTraceId: `t${i}`,
+        properties: u.properties,
+      } as Update,
+    }),
+  ),
+);
 
 const str = (v: unknown) => (v === null ? '' : String(v));
 
 describe('mergeObjectUpdates', () => {
   it('writes, per property, the value of the newest update not fenced off by a landed value', () => {
     fc.assert(
-      fc.property(updatesArb, fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })), (updates, landed) => {
-        const merge = mergeObjectUpdates([...updates].reverse(), landed);
-        const expected: Record<string, string> = {};
-        for (const u of [...updates].sort((a, b) => a.seq - b.seq)) {
-          for (const [p, v] of Object.entries(u.update.properties)) {
-            if ((landed[p] ?? -1) < u.seq) expected[p] = str(v);
+      fc.property(
+        updatesArb,
+        fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })),
+        (updates, landed) => {
+          const merge = mergeObjectUpdates([...updates].reverse(), landed);
+          const expected: Record<string, string> = {};
+          for (const u of [...updates].sort((a, b) => a.seq - b.seq)) {
+            for (const [p, v] of Object.entries(u.update.properties)) {
+              if ((landed[p] ?? -1) < u.seq) expected[p] = str(v);
+            }
           }
-        }
-        expect(merge.input?.properties ?? {}).toEqual(expected);
-      }),
+          expect(merge.input?.properties ?? {}).toEqual(expected);
+        },
+      ),
     );
   });
 
   it('puts every update in exactly one role, and the input carries a contributor trace id', () => {
     fc.assert(
-      fc.property(updatesArb, fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })), (updates, landed) => {
-        const merge = mergeObjectUpdates(updates, landed);
-        const roles = [...merge.contributors.keys(), ...merge.riders, ...merge.fenced];
-        expect([...roles].sort()).toEqual(updates.map((u) => u.update.objectWriteTraceId).sort());
-        if (merge.input) expect(merge.contributors.has(merge.input.objectWriteTraceId)).toBe(true);
-        for (const trace of merge.fenced) {
-          const u = updates.find((x) => x.update.objectWriteTraceId === trace);
-          for (const p of Object.keys(u?.update.properties ?? {})) expect(landed[p] ?? -1).toBeGreaterThanOrEqual(u?.seq ?? 0);
-        }
-      }),
+      fc.property(
+        updatesArb,
+        fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })),
+        (updates, landed) => {
+          const merge = mergeObjectUpdates(updates, landed);
+          const roles = [...merge.contributors.keys(), ...merge.riders, ...merge.fenced];
+          expect([...roles].sort()).toEqual(updates.map((u) => u.update.objectWriteTraceId).sort());
+          if (merge.input) expect(merge.contributors.has(merge.input.objectWriteTraceId)).toBe(true);
+          for (const trace of merge.fenced) {
+            const u = updates.find((x) => x.update.objectWriteTraceId === trace);
+            for (const p of Object.keys(u?.update.properties ?? {}))
+              expect(landed[p] ?? -1).toBeGreaterThanOrEqual(u?.seq ?? 0);
+          }
+        },
+      ),
     );
   });
 
@@ -79,10 +96,12 @@ describe('mergeObjectUpdates', () => {
             const merge = mergeObjectUpdates(batch, landed);
             if (!merge.input) continue;
             Object.assign(state, merge.input.properties);
-            for (const [p, seq] of Object.entries(merge.sequences)) landed[p] = Math.max(landed[p] ?? -1, seq);
+            for (const [p, seq] of Object.entries(merge.sequences))
+              landed[p] = Math.max(landed[p] ?? -1, seq);
           }
           const expected: Record<string, string> = {};
-          for (const u of updates) for (const [p, v] of Object.entries(u.update.properties)) expected[p] = str(v);
+          for (const u of updates)
+            for (const [p, v] of Object.entries(u.update.properties)) expected[p] = str(v);
           expect(state).toEqual(expected);
         },
       ),
