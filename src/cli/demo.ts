@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Config } from '../config.js';
 import { queueKeys } from '../keys.js';
 import { createProducer } from '../producer/producer.js';
+import { connectRedis } from '../redis.js';
 import { startSimulator } from '../simulator/index.js';
 import { generateWorkload } from '../simulator/workload.js';
 import { parseUpdate, type UpdateRequest } from '../update.js';
@@ -33,7 +33,7 @@ export async function runDemo(config: Config): Promise<number> {
   const started = Date.now();
   const queueName = `demo-${randomUUID().slice(0, 8)}`;
   const keys = queueKeys(queueName);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
   try {
     await redis.connect();
     await redis.ping();

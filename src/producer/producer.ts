@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-letters.js';
 import { isTerminal, type Outcome } from '../outcomes/outcome.js';
 import { readOutcomes } from '../outcomes/reader.js';
+import { connectRedis } from '../redis.js';
 import { jobIdFor, parseUpdate, type Update, type UpdateRequest, UpdateValidationError } from '../update.js';
 
 const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url));
@@ -79,7 +80,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const redis =
     typeof options.redis === 'object'
       ? options.redis
-      : new Redis(options.redis ?? 'redis://127.0.0.1:6379', {
+      : connectRedis(options.redis ?? 'redis://127.0.0.1:6379', {
           maxRetriesPerRequest: 3,
           enableAutoPipelining: true,
         });

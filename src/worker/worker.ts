@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import { nextDailyResetMs } from '../ratelimit/daily.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
+import { connectRedis } from '../redis.js';
 import { failInvalidJobs } from './invalid.js';
 import { observeCall, refreshGauges } from './observe.js';
 import { buildSettlePlan } from './plan.js';
@@ -77,8 +78,8 @@ export class BatchWorker {
       enableAutoPipelining: true,
       lazyConnect: true,
     } as const;
-    this.#redis = new Redis(settings.redisUrl, redisOptions);
-    this.#blocking = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+    this.#redis = connectRedis(settings.redisUrl, redisOptions);
+    this.#blocking = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
     this.#blocking.on('error', () => {});
     this.#store = new QueueStore({
