@@ -84,6 +84,8 @@ export function createProducer(options: ProducerOptions = {}): Producer {
           maxRetriesPerRequest: 3,
           enableAutoPipelining: true,
         });
+  // ioredis reconnects by itself; without a listener a dropped connection would print an unhandled error.
+  if (owned) redis.on('error', () => {});
   let subscriber: Redis | undefined;
   const listeners = new Set<() => void>();
 
@@ -105,6 +107,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   async function subscribe(): Promise<void> {
     if (subscriber) return;
     subscriber = redis.duplicate();
+    subscriber.on('error', () => {});
     subscriber.on('message', () => {
       for (const l of listeners) l();
     });
