@@ -1,15 +1,35 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
-/** How to reach Redis: a URL (and, later, cluster seed nodes). */
-export interface RedisTarget {
-  url: string;
-}
+const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\//;
 
 /**
- * Opens a connection. The one place connections are made, so every part of the project connects the same way.
- * `maxRetriesPerRequest: null` makes commands wait out a Redis restart instead of failing fast.
+ * Opens a connection; the one place connections are made. `maxRetriesPerRequest: null` makes commands wait out
+ * a Redis restart instead of failing fast.
+ *
+ * A URL with the scheme `redis+cluster://` (or `rediss+cluster://`) names a seed node of a Redis Cluster; the
+ * other nodes are discovered. Every key of a queue shares one hash tag, so each Lua script runs on one node.
+ * The cluster client is typed as `Redis`: the project uses only commands both clients share.
  */
-export function connectRedis(target: RedisTarget | string, options: RedisOptions = {}): Redis {
-  const url = typeof target === 'string' ? target : target.url;
-  return new Redis(url, { maxRetriesPerRequest: null, ...options });
+export function connectRedis(url: string, options: RedisOptions = {}): Redis {
+  const redisOptions: RedisOptions = { maxRetriesPerRequest: null, ...options };
+  const match = CLUSTER_SCHEME.exec(url);
+  if (!match) return new Redis(url, redisOptions);
+  const seed = new URL(url.replace(CLUSTER_SCHEME, `${match[1]}://`));
+  const { lazyConnect, ...nodeOptions } = redisOptions;
+  const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    lazyConnect: lazyConnect ?? false,
+    enableAutoPipelining: redisOptions.enableAutoPipelining ?? false,
+    redisOptions: {
+      ...nodeOptions,
+      ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+      ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(match[1] === 'rediss' ? { tls: {} } : {}),
+    },
+  });
+  return cluster as unknown as Redis;
+}
+
+/** True for a `redis+cluster://` URL. */
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_SCHEME.test(url);
 }

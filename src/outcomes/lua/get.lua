@@ -2,7 +2,8 @@
   Looks up outcomes by trace id in one call. An update without an outcome record is still queued when its job
   hash exists (derived instead of written at enqueue, which keeps enqueue cheap).
 
-  KEYS: none (keys are built from the prefixes; all share the queue's hash tag)
+  KEYS[1] stats hash (not read: it routes the call to the queue's node in a Redis Cluster; every key built
+          below shares the queue's hash tag)
 
   ARGV[1] outcome key prefix
   ARGV[2] job key prefix
