@@ -18,7 +18,7 @@ describe('Redis Cluster', () => {
       await producer.close();
       closed();
     });
-    const updates: UpdateRequest[] = objects.flatMap((o) => [
+    const updates = objects.flatMap((o): UpdateRequest[] => [
       { objectType: 'contacts', id: o.id, properties: { firstname: `a-${o.id}` } },
       { objectType: 'contacts', id: o.id, properties: { firstname: `b-${o.id}`, city: 'Oslo' } },
     ]);
