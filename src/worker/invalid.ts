@@ -1,4 +1,3 @@
-import type { QueueKeys } from '../keys.js';
 import { buildOutcome } from '../outcomes/record.js';
 import { describeIssues, UpdateRequestSchema } from '../update.js';
 import { traceIdOfJob } from './prepare.js';
@@ -18,11 +17,7 @@ function str(data: unknown, field: string): string {
  * Fails jobs whose data could not even be routed to an object (not JSON, missing objectType or id, ...), with a
  * validation error naming every problem. They never block valid jobs: ingestion set them aside.
  */
-export async function failInvalidJobs(
-  store: QueueStore,
-  _settings: unknown,
-  _keys: QueueKeys,
-): Promise<number> {
+export async function failInvalidJobs(store: QueueStore): Promise<number> {
   let total = 0;
   for (;;) {
     const items = await store.peekInvalid(BATCH);

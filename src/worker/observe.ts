@@ -61,6 +61,7 @@ export async function refreshGauges(
   limiter: RateLimiter,
   metrics: Metrics,
   accounts: string[],
+  oldestPending: number[],
 ): Promise<void> {
   const [stats, waiting, invalid, delayed, oldestJob] = await Promise.all([
     redis.hgetall(keys.stats),
@@ -74,12 +75,16 @@ export async function refreshGauges(
   metrics.queueDepth.set({ state: 'inflight' }, Math.max(0, Number(stats.inflight ?? 0)));
   metrics.queueDepth.set({ state: 'delayed' }, delayed);
   metrics.queueDepth.set({ state: 'invalid' }, invalid);
-  let oldest = 0;
-  if (oldestJob) {
-    const ts = Number(await redis.hget(keys.jobPrefix + oldestJob, 'timestamp'));
-    if (ts > 0) oldest = Math.max(0, (Date.now() - ts) / 1000);
+  // The oldest update not yet sent: the wait list's tail, or the oldest object still pending in a group.
+  let oldestTs = Number.POSITIVE_INFINITY;
+  if (oldestJob) oldestTs = Number(await redis.hget(keys.jobPrefix + oldestJob, 'timestamp')) || oldestTs;
+  for (const g of oldestPending) oldestTs = Math.min(oldestTs, g);
+  metrics.oldestWaitingAge.set(Number.isFinite(oldestTs) ? Math.max(0, (Date.now() - oldestTs) / 1000) : 0);
+  metrics.failedUpdates.reset();
+  for (const [field, value] of Object.entries(stats)) {
+    if (field.startsWith('failed:'))
+      metrics.failedUpdates.set({ category: field.slice(7) }, Math.max(0, Number(value)));
   }
-  metrics.oldestWaitingAge.set(oldest);
   for (const account of accounts) {
     const state = await limiter.state(account);
     for (const reason of ['rate_limit', 'daily', 'auth', 'manual'] as const) {

@@ -244,7 +244,7 @@ function isolate(
     }
   }
 
-  const error = (i: number, names: string[]): OutcomeError => {
+  const error = (names: string[]): OutcomeError => {
     const props = hint.properties.filter((p) => names.includes(p.name));
     const message = props.length > 0 ? props.map((p) => p.message).join('; ') : verdict.error.message;
     return { ...verdict.error, message };
@@ -252,7 +252,7 @@ function isolate(
 
   if (poison.size > 0) {
     for (const [i, names] of poison)
-      fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
+      fates.set(i, { kind: 'poison', error: error(names), badProperties: names });
     const rest = part.filter((i) => !poison.has(i));
     if (rest.length > 0) queue.unshift(rest);
     return;
@@ -260,7 +260,7 @@ function isolate(
   if (part.length === 1) {
     const i = part[0] as number;
     const names = poison.get(i) ?? [];
-    fates.set(i, { kind: 'poison', error: error(i, names), badProperties: names });
+    fates.set(i, { kind: 'poison', error: error(names), badProperties: names });
     return;
   }
   // Nothing singled out: send the unsuspected inputs on their own and halve the suspects (or everything).

@@ -202,7 +202,7 @@ export class BatchWorker {
       if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
     }
     const now = Date.now();
-    if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store, s, this.#keys);
+    if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store);
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
       const t = await this.#store.tick();
@@ -211,14 +211,19 @@ export class BatchWorker {
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
       if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
     }
+    const report = await this.#store.ready();
     if (s.metrics && now >= this.#nextGaugesAt) {
       this.#nextGaugesAt = now + 5000;
-      await refreshGauges(this.#redis, this.#keys, this.#limiter, s.metrics, [...this.#accountsSeen]).catch(
-        () => {},
-      );
+      const oldest = report.groups.map((g) => g.oldestEnqueuedAt);
+      await refreshGauges(
+        this.#redis,
+        this.#keys,
+        this.#limiter,
+        s.metrics,
+        [...this.#accountsSeen],
+        oldest,
+      ).catch(() => {});
     }
-
-    const report = await this.#store.ready();
     let sleepMs = Math.min(nextTick, TICK_MS);
     if (!this.#running) return 0;
     const groups = report.groups;
