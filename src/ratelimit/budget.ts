@@ -1,0 +1,103 @@
+/** The types of the rate limiter's public surface. */
+
+/** The budget of one HubSpot account that all replicas share. */
+export interface AccountBudget {
+  /** Calls allowed per window (HubSpot's `X-HubSpot-RateLimit-Max`), e.g. 100, 190 or 250. */
+  maxRequests: number;
+  /** HubSpot's rolling window, 10 000 ms for `TEN_SECONDLY_ROLLING`. */
+  windowMs: number;
+  /** Calls allowed per day (HubSpot's `X-HubSpot-RateLimit-Daily`); omit for apps without a daily limit. */
+  dailyLimit?: number;
+  /** Daily calls left untouched for the account's other clients (and the DST hour, see `nextDailyResetMs`). */
+  dailyReserve?: number;
+  /**
+   * Any instant (epoch ms) at which the account's day rolls over; resets repeat every 24 h from it.
+   * Default: midnight UTC.
+   */
+  dailyResetAt?: number;
+}
+
+/** Why a grant was refused. */
+export const WaitReason = { window: 'window', paused: 'paused', daily: 'daily' } as const;
+export type WaitReason = (typeof WaitReason)[keyof typeof WaitReason];
+
+/** Why an account is paused. */
+export const PauseReason = {
+  rateLimit: 'rate_limit',
+  daily: 'daily',
+  auth: 'auth',
+  manual: 'manual',
+} as const;
+export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason];
+
+/** Permission to send one call now. `at` is the grant time on Redis's clock (ms). */
+export interface Grant {
+  granted: true;
+  grantId: string;
+  at: number;
+}
+
+/** No permission yet: try again in `waitMs` (the exact time until a slot opens, or the pause ends). */
+export interface Wait {
+  granted: false;
+  waitMs: number;
+  reason: WaitReason;
+}
+
+export type AcquireResult = Grant | Wait;
+
+/** A pause shared by every replica. Give `durationMs` or `untilMs` (epoch ms, Redis's clock). */
+export interface PauseOptions {
+  durationMs?: number;
+  untilMs?: number;
+  reason: PauseReason;
+  /** HubSpot's `policyName` of the 429 that caused it, e.g. `TEN_SECONDLY_ROLLING` or `DAILY`. */
+  policyName?: string;
+  /** Human-readable cause for the status CLI. Never put a token here. */
+  detail?: string;
+}
+
+/** One account's limiter state, for the status CLI and Prometheus gauges. */
+export interface RateLimitState {
+  paused: boolean;
+  pauseReason?: PauseReason;
+  pausedUntil?: number;
+  policyName?: string;
+  detail?: string;
+  /** Our grants within the guarded window (HubSpot's window plus the margin) ending now. */
+  grantsInWindow: number;
+  /** Grants allowed per guarded window right now; 0 before the account's first acquire. */
+  effectiveMax: number;
+  reportedMax?: number;
+  reportedRemaining?: number;
+  reportedIntervalMs?: number;
+  reportedDailyRemaining?: number;
+  /** Calls per window spent by other clients of the same app and account, smoothed and decayed to now. */
+  outsideUsageEstimate: number;
+  /** When HubSpot's reported figures were observed (grant time of the call that carried them). */
+  observedAt?: number;
+  /** Our grants since the last daily reset. */
+  dailyCount: number;
+  /** The next daily reset as last computed by acquire. */
+  dailyResetAt?: number;
+}
+
+/** Throws a RangeError unless the budget can be enforced. */
+export function assertValidBudget(budget: AccountBudget): void {
+  const { maxRequests, windowMs, dailyLimit, dailyReserve, dailyResetAt } = budget;
+  if (!Number.isInteger(maxRequests) || maxRequests < 1) {
+    throw new RangeError(`maxRequests must be a positive integer, got ${maxRequests}`);
+  }
+  if (!Number.isInteger(windowMs) || windowMs < 1) {
+    throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
+  }
+  if (dailyLimit !== undefined && (!Number.isInteger(dailyLimit) || dailyLimit < 0)) {
+    throw new RangeError(`dailyLimit must be a non-negative integer, got ${dailyLimit}`);
+  }
+  if (dailyReserve !== undefined && (!Number.isInteger(dailyReserve) || dailyReserve < 0)) {
+    throw new RangeError(`dailyReserve must be a non-negative integer, got ${dailyReserve}`);
+  }
+  if (dailyResetAt !== undefined && !Number.isFinite(dailyResetAt)) {
+    throw new RangeError(`dailyResetAt must be a finite epoch time in ms, got ${dailyResetAt}`);
+  }
+}

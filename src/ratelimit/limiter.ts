@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RateLimitSnapshot } from '../hubspot/port.js';
+import type { QueueKeys } from '../keys.js';
+import {
+  type AccountBudget,
+  type AcquireResult,
+  assertValidBudget,
+  type Grant,
+  type PauseOptions,
+  type RateLimitState,
+  WaitReason,
+} from './budget.js';
+import { DEFAULT_GAINS, type SmoothingGains } from './estimate.js';
+import { rateLimitScript } from './script.js';
+import { abortableSleep } from './sleep.js';
+import { parseRateLimitState } from './state.js';
+
+const acquireScript = rateLimitScript(new URL('./lua/acquire.lua', import.meta.url));
+const releaseScript = rateLimitScript(new URL('./lua/release.lua', import.meta.url));
+const observeScript = rateLimitScript(new URL('./lua/observe.lua', import.meta.url));
+const pauseScript = rateLimitScript(new URL('./lua/pause.lua', import.meta.url));
+const stateScript = rateLimitScript(new URL('./lua/state.lua', import.meta.url));
+
+/** Grants stay in the log this long past the guarded window, so a slow call's report can still be compared. */
+const retentionMs = (windowMs: number) => 2 * windowMs + 60_000;
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  redis: Redis;
+  keys: QueueKeys;
+  /**
+   * Added to HubSpot's window: the largest spread of the delay between a grant and its arrival at HubSpot.
+   * Default: 1% of the window + 10 ms. Steady demand gets `window / (window + margin)` of the limit.
+   */
+  marginMs?: number;
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn'>;
+  /** Called after every sleep of {@link RateLimiter.waitForGrant} with the time actually slept, for metrics. */
+  onWait?: (account: string, ms: number, reason: WaitReason) => void;
+  /** Share of the pacing interval (window + margin) / effectiveMax two grants must be apart. Default 0.5. */
+  spacingFactor?: number;
+  /** Intervals a grant may run ahead of the even schedule, which absorbs callers waking late. Default 1. */
+  toleranceIntervals?: number;
+  /** Longest sleep of `waitForGrant` while paused, so a `resume` from another replica is seen. Default 1 s. */
+  pauseRecheckMs?: number;
+  /** Outside usage smoothing gains; see `smoothOutsideUsage`. */
+  gains?: SmoothingGains;
+  /** Replaces Redis's clock (ms), for simulations and tests only: every replica must use the same one. */
+  now?: () => number;
+}
+
+/**
+ * HubSpot's rate budget of each account, shared by every replica through Redis.
+ *
+ * Each decision is one Lua call on Redis's clock (see `lua/acquire.lua`). Guarantees: never more than
+ * `effectiveMax` grants in any rolling `windowMs + marginMs`, so, as long as calls reach HubSpot within
+ * `marginMs` of each other's delays, never more than the max in HubSpot's rolling window; grants evenly paced
+ * at `(windowMs + marginMs) / effectiveMax`; the daily budget minus its reserve; pauses honoured by all.
+ */
+export class RateLimiter {
+  readonly #redis: Redis;
+  readonly #keys: QueueKeys;
+  readonly #marginMs: number | undefined;
+  readonly #logger: RateLimiterOptions['logger'];
+  readonly #onWait: RateLimiterOptions['onWait'];
+  readonly #spacingFactor: number;
+  readonly #tolerance: number;
+  readonly #pauseRecheckMs: number;
+  readonly #gains: SmoothingGains;
+  readonly #now: (() => number) | undefined;
+
+  constructor(options: RateLimiterOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#marginMs = options.marginMs;
+    this.#logger = options.logger;
+    this.#onWait = options.onWait;
+    this.#spacingFactor = options.spacingFactor ?? 0.5;
+    this.#tolerance = options.toleranceIntervals ?? 1;
+    this.#pauseRecheckMs = options.pauseRecheckMs ?? 1000;
+    this.#gains = options.gains ?? DEFAULT_GAINS;
+    this.#now = options.now;
+    if (this.#marginMs !== undefined && !(this.#marginMs >= 0)) throw new RangeError('marginMs must be >= 0');
+    if (!(this.#spacingFactor >= 0 && this.#spacingFactor <= 1))
+      throw new RangeError('spacingFactor must be in [0, 1]');
+    if (!(this.#tolerance >= 0)) throw new RangeError('toleranceIntervals must be >= 0');
+  }
+
+  /** Takes one call of the account's budget now, or says exactly how long until one is free. One Lua call. */
+  async acquire(account: string, budget: AccountBudget): Promise<AcquireResult> {
+    assertValidBudget(budget);
+    const rate = this.#keys.rate(account);
+    const grantId = randomUUID();
+    const reply = (await acquireScript.run(
+      this.#redis,
+      [rate.log, rate.state],
+      [
+        grantId,
+        budget.maxRequests,
+        budget.windowMs,
+        this.#marginMs ?? '',
+        budget.dailyLimit ?? '',
+        budget.dailyReserve ?? 0,
+        budget.dailyResetAt ?? 0,
+        this.#spacingFactor,
+        this.#tolerance,
+        retentionMs(budget.windowMs),
+        this.#clock(),
+      ],
+    )) as [number, number, string?];
+    if (reply[0] === 1) return { granted: true, grantId, at: Number(reply[1]) };
+    const reason = reply[2] === 'paused' || reply[2] === 'daily' ? reply[2] : WaitReason.window;
+    return { granted: false, waitMs: Math.max(1, Number(reply[1])), reason };
+  }
+
+  /**
+   * Returns a grant whose call was never sent (nothing to send). Safe because HubSpot counts at arrival;
+   * never release a grant whose request may have left. Resolves false when the grant was unknown.
+   */
+  async release(account: string, grantId: string): Promise<boolean> {
+    const rate = this.#keys.rate(account);
+    return (await releaseScript.run(this.#redis, [rate.log, rate.state], [grantId])) === 1;
+  }
+
+  /**
+   * Feeds back HubSpot's rate-limit headers of one answer: records them for status and metrics, adapts the
+   * outside-usage estimate (which lowers effectiveMax), and anchors the daily budget to Daily-Remaining.
+   * `grant` is the grant the call was sent under, when it had one.
+   */
+  async observe(
+    account: string,
+    grant: { grantId: string; at: number } | undefined,
+    snapshot: RateLimitSnapshot,
+    budget: AccountBudget,
+  ): Promise<void> {
+    const rate = this.#keys.rate(account);
+    const n = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : '');
+    const reply = (await observeScript.run(
+      this.#redis,
+      [rate.log, rate.state],
+      [
+        grant?.at ?? '',
+        n(snapshot.max),
+        n(snapshot.remaining),
+        snapshot.intervalMs !== undefined && snapshot.intervalMs > 0 ? n(snapshot.intervalMs) : '',
+        n(snapshot.daily),
+        n(snapshot.dailyRemaining),
+        budget.windowMs,
+        budget.dailyResetAt ?? 0,
+        this.#gains.up,
+        this.#gains.down,
+        retentionMs(budget.windowMs),
+        this.#clock(),
+      ],
+    )) as [string, string];
+    if (reply[0] !== '' && Number(reply[0]) > 0) {
+      this.#logger?.debug(
+        { account, sample: Number(reply[0]), estimate: Number(reply[1]) },
+        'outside API usage',
+      );
+    }
+  }
+
+  /** Pauses the account for every replica. A pause already in force that ends later is kept. */
+  async pause(account: string, options: PauseOptions): Promise<void> {
+    const { durationMs, untilMs } = options;
+    if ((durationMs === undefined) === (untilMs === undefined)) {
+      throw new RangeError('pause needs exactly one of durationMs and untilMs');
+    }
+    const value = durationMs ?? untilMs ?? 0;
+    if (!Number.isFinite(value)) throw new RangeError('pause durationMs/untilMs must be finite');
+    const reply = (await pauseScript.run(
+      this.#redis,
+      [this.#keys.rate(account).state],
+      [
+        durationMs ?? '',
+        untilMs ?? '',
+        options.reason,
+        options.policyName ?? '',
+        options.detail ?? '',
+        this.#clock(),
+      ],
+    )) as [number, string];
+    // Callers log the cause; this records which pause ended up in force when several overlap.
+    this.#logger?.debug(
+      { account, reason: reply[1], pausedUntil: Number(reply[0]), requested: options.reason },
+      'rate limiter pause',
+    );
+  }
+
+  /** Lifts the account's pause, whatever its reason, for every replica. */
+  async resume(account: string): Promise<void> {
+    await this.#redis.hdel(
+      this.#keys.rate(account).state,
+      'pausedUntil',
+      'pauseReason',
+      'pausePolicy',
+      'pauseDetail',
+      'pausedAt',
+    );
+    this.#logger?.info({ account }, 'rate limiter resumed');
+  }
+
+  /**
+   * The account's state for status and gauges. `effectiveMax` uses `budget` when given, else the budget of the
+   * last acquire (0 before any).
+   */
+  async state(account: string, budget?: AccountBudget): Promise<RateLimitState> {
+    const rate = this.#keys.rate(account);
+    const reply = await stateScript.run(this.#redis, [rate.log, rate.state], [this.#clock()]);
+    return parseRateLimitState(reply, budget?.maxRequests);
+  }
+
+  /**
+   * Acquires, sleeping the exact wait plus a little jitter (0..min(20 ms, 10% of the wait)) so replicas do not
+   * stampede when a slot opens. Rejects with the signal's reason when aborted.
+   */
+  async waitForGrant(account: string, budget: AccountBudget, signal?: AbortSignal): Promise<Grant> {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      const result = await this.acquire(account, budget);
+      if (result.granted) return result;
+      let ms = result.waitMs + Math.random() * Math.min(20, result.waitMs * 0.1);
+      if (result.reason !== WaitReason.window) ms = Math.min(ms, this.#pauseRecheckMs);
+      const started = performance.now();
+      try {
+        await abortableSleep(ms, signal);
+      } finally {
+        this.#reportWait(account, performance.now() - started, result.reason);
+      }
+    }
+  }
+
+  #reportWait(account: string, ms: number, reason: WaitReason): void {
+    try {
+      this.#onWait?.(account, ms, reason);
+    } catch (error) {
+      // A metrics callback must not break sending.
+      this.#logger?.warn(
+        { account, err: error instanceof Error ? error.message : String(error) },
+        'onWait failed',
+      );
+    }
+  }
+
+  #clock(): number | '' {
+    return this.#now ? Math.floor(this.#now()) : '';
+  }
+}

@@ -1,0 +1,121 @@
+--[[
+  Grants one HubSpot call of an account, or says exactly how long until one can be granted. Atomic, on Redis's
+  clock, so every replica shares one budget and one time line.
+
+  A grant needs, in this order:
+    1. no pause in force;
+    2. daily budget left: our own count since the reset against dailyLimit - dailyReserve, and HubSpot's
+       last reported Daily-Remaining (minus the reserve and our grants since) when observed today;
+    3. fewer than effectiveMax grants in the guarded window (now - windowMs - margin, now]. A call arrives at
+       HubSpot within `margin` of the others' delays, so this keeps every HubSpot window at or below max;
+    4. pacing: at least spacingFactor * interval after the previous grant, and not ahead of the theoretical
+       schedule (GCRA) by more than tolerance * interval, where interval = guarded window / effectiveMax.
+       Grants come evenly spaced, and a caller that wakes a little late does not lose its slot.
+
+  KEYS[1] grant log: zset of grant id scored by grant time (ms)
+  KEYS[2] state hash of the account
+
+  ARGV[1]  grant id
+  ARGV[2]  maxRequests of the budget
+  ARGV[3]  windowMs of the budget (HubSpot's reported interval wins when larger)
+  ARGV[4]  margin in ms, or '' for 1% of the window + 10 ms
+  ARGV[5]  daily limit, or '' for none
+  ARGV[6]  daily reserve
+  ARGV[7]  daily reset anchor (ms); resets repeat every 24 h from it, 0 is midnight UTC
+  ARGV[8]  spacing factor: share of the interval two grants must at least be apart
+  ARGV[9]  tolerance: how many intervals a grant may run ahead of the schedule
+  ARGV[10] how long the log keeps grants beyond the guarded window (ms), for observe
+  ARGV[11] now in ms to use instead of the server clock (simulations and tests), or ''
+
+  Returns: {1, grant time ms} when granted, else {0, wait ms, reason} with reason 'paused', 'daily' or 'window'.
+]]
+local rcall = redis.call
+local DAY = 86400000
+local logKey, stateKey = KEYS[1], KEYS[2]
+
+local now
+if ARGV[11] ~= '' then
+  now = math.floor(tonumber(ARGV[11]))
+else
+  local t = rcall('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local s = rcall('HMGET', stateKey, 'pausedUntil', 'pauseReason', 'reportedMax', 'reportedInterval', 'outside',
+  'outsideAt', 'tat', 'dayCount', 'dayResetAt', 'dailyBase', 'dailyBaseCount', 'dailyBaseAt')
+
+-- 1. pause
+local pausedUntil = tonumber(s[1])
+if pausedUntil then
+  if now < pausedUntil then
+    local reason = 'paused'
+    if s[2] == 'daily' then reason = 'daily' end
+    return {0, pausedUntil - now, reason}
+  end
+  rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt')
+end
+
+local maxRequests = tonumber(ARGV[2])
+local windowMs = math.max(tonumber(ARGV[3]), tonumber(s[4]) or 0)
+local margin = tonumber(ARGV[4]) or (math.floor(windowMs * 0.01) + 10)
+local guard = math.ceil(windowMs + margin)
+
+local cap = maxRequests
+local reportedMax = tonumber(s[3])
+if reportedMax and reportedMax > 0 and reportedMax < cap then cap = reportedMax end
+local outside = 0
+local o, oAt = tonumber(s[5]), tonumber(s[6])
+if o and oAt and o > 0 then outside = o * 0.5 ^ (math.max(0, now - oAt - windowMs) / windowMs) end
+local effMax = math.max(1, cap - math.floor(outside + 0.5))
+
+-- 2. daily budget
+local anchor = tonumber(ARGV[7]) or 0
+local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
+local dayResetAt = tonumber(s[9])
+local dayCount = tonumber(s[8]) or 0
+if not dayResetAt or now >= dayResetAt then
+  dayCount = 0
+  rcall('HSET', stateKey, 'dayCount', 0, 'dayResetAt', nextReset)
+  if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end
+elseif dayResetAt ~= nextReset then
+  rcall('HSET', stateKey, 'dayResetAt', nextReset)
+end
+dayResetAt = nextReset
+local reserve = tonumber(ARGV[6]) or 0
+local dailyLeft = nil
+if ARGV[5] ~= '' then dailyLeft = tonumber(ARGV[5]) - reserve - dayCount end
+local base, baseAt = tonumber(s[10]), tonumber(s[12])
+if base and baseAt and baseAt >= dayResetAt - DAY then
+  local left = base - reserve - (dayCount - (tonumber(s[11]) or 0))
+  if not dailyLeft or left < dailyLeft then dailyLeft = left end
+end
+if dailyLeft and dailyLeft <= 0 then return {0, dayResetAt - now, 'daily'} end
+
+-- 3. rolling window
+local retention = tonumber(ARGV[10])
+rcall('ZREMRANGEBYSCORE', logKey, '-inf', '(' .. (now - guard - retention))
+local windowStart = '(' .. (now - guard)
+local count = rcall('ZCOUNT', logKey, windowStart, '+inf')
+if count >= effMax then
+  -- The slot opens when the grant that makes the window full leaves it.
+  local entry = rcall('ZRANGEBYSCORE', logKey, windowStart, '+inf', 'WITHSCORES', 'LIMIT', count - effMax, 1)
+  return {0, math.max(1, tonumber(entry[2]) + guard - now), 'window'}
+end
+
+-- 4. pacing
+local interval = guard / effMax
+local earliest = now
+local last = rcall('ZREVRANGE', logKey, 0, 0, 'WITHSCORES')
+if last[2] then earliest = math.max(earliest, tonumber(last[2]) + tonumber(ARGV[8]) * interval) end
+local tat = tonumber(s[7]) or 0
+earliest = math.max(earliest, tat - tonumber(ARGV[9]) * interval)
+if earliest > now then return {0, math.ceil(earliest - now), 'window'} end
+
+rcall('ZADD', logKey, now, ARGV[1])
+rcall('HINCRBY', stateKey, 'dayCount', 1)
+rcall('HSET', stateKey, 'tat', string.format('%.3f', math.max(tat, now) + interval),
+  'interval', string.format('%.3f', interval), 'windowMs', windowMs, 'guardMs', guard,
+  'budgetMax', maxRequests, 'effectiveMax', effMax)
+rcall('PEXPIRE', logKey, guard + retention)
+if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end
+return {1, now}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { TokenProvider } from '../hubspot/port.js';
+import type { QueueKeys } from '../keys.js';
+import { rateLimitScript } from './script.js';
+import { abortableSleep } from './sleep.js';
+import { TokenRefreshError } from './token-error.js';
+
+const unlockScript = rateLimitScript(new URL('./lua/unlock.lua', import.meta.url));
+
+/** A freshly obtained access token and how long HubSpot said it lives (OAuth `expires_in`, in ms). */
+export interface FetchedToken {
+  accessToken: string;
+  expiresInMs: number;
+}
+
+/** Options of {@link TokenCache} and {@link createSharedTokenProvider}. */
+export interface SharedTokenProviderOptions {
+  redis: Redis;
+  keys: QueueKeys;
+  /** Obtains a new access token (the OAuth refresh call). Called once per expiry across all replicas. */
+  fetchToken: (account: string) => Promise<FetchedToken>;
+  /** Refresh this long before expiry (capped at half the token's life). Default 60 s. */
+  refreshBeforeMs?: number;
+  /**
+   * Share tokens between replicas through Redis (default true): one refresh for all, under a lock. When false,
+   * each process refreshes on its own and nothing is written to Redis.
+   */
+  shareViaRedis?: boolean;
+  /** TTL of the refresh lock: a replica that died mid-refresh blocks the others at most this long. Default 30 s. */
+  lockTtlMs?: number;
+  /** How long a replica waits for another's refresh before giving up. Default `lockTtlMs` + 5 s. */
+  waitTimeoutMs?: number;
+  logger?: Pick<Logger, 'debug' | 'warn'>;
+}
+
+/**
+ * OAuth access tokens per account, refreshed once across all replicas and cached in Redis and in process.
+ *
+ * Security note: with `shareViaRedis` (the default) the access token is stored in Redis, unencrypted, under
+ * `keys.token(account).value` with a TTL ending `refreshBeforeMs` before its expiry; anyone who can read that
+ * Redis can use the token until then. Restrict access to Redis (ACLs, TLS) or turn sharing off. Tokens are never
+ * logged and never appear in error messages.
+ */
+export class TokenCache {
+  readonly #redis: Redis;
+  readonly #keys: QueueKeys;
+  readonly #fetchToken: SharedTokenProviderOptions['fetchToken'];
+  readonly #refreshBeforeMs: number;
+  readonly #share: boolean;
+  readonly #lockTtlMs: number;
+  readonly #waitTimeoutMs: number;
+  readonly #logger: SharedTokenProviderOptions['logger'];
+  readonly #local = new Map<string, { token: string; freshUntil: number }>();
+  readonly #inflight = new Map<string, Promise<string>>();
+
+  constructor(options: SharedTokenProviderOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#fetchToken = options.fetchToken;
+    this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
+    this.#share = options.shareViaRedis ?? true;
+    this.#lockTtlMs = options.lockTtlMs ?? 30_000;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? this.#lockTtlMs + 5_000;
+    this.#logger = options.logger;
+  }
+
+  /** The account's current access token; concurrent callers in this process share one lookup. */
+  token(account: string): Promise<string> {
+    const cached = this.#local.get(account);
+    if (cached && Date.now() < cached.freshUntil) return Promise.resolve(cached.token);
+    let pending = this.#inflight.get(account);
+    if (!pending) {
+      pending = (this.#share ? this.#obtainShared(account) : this.#refresh(account)).finally(() =>
+        this.#inflight.delete(account),
+      );
+      this.#inflight.set(account, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets this process's copy, e.g. after HubSpot rejected it; the shared copy is left to its TTL. */
+  forget(account: string): void {
+    this.#local.delete(account);
+  }
+
+  async #obtainShared(account: string): Promise<string> {
+    const keys = this.#keys.token(account);
+    const deadline = Date.now() + this.#waitTimeoutMs;
+    let backoffMs = 10;
+    for (;;) {
+      const shared = await this.#readShared(account, keys.value);
+      if (shared) return shared;
+      const owner = randomUUID();
+      if ((await this.#redis.set(keys.lock, owner, 'PX', this.#lockTtlMs, 'NX')) === 'OK') {
+        try {
+          // Another replica may have stored a token between our read and taking the lock.
+          return (await this.#readShared(account, keys.value)) ?? (await this.#refresh(account, keys.value));
+        } finally {
+          await unlockScript.run(this.#redis, [keys.lock], [owner]).catch(() => {});
+        }
+      }
+      if (Date.now() >= deadline) {
+        throw new TokenRefreshError(account, 'timed out waiting for another replica to refresh it');
+      }
+      // Polling rather than pub/sub keeps the provider free of a dedicated subscriber connection.
+      await abortableSleep(backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 200);
+    }
+  }
+
+  async #readShared(account: string, key: string): Promise<string | undefined> {
+    const [[, token], [, ttl]] = ((await this.#redis.multi().get(key).pttl(key).exec()) ?? [
+      [null, null],
+      [null, -2],
+    ]) as [[unknown, unknown], [unknown, unknown]];
+    if (typeof token !== 'string' || token === '' || typeof ttl !== 'number' || ttl <= 0) return undefined;
+    this.#local.set(account, { token, freshUntil: Date.now() + ttl });
+    return token;
+  }
+
+  async #refresh(account: string, sharedKey?: string): Promise<string> {
+    let fetched: FetchedToken;
+    try {
+      fetched = await this.#fetchToken(account);
+    } catch (error) {
+      throw new TokenRefreshError(account, 'fetchToken failed', error);
+    }
+    const { accessToken, expiresInMs } = fetched ?? {};
+    if (typeof accessToken !== 'string' || accessToken === '') {
+      throw new TokenRefreshError(account, 'fetchToken returned no access token');
+    }
+    if (typeof expiresInMs !== 'number' || !Number.isFinite(expiresInMs) || expiresInMs <= 0) {
+      throw new TokenRefreshError(account, 'fetchToken returned an invalid expiresInMs');
+    }
+    const ttlMs = Math.max(1, Math.floor(expiresInMs - Math.min(this.#refreshBeforeMs, expiresInMs / 2)));
+    this.#local.set(account, { token: accessToken, freshUntil: Date.now() + ttlMs });
+    if (sharedKey) {
+      try {
+        await this.#redis.set(sharedKey, accessToken, 'PX', ttlMs);
+      } catch {
+        // The token still serves this process; other replicas refresh on their own.
+        this.#logger?.warn({ account }, 'could not share the refreshed token through Redis');
+      }
+    }
+    this.#logger?.debug({ account, ttlMs }, 'access token refreshed');
+    return accessToken;
+  }
+}
+
+/**
+ * A {@link TokenProvider} whose tokens are refreshed once across all replicas (see {@link TokenCache}, including
+ * its note on storing tokens in Redis).
+ */
+export function createSharedTokenProvider(options: SharedTokenProviderOptions): TokenProvider {
+  const cache = new TokenCache(options);
+  return (account) => cache.token(account);
+}

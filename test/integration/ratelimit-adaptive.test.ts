@@ -1,0 +1,188 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
+import type { AccountBudget, AcquireResult, Grant } from '../../src/ratelimit/budget.js';
+import { DEFAULT_GAINS, smoothOutsideUsage } from '../../src/ratelimit/estimate.js';
+import { RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
+import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
+
+// These tests drive the scripts with a virtual clock, so they check exact times without sleeping.
+const ACCOUNT = 'acct-1';
+const BUDGET: AccountBudget = { maxRequests: 10, windowMs: 500 };
+
+function virtualLimiter(start = Date.UTC(2026, 2, 1, 12), options: Partial<RateLimiterOptions> = {}) {
+  const clock = { now: start };
+  const queue = uniqueQueueName('ratelimit');
+  cleanupQueue(queue);
+  const limiter = new RateLimiter({
+    redis: testRedis(),
+    keys: queueKeys(queue),
+    now: () => clock.now,
+    ...options,
+  });
+  return { clock, limiter };
+}
+
+function expectGrant(result: AcquireResult): Grant {
+  if (!result.granted)
+    throw new Error(`expected a grant, got a wait of ${result.waitMs} ms (${result.reason})`);
+  return result;
+}
+
+/** Acquires as soon as allowed, advancing the clock by each wait; returns the grant. */
+async function nextGrant(
+  limiter: RateLimiter,
+  clock: { now: number },
+  budget: AccountBudget,
+): Promise<Grant> {
+  for (;;) {
+    const result = await limiter.acquire(ACCOUNT, budget);
+    if (result.granted) return result;
+    if (result.reason !== 'window') throw new Error(`unexpected wait reason ${result.reason}`);
+    clock.now += result.waitMs;
+  }
+}
+
+describe('RateLimiter waits', () => {
+  it('names the exact time a slot opens', async () => {
+    const { clock, limiter } = virtualLimiter();
+    for (let i = 0; i < 40; i++) {
+      const result = await limiter.acquire(ACCOUNT, BUDGET);
+      if (result.granted) continue;
+      const opensAt = clock.now + result.waitMs;
+      clock.now = opensAt - 1;
+      expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
+      clock.now = opensAt;
+      expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    }
+  });
+});
+
+describe('RateLimiter adapting to HubSpot reports', () => {
+  it('lowers effectiveMax when others spend the budget, and recovers once they stop', async () => {
+    // Without pacing, so grants need no time to pass (which would decay the estimate).
+    const { clock, limiter } = virtualLimiter(undefined, { spacingFactor: 0, toleranceIntervals: 1_000 });
+    const grant = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    expect((await limiter.state(ACCOUNT)).effectiveMax).toBe(10);
+
+    // HubSpot counted 8 calls in its window, one of them ours: 7 came from elsewhere.
+    await limiter.observe(ACCOUNT, grant, { max: 10, remaining: 2, intervalMs: 500 }, BUDGET);
+    const lowered = await limiter.state(ACCOUNT);
+    expect(lowered.outsideUsageEstimate).toBeCloseTo(3.5, 9);
+    expect(lowered.effectiveMax).toBe(6);
+    expect(lowered).toMatchObject({ reportedMax: 10, reportedRemaining: 2, observedAt: grant.at });
+
+    // The lowered max holds for acquire: 6 grants per guarded window.
+    for (let i = 0; i < 5; i++) expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    expect(await limiter.acquire(ACCOUNT, BUDGET)).toMatchObject({
+      granted: false,
+      reason: 'window',
+      waitMs: 515,
+    });
+
+    // Without further reports the estimate is held one window, then halves every window.
+    clock.now += 5 * 500;
+    const recovered = await limiter.state(ACCOUNT);
+    expect(recovered.outsideUsageEstimate).toBeLessThan(0.5);
+    expect(recovered.effectiveMax).toBe(10);
+  });
+
+  it('lowers the estimate with reports showing no outside use', async () => {
+    const { clock, limiter } = virtualLimiter();
+    const first = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    await limiter.observe(ACCOUNT, first, { max: 10, remaining: 1 }, BUDGET);
+    const high = (await limiter.state(ACCOUNT)).outsideUsageEstimate;
+    let estimate = high;
+    for (let i = 0; i < 8; i++) {
+      const grant = await nextGrant(limiter, clock, BUDGET);
+      const ours = (await limiter.state(ACCOUNT)).grantsInWindow;
+      // HubSpot now counts only our calls (its window is the raw one, ours the guarded one: at most equal).
+      await limiter.observe(ACCOUNT, grant, { max: 10, remaining: 10 - Math.min(ours, 10) }, BUDGET);
+      const next = (await limiter.state(ACCOUNT)).outsideUsageEstimate;
+      expect(next).toBeLessThanOrEqual(estimate);
+      estimate = next;
+    }
+    expect(estimate).toBeLessThan(high / 4);
+  });
+
+  it('computes the estimate exactly as the TypeScript mirror does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ gapMs: fc.integer({ min: 0, max: 3_000 }), used: fc.integer({ min: 0, max: 10 }) }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (reports) => {
+          const { clock, limiter } = virtualLimiter();
+          let expected = 0;
+          let lastAt: number | undefined;
+          for (const { gapMs, used } of reports) {
+            clock.now += gapMs;
+            // No grants: every call HubSpot counted is someone else's.
+            await limiter.observe(ACCOUNT, undefined, { max: 10, remaining: 10 - used }, BUDGET);
+            const elapsed = lastAt === undefined ? 0 : clock.now - lastAt;
+            expected = smoothOutsideUsage(expected, elapsed, used, 500, DEFAULT_GAINS, used >= 10);
+            lastAt = clock.now;
+            expect((await limiter.state(ACCOUNT)).outsideUsageEstimate).toBeCloseTo(expected, 9);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('caps at HubSpot reported Max and prefers its longer interval', async () => {
+    const { clock, limiter } = virtualLimiter();
+    const grant = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    await limiter.observe(ACCOUNT, grant, { max: 5, remaining: 4, intervalMs: 1_000 }, BUDGET);
+    const times = [grant.at];
+    while (times.length < 11) times.push((await nextGrant(limiter, clock, BUDGET)).at);
+    // 5 per (1000 ms + 20 ms margin), not 10 per 515 ms.
+    for (let i = 0; i + 5 < times.length; i++) {
+      expect((times[i + 5] ?? 0) - (times[i] ?? 0)).toBeGreaterThanOrEqual(1_020);
+    }
+    expect(await limiter.state(ACCOUNT)).toMatchObject({ effectiveMax: 5, reportedIntervalMs: 1_000 });
+  });
+});
+
+describe('RateLimiter daily budget', () => {
+  it('keeps the daily reserve and resets at midnight UTC', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 1, 23, 59, 50));
+    const budget: AccountBudget = { ...BUDGET, dailyLimit: 5, dailyReserve: 2 };
+    for (let i = 0; i < 3; i++) await nextGrant(limiter, clock, budget);
+    const refused = await limiter.acquire(ACCOUNT, budget);
+    expect(refused).toMatchObject({
+      granted: false,
+      reason: 'daily',
+      waitMs: Date.UTC(2026, 2, 2) - clock.now,
+    });
+    expect((await limiter.state(ACCOUNT)).dailyCount).toBe(3);
+
+    clock.now = Date.UTC(2026, 2, 2);
+    for (let i = 0; i < 3; i++) await nextGrant(limiter, clock, budget);
+    expect((await limiter.acquire(ACCOUNT, budget)).granted).toBe(false);
+  });
+
+  it('follows an anchored reset for accounts on another offset', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 1, 12));
+    const anchor = Date.UTC(2026, 0, 1, 5); // midnight at UTC-5
+    const budget: AccountBudget = { ...BUDGET, dailyLimit: 1, dailyResetAt: anchor };
+    await nextGrant(limiter, clock, budget);
+    const refused = await limiter.acquire(ACCOUNT, budget);
+    expect(refused).toMatchObject({ reason: 'daily', waitMs: Date.UTC(2026, 2, 2, 5) - clock.now });
+  });
+
+  it('honours the Daily-Remaining HubSpot reports, minus the reserve and our later grants', async () => {
+    const { clock, limiter } = virtualLimiter();
+    const budget: AccountBudget = { ...BUDGET, dailyReserve: 1 };
+    const observed = await nextGrant(limiter, clock, budget);
+    const before = await nextGrant(limiter, clock, budget); // granted before the report came back
+    await limiter.observe(ACCOUNT, observed, { daily: 1000, dailyRemaining: 4 }, budget);
+    expect((await limiter.state(ACCOUNT)).reportedDailyRemaining).toBe(4);
+    // 4 left at the observed call's arrival, 1 reserved, 1 granted since: 2 more.
+    await nextGrant(limiter, clock, budget);
+    await nextGrant(limiter, clock, budget);
+    expect(before.at).toBeGreaterThan(observed.at);
+    expect(await limiter.acquire(ACCOUNT, budget)).toMatchObject({ granted: false, reason: 'daily' });
+  });
+});

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
+import type { AccountBudget, Grant } from '../../src/ratelimit/budget.js';
+import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
+import { RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
+import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
+
+const ACCOUNT = 'acct-1';
+const BUDGET: AccountBudget = { maxRequests: 10, windowMs: 500 };
+const GUARD_MS = 515; // window + default margin (1% + 10 ms)
+
+/** Limiter replicas of one fresh queue, each on its own Redis connection. */
+function replicas(count: number, options: Partial<RateLimiterOptions> = {}): RateLimiter[] {
+  const queue = uniqueQueueName('ratelimit');
+  cleanupQueue(queue);
+  const keys = queueKeys(queue);
+  return Array.from({ length: count }, () => new RateLimiter({ redis: testRedis(), keys, ...options }));
+}
+
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await testRedis().time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Largest number of times within any closed interval of `spanMs`. */
+function maxInAnyWindow(times: number[], spanMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) > spanMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+describe('RateLimiter across replicas', () => {
+  it('never grants more than max in any rolling window, with used and released grants mixed', async () => {
+    const limiters = replicas(4);
+    const used: number[] = [];
+    let released = 0;
+    const deadline = Date.now() + 2_000;
+    const caller = async (limiter: RateLimiter, index: number) => {
+      let n = 0;
+      while (Date.now() < deadline) {
+        const grant = await limiter.waitForGrant(ACCOUNT, BUDGET);
+        // Every seventh grant finds nothing to send and is handed back.
+        if ((index + n++) % 7 === 0) {
+          expect(await limiter.release(ACCOUNT, grant.grantId)).toBe(true);
+          released++;
+        } else {
+          used.push(grant.at);
+        }
+      }
+    };
+    await Promise.all(limiters.flatMap((limiter, i) => [caller(limiter, i), caller(limiter, i + 3)]));
+
+    expect(released).toBeGreaterThan(0);
+    expect(used.length).toBeGreaterThan(BUDGET.maxRequests);
+    // HubSpot's raw window, and the guarded window the limiter actually enforces.
+    expect(maxInAnyWindow(used, BUDGET.windowMs)).toBeLessThanOrEqual(BUDGET.maxRequests);
+    expect(maxInAnyWindow(used, GUARD_MS - 1)).toBeLessThanOrEqual(BUDGET.maxRequests);
+  });
+
+  it('answers a full window with a positive wait no longer than the guarded window', async () => {
+    // No pacing: ten grants at once fill the window.
+    const [limiter] = replicas(1, { spacingFactor: 0, toleranceIntervals: 1_000 });
+    const grants: Grant[] = [];
+    for (let i = 0; i < BUDGET.maxRequests; i++) {
+      const result = await limiter!.acquire(ACCOUNT, BUDGET);
+      expect(result.granted).toBe(true);
+      if (result.granted) grants.push(result);
+    }
+    const full = await limiter!.acquire(ACCOUNT, BUDGET);
+    expect(full.granted).toBe(false);
+    if (full.granted) return;
+    expect(full.reason).toBe('window');
+    expect(full.waitMs).toBeGreaterThan(0);
+    expect(full.waitMs).toBeLessThanOrEqual(GUARD_MS);
+    const now = await redisNow();
+    // The slot opens when the oldest grant leaves the guarded window.
+    expect(full.waitMs).toBeGreaterThanOrEqual(grants[0]!.at + GUARD_MS - now - 5);
+  });
+
+  it('paces grants: a second immediate acquire waits at most one interval', async () => {
+    const [limiter] = replicas(1);
+    expect((await limiter!.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+    const next = await limiter!.acquire(ACCOUNT, BUDGET);
+    expect(next.granted).toBe(false);
+    if (next.granted) return;
+    expect(next.reason).toBe('window');
+    expect(next.waitMs).toBeGreaterThan(0);
+    expect(next.waitMs).toBeLessThanOrEqual(Math.ceil(GUARD_MS / BUDGET.maxRequests));
+  });
+
+  it('gives a released grant back at once', async () => {
+    const [a, b] = replicas(2, { spacingFactor: 0, toleranceIntervals: 1_000 });
+    const grants: Grant[] = [];
+    for (let i = 0; i < BUDGET.maxRequests; i++) {
+      const result = await a!.acquire(ACCOUNT, BUDGET);
+      if (result.granted) grants.push(result);
+    }
+    expect((await b!.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
+    expect(await a!.release(ACCOUNT, grants[3]!.grantId)).toBe(true);
+    expect(await a!.release(ACCOUNT, grants[3]!.grantId)).toBe(false);
+    expect((await b!.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+    expect((await b!.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
+  });
+
+  it('gives a released grant back to the pacing schedule too', async () => {
+    const [limiter] = replicas(1);
+    const first = await limiter!.acquire(ACCOUNT, BUDGET);
+    if (!first.granted) throw new Error('expected a grant');
+    expect((await limiter!.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
+    await limiter!.release(ACCOUNT, first.grantId);
+    expect((await limiter!.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+  });
+
+  it('shares a pause and its resume across replicas', async () => {
+    const waits: string[] = [];
+    const [a, b] = replicas(2, { pauseRecheckMs: 50, onWait: (_account, _ms, reason) => waits.push(reason) });
+    await a!.pause(ACCOUNT, {
+      durationMs: 10_000,
+      reason: 'rate_limit',
+      policyName: 'TEN_SECONDLY_ROLLING',
+      detail: 'HubSpot answered 429',
+    });
+    const refused = await b!.acquire(ACCOUNT, BUDGET);
+    expect(refused).toMatchObject({ granted: false, reason: 'paused' });
+    if (refused.granted) return;
+    expect(refused.waitMs).toBeGreaterThan(9_000);
+    expect(refused.waitMs).toBeLessThanOrEqual(10_000);
+    expect(await b!.state(ACCOUNT)).toMatchObject({
+      paused: true,
+      pauseReason: 'rate_limit',
+      policyName: 'TEN_SECONDLY_ROLLING',
+      detail: 'HubSpot answered 429',
+    });
+
+    const waiting = b!.waitForGrant(ACCOUNT, BUDGET);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await a!.resume(ACCOUNT);
+    const grant = await waiting;
+    expect(grant.granted).toBe(true);
+    expect(waits).toContain('paused');
+    expect((await a!.state(ACCOUNT)).paused).toBe(false);
+  });
+
+  it('keeps the later of two pauses', async () => {
+    const [a, b] = replicas(2);
+    await a!.pause(ACCOUNT, { durationMs: 60_000, reason: 'auth', detail: 'credentials rejected' });
+    await b!.pause(ACCOUNT, { durationMs: 1_000, reason: 'rate_limit' });
+    const state = await a!.state(ACCOUNT);
+    expect(state.pauseReason).toBe('auth');
+    expect(state.pausedUntil! - (await redisNow())).toBeGreaterThan(50_000);
+  });
+
+  it('pauses a DAILY 429 until the daily reset', async () => {
+    const [a, b] = replicas(2);
+    const now = await redisNow();
+    const untilMs = nextDailyResetMs(now);
+    await a!.pause(ACCOUNT, { untilMs, reason: 'daily', policyName: 'DAILY' });
+    const refused = await b!.acquire(ACCOUNT, BUDGET);
+    expect(refused).toMatchObject({ granted: false, reason: 'daily' });
+    if (refused.granted) return;
+    expect(Math.abs(refused.waitMs - (untilMs - now))).toBeLessThan(1_000);
+    expect(await b!.state(ACCOUNT)).toMatchObject({
+      paused: true,
+      pauseReason: 'daily',
+      pausedUntil: untilMs,
+    });
+  });
+
+  it('stops waiting when aborted', async () => {
+    const [limiter] = replicas(1);
+    await limiter!.pause(ACCOUNT, { durationMs: 60_000, reason: 'manual' });
+    const abort = new AbortController();
+    const waiting = limiter!.waitForGrant(ACCOUNT, BUDGET, abort.signal);
+    setTimeout(() => abort.abort(new Error('shutting down')), 50);
+    await expect(waiting).rejects.toThrow('shutting down');
+  });
+
+  it('rejects budgets it cannot enforce', async () => {
+    const [limiter] = replicas(1);
+    await expect(limiter!.acquire(ACCOUNT, { maxRequests: 0, windowMs: 500 })).rejects.toThrow(RangeError);
+    await expect(limiter!.pause(ACCOUNT, { reason: 'manual' })).rejects.toThrow(RangeError);
+  });
+});
