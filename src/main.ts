@@ -1,12 +1,17 @@
 import { Registry } from 'prom-client';
 import { runDemo } from './cli/demo.js';
 import { runEnqueue } from './cli/enqueue.js';
+import { runFailAccount, runResumeAccount } from './cli/fail-account.js';
 import { runFailed, runRetryFailed } from './cli/failed.js';
 import { runOutcomes } from './cli/outcomes.js';
 import { runSimulator } from './cli/simulator.js';
+import { runStatus } from './cli/status.js';
 import { accountsOf, type Config, ConfigError, loadConfig } from './config.js';
+import { createDashboard, type Dashboard } from './dashboard/index.js';
+import { queueKeys } from './keys.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { connectRedis } from './redis.js';
 import { startOpsServer } from './server.js';
 import { createWorker } from './worker/index.js';
 
@@ -49,6 +54,7 @@ export async function runWorker(config: Config): Promise<number> {
     metrics,
   });
 
+  const dashboard = config.METRICS_PORT > 0 ? openDashboard(config, logger) : undefined;
   const ops =
     config.METRICS_PORT > 0
       ? await startOpsServer({
@@ -58,6 +64,7 @@ export async function runWorker(config: Config): Promise<number> {
           // Answering at all shows the event loop turns; a worker that cannot reach Redis is unready, not dead.
           healthy: () => true,
           ready: () => worker.ready,
+          ...(dashboard ? { routes: [dashboard.route] } : {}),
         })
       : undefined;
 
@@ -77,10 +84,38 @@ export async function runWorker(config: Config): Promise<number> {
   });
   await worker.start();
   if (ops) logger.info({ port: ops.port }, 'metrics and health on /metrics, /healthz, /readyz');
+  if (ops && dashboard) logger.info({ port: ops.port }, 'dashboard on /dashboard/ (basic auth)');
   await done;
   await ops?.close();
+  await dashboard?.close();
   logger.flush?.();
   return 0;
+}
+
+/**
+ * The web view on the ops server, when DASHBOARD_USER and DASHBOARD_PASSWORD are both set. It has its own
+ * Redis connection so its reads never queue behind the worker's commands.
+ */
+function openDashboard(config: Config, logger: ReturnType<typeof createLogger>): Dashboard | undefined {
+  const user = config.DASHBOARD_USER;
+  const password = config.DASHBOARD_PASSWORD;
+  if (!user || !password) {
+    if (user || password) logger.warn('dashboard disabled: set both DASHBOARD_USER and DASHBOARD_PASSWORD');
+    return undefined;
+  }
+  const redis = connectRedis(config.REDIS_URL);
+  const dashboard = createDashboard({
+    redis,
+    keys: queueKeys(config.QUEUE_NAME),
+    credentials: { user, password },
+  });
+  return {
+    route: dashboard.route,
+    close: async () => {
+      await dashboard.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 const USAGE = `usage: hubspot-batch-queue <command>
@@ -89,9 +124,14 @@ commands:
   worker                 run a worker until SIGTERM/SIGINT
   enqueue [FILE|-]       enqueue NDJSON update requests (all or nothing); prints one trace id per line
   outcomes [FILE|-]      print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId)
+  status [--json]        queue depth, oldest waiting update, account budgets and pauses, failures, workers
   simulator [--port N]   run the local HubSpot simulator
   failed [filters]       list failed updates as NDJSON (--account, --object-type, --category, --limit)
   retry-failed [filters] replay failed updates matching the filters (fenced: never overwrites newer values)
+  fail-account --account A [--reason TEXT]
+                         fail every waiting update of an account (e.g. revoked credentials)
+  resume-account --account A
+                         lift an account's pause on every replica
   demo                   run simulator, workers and a sample workload, then print a summary
 
 configuration comes from environment variables; see README.md`;
@@ -107,12 +147,18 @@ export async function main(argv: string[]): Promise<number> {
         return await runEnqueue(args, loadConfig(process.env));
       case 'outcomes':
         return await runOutcomes(args, loadConfig(process.env));
+      case 'status':
+        return await runStatus(args, loadConfig(process.env));
       case 'simulator':
         return await runSimulator(args);
       case 'failed':
         return await runFailed(args, loadConfig(process.env));
       case 'retry-failed':
         return await runRetryFailed(args, loadConfig(process.env));
+      case 'fail-account':
+        return await runFailAccount(args, loadConfig(process.env));
+      case 'resume-account':
+        return await runResumeAccount(args, loadConfig(process.env));
       case 'demo':
         return await runDemo(loadConfig(process.env));
       case undefined:

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RateLimitSnapshot } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
+import { luaScript } from '../lua.js';
 import {
   type AccountBudget,
   type AcquireResult,
@@ -13,15 +14,14 @@ import {
   WaitReason,
 } from './budget.js';
 import { DEFAULT_GAINS, type SmoothingGains } from './estimate.js';
-import { rateLimitScript } from './script.js';
 import { abortableSleep } from './sleep.js';
 import { parseRateLimitState } from './state.js';
 
-const acquireScript = rateLimitScript(new URL('./lua/acquire.lua', import.meta.url));
-const releaseScript = rateLimitScript(new URL('./lua/release.lua', import.meta.url));
-const observeScript = rateLimitScript(new URL('./lua/observe.lua', import.meta.url));
-const pauseScript = rateLimitScript(new URL('./lua/pause.lua', import.meta.url));
-const stateScript = rateLimitScript(new URL('./lua/state.lua', import.meta.url));
+const acquireScript = luaScript('rl_acquire', new URL('./lua/acquire.lua', import.meta.url));
+const releaseScript = luaScript('rl_release', new URL('./lua/release.lua', import.meta.url));
+const observeScript = luaScript('rl_observe', new URL('./lua/observe.lua', import.meta.url));
+const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
+const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
 
 /** Grants stay in the log this long past the guarded window, so a slow call's report can still be compared. */
 const retentionMs = (windowMs: number) => 2 * windowMs + 60_000;

@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TokenProvider } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
-import { rateLimitScript } from './script.js';
+import { luaScript } from '../lua.js';
 import { abortableSleep } from './sleep.js';
 import { TokenRefreshError } from './token-error.js';
 
-const unlockScript = rateLimitScript(new URL('./lua/unlock.lua', import.meta.url));
+const unlockScript = luaScript('rl_unlock', new URL('./lua/unlock.lua', import.meta.url));
 
 /** A freshly obtained access token and how long HubSpot said it lives (OAuth `expires_in`, in ms). */
 export interface FetchedToken {

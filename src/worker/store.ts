@@ -9,6 +9,7 @@ const scripts = {
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url)),
   tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url)),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url)),
+  failAccount: luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url)),
 };
 
 /** One pending update as stored: `seq:enqueuedAt:attempts:jobId`. */
@@ -217,5 +218,19 @@ export class QueueStore {
     multi.hincrby(k.stats, 'failed:VALIDATION_ERROR', items.length);
     multi.publish(k.settledChannel, 'invalid');
     await multi.exec();
+  }
+
+  /**
+   * Fails every update of an account that waits to be sent (pending or in backoff), as an operator decision;
+   * batches in flight settle as usual. Returns how many updates failed.
+   */
+  async failAccount(account: string, message: string): Promise<number> {
+    const k = this.#keys;
+    const r = (await scripts.failAccount.run(
+      this.#redis,
+      [k.groups, k.delayed, k.stats, k.failed],
+      [k.root, k.jobPrefix, k.outcomePrefix, account, this.#ttl, message],
+    )) as number[];
+    return (r[0] ?? 0) + (r[1] ?? 0);
   }
 }

@@ -255,9 +255,11 @@ export class BatchWorker {
       if (budget) {
         const acquired = await this.#limiter.acquire(account, budget);
         if (!acquired.granted) {
-          const jitter = Math.random() * Math.min(20, acquired.waitMs * 0.1);
-          this.#blockedUntil.set(account, Date.now() + acquired.waitMs + jitter);
-          sleepMs = Math.min(sleepMs, acquired.waitMs + jitter);
+          // A pause can be lifted early (credentials fixed, operator resume): look again at least every second.
+          const waitMs = acquired.reason === 'window' ? acquired.waitMs : Math.min(acquired.waitMs, 1000);
+          const jitter = Math.random() * Math.min(20, waitMs * 0.1);
+          this.#blockedUntil.set(account, Date.now() + waitMs + jitter);
+          sleepMs = Math.min(sleepMs, waitMs + jitter);
           continue;
         }
         grant = acquired;

@@ -83,7 +83,7 @@ for _, obj in ipairs(plan.objects) do
 end
 rcall('DEL', KEYS[3])
 rcall('ZREM', KEYS[2], batchId)
-rcall('HINCRBY', KEYS[6], 'inflight', -inflight)
+if inflight > 0 then rcall('HINCRBY', KEYS[6], 'inflight', -inflight) end
 if requeued > 0 then rcall('HINCRBY', KEYS[6], 'pending', requeued) end
 if delayed > 0 then rcall('HINCRBY', KEYS[6], 'delayed', delayed) end
 if settled > 0 then rcall('PUBLISH', ARGV[6], batchId) end
