@@ -97,15 +97,22 @@ export async function runDemo(config: Config): Promise<number> {
     await Promise.all(workers.map((w) => w.start()));
 
     const deadline = Date.now() + 120_000;
+    let lastLine = 0;
     for (;;) {
       const stats = await redis.hgetall(keys.stats);
       const done = ['succeeded', 'failed', 'superseded'].reduce((n, s) => n + Number(stats[s] ?? 0), 0);
       const calls = sim.calls().filter((c) => c.path.endsWith('/batch/update')).length;
-      process.stdout.write(`\rprogress: ${done}/${ids.length} updates finished, ${calls} HubSpot calls   `);
+      const text = `progress: ${done}/${ids.length} updates finished, ${calls} HubSpot calls`;
+      // A terminal gets one line redrawn in place; a log gets a line per second.
+      if (process.stdout.isTTY) process.stdout.write(`\r${text}   `);
+      else if (Date.now() - lastLine >= 1000 || done >= ids.length) {
+        line(text);
+        lastLine = Date.now();
+      }
       if (done >= ids.length || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    line('');
+    if (process.stdout.isTTY) line('');
     const outcomes = await producer.getOutcomes(ids);
     const byStatus: Record<string, number> = {};
     const failures: Record<string, number> = {};
