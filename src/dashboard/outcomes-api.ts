@@ -1,0 +1,47 @@
+import type { ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { QueueKeys } from '../keys.js';
+import { readOutcomes } from '../outcomes/reader.js';
+import { describeIssues } from '../update.js';
+
+/** The same rule as `objectWriteTraceId` in the update contract: no whitespace, `:` or `|`, at most 128 chars. */
+const QuerySchema = z.object({
+  id: z
+    .string()
+    .trim()
+    .min(1, 'enter a trace id')
+    .max(128, 'a trace id has at most 128 characters')
+    .regex(/^[^\s:|]+$/, 'a trace id has no whitespace, ":" or "|"'),
+});
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * `GET <base>/api/outcomes?id=<trace id>`: `{ outcome }` (including `queued` while the update waits), 404
+ * `{ error }` for a trace id never seen or expired, 400 `{ error }` for a malformed one.
+ */
+export async function serveOutcome(
+  res: ServerResponse,
+  query: URLSearchParams,
+  redis: Redis,
+  keys: QueueKeys,
+): Promise<void> {
+  const parsed = QuerySchema.safeParse({ id: query.get('id') ?? '' });
+  if (!parsed.success) {
+    json(res, 400, { error: describeIssues(parsed.error).join('; ') });
+    return;
+  }
+  const [outcome] = await readOutcomes(redis, keys, [parsed.data.id]);
+  if (!outcome) {
+    json(res, 404, { error: 'no update with this trace id (never enqueued, or its outcome expired)' });
+    return;
+  }
+  json(res, 200, { outcome });
+}

@@ -1,0 +1,196 @@
+import type { Redis } from 'ioredis';
+import type { AccountSettings } from '../config.js';
+import type { QueueKeys } from '../keys.js';
+import type { PauseReason } from '../ratelimit/budget.js';
+import { RateLimiter } from '../ratelimit/limiter.js';
+
+/** A worker counts as alive when its last heartbeat (every ~1 s) is at most this old. */
+export const WORKER_ALIVE_MS = 10_000;
+
+/** Updates by state. */
+export interface QueueDepth {
+  /** Enqueued, not yet ingested (BullMQ's wait list). */
+  waiting: number;
+  /** Ingested and claimable. */
+  pending: number;
+  /** In a batch being sent. */
+  inflight: number;
+  /** Waiting out a retry backoff. */
+  delayed: number;
+  /** Could not be routed; the worker fails them with a validation error. */
+  invalid: number;
+}
+
+/** One account's configured budget and its shared limiter state. */
+export interface AccountStatus {
+  account: string;
+  /** Configured budget; absent for an account that has updates queued but no configuration. */
+  budget?: { maxRequests: number; windowMs: number; dailyLimit?: number; dailyReserve: number };
+  paused: boolean;
+  pauseReason?: PauseReason;
+  /** Epoch ms. */
+  pausedUntil?: number;
+  /** HubSpot's `policyName` of the 429 behind the pause, e.g. `DAILY`. */
+  policyName?: string;
+  detail?: string;
+  /** Our grants within the guarded window ending now. */
+  grantsInWindow: number;
+  /** Grants allowed per window right now (budget less outside usage and HubSpot's reported max). */
+  effectiveMax: number;
+  /** Our grants since the last daily reset. */
+  dailyCount: number;
+  reportedMax?: number;
+  /** Calls left in the rolling window as HubSpot last reported. */
+  reportedRemaining?: number;
+  /** Calls left today as HubSpot last reported. */
+  reportedDailyRemaining?: number;
+  /** Epoch ms of the call that carried HubSpot's figures. */
+  observedAt?: number;
+}
+
+/** Everything the `status` command shows, as read at one moment. */
+export interface QueueStatus {
+  queue: string;
+  /** Redis's clock (epoch ms) when the status was read; every age is relative to it. */
+  at: number;
+  depth: QueueDepth;
+  /** Age of the oldest update not yet sent (waiting or pending); null when there is none. */
+  oldestWaitingAgeMs: number | null;
+  accounts: AccountStatus[];
+  /** Outcome counters since the queue was created. */
+  outcomes: { succeeded: number; failed: number; superseded: number };
+  /** Failed updates by HubSpot's error category (or ours, e.g. VALIDATION_ERROR). */
+  failedByCategory: Record<string, number>;
+  workers: {
+    /** Workers whose heartbeat is at most {@link WORKER_ALIVE_MS} old. */
+    alive: number;
+    ids: string[];
+    /** Registered workers whose heartbeat stopped (killed without a clean shutdown). */
+    stale: number;
+  };
+}
+
+export interface ReadStatusOptions {
+  redis: Redis;
+  keys: QueueKeys;
+  /** Configured accounts and budgets (`accountsOf(config)`); tokens are not read. */
+  accounts: ReadonlyMap<string, AccountSettings>;
+}
+
+const count = (raw: string | undefined): number => {
+  const n = Number(raw ?? 0);
+  // Counters are adjusted by several scripts; a transient negative value means zero.
+  return Number.isFinite(n) ? Math.max(0, n) : 0;
+};
+
+/**
+ * Reads the queue's status from Redis: a handful of reads, none of them proportional to the number of
+ * updates (only to the number of `account|objectType` groups).
+ */
+export async function readStatus(options: ReadStatusOptions): Promise<QueueStatus> {
+  const { redis, keys } = options;
+  const time = await redis.time();
+  // Enqueue times come from Redis's clock (TIME in the enqueue script), so ages are measured on it too.
+  // Heartbeats carry each worker's own clock; NTP keeps that well within the 10 s liveness window.
+  const at = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+
+  const [stats, waiting, invalid, delayed, oldestJobId, groups, alive, stale] = await Promise.all([
+    redis.hgetall(keys.stats),
+    redis.llen(keys.wait),
+    redis.llen(keys.invalid),
+    redis.zcard(keys.delayed),
+    // Producers LPUSH, so the oldest job is at the tail.
+    redis.lindex(keys.wait, -1),
+    redis.smembers(keys.groups),
+    redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
+    redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
+  ]);
+
+  const oldest = await oldestEnqueueTime(redis, keys, oldestJobId, groups);
+  const failedByCategory: Record<string, number> = {};
+  for (const [field, value] of Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!field.startsWith('failed:')) continue;
+    const n = count(value);
+    if (n > 0) failedByCategory[field.slice('failed:'.length)] = n;
+  }
+
+  return {
+    queue: keys.queueName,
+    at,
+    depth: {
+      waiting,
+      pending: count(stats.pending),
+      inflight: count(stats.inflight),
+      delayed,
+      invalid,
+    },
+    oldestWaitingAgeMs: oldest === undefined ? null : Math.max(0, at - oldest),
+    accounts: await readAccounts(options, groups),
+    outcomes: {
+      succeeded: count(stats.succeeded),
+      failed: count(stats.failed),
+      superseded: count(stats.superseded),
+    },
+    failedByCategory,
+    workers: { alive: alive.length, ids: alive.sort(), stale },
+  };
+}
+
+/** The earliest enqueue time among the wait list's oldest job and each group's oldest pending object. */
+async function oldestEnqueueTime(
+  redis: Redis,
+  keys: QueueKeys,
+  oldestJobId: string | null,
+  groups: string[],
+): Promise<number | undefined> {
+  const [jobTimestamp, ...heads] = await Promise.all([
+    oldestJobId ? redis.hget(keys.jobPrefix + oldestJobId, 'timestamp') : Promise.resolve(null),
+    ...groups.map((g) => redis.zrange(keys.pending(g), 0, 0, 'WITHSCORES')),
+  ]);
+  const times = [jobTimestamp, ...heads.map((h) => h[1])]
+    .map((v) => Number(v ?? Number.NaN))
+    .filter((v) => Number.isFinite(v) && v > 0);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
+/** Configured accounts first (in configuration order), then accounts that only appear in queued groups. */
+async function readAccounts(options: ReadStatusOptions, groups: string[]): Promise<AccountStatus[]> {
+  const names = [...options.accounts.keys()];
+  for (const group of groups) {
+    const account = group.split('|', 1)[0];
+    if (account && !names.includes(account)) names.push(account);
+  }
+  const limiter = new RateLimiter({ redis: options.redis, keys: options.keys });
+  return Promise.all(
+    names.map(async (account): Promise<AccountStatus> => {
+      const settings = options.accounts.get(account);
+      const budget = settings
+        ? {
+            maxRequests: settings.maxRequests,
+            windowMs: settings.windowMs,
+            ...(settings.dailyLimit !== undefined ? { dailyLimit: settings.dailyLimit } : {}),
+            dailyReserve: settings.dailyReserve,
+          }
+        : undefined;
+      const state = await limiter.state(account, budget);
+      return {
+        account,
+        ...(budget ? { budget } : {}),
+        paused: state.paused,
+        ...(state.pauseReason !== undefined ? { pauseReason: state.pauseReason } : {}),
+        ...(state.pausedUntil !== undefined ? { pausedUntil: state.pausedUntil } : {}),
+        ...(state.policyName !== undefined ? { policyName: state.policyName } : {}),
+        ...(state.detail !== undefined ? { detail: state.detail } : {}),
+        grantsInWindow: state.grantsInWindow,
+        effectiveMax: state.effectiveMax,
+        dailyCount: state.dailyCount,
+        ...(state.reportedMax !== undefined ? { reportedMax: state.reportedMax } : {}),
+        ...(state.reportedRemaining !== undefined ? { reportedRemaining: state.reportedRemaining } : {}),
+        ...(state.reportedDailyRemaining !== undefined
+          ? { reportedDailyRemaining: state.reportedDailyRemaining }
+          : {}),
+        ...(state.observedAt !== undefined ? { observedAt: state.observedAt } : {}),
+      };
+    }),
+  );
+}
