@@ -17,7 +17,11 @@ export async function readOutcomes(
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
     // KEYS[1] only routes the call to the queue's node in a cluster.
-    const r = (await getScript.run(redis, [keys.stats], [keys.outcomePrefix, keys.jobPrefix, ...chunk])) as string[];
+    const r = (await getScript.run(
+      redis,
+      [keys.stats],
+      [keys.outcomePrefix, keys.jobPrefix, ...chunk],
+    )) as string[];
     chunk.forEach((id, j) => {
       const kind = r[j * 3];
       const payload = r[j * 3 + 1] ?? '';

@@ -4,15 +4,13 @@ import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
-import { nextDailyResetMs } from '../ratelimit/daily.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { failInvalidJobs } from './invalid.js';
-import { observeCall, refreshGauges } from './observe.js';
-import { buildSettlePlan } from './plan.js';
-import { prepareBatch } from './prepare.js';
+import { refreshGauges } from './observe.js';
+import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
-import { type AccountBudget, type InputFate, sendBatch } from './send.js';
+import type { AccountBudget } from './send.js';
 import { type ClaimedObject, QueueStore } from './store.js';
 
 /** Tunables of the worker loop; `createWorker` fills defaults. */
@@ -55,7 +53,7 @@ export class BatchWorker {
   readonly #blocking: Redis;
   readonly #store: QueueStore;
   readonly #limiter: RateLimiter;
-  readonly #schemas: SchemaCache;
+  readonly #batchContext: BatchContext;
   readonly #workerId: string;
   readonly #inflight = new Map<string, { abort: AbortController; account: string; done: Promise<void> }>();
   readonly #blockedUntil = new Map<string, number>();
@@ -93,7 +91,7 @@ export class BatchWorker {
       ...(settings.rateLimitMarginMs !== undefined ? { marginMs: settings.rateLimitMarginMs } : {}),
       onWait: (account, ms, reason) => settings.metrics?.rateLimitWait.inc({ account, reason }, ms / 1000),
     });
-    this.#schemas = new SchemaCache({
+    const schemas = new SchemaCache({
       port: settings.port,
       ttlMs: 10 * 60_000,
       logger: settings.logger,
@@ -102,6 +100,20 @@ export class BatchWorker {
         if (budget) await this.#limiter.waitForGrant(account, budget, signal);
       },
     });
+    this.#batchContext = {
+      port: settings.port,
+      store: this.#store,
+      limiter: this.#limiter,
+      schemas,
+      logger: settings.logger,
+      ...(settings.metrics ? { metrics: settings.metrics } : {}),
+      validateProperties: settings.validateProperties,
+      leaseMs: settings.leaseMs,
+      authPauseMs: settings.authPauseMs,
+      maxAttempts: settings.maxAttempts,
+      backoffBaseMs: settings.backoffBaseMs,
+      backoffMaxMs: settings.backoffMaxMs,
+    };
   }
 
   get id(): string {
@@ -238,54 +250,72 @@ export class BatchWorker {
       if (this.#inflight.size >= s.concurrency) break;
       const account = g.group.split('|')[0] ?? '';
       this.#accountsSeen.add(account);
-      const blocked = (this.#blockedUntil.get(account) ?? 0) - Date.now();
-      if (blocked > 0) {
-        sleepMs = Math.min(sleepMs, blocked);
-        continue;
-      }
-      if (this.#inflightOf(account) >= fairShare) continue;
-      const full = g.pendingObjects >= s.maxBatchSize;
-      const lingerLeft = g.oldestEnqueuedAt + s.lingerMs - report.now;
-      if (!full && (lingerLeft > 0 || report.waiting > 0)) {
-        if (lingerLeft > 0) sleepMs = Math.min(sleepMs, lingerLeft);
-        continue;
-      }
-      const budget = s.budgetFor(account);
-      let grant: { grantId: string; at: number } | undefined;
-      if (budget) {
-        const acquired = await this.#limiter.acquire(account, budget);
-        if (!acquired.granted) {
-          // A pause can be lifted early (credentials fixed, operator resume): look again at least every second.
-          const waitMs = acquired.reason === 'window' ? acquired.waitMs : Math.min(acquired.waitMs, 1000);
-          const jitter = Math.random() * Math.min(20, waitMs * 0.1);
-          this.#blockedUntil.set(account, Date.now() + waitMs + jitter);
-          sleepMs = Math.min(sleepMs, waitMs + jitter);
-          continue;
+      // A deep group yields several full batches in one pass, saving an ingest and a report per batch.
+      let remaining = g.pendingObjects;
+      for (let first = true; this.#inflight.size < s.concurrency; first = false) {
+        const blocked = (this.#blockedUntil.get(account) ?? 0) - Date.now();
+        if (blocked > 0) {
+          sleepMs = Math.min(sleepMs, blocked);
+          break;
         }
-        grant = acquired;
+        if (this.#inflightOf(account) >= fairShare) break;
+        const lingerLeft = g.oldestEnqueuedAt + s.lingerMs - report.now;
+        if (remaining < s.maxBatchSize && !(first && lingerLeft <= 0 && report.waiting === 0)) {
+          if (first && lingerLeft > 0) sleepMs = Math.min(sleepMs, lingerLeft);
+          break;
+        }
+        const claimed = await this.#claimAndDispatch(g.group, account);
+        if (claimed.kind === 'wait') {
+          sleepMs = Math.min(sleepMs, claimed.ms);
+          break;
+        }
+        if (claimed.kind === 'none') break;
+        remaining -= claimed.objects;
+        dispatched++;
       }
-      const batchId = randomUUID();
-      const claim = await this.#store.claim({
-        group: g.group,
-        batchId,
-        workerId: this.#workerId,
-        leaseMs: s.leaseMs,
-        maxObjects: s.maxBatchSize,
-        minObjects: s.maxBatchSize,
-        lingerMs: s.lingerMs,
-        maxUpdatesPerObject: MAX_UPDATES_PER_OBJECT,
-      });
-      if (claim.kind !== 'ok') {
-        if (grant) await this.#limiter.release(account, grant.grantId);
-        continue;
-      }
-      this.#dispatch(g.group, batchId, claim.objects, budget, grant);
-      dispatched++;
     }
     return dispatched > 0 && this.#inflight.size < s.concurrency ? 0 : sleepMs;
   }
 
   readonly #accountsSeen = new Set<string>();
+
+  /** Takes budget, claims one batch of the group and starts it; hands the budget back when nothing was claimed. */
+  async #claimAndDispatch(
+    group: string,
+    account: string,
+  ): Promise<{ kind: 'ok'; objects: number } | { kind: 'wait'; ms: number } | { kind: 'none' }> {
+    const s = this.#s;
+    const budget = s.budgetFor(account);
+    let grant: { grantId: string; at: number } | undefined;
+    if (budget) {
+      const acquired = await this.#limiter.acquire(account, budget);
+      if (!acquired.granted) {
+        // A pause can be lifted early (credentials fixed, operator resume): look again at least every second.
+        const waitMs = acquired.reason === 'window' ? acquired.waitMs : Math.min(acquired.waitMs, 1000);
+        const ms = waitMs + Math.random() * Math.min(20, waitMs * 0.1);
+        this.#blockedUntil.set(account, Date.now() + ms);
+        return { kind: 'wait', ms };
+      }
+      grant = acquired;
+    }
+    const batchId = randomUUID();
+    const claim = await this.#store.claim({
+      group,
+      batchId,
+      workerId: this.#workerId,
+      leaseMs: s.leaseMs,
+      maxObjects: s.maxBatchSize,
+      minObjects: s.maxBatchSize,
+      lingerMs: s.lingerMs,
+      maxUpdatesPerObject: MAX_UPDATES_PER_OBJECT,
+    });
+    if (claim.kind !== 'ok') {
+      if (grant) await this.#limiter.release(account, grant.grantId);
+      return { kind: 'none' };
+    }
+    this.#dispatch(group, batchId, claim.objects, budget, grant);
+    return { kind: 'ok', objects: claim.objects.length };
+  }
 
   #inflightOf(account: string): number {
     let n = 0;
@@ -311,7 +341,14 @@ export class BatchWorker {
   ): void {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';
-    const done = this.#runBatch(group, batchId, objects, budget, grant, abort.signal)
+    const done = runBatch(this.#batchContext, {
+      group,
+      batchId,
+      objects,
+      budget,
+      grant,
+      signal: abort.signal,
+    })
       .catch((err) =>
         this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'),
       )
@@ -322,100 +359,5 @@ export class BatchWorker {
       });
     this.#inflight.set(batchId, { abort, account, done });
     this.#s.metrics?.inflightBatches.set(this.#inflight.size);
-  }
-
-  async #runBatch(
-    group: string,
-    batchId: string,
-    objects: ClaimedObject[],
-    budget: AccountBudget | undefined,
-    grant: { grantId: string; at: number } | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const s = this.#s;
-    const [account = '', objectType = ''] = group.split('|');
-    const validator =
-      s.validateProperties && budget
-        ? await this.#schemas.validatorFor(account, objectType, signal)
-        : undefined;
-    const batch = prepareBatch(group, objects, validator);
-    let fates: Map<number, InputFate>;
-    if (!budget) {
-      const error = {
-        category: 'ACCOUNT_NOT_CONFIGURED',
-        message: `account "${account}" has no HubSpot credentials configured (HUBSPOT_ACCOUNTS / HUBSPOT_ACCESS_TOKEN)`,
-      };
-      fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'failed', error } as InputFate]));
-    } else if (batch.inputs.length === 0) {
-      if (grant) await this.#limiter.release(account, grant.grantId);
-      fates = new Map();
-    } else {
-      let first = grant;
-      const budgetPort = {
-        waitForGrant: async (a: string, b: AccountBudget, sig?: AbortSignal) => {
-          if (first) {
-            const g = first;
-            first = undefined;
-            return g;
-          }
-          return this.#limiter.waitForGrant(a, b, sig);
-        },
-        observe: this.#limiter.observe.bind(this.#limiter),
-        pause: this.#limiter.pause.bind(this.#limiter),
-      };
-      fates = await sendBatch(batch, {
-        port: s.port,
-        budget: budgetPort,
-        accountBudget: budget,
-        signal,
-        maxInlinePauseMs: Math.floor(s.leaseMs / 2),
-        authPauseMs: s.authPauseMs,
-        nextDailyResetMs: () => nextDailyResetMs(Date.now()),
-        events: {
-          onCall: (info) =>
-            observeCall(s.metrics, s.logger, info, () => this.#schemas.invalidate(account, objectType)),
-          onPause: (info) => {
-            s.metrics?.pauses.inc({ account: info.account, reason: info.reason });
-            const log = info.reason === 'auth' ? s.logger.error.bind(s.logger) : s.logger.warn.bind(s.logger);
-            log(
-              { account: info.account, reason: info.reason, pauseMs: info.ms, policyName: info.policyName },
-              info.detail,
-            );
-          },
-        },
-      });
-    }
-    const { plan, summary } = buildSettlePlan(objects, batch, fates, {
-      now: Date.now(),
-      maxAttempts: s.maxAttempts,
-      backoffBaseMs: s.backoffBaseMs,
-      backoffMaxMs: s.backoffMaxMs,
-      windowMs: budget?.windowMs ?? 10_000,
-    });
-    const settled = await this.#settleWithRetry(batchId, plan);
-    if (!settled) {
-      s.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
-      return;
-    }
-    if (s.metrics) {
-      const labels = { account, object_type: objectType };
-      for (const status of ['succeeded', 'failed', 'superseded', 'retrying'] as const) {
-        if (summary[status] > 0) s.metrics.updates.inc({ ...labels, status }, summary[status]);
-      }
-      if (batch.merged > 0) s.metrics.merged.inc(labels, batch.merged);
-    }
-  }
-
-  async #settleWithRetry(batchId: string, plan: Parameters<QueueStore['settle']>[1]): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#store.settle(batchId, plan);
-      } catch (err) {
-        // Redis may be restarting: keep trying while the lease lasts; after that the batch is taken back anyway.
-        if (attempt * 500 > this.#s.leaseMs) throw err;
-        this.#s.logger.warn({ batchId, err: String(err) }, 'settle failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
   }
 }

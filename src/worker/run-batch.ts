@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import type { HubSpotPort } from '../hubspot/port.js';
+import type { Metrics } from '../metrics.js';
+import { nextDailyResetMs } from '../ratelimit/daily.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import { observeCall } from './observe.js';
+import { buildSettlePlan } from './plan.js';
+import { prepareBatch } from './prepare.js';
+import type { SchemaCache } from './schema-cache.js';
+import { type AccountBudget, type Grant, type InputFate, sendBatch } from './send.js';
+import type { ClaimedObject, QueueStore, SettlePlan } from './store.js';
+
+/** What one batch needs from its worker. */
+export interface BatchContext {
+  port: HubSpotPort;
+  store: QueueStore;
+  limiter: RateLimiter;
+  schemas: SchemaCache;
+  logger: Logger;
+  metrics?: Metrics;
+  validateProperties: boolean;
+  leaseMs: number;
+  authPauseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** One claimed batch, from its claim to its settle. */
+export interface ClaimedBatch {
+  group: string;
+  batchId: string;
+  objects: ClaimedObject[];
+  /** The account's budget; undefined when the account is not configured (its updates fail). */
+  budget: AccountBudget | undefined;
+  /** Budget taken before the claim, spent on the first call. */
+  grant: Grant | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one claimed batch: validate and merge, send (with retries of 429s and poison isolation inside the
+ * batch), decide every update's fate, and settle it all in one Redis call.
+ */
+export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promise<void> {
+  const { group, batchId, objects, budget, grant, signal } = claimed;
+  const [account = '', objectType = ''] = group.split('|');
+  const validator =
+    ctx.validateProperties && budget
+      ? await ctx.schemas.validatorFor(account, objectType, signal)
+      : undefined;
+  const batch = prepareBatch(group, objects, validator);
+  let fates: Map<number, InputFate>;
+  if (!budget) {
+    const error = {
+      category: 'ACCOUNT_NOT_CONFIGURED',
+      message: `account "${account}" has no HubSpot credentials configured (HUBSPOT_ACCOUNTS / HUBSPOT_ACCESS_TOKEN)`,
+    };
+    fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'failed', error } as InputFate]));
+  } else if (batch.inputs.length === 0) {
+    if (grant) await ctx.limiter.release(account, grant.grantId);
+    fates = new Map();
+  } else {
+    let first = grant;
+    fates = await sendBatch(batch, {
+      port: ctx.port,
+      budget: {
+        waitForGrant: async (a, b, sig) => {
+          const g = first;
+          first = undefined;
+          return g ?? ctx.limiter.waitForGrant(a, b, sig);
+        },
+        observe: (a, g, snapshot, b) => ctx.limiter.observe(a, g, snapshot, b),
+        pause: (a, options) => ctx.limiter.pause(a, options),
+      },
+      accountBudget: budget,
+      signal,
+      maxInlinePauseMs: Math.floor(ctx.leaseMs / 2),
+      authPauseMs: ctx.authPauseMs,
+      nextDailyResetMs: () => nextDailyResetMs(Date.now()),
+      events: {
+        onCall: (info) =>
+          observeCall(ctx.metrics, ctx.logger, info, () => ctx.schemas.invalidate(account, objectType)),
+        onPause: (info) => {
+          ctx.metrics?.pauses.inc({ account: info.account, reason: info.reason });
+          const fields = {
+            account: info.account,
+            reason: info.reason,
+            pauseMs: info.ms,
+            policyName: info.policyName,
+          };
+          // Credentials problems need a human: log them loudly.
+          if (info.reason === 'auth') ctx.logger.error(fields, info.detail);
+          else ctx.logger.warn(fields, info.detail);
+        },
+      },
+    });
+  }
+  const { plan, summary } = buildSettlePlan(objects, batch, fates, {
+    now: Date.now(),
+    maxAttempts: ctx.maxAttempts,
+    backoffBaseMs: ctx.backoffBaseMs,
+    backoffMaxMs: ctx.backoffMaxMs,
+    windowMs: budget?.windowMs ?? 10_000,
+  });
+  if (!(await settleWithRetry(ctx, batchId, plan))) {
+    ctx.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
+    return;
+  }
+  if (ctx.metrics) {
+    const labels = { account, object_type: objectType };
+    for (const status of ['succeeded', 'failed', 'superseded', 'retrying'] as const) {
+      if (summary[status] > 0) ctx.metrics.updates.inc({ ...labels, status }, summary[status]);
+    }
+    if (batch.merged > 0) ctx.metrics.merged.inc(labels, batch.merged);
+  }
+}
+
+async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettlePlan): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.store.settle(batchId, plan);
+    } catch (err) {
+      // Redis may be restarting: keep trying while the lease lasts; after that the batch is taken back anyway.
+      if (attempt * 500 > ctx.leaseMs) throw err;
+      ctx.logger.warn({ batchId, err: String(err) }, 'settle failed; retrying');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
