@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import type { Simulator } from '../../src/simulator/index.js';
 import { expectedFinalState, generateWorkload, type Workload } from '../../src/simulator/workload.js';
 import { spawnWorker, TOKEN, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
 import { onCleanup, redisUrl, track } from '../helpers/resources.js';
+import { freePort } from '../helpers/tools.js';
 
 function seed(sim: Simulator, workload: Workload): void {
   for (const type of ['contacts', 'companies'] as const) {
@@ -163,16 +163,6 @@ function countBy(outcomes: Array<Outcome | null>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) counts[o?.status ?? 'missing'] = (counts[o?.status ?? 'missing'] ?? 0) + 1;
   return counts;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A redis-server of the test's own, with AOF in a temp dir, that can be restarted on the same data. */

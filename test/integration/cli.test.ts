@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { spawnWorker, TOKEN, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
+import { spawnWorker, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));

@@ -41,10 +41,20 @@ function read(path: string): string {
   return readFileSync(new URL(path, ROOT), 'utf8');
 }
 
-/** `it` when the condition holds, else a skipped test whose name says why. */
+/**
+ * `it` when the condition holds; otherwise a failing test in CI (where .ci/run installs the tools, so a lost
+ * install step cannot pass as green) and a skipped test whose name says why elsewhere.
+ */
 function itWhen(condition: boolean, reason: string) {
-  return (name: string, fn: () => void, timeout?: number) =>
-    condition ? it(name, fn, timeout) : it.skip(`${name} (skipped: ${reason})`, fn);
+  return (name: string, fn: () => void, timeout?: number) => {
+    if (condition) return it(name, fn, timeout);
+    if (process.env.CI === 'true') {
+      return it(name, () => {
+        throw new Error(`${reason}: .ci/run should have installed it`);
+      });
+    }
+    return it.skip(`${name} (skipped: ${reason})`, fn);
+  };
 }
 
 const promtool = has('promtool');
