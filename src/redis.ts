@@ -18,7 +18,6 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   const { lazyConnect, ...nodeOptions } = redisOptions;
   const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
     lazyConnect: lazyConnect ?? false,
-    enableAutoPipelining: redisOptions.enableAutoPipelining ?? false,
     redisOptions: {
       ...nodeOptions,
       ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),

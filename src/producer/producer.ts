@@ -82,7 +82,6 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       ? options.redis
       : connectRedis(options.redis ?? 'redis://127.0.0.1:6379', {
           maxRetriesPerRequest: 3,
-          enableAutoPipelining: true,
         });
   // ioredis reconnects by itself; without a listener a dropped connection would print an unhandled error.
   if (owned) redis.on('error', () => {});

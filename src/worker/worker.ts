@@ -71,12 +71,7 @@ export class BatchWorker {
     this.#s = settings;
     this.#keys = queueKeys(settings.queueName);
     this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
-    const redisOptions = {
-      maxRetriesPerRequest: null,
-      enableAutoPipelining: true,
-      lazyConnect: true,
-    } as const;
-    this.#redis = connectRedis(settings.redisUrl, redisOptions);
+    this.#redis = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#blocking = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
     this.#blocking.on('error', () => {});
