@@ -134,6 +134,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       const result = new Map<string, Outcome | null>();
       let open = [...new Set(ids)];
       for (;;) {
+        const queriedAt = Date.now();
         const fetched = await readOutcomes(redis, keys, open);
         open = open.filter((id, i) => {
           const o = fetched[i] ?? null;
@@ -153,6 +154,9 @@ export function createProducer(options: ProducerOptions = {}): Producer {
           const timer = setTimeout(done, Math.min(left, 1000));
           listeners.add(done);
         });
+        // Under load batches settle many times a second: look at most every 50 ms rather than once per batch.
+        const since = Date.now() - queriedAt;
+        if (since < 50) await new Promise((r) => setTimeout(r, 50 - since));
       }
     },
     listFailed(filter) {
