@@ -12,16 +12,7 @@ import { expectedFinalState, generateWorkload, type Workload } from '../../src/s
 import { spawnWorker, TOKEN, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
 import { onCleanup, redisUrl, track } from '../helpers/resources.js';
 import { freePort } from '../helpers/tools.js';
-
-function seed(sim: Simulator, workload: Workload): void {
-  for (const type of ['contacts', 'companies'] as const) {
-    sim.createObjects(
-      TOKEN,
-      type,
-      workload.seed.filter((s) => s.objectType === type).map((s) => ({ id: s.id, properties: s.properties })),
-    );
-  }
-}
+import { seedWorkload } from '../helpers/workload.js';
 
 /** The four zeros: nothing lost, nothing diverged, no valid update failed, no invalid update succeeded. */
 function assertTruthful(sim: Simulator, workload: Workload, outcomes: Array<Outcome | null>): void {
@@ -80,7 +71,7 @@ describe('chaos', () => {
       poisonShare: 0.005,
       seed: 9,
     });
-    seed(sim, workload);
+    seedWorkload(sim, workload);
     const producer = testProducer(queueName);
     const ids = (await producer.enqueueMany(workload.updates)).map((r) => r.objectWriteTraceId);
 
@@ -129,7 +120,7 @@ describe('chaos', () => {
       missingShare: 0.01,
       seed: 4,
     });
-    seed(sim, workload);
+    seedWorkload(sim, workload);
     const producer = createProducer({ redis: redis.url, queueName });
     const closeProducer = track('producer');
     onCleanup(async () => {

@@ -508,6 +508,16 @@ describe('deploy: Kubernetes manifests', () => {
     ? readdirSync(new URL(`${K8S}/`, ROOT)).filter((f) => f.endsWith('.yaml'))
     : [];
 
+  /** The kinds the worker manifests define, sorted. */
+  const WORKER_KINDS = [
+    'ConfigMap',
+    'Deployment',
+    'HorizontalPodAutoscaler',
+    'PodDisruptionBudget',
+    'Secret',
+    'Service',
+  ].sort();
+
   let cached: Map<string, K8sObject> | undefined;
   /** The objects kustomization.yaml lists, by kind. */
   function objects(): Map<string, K8sObject> {
@@ -535,16 +545,7 @@ describe('deploy: Kubernetes manifests', () => {
     const [kustomization] = loadYaml(`${K8S}/kustomization.yaml`);
     const resources = list(at(kustomization, 'resources'), 'resources').map(String);
     for (const file of resources) expect(existsSync(new URL(`${K8S}/${file}`, ROOT)), file).toBe(true);
-    expect([...objects().keys()].sort()).toEqual(
-      [
-        'ConfigMap',
-        'Deployment',
-        'HorizontalPodAutoscaler',
-        'PodDisruptionBudget',
-        'Secret',
-        'Service',
-      ].sort(),
-    );
+    expect([...objects().keys()].sort()).toEqual(WORKER_KINDS);
     expect(resources).not.toContain('servicemonitor.yaml');
     expect(resources).not.toContain('prometheus-adapter-rules.yaml');
     expect(at(kustomization, 'namespace')).toBeUndefined();
@@ -654,16 +655,7 @@ describe('deploy: Kubernetes manifests', () => {
     const result = run('kubectl', ['kustomize', K8S]);
     expect(result.status, result.stderr).toBe(0);
     const kinds = [...result.stdout.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]).sort();
-    expect(kinds).toEqual(
-      [
-        'ConfigMap',
-        'Deployment',
-        'HorizontalPodAutoscaler',
-        'PodDisruptionBudget',
-        'Secret',
-        'Service',
-      ].sort(),
-    );
+    expect(kinds).toEqual(WORKER_KINDS);
   });
 });
 

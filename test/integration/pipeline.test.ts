@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectedFinalState, generateWorkload } from '../../src/simulator/workload.js';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import { seedWorkload } from '../helpers/workload.js';
 
 describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
   it('drains a 3,000-update backlog with full batches, no 429, and HubSpot ends at the last enqueued values', async () => {
@@ -13,15 +14,7 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
       missingShare: 0.01,
       seed: 7,
     });
-    for (const type of ['contacts', 'companies'] as const) {
-      sim.createObjects(
-        TOKEN,
-        type,
-        workload.seed
-          .filter((s) => s.objectType === type)
-          .map((s) => ({ id: s.id, properties: s.properties })),
-      );
-    }
+    seedWorkload(sim, workload);
     const producer = testProducer(queue);
     const results = await producer.enqueueMany(workload.updates);
     const ids = results.map((r) => r.objectWriteTraceId);

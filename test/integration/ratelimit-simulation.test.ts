@@ -4,6 +4,7 @@ import type { AccountBudget } from '../../src/ratelimit/budget.js';
 import { defaultMarginMs } from '../../src/ratelimit/estimate.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
+import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
 /**
  * Steady demand in virtual time: replicas whose callers always have something to send, sleep exactly as
@@ -81,18 +82,6 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
   const inside = grants.filter((t) => t >= from && t < to).length;
   const share = inside / ((to - from) / budget.windowMs) / budget.maxRequests;
   return { grants, arrivals, share, guardMs: budget.windowMs + margin };
-}
-
-/** Largest number of times within any closed interval of `spanMs`. */
-function maxInAnyWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) > spanMs) first++;
-    best = Math.max(best, last - first + 1);
-  }
-  return best;
 }
 
 describe('RateLimiter under steady demand (virtual time)', () => {

@@ -4,6 +4,7 @@ import type { AccountBudget, Grant } from '../../src/ratelimit/budget.js';
 import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
 import { RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
+import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
 const ACCOUNT = 'acct-1';
 const BUDGET: AccountBudget = { maxRequests: 10, windowMs: 500 };
@@ -20,18 +21,6 @@ function replicas(count: number, options: Partial<RateLimiterOptions> = {}): Rat
 async function redisNow(): Promise<number> {
   const [seconds, micros] = await testRedis().time();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
-
-/** Largest number of times within any closed interval of `spanMs`. */
-function maxInAnyWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) > spanMs) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
 }
 
 describe('RateLimiter across replicas', () => {

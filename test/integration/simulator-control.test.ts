@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runSimulator } from '../../src/cli/simulator.js';
-import {
-  type CallRecord,
-  type SimObject,
-  type SimStats,
-  type Simulator,
-  type SimulatorOptions,
-  startSimulator,
-} from '../../src/simulator/index.js';
-import { onCleanup, track } from '../helpers/resources.js';
-
-async function open(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const done = track('simulator');
-  onCleanup(async () => {
-    await sim.close();
-    done();
-  });
-  return sim;
-}
+import type { CallRecord, SimObject, SimStats, Simulator } from '../../src/simulator/index.js';
+import { track } from '../helpers/resources.js';
+import { openSimulator } from '../helpers/simulator-client.js';
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   const res = await fetch(url);
@@ -49,7 +33,7 @@ interface PropertyDef {
 
 describe('simulator properties endpoint', () => {
   it('lists HubSpot-shaped property definitions on both paths', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     for (const path of ['/crm/properties/2026-03/contacts', '/crm/v3/properties/0-1']) {
       const res = await fetch(`${sim.url}${path}`, { headers: { authorization: 'Bearer tok' } });
       expect(res.status).toBe(200);
@@ -69,7 +53,7 @@ describe('simulator properties endpoint', () => {
   });
 
   it('answers 401 without a token and 404 for unknown object types', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     expect((await fetch(`${sim.url}/crm/properties/2026-03/contacts`)).status).toBe(401);
     const res = await fetch(`${sim.url}/crm/properties/2026-03/widgets`, {
       headers: { authorization: 'Bearer t' },
@@ -80,7 +64,7 @@ describe('simulator properties endpoint', () => {
 
 describe('simulator inspection and control', () => {
   it('creates portals lazily per token, seeded with seedObjects', async () => {
-    const sim = await open({ seedObjects: { contacts: 3, companies: 2 } });
+    const sim = await openSimulator({ seedObjects: { contacts: 3, companies: 2 } });
     expect(sim.listObjects('anyone', 'contacts').map((o) => o.id)).toEqual(['1001', '1002', '1003']);
     expect(sim.getObject('anyone', '0-1', '1002')?.properties).toEqual({ email: 'contact2@example.com' });
     expect(sim.findByProperty('anyone', 'companies', 'domain', 'company2.example.com')?.id).toBe('1002');
@@ -98,7 +82,7 @@ describe('simulator inspection and control', () => {
   });
 
   it('serves objects, calls and stats over HTTP without logging or rate-limiting itself', async () => {
-    const sim = await open({ defaultRateLimit: { maxRequests: 1, windowMs: 10_000 } });
+    const sim = await openSimulator({ defaultRateLimit: { maxRequests: 1, windowMs: 10_000 } });
     const created = await postJson<SimObject[]>(`${sim.url}/_sim/objects/p1/contacts`, {
       objects: [{ id: '7', properties: { email: 'seven@example.com' } }],
     });
@@ -151,7 +135,7 @@ describe('simulator inspection and control', () => {
   });
 
   it('takes faults, scripted faults and credential changes over HTTP', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.createObjects('tok', 'contacts', [{ id: '1', properties: {} }]);
     const faults = await postJson<{ canceled: number }>(`${sim.url}/_sim/faults`, { canceled: 1 });
     expect(faults.body.canceled).toBe(1);
@@ -176,7 +160,7 @@ describe('simulator inspection and control', () => {
   });
 
   it('resets objects (re-seeded), the call log, windows and faults', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       seedObjects: { contacts: 1 },
       defaultRateLimit: { maxRequests: 1, windowMs: 60_000 },
     });
@@ -196,7 +180,7 @@ describe('simulator inspection and control', () => {
   });
 
   it('answers 404 for routes HubSpot would not serve here', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     const res = await fetch(`${sim.url}/crm/objects/2026-03/contacts/batch/create`, {
       method: 'POST',
       headers: { authorization: 'Bearer tok' },

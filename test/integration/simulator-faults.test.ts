@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
-import { onCleanup, track } from '../helpers/resources.js';
+import { track } from '../helpers/resources.js';
+import { openSimulator, waitUntil } from '../helpers/simulator-client.js';
 
 const TOKEN = 'tok-faults';
 
+/** A simulator, closed after the test, holding contact 1 with firstname "before". */
 async function open(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const done = track('simulator');
-  onCleanup(async () => {
-    await sim.close();
-    done();
-  });
+  const sim = await openSimulator(options);
   sim.createObjects(TOKEN, 'contacts', [{ id: '1', properties: { firstname: 'before' } }]);
   return sim;
 }
@@ -28,14 +25,6 @@ function send(sim: Simulator, firstname: string, init: { token?: string; signal?
 
 const firstname = (sim: Simulator): string | undefined =>
   sim.getObject(TOKEN, 'contacts', '1')?.properties.firstname;
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('simulator scripted faults', () => {
   it('answers CANCELED without applying, then serves the next call normally', async () => {
@@ -110,8 +99,8 @@ describe('simulator scripted faults', () => {
     const sim = await open();
     sim.failNext(1, 'hang', { hangMs: 300 });
     await expect(send(sim, 'late', { signal: AbortSignal.timeout(50) })).rejects.toThrow();
-    await waitFor(() => firstname(sim) === 'late', 'the hung write to land');
-    await waitFor(() => sim.calls().length === 1, 'the hung call to be answered');
+    await waitUntil(() => firstname(sim) === 'late', 'the hung write to land');
+    await waitUntil(() => sim.calls().length === 1, 'the hung call to be answered');
     expect(sim.calls()[0]).toMatchObject({ status: 200, fault: 'hang' });
   });
 
@@ -172,7 +161,7 @@ describe('simulator probabilistic faults and outages', () => {
     sim.failNext(1, 'hang', { hangMs: 60_000 });
     const hanging = send(sim, 'x').catch((error: unknown) => error);
     // A hung write lands before the stall, so seeing it means the call is now hanging.
-    await waitFor(() => firstname(sim) === 'x', 'the call to hang');
+    await waitUntil(() => firstname(sim) === 'x', 'the call to hang');
     await sim.close();
     done();
     expect(await hanging).toBeInstanceOf(Error);

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
-import { onCleanup, track } from '../helpers/resources.js';
-
-async function open(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const done = track('simulator');
-  onCleanup(async () => {
-    await sim.close();
-    done();
-  });
-  return sim;
-}
+import type { Simulator } from '../../src/simulator/index.js';
+import { openSimulator, waitUntil } from '../helpers/simulator-client.js';
 
 interface Answer {
   status: number;
@@ -38,20 +28,11 @@ async function call(
   } as Answer;
 }
 
-/** Polls a condition (not a fixed sleep); fails after 10 s. */
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const rate = (a: Answer, name: string): string | null => a.headers.get(`x-hubspot-ratelimit-${name}`);
 
 describe('simulator auth', () => {
   it('answers 401 INVALID_AUTHENTICATION without a token, or for unknown tokens when not accepting any', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       acceptAnyToken: false,
       portals: { known: { portalId: 'p1', maxRequests: 10, windowMs: 10_000 } },
     });
@@ -65,7 +46,7 @@ describe('simulator auth', () => {
   });
 
   it('fails revoked tokens as invalid or expired until restored, without spending the budget', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     expect((await call(sim, 'tok')).status).toBe(200);
     sim.revokeToken('tok');
     const invalid = await call(sim, 'tok');
@@ -87,7 +68,7 @@ describe('simulator auth', () => {
   });
 
   it('answers 403 MISSING_SCOPES listing the scopes until lifted', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.setMissingScopes('tok', ['crm.objects.contacts.write']);
     const denied = await call(sim, 'tok');
     expect(denied.status).toBe(403);
@@ -102,7 +83,9 @@ describe('simulator auth', () => {
 
 describe('simulator rate limit', () => {
   it('sends the rate-limit headers, counted after this call, on every answer', async () => {
-    const sim = await open({ portals: { tok: { portalId: '555', maxRequests: 5, windowMs: 10_000 } } });
+    const sim = await openSimulator({
+      portals: { tok: { portalId: '555', maxRequests: 5, windowMs: 10_000 } },
+    });
     const first = await call(sim, 'tok');
     expect(rate(first, 'max')).toBe('5');
     expect(rate(first, 'remaining')).toBe('4');
@@ -116,7 +99,9 @@ describe('simulator rate limit', () => {
   });
 
   it('answers 429 with HubSpot body once the window holds maxRequests arrivals, 429s included', async () => {
-    const sim = await open({ portals: { tok: { portalId: '555', maxRequests: 2, windowMs: 10_000 } } });
+    const sim = await openSimulator({
+      portals: { tok: { portalId: '555', maxRequests: 2, windowMs: 10_000 } },
+    });
     await call(sim, 'tok');
     await call(sim, 'tok');
     const limited = await call(sim, 'tok');
@@ -146,7 +131,7 @@ describe('simulator rate limit', () => {
 
   it('admits calls again once the short window has rolled past every arrival', async () => {
     const windowMs = 300;
-    const sim = await open({ defaultRateLimit: { maxRequests: 1, windowMs } });
+    const sim = await openSimulator({ defaultRateLimit: { maxRequests: 1, windowMs } });
     expect((await call(sim, 'tok')).status).toBe(200);
     expect((await call(sim, 'tok')).status).toBe(429);
     await new Promise((r) => setTimeout(r, windowMs + 50));
@@ -154,7 +139,10 @@ describe('simulator rate limit', () => {
   });
 
   it('sends Retry-After on 429s when asked to', async () => {
-    const sim = await open({ retryAfterOn429: true, defaultRateLimit: { maxRequests: 1, windowMs: 10_000 } });
+    const sim = await openSimulator({
+      retryAfterOn429: true,
+      defaultRateLimit: { maxRequests: 1, windowMs: 10_000 },
+    });
     await call(sim, 'tok');
     const limited = await call(sim, 'tok');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -162,7 +150,7 @@ describe('simulator rate limit', () => {
   });
 
   it('answers 429 DAILY once the daily limit is spent', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       portals: { tok: { portalId: '9', maxRequests: 100, windowMs: 10_000, dailyLimit: 2 } },
     });
     await call(sim, 'tok');
@@ -178,7 +166,7 @@ describe('simulator rate limit', () => {
   });
 
   it('omits Daily headers without a daily limit and adds Secondly ones for the SECONDLY policy', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       portals: {
         oauth: { portalId: 'a', maxRequests: 110, windowMs: 10_000, dailyLimit: null },
         old: { portalId: 'b', maxRequests: 100, windowMs: 10_000, policyName: 'SECONDLY' },
@@ -193,7 +181,7 @@ describe('simulator rate limit', () => {
   });
 
   it('shares one budget between tokens of the same portal', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       portals: {
         a: { portalId: 'shared', maxRequests: 3, windowMs: 10_000 },
         b: { portalId: 'shared', maxRequests: 3, windowMs: 10_000 },
@@ -204,7 +192,7 @@ describe('simulator rate limit', () => {
   });
 
   it('counts the properties endpoint against the same budget', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     await call(sim, 'tok', '/crm/properties/2026-03/contacts');
     const next = await call(sim, 'tok', '/crm/v3/properties/contacts');
     expect(next.status).toBe(200);
@@ -212,9 +200,11 @@ describe('simulator rate limit', () => {
   });
 
   it('lets an outside client spend the portal budget until it stops', async () => {
-    const sim = await open({ portals: { tok: { portalId: 'acct', maxRequests: 20, windowMs: 10_000 } } });
+    const sim = await openSimulator({
+      portals: { tok: { portalId: 'acct', maxRequests: 20, windowMs: 10_000 } },
+    });
     const stop = sim.startOutsideClient({ token: 'tok', callsPerSecond: 1000 });
-    await waitFor(() => (sim.stats().outsideCalls.acct ?? 0) >= 20, 'outside calls');
+    await waitUntil(() => (sim.stats().outsideCalls.acct ?? 0) >= 20, 'outside calls');
     const limited = await call(sim, 'tok');
     expect(limited.status).toBe(429);
     stop();

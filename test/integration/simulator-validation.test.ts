@@ -1,81 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
-import { onCleanup, track } from '../helpers/resources.js';
-
-const TOKEN = 'tok-core';
-
-async function open(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const done = track('simulator');
-  onCleanup(async () => {
-    await sim.close();
-    done();
-  });
-  return sim;
-}
-
-interface Input {
-  id: string;
-  idProperty?: string;
-  properties: Record<string, string>;
-  objectWriteTraceId?: string;
-}
-
-interface Result {
-  id: string;
-  properties: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  objectWriteTraceId?: string;
-}
-
-interface BatchError {
-  status: string;
-  category: string;
-  message: string;
-  context: { ids: string[]; objectWriteTraceId?: string[] };
-}
-
-interface Body {
-  status: string;
-  message: string;
-  category: string;
-  correlationId: string;
-  results: Result[];
-  numErrors?: number;
-  errors: BatchError[];
-  context?: { ids?: string[] };
-}
-
-async function update(
-  sim: Simulator,
-  inputs: Input[] | string,
-  { objectType = 'contacts', token = TOKEN, version = '2026-03' } = {},
-): Promise<{ status: number; body: Body; headers: Headers }> {
-  const prefix = version === 'v3' ? '/crm/v3/objects' : `/crm/objects/${version}`;
-  const res = await fetch(`${sim.url}${prefix}/${objectType}/batch/update`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: typeof inputs === 'string' ? inputs : JSON.stringify({ inputs }),
-  });
-  return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
-}
-
-function contacts(sim: Simulator, n: number, from = 1): void {
-  sim.createObjects(
-    TOKEN,
-    'contacts',
-    Array.from({ length: n }, (_, i) => ({
-      id: String(from + i),
-      properties: { email: `c${from + i}@example.com` },
-    })),
-  );
-}
+import { contacts, openSimulator, TOKEN, update } from '../helpers/simulator-client.js';
 
 describe('simulator batch update: whole-batch 400s apply nothing', () => {
   it('rejects malformed JSON and bodies without inputs', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     const bad = await update(sim, '{"inputs": [');
     expect(bad.status).toBe(400);
     expect(bad.body.category).toBe('VALIDATION_ERROR');
@@ -86,7 +14,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('rejects more than 100 inputs with HubSpot message', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     const inputs = Array.from({ length: 101 }, (_, i) => ({
       id: String(i + 1),
       properties: { firstname: 'x' },
@@ -104,7 +32,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('rejects duplicate (idProperty, id) pairs, listing each duplicated id once', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 2);
     const { status, body } = await update(sim, [
       { id: '1', properties: { firstname: 'a' } },
@@ -121,7 +49,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('does not count the same id under different idProperty values as duplicates', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.createObjects(TOKEN, 'contacts', [{ id: '1', properties: { external_id: '1' } }]);
     const { status } = await update(sim, [
       { id: '1', properties: { firstname: 'a' } },
@@ -135,7 +63,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('rejects a non-unique or unknown idProperty with the portal id in the message', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     const { status, body } = await update(sim, [
       { id: 'Ada', idProperty: 'firstname', properties: { city: 'x' } },
     ]);
@@ -152,7 +80,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('names every distinct invalid (property, value) across all inputs at once', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 4);
     const { status, body } = await update(sim, [
       { id: '1', properties: { firstname: 'fine', foo: 'x' } },
@@ -199,7 +127,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('rejects read-only properties and unique values another object holds', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 2);
     const { status, body } = await update(sim, [
       { id: '1', properties: { hs_object_id: '5' } },
@@ -215,7 +143,7 @@ describe('simulator batch update: whole-batch 400s apply nothing', () => {
   });
 
   it('validates dates and numbers of deals', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.createObjects(TOKEN, 'deals', [{ id: '1', properties: { dealname: 'd' } }]);
     const ok = await update(
       sim,

@@ -1,81 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
-import { onCleanup, track } from '../helpers/resources.js';
-
-const TOKEN = 'tok-core';
-
-async function open(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const done = track('simulator');
-  onCleanup(async () => {
-    await sim.close();
-    done();
-  });
-  return sim;
-}
-
-interface Input {
-  id: string;
-  idProperty?: string;
-  properties: Record<string, string>;
-  objectWriteTraceId?: string;
-}
-
-interface Result {
-  id: string;
-  properties: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  objectWriteTraceId?: string;
-}
-
-interface BatchError {
-  status: string;
-  category: string;
-  message: string;
-  context: { ids: string[]; objectWriteTraceId?: string[] };
-}
-
-interface Body {
-  status: string;
-  message: string;
-  category: string;
-  correlationId: string;
-  results: Result[];
-  numErrors?: number;
-  errors: BatchError[];
-  context?: { ids?: string[] };
-}
-
-async function update(
-  sim: Simulator,
-  inputs: Input[] | string,
-  { objectType = 'contacts', token = TOKEN, version = '2026-03' } = {},
-): Promise<{ status: number; body: Body; headers: Headers }> {
-  const prefix = version === 'v3' ? '/crm/v3/objects' : `/crm/objects/${version}`;
-  const res = await fetch(`${sim.url}${prefix}/${objectType}/batch/update`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: typeof inputs === 'string' ? inputs : JSON.stringify({ inputs }),
-  });
-  return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
-}
-
-function contacts(sim: Simulator, n: number, from = 1): void {
-  sim.createObjects(
-    TOKEN,
-    'contacts',
-    Array.from({ length: n }, (_, i) => ({
-      id: String(from + i),
-      properties: { email: `c${from + i}@example.com` },
-    })),
-  );
-}
+import { contacts, openSimulator, TOKEN, update } from '../helpers/simulator-client.js';
 
 describe('simulator batch update: applying', () => {
   it('applies every input and answers 200 COMPLETE with HubSpot-shaped results', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 2);
     const before = sim.getObject(TOKEN, 'contacts', '1');
     const { status, body } = await update(sim, [
@@ -102,7 +30,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('serves the v3 path and object type ids like 0-1', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 1);
     const v3 = await update(sim, [{ id: '1', properties: { city: 'Oslo' } }], { version: 'v3' });
     expect(v3.status).toBe(200);
@@ -115,20 +43,20 @@ describe('simulator batch update: applying', () => {
     const ids = Array.from({ length: 40 }, (_, i) => String(i + 1));
     const inputs = ids.map((id) => ({ id, properties: { firstname: `n${id}` } }));
 
-    const shuffled = await open({ seed: 7 });
+    const shuffled = await openSimulator({ seed: 7 });
     contacts(shuffled, 40);
     const a = await update(shuffled, inputs);
     expect(a.body.results.map((r) => r.id).sort()).toEqual([...ids].sort());
     expect(a.body.results.map((r) => r.id)).not.toEqual(ids);
 
-    const ordered = await open({ shuffleResults: false });
+    const ordered = await openSimulator({ shuffleResults: false });
     contacts(ordered, 40);
     const b = await update(ordered, inputs);
     expect(b.body.results.map((r) => r.id)).toEqual(ids);
   });
 
   it('echoes trace ids in results only when asked to', async () => {
-    const sim = await open({ echoTraceIds: true });
+    const sim = await openSimulator({ echoTraceIds: true });
     contacts(sim, 2);
     const { body } = await update(sim, [
       { id: '1', properties: { firstname: 'A' }, objectWriteTraceId: 'trace-1' },
@@ -139,7 +67,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('resolves idProperty inputs by unique value and answers with the internal id', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.createObjects(TOKEN, 'contacts', [
       { id: '11', properties: { email: 'ada@example.com' } },
       { id: '12', properties: { email: 'bob@example.com', external_id: 'ext-12' } },
@@ -156,7 +84,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('answers 207 OBJECT_NOT_FOUND for missing objects, grouping their ids and trace ids', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     contacts(sim, 1);
     const { status, body } = await update(sim, [
       { id: '1', properties: { firstname: 'A' }, objectWriteTraceId: 'ok-1' },
@@ -190,7 +118,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('leaves trace ids out of 207 errors when traceIdsInErrors is off, and names the object type', async () => {
-    const sim = await open({ traceIdsInErrors: false });
+    const sim = await openSimulator({ traceIdsInErrors: false });
     const { body } = await update(
       sim,
       [{ id: '9', properties: { dealname: 'x' }, objectWriteTraceId: 't' }],
@@ -203,7 +131,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('creates missing objects instead with autoCreate', async () => {
-    const sim = await open({ autoCreate: true });
+    const sim = await openSimulator({ autoCreate: true });
     const { status } = await update(sim, [
       { id: '77', properties: { firstname: 'Auto' } },
       { id: 'new@example.com', idProperty: 'email', properties: { firstname: 'ByEmail' } },
@@ -216,7 +144,7 @@ describe('simulator batch update: applying', () => {
   });
 
   it('treats an empty string as a valid value that clears the property', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     sim.createObjects(TOKEN, 'contacts', [{ id: '1', properties: { age: '30', lifecyclestage: 'lead' } }]);
     const { status } = await update(sim, [{ id: '1', properties: { age: '', lifecyclestage: '' } }]);
     expect(status).toBe(200);
@@ -224,14 +152,14 @@ describe('simulator batch update: applying', () => {
   });
 
   it('answers 404 for an unknown object type', async () => {
-    const sim = await open();
+    const sim = await openSimulator();
     const { status, body } = await update(sim, [{ id: '1', properties: {} }], { objectType: 'widgets' });
     expect(status).toBe(404);
     expect(body).toMatchObject({ status: 'error', message: 'Unable to infer object type from: widgets' });
   });
 
   it('serves custom object types from the objectTypes option', async () => {
-    const sim = await open({
+    const sim = await openSimulator({
       objectTypes: {
         pets: {
           objectTypeId: '2-12345',

@@ -2,29 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BatchVerdict, classifyBatchAnswer, type InputResult } from '../../src/hubspot/classify.js';
 import { ATTEMPT_POLICY, RETRY_REASONS } from '../../src/hubspot/policy.js';
-import type { BatchInput, HubSpotAnswer } from '../../src/hubspot/port.js';
-
-function http(status: number, body: unknown, extra: Partial<Extract<HubSpotAnswer, { kind: 'http' }>> = {}) {
-  return {
-    kind: 'http',
-    status,
-    body,
-    rateLimit: {},
-    latencyMs: 5,
-    ...extra,
-  } as const satisfies HubSpotAnswer;
-}
-
-function input(
-  id: string,
-  trace: string,
-  properties: Record<string, string> = { firstname: 'Ada' },
-  idProperty?: string,
-) {
-  const i: BatchInput = { id, properties, objectWriteTraceId: trace };
-  if (idProperty !== undefined) i.idProperty = idProperty;
-  return i;
-}
+import { http, input } from '../helpers/classify-fixtures.js';
 
 function settled(verdict: BatchVerdict): InputResult[] {
   if (verdict.kind !== 'settled') throw new Error(`expected settled, got ${verdict.kind}`);

@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBatchAnswer } from '../../src/hubspot/classify.js';
-import type { BatchInput, HubSpotAnswer, TransportErrorCode } from '../../src/hubspot/port.js';
-
-function http(status: number, body: unknown, extra: Partial<Extract<HubSpotAnswer, { kind: 'http' }>> = {}) {
-  return {
-    kind: 'http',
-    status,
-    body,
-    rateLimit: {},
-    latencyMs: 5,
-    ...extra,
-  } as const satisfies HubSpotAnswer;
-}
-
-function input(
-  id: string,
-  trace: string,
-  properties: Record<string, string> = { firstname: 'Ada' },
-  idProperty?: string,
-) {
-  const i: BatchInput = { id, properties, objectWriteTraceId: trace };
-  if (idProperty !== undefined) i.idProperty = idProperty;
-  return i;
-}
+import type { HubSpotAnswer, TransportErrorCode } from '../../src/hubspot/port.js';
+import { http, input } from '../helpers/classify-fixtures.js';
 
 describe('classifyBatchAnswer: 400 validation', () => {
   const bad = (message: string, extra: Record<string, unknown> = {}) => ({

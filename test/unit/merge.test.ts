@@ -31,45 +31,40 @@ const updatesArb = fc.array(updateArb, { minLength: 1, maxLength: 12 }).map((lis
   ),
 );
 
+/** Per property, the sequence number of a value that has already landed. */
+const landedArb = fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 }));
+
 const str = (v: unknown) => (v === null ? '' : String(v));
 
 describe('mergeObjectUpdates', () => {
   it('writes, per property, the value of the newest update not fenced off by a landed value', () => {
     fc.assert(
-      fc.property(
-        updatesArb,
-        fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })),
-        (updates, landed) => {
-          const merge = mergeObjectUpdates([...updates].reverse(), landed);
-          const expected: Record<string, string> = {};
-          for (const u of [...updates].sort((a, b) => a.seq - b.seq)) {
-            for (const [p, v] of Object.entries(u.update.properties)) {
-              if ((landed[p] ?? -1) < u.seq) expected[p] = str(v);
-            }
+      fc.property(updatesArb, landedArb, (updates, landed) => {
+        const merge = mergeObjectUpdates([...updates].reverse(), landed);
+        const expected: Record<string, string> = {};
+        for (const u of [...updates].sort((a, b) => a.seq - b.seq)) {
+          for (const [p, v] of Object.entries(u.update.properties)) {
+            if ((landed[p] ?? -1) < u.seq) expected[p] = str(v);
           }
-          expect(merge.input?.properties ?? {}).toEqual(expected);
-        },
-      ),
+        }
+        expect(merge.input?.properties ?? {}).toEqual(expected);
+      }),
     );
   });
 
   it('puts every update in exactly one role, and the input carries a contributor trace id', () => {
     fc.assert(
-      fc.property(
-        updatesArb,
-        fc.dictionary(fc.constantFrom(...PROPS), fc.integer({ min: 0, max: 130 })),
-        (updates, landed) => {
-          const merge = mergeObjectUpdates(updates, landed);
-          const roles = [...merge.contributors.keys(), ...merge.riders, ...merge.fenced];
-          expect([...roles].sort()).toEqual(updates.map((u) => u.update.objectWriteTraceId).sort());
-          if (merge.input) expect(merge.contributors.has(merge.input.objectWriteTraceId)).toBe(true);
-          for (const trace of merge.fenced) {
-            const u = updates.find((x) => x.update.objectWriteTraceId === trace);
-            for (const p of Object.keys(u?.update.properties ?? {}))
-              expect(landed[p] ?? -1).toBeGreaterThanOrEqual(u?.seq ?? 0);
-          }
-        },
-      ),
+      fc.property(updatesArb, landedArb, (updates, landed) => {
+        const merge = mergeObjectUpdates(updates, landed);
+        const roles = [...merge.contributors.keys(), ...merge.riders, ...merge.fenced];
+        expect([...roles].sort()).toEqual(updates.map((u) => u.update.objectWriteTraceId).sort());
+        if (merge.input) expect(merge.contributors.has(merge.input.objectWriteTraceId)).toBe(true);
+        for (const trace of merge.fenced) {
+          const u = updates.find((x) => x.update.objectWriteTraceId === trace);
+          for (const p of Object.keys(u?.update.properties ?? {}))
+            expect(landed[p] ?? -1).toBeGreaterThanOrEqual(u?.seq ?? 0);
+        }
+      }),
     );
   });
 
