@@ -39,6 +39,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_API_VERSION_PATH = '2026-03';
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const REDACTED = '[REDACTED]';
+const MIN_REDACTED_TOKEN_LENGTH = 12;
 
 /**
  * Creates the HubSpot client. Every HTTP status comes back as `{kind:'http'}` and every network failure as
@@ -192,7 +193,8 @@ function toAnswer(
 /** JSON when it parses, else the raw text (gateway HTML); an echoed token is redacted first. */
 function parseBody(data: unknown, token: string): unknown {
   let text = typeof data === 'string' ? data : data instanceof Buffer ? data.toString('utf8') : '';
-  if (token !== '' && text.includes(token)) text = text.replaceAll(token, REDACTED);
+  // Real tokens are long; a short one (tests, local tools) would match ordinary text and corrupt the body.
+  if (token.length >= MIN_REDACTED_TOKEN_LENGTH && text.includes(token)) text = text.replaceAll(token, REDACTED);
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
