@@ -194,7 +194,8 @@ function toAnswer(
 function parseBody(data: unknown, token: string): unknown {
   let text = typeof data === 'string' ? data : data instanceof Buffer ? data.toString('utf8') : '';
   // Real tokens are long; a short one (tests, local tools) would match ordinary text and corrupt the body.
-  if (token.length >= MIN_REDACTED_TOKEN_LENGTH && text.includes(token)) text = text.replaceAll(token, REDACTED);
+  if (token.length >= MIN_REDACTED_TOKEN_LENGTH && text.includes(token))
+    text = text.replaceAll(token, REDACTED);
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {

@@ -13,7 +13,7 @@ import {
   type RateLimitState,
   WaitReason,
 } from './budget.js';
-import { DEFAULT_GAINS, type SmoothingGains } from './estimate.js';
+import { DEFAULT_GAINS, defaultMarginMs, type SmoothingGains } from './estimate.js';
 import { abortableSleep } from './sleep.js';
 import { parseRateLimitState } from './state.js';
 
@@ -133,6 +133,7 @@ export class RateLimiter {
     grant: { grantId: string; at: number } | undefined,
     snapshot: RateLimitSnapshot,
     budget: AccountBudget,
+    call: { rejected?: boolean } = {},
   ): Promise<void> {
     const rate = this.#keys.rate(account);
     const n = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : '');
@@ -152,6 +153,8 @@ export class RateLimiter {
         this.#gains.down,
         retentionMs(budget.windowMs),
         this.#clock(),
+        call.rejected ? '1' : '0',
+        this.#marginMs ?? defaultMarginMs(budget.windowMs),
       ],
     )) as [string, string];
     if (reply[0] !== '' && Number(reply[0]) > 0) {

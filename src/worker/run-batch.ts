@@ -36,6 +36,8 @@ export interface ClaimedBatch {
   /** Budget taken before the claim, spent on the first call. */
   grant: Grant | undefined;
   signal: AbortSignal;
+  /** Called as the settle is sent: from then on the batch's record may vanish without its lease being lost. */
+  onSettling?: () => void;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
           first = undefined;
           return g ?? ctx.limiter.waitForGrant(a, b, sig);
         },
-        observe: (a, g, snapshot, b) => ctx.limiter.observe(a, g, snapshot, b),
+        observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
         pause: (a, options) => ctx.limiter.pause(a, options),
       },
       accountBudget: budget,
@@ -103,6 +105,7 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     backoffMaxMs: ctx.backoffMaxMs,
     windowMs: budget?.windowMs ?? 10_000,
   });
+  claimed.onSettling?.();
   if (!(await settleWithRetry(ctx, batchId, plan))) {
     ctx.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
     return;

@@ -37,6 +37,7 @@ export interface BudgetPort {
     grant: Grant | undefined,
     snapshot: RateLimitSnapshot,
     budget: AccountBudget,
+    call?: { rejected?: boolean },
   ): Promise<void>;
   pause(
     account: string,
@@ -117,7 +118,9 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       continue;
     }
     if (answer.kind === 'http') {
-      await options.budget.observe(account, grant, answer.rateLimit, options.accountBudget).catch(() => {});
+      await options.budget
+        .observe(account, grant, answer.rateLimit, options.accountBudget, { rejected: answer.status === 429 })
+        .catch(() => {});
     }
     const verdict = classifyBatchAnswer(inputs, answer);
     options.events?.onCall?.({ account, objectType, size: inputs.length, answer, verdict });

@@ -55,7 +55,10 @@ export class BatchWorker {
   readonly #limiter: RateLimiter;
   readonly #batchContext: BatchContext;
   readonly #workerId: string;
-  readonly #inflight = new Map<string, { abort: AbortController; account: string; done: Promise<void> }>();
+  readonly #inflight = new Map<
+    string,
+    { abort: AbortController; account: string; done: Promise<void>; settled: boolean }
+  >();
   readonly #blockedUntil = new Map<string, number>();
   readonly #stop = new AbortController();
   #running = false;
@@ -322,8 +325,11 @@ export class BatchWorker {
     await this.#redis.zadd(this.#keys.workers, Date.now(), this.#workerId);
     const lost = await this.#store.extend([...this.#inflight.keys()], this.#s.leaseMs);
     for (const id of lost) {
+      // A batch that settled while the heartbeat was on its way is gone from Redis, not lost.
+      const batch = this.#inflight.get(id);
+      if (!batch || batch.settled) continue;
       this.#s.logger.warn({ batchId: id }, 'lease lost; abandoning batch');
-      this.#inflight.get(id)?.abort.abort();
+      batch.abort.abort();
     }
   }
 
@@ -336,13 +342,17 @@ export class BatchWorker {
   ): void {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';
-    const done = runBatch(this.#batchContext, {
+    const entry = { abort, account, done: Promise.resolve(), settled: false };
+    entry.done = runBatch(this.#batchContext, {
       group,
       batchId,
       objects,
       budget,
       grant,
       signal: abort.signal,
+      onSettling: () => {
+        entry.settled = true;
+      },
     })
       .catch((err) =>
         this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'),
@@ -352,7 +362,7 @@ export class BatchWorker {
         this.#s.metrics?.inflightBatches.set(this.#inflight.size);
         this.#wake();
       });
-    this.#inflight.set(batchId, { abort, account, done });
+    this.#inflight.set(batchId, entry);
     this.#s.metrics?.inflightBatches.set(this.#inflight.size);
   }
 }

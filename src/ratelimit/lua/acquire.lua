@@ -66,7 +66,10 @@ if reportedMax and reportedMax > 0 and reportedMax < cap then cap = reportedMax 
 local outside = 0
 local o, oAt = tonumber(s[5]), tonumber(s[6])
 if o and oAt and o > 0 then outside = o * 0.5 ^ (math.max(0, now - oAt - windowMs) / windowMs) end
-local effMax = math.max(1, cap - math.floor(outside + 0.5))
+-- Outside usage of a call or more is left whole: rounding 5.6 down to 5 would overrun the window every time.
+local deduct = 0
+if outside >= 1 then deduct = math.ceil(outside - 0.05) end
+local effMax = math.max(1, cap - deduct)
 
 -- 2. daily budget
 local anchor = tonumber(ARGV[7]) or 0

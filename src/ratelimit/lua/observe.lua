@@ -4,7 +4,7 @@
 
     sample   = max(0, (reported Max - reported Remaining) - our grants in (at - window, at])
     decayed  = estimate * 0.5 ^ (max(0, elapsed - window) / window)  -- held a window, then halved per window
-    sample   = max(sample, decayed + 1) when Remaining is 0  -- HubSpot's count is capped there
+    sample   = max(sample, decayed + 1) when a 429 came back  -- HubSpot's count is capped there
     estimate = decayed + gain * (sample - decayed)          -- gain 'up' when sample > decayed, else 'down'
 
   Mirrored by src/ratelimit/estimate.ts; keep both in step.
@@ -24,6 +24,9 @@
   ARGV[10] gain down
   ARGV[11] oldest grant age (ms) still sampled: older grants may have left the log
   ARGV[12] now in ms to use instead of the server clock (simulations and tests), or ''
+  ARGV[13] '1' when the observed call was refused with a 429, else '0'
+  ARGV[14] margin (ms) the limiter adds to the window: grants older than the window by up to this much may
+           still have arrived inside HubSpot's window
 
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
 ]]
@@ -61,14 +64,15 @@ end
 local sample = ''
 local estimate = tonumber(s[2]) or 0
 if reportedMax and remaining and now - at <= tonumber(ARGV[11]) then
-  local ours = rcall('ZCOUNT', logKey, '(' .. (at - windowMs), at)
+  local ours = rcall('ZCOUNT', logKey, '(' .. (at - windowMs - (tonumber(ARGV[14]) or 0)), at)
   local x = math.max(0, reportedMax - remaining - ours)
   local decayed = 0
   local outsideAt = tonumber(s[3])
   if estimate > 0 and outsideAt then decayed = estimate * 0.5 ^ (math.max(0, now - outsideAt - windowMs) / windowMs) end
-  -- Nothing remaining caps HubSpot's count, so the sample is only a lower bound: climb past the estimate
-  -- rather than settle where our own calls already overflow the window.
-  if remaining <= 0 then x = math.max(x, decayed + 1) end
+  -- A refused call means HubSpot's count is capped, so the sample is only a lower bound: climb past the
+  -- estimate rather than settle where our own calls already overflow the window. An accepted call with nothing
+  -- remaining is exact (our own calls filled the window), so it must not raise the estimate.
+  if ARGV[13] == '1' then x = math.max(x, decayed + 1) end
   local gain = tonumber(ARGV[10])
   if x > decayed then gain = tonumber(ARGV[9]) end
   estimate = math.max(0, decayed + gain * (x - decayed))
