@@ -46,6 +46,10 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
       const sent = c.ids.map((id, i) => `${c.idProperties[i] ?? ''}|${id}`);
       expect(new Set(sent).size, 'duplicate ids in one batch').toBe(sent.length);
     }
+    const inputs = calls.reduce((n, c) => n + c.inputCount, 0);
+    console.info(
+      `drain: 3000 updates, ${calls.length} batch calls, ${(inputs / calls.length).toFixed(1)} inputs per call, ${calls.filter((c) => c.status === 429).length} 429s`,
+    );
     expect(calls.length).toBeLessThanOrEqual(Math.ceil(3000 / 100));
     expect(calls.filter((c) => c.status === 429)).toHaveLength(0);
   });
