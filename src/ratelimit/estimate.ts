@@ -73,5 +73,5 @@ export function effectiveMaxOf(
   outside: number,
 ): number {
   const cap = reportedMax !== undefined && reportedMax > 0 ? Math.min(maxRequests, reportedMax) : maxRequests;
-  return Math.max(1, cap - (outside >= 1 ? Math.ceil(outside - 0.05) : 0));
+  return Math.max(1, cap - (outside >= 1 ? Math.ceil(outside - 0.05) + 1 : 0));
 }

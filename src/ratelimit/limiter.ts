@@ -165,6 +165,14 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Moves a grant to the time its call really left (Redis's clock), when it left late: the window then counts
+   * the call where HubSpot will. Only moves a grant still in the log.
+   */
+  async restamp(account: string, grantId: string, at: number): Promise<void> {
+    await this.#redis.zadd(this.#keys.rate(account).log, 'XX', at, grantId);
+  }
+
   /** Pauses the account for every replica. A pause already in force that ends later is kept. */
   async pause(account: string, options: PauseOptions): Promise<void> {
     const { durationMs, untilMs } = options;

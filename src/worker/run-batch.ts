@@ -70,10 +70,11 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
         waitForGrant: async (a, b, sig) => {
           const g = first;
           first = undefined;
-          return g ?? ctx.limiter.waitForGrant(a, b, sig);
+          return g ?? { ...(await ctx.limiter.waitForGrant(a, b, sig)), receivedAt: Date.now() };
         },
         observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
         pause: (a, options) => ctx.limiter.pause(a, options),
+        restamp: (a, grantId, at) => ctx.limiter.restamp(a, grantId, at),
       },
       accountBudget: budget,
       signal,

@@ -24,8 +24,14 @@ export interface AccountBudget {
 
 export interface Grant {
   grantId: string;
+  /** Grant time on Redis's clock (ms). */
   at: number;
+  /** Local time the grant was received, to tell how late the call leaves. */
+  receivedAt?: number;
 }
+
+/** A call leaving this much later than its grant is moved in the grant log to when it really left. */
+const LATE_SEND_MS = 5;
 
 export type PauseReason = 'rate_limit' | 'daily' | 'auth' | 'manual';
 
@@ -39,6 +45,8 @@ export interface BudgetPort {
     budget: AccountBudget,
     call?: { rejected?: boolean },
   ): Promise<void>;
+  /** Moves a grant in the log to the time its call really left. */
+  restamp?(account: string, grantId: string, at: number): Promise<void>;
   pause(
     account: string,
     options: {
@@ -106,6 +114,12 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       continue;
     }
     const inputs: BatchInput[] = part.map((i) => (batch.inputs[i] as PreparedInput).input);
+    // Claiming and preparing happen after the grant; when they took long (a cold start, a loaded machine) the
+    // log must show when the call really left, or the window HubSpot counts could hold one call too many.
+    const lateMs = Date.now() - (grant.receivedAt ?? Date.now());
+    if (lateMs > LATE_SEND_MS && options.budget.restamp) {
+      await options.budget.restamp(account, grant.grantId, grant.at + lateMs).catch(() => {});
+    }
     let answer: HubSpotAnswer;
     try {
       answer = await options.port.batchUpdate({ account, objectType, inputs, signal: options.signal });

@@ -10,7 +10,7 @@ import { failInvalidJobs } from './invalid.js';
 import { refreshGauges } from './observe.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
-import type { AccountBudget } from './send.js';
+import type { AccountBudget, Grant } from './send.js';
 import { type ClaimedObject, QueueStore } from './store.js';
 
 /** Tunables of the worker loop; `createWorker` fills defaults. */
@@ -284,7 +284,7 @@ export class BatchWorker {
   ): Promise<{ kind: 'ok'; objects: number } | { kind: 'wait'; ms: number } | { kind: 'none' }> {
     const s = this.#s;
     const budget = s.budgetFor(account);
-    let grant: { grantId: string; at: number } | undefined;
+    let grant: Grant | undefined;
     if (budget) {
       const acquired = await this.#limiter.acquire(account, budget);
       if (!acquired.granted) {
@@ -294,7 +294,7 @@ export class BatchWorker {
         this.#blockedUntil.set(account, Date.now() + ms);
         return { kind: 'wait', ms };
       }
-      grant = acquired;
+      grant = { ...acquired, receivedAt: Date.now() };
     }
     const batchId = randomUUID();
     const claim = await this.#store.claim({
@@ -338,7 +338,7 @@ export class BatchWorker {
     batchId: string,
     objects: ClaimedObject[],
     budget: AccountBudget | undefined,
-    grant: { grantId: string; at: number } | undefined,
+    grant: Grant | undefined,
   ): void {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';

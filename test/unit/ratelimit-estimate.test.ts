@@ -108,7 +108,9 @@ describe('effectiveMaxOf', () => {
   it('keeps the whole budget when nobody else spends it', () => {
     expect(effectiveMaxOf(100, undefined, 0)).toBe(100);
     expect(effectiveMaxOf(190, 110, 0.4)).toBe(110);
-    expect(effectiveMaxOf(10, 10, 3.5)).toBe(6);
+    // Outside usage of a call or more is kept back whole, plus one for how an even rate falls in a window.
+    expect(effectiveMaxOf(10, 10, 3.5)).toBe(5);
+    expect(effectiveMaxOf(20, 20, 6)).toBe(13);
     expect(effectiveMaxOf(10, 10, 42)).toBe(1);
   });
 });

@@ -67,8 +67,9 @@ local outside = 0
 local o, oAt = tonumber(s[5]), tonumber(s[6])
 if o and oAt and o > 0 then outside = o * 0.5 ^ (math.max(0, now - oAt - windowMs) / windowMs) end
 -- Outside usage of a call or more is left whole: rounding 5.6 down to 5 would overrun the window every time.
+-- An even outside rate of n per window can put n + 1 calls in one rolling window, so one more is kept back.
 local deduct = 0
-if outside >= 1 then deduct = math.ceil(outside - 0.05) end
+if outside >= 1 then deduct = math.ceil(outside - 0.05) + 1 end
 local effMax = math.max(1, cap - deduct)
 
 -- 2. daily budget
