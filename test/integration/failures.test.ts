@@ -37,6 +37,12 @@ describe('failure handling against the simulator', () => {
           expect(o.status, `update ${i}`).toBe('succeeded');
         }
       });
+      console.info(
+        `poison (schema check ${validateProperties ? 'on' : 'off'}): ${sim.calls().length} calls, statuses ${sim
+          .calls()
+          .map((c) => c.status)
+          .join(',')}`,
+      );
       expect(sim.calls().length).toBeLessThanOrEqual(20);
       if (validateProperties) expect(batchCalls(sim).every((c) => c.status === 200)).toBe(true);
     });
