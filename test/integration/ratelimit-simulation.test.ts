@@ -3,6 +3,7 @@ import { queueKeys } from '../../src/keys.js';
 import type { AccountBudget } from '../../src/ratelimit/budget.js';
 import { defaultMarginMs } from '../../src/ratelimit/estimate.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
+import { seededRandom } from '../../src/simulator/workload.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
 import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
@@ -27,20 +28,9 @@ interface Outcome {
   guardMs: number;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function simulate(scenario: Scenario): Promise<Outcome> {
   const { budget, replicas, callersPerReplica, durationMs } = scenario;
-  const random = prng(scenario.seed);
+  const random = seededRandom(scenario.seed);
   const start = Date.UTC(2026, 2, 1, 12);
   const clock = { now: start };
   const queue = uniqueQueueName('ratelimit-sim');
@@ -150,7 +140,7 @@ describe('RateLimiter under steady demand (virtual time)', () => {
 describe('RateLimiter sharing the account with another client (virtual time)', () => {
   it('learns the outside usage from HubSpot headers and leaves room for it', async () => {
     const budget: AccountBudget = { maxRequests: 100, windowMs: 10_000 };
-    const random = prng(5);
+    const random = seededRandom(5);
     const start = Date.UTC(2026, 2, 1, 12);
     const clock = { now: start };
     const queue = uniqueQueueName('ratelimit-sim');
