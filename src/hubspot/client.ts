@@ -90,6 +90,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     path: string,
     body: string | undefined,
     signal: AbortSignal | undefined,
+    onSent?: (at: number) => void,
   ): Promise<HubSpotAnswer> {
     const started = performance.now();
     const transport = (code: TransportErrorCode, detail?: string): HubSpotAnswer => {
@@ -120,6 +121,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
+        ...(onSent ? { transport: reportingTransport(onSent) } : {}),
       });
       const answer = toAnswer(response, token, performance.now() - started);
       logger?.debug(
@@ -150,7 +152,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     batchUpdate(request: BatchRequest): Promise<HubSpotAnswer> {
       const path = `${route('objects', request.objectType)}/batch/update`;
       const body = JSON.stringify({ inputs: request.inputs.map(wireInput) });
-      return call('POST', request.account, path, body, request.signal);
+      return call('POST', request.account, path, body, request.signal, request.onSent);
     },
     getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer> {
       return call('GET', account, route('properties', objectType), undefined, signal);
@@ -158,6 +160,37 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+    },
+  };
+}
+
+/** What axios needs of a `transport`: Node's own `request`, here with the moment the request left reported. */
+interface Transport {
+  request(options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest;
+}
+
+/**
+ * Node's http/https `request`, reporting when the request was handed to the OS: when a pooled socket takes it
+ * (the body is flushed right then), or when a new connection is up. An event loop held up by a cold start or a
+ * loaded machine, or a slow connect, can delay that well past the rate-limit grant. ('finish' would be later
+ * still: it waits for the write callback, one more turn of a busy loop.)
+ */
+function reportingTransport(onSent: (at: number) => void): Transport {
+  const report = () => {
+    try {
+      onSent(Date.now());
+    } catch {
+      // A reporting callback must not break the call.
+    }
+  };
+  return {
+    request(options, onResponse) {
+      const req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+      req.once('socket', (socket) => {
+        if (!socket.connecting) report();
+        else socket.once(options.protocol === 'https:' ? 'secureConnect' : 'connect', report);
+      });
+      return req;
     },
   };
 }

@@ -17,6 +17,11 @@ export interface BatchRequest {
   inputs: BatchInput[];
   /** Aborts the call (lease lost, shutdown). */
   signal?: AbortSignal;
+  /**
+   * Called once with the local time (ms) the request was handed to the operating system, so the rate limiter
+   * can count the call where HubSpot will. Not called when the request never left.
+   */
+  onSent?: (at: number) => void;
 }
 
 /** HubSpot's rate-limit headers of one response; each is absent when HubSpot did not send it. */

@@ -35,6 +35,12 @@ export interface Grant {
   granted: true;
   grantId: string;
   at: number;
+  /**
+   * The grant time on the local clock (ms): `at` moved by the smallest offset seen between a reply's arrival
+   * and its Redis timestamp, kept between the local times the acquire was sent and answered. A call leaving
+   * at local time `t` left about `t - localAt` after its grant, however long the answer took to come back.
+   */
+  localAt: number;
 }
 
 /** No permission yet: try again in `waitMs` (the exact time until a slot opens, or the pause ends). */

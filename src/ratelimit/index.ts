@@ -17,7 +17,7 @@ export {
   type SmoothingGains,
   smoothOutsideUsage,
 } from './estimate.js';
-export { RateLimiter, type RateLimiterOptions } from './limiter.js';
+export { BudgetPausedError, RateLimiter, type RateLimiterOptions } from './limiter.js';
 export {
   createSharedTokenProvider,
   type FetchedToken,

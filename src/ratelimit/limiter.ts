@@ -23,6 +23,22 @@ const observeScript = luaScript('rl_observe', new URL('./lua/observe.lua', impor
 const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
 const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
 
+/** Departures this close to their grant (ms) are not recorded. */
+const DEPARTURE_SLACK_MS = 2;
+
+/** The account is paused (or out of daily budget) for longer than the caller would wait. */
+export class BudgetPausedError extends Error {
+  readonly code = 'BUDGET_PAUSED';
+  constructor(
+    readonly account: string,
+    readonly reason: WaitReason,
+    readonly waitMs: number,
+  ) {
+    super(`account "${account}" is paused (${reason}) for ${Math.ceil(waitMs)} ms`);
+    this.name = 'BudgetPausedError';
+  }
+}
+
 /** Grants stay in the log this long past the guarded window, so a slow call's report can still be compared. */
 const retentionMs = (windowMs: number) => 2 * windowMs + 60_000;
 
@@ -69,6 +85,7 @@ export class RateLimiter {
   readonly #pauseRecheckMs: number;
   readonly #gains: SmoothingGains;
   readonly #now: (() => number) | undefined;
+  readonly #offset = new ClockOffset();
 
   constructor(options: RateLimiterOptions) {
     this.#redis = options.redis;
@@ -92,6 +109,7 @@ export class RateLimiter {
     assertValidBudget(budget);
     const rate = this.#keys.rate(account);
     const grantId = randomUUID();
+    const askedAt = Date.now();
     const reply = (await acquireScript.run(
       this.#redis,
       [rate.log, rate.state],
@@ -109,7 +127,15 @@ export class RateLimiter {
         this.#clock(),
       ],
     )) as [number, number, string?];
-    if (reply[0] === 1) return { granted: true, grantId, at: Number(reply[1]) };
+    if (reply[0] === 1) {
+      const at = Number(reply[1]);
+      const receivedAt = Date.now();
+      const localAt = Math.min(
+        receivedAt,
+        Math.max(askedAt, at + this.#offset.observe(receivedAt - at, receivedAt)),
+      );
+      return { granted: true, grantId, at, localAt };
+    }
     const reason = reply[2] === 'paused' || reply[2] === 'daily' ? reply[2] : WaitReason.window;
     return { granted: false, waitMs: Math.max(1, Number(reply[1])), reason };
   }
@@ -166,11 +192,29 @@ export class RateLimiter {
   }
 
   /**
-   * Moves a grant to the time its call really left (Redis's clock), when it left late: the window then counts
-   * the call where HubSpot will. Only moves a grant still in the log.
+   * Records when a granted call really left (local time `sentAt`). The window counts a call at its grant; one
+   * that left later (a cold start, a busy event loop, a slow connect) is moved in the log to its departure on
+   * Redis's clock, `at + (sentAt - localAt)`, so that the whole margin is left for the network's jitter. Moving a
+   * call later is always safe for the calls granted after it, and this must happen within a window of the grant,
+   * which it does: it runs as soon as the request is out. Resolves true when the grant was moved.
    */
-  async restamp(account: string, grantId: string, at: number): Promise<void> {
-    await this.#redis.zadd(this.#keys.rate(account).log, 'XX', at, grantId);
+  async departed(
+    account: string,
+    grant: { grantId: string; at: number; localAt: number },
+    sentAt: number,
+  ): Promise<boolean> {
+    const lateMs = sentAt - grant.localAt;
+    // A call that left within a millisecond or two is where it was granted; sparing those saves a round trip.
+    if (!(lateMs > DEPARTURE_SLACK_MS)) return false;
+    const moved = await this.#redis.zadd(
+      this.#keys.rate(account).log,
+      'XX',
+      'GT',
+      'CH',
+      Math.ceil(grant.at + lateMs),
+      grant.grantId,
+    );
+    return moved === 1;
   }
 
   /** Pauses the account for every replica. A pause already in force that ends later is kept. */
@@ -225,13 +269,27 @@ export class RateLimiter {
 
   /**
    * Acquires, sleeping the exact wait plus a little jitter (0..min(20 ms, 10% of the wait)) so replicas do not
-   * stampede when a slot opens. Rejects with the signal's reason when aborted.
+   * stampede when a slot opens. Rejects with the signal's reason when aborted, and with
+   * {@link BudgetPausedError} when the account is paused (or out of daily budget) for longer than
+   * `options.maxPauseMs`.
    */
-  async waitForGrant(account: string, budget: AccountBudget, signal?: AbortSignal): Promise<Grant> {
+  async waitForGrant(
+    account: string,
+    budget: AccountBudget,
+    signal?: AbortSignal,
+    options: { maxPauseMs?: number } = {},
+  ): Promise<Grant> {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       const result = await this.acquire(account, budget);
       if (result.granted) return result;
+      if (
+        result.reason !== WaitReason.window &&
+        options.maxPauseMs !== undefined &&
+        result.waitMs > options.maxPauseMs
+      ) {
+        throw new BudgetPausedError(account, result.reason, result.waitMs);
+      }
       let ms = result.waitMs + Math.random() * Math.min(20, result.waitMs * 0.1);
       if (result.reason !== WaitReason.window) ms = Math.min(ms, this.#pauseRecheckMs);
       const started = performance.now();
@@ -257,5 +315,28 @@ export class RateLimiter {
 
   #clock(): number | '' {
     return this.#now ? Math.floor(this.#now()) : '';
+  }
+}
+
+/**
+ * The offset from Redis's clock to ours, as the smallest `local arrival - Redis time` of recent replies: every
+ * sample is the true offset plus that reply's delay, so the smallest is the closest, and it can only err by the
+ * quickest reply's delay (well under the margin). Samples age out after one to two minutes, so a clock that
+ * drifts or a failover to another Redis host is followed: a smaller offset takes effect at its first sample.
+ */
+class ClockOffset {
+  #current = Number.POSITIVE_INFINITY;
+  #previous = Number.POSITIVE_INFINITY;
+  #bucketEndsAt = 0;
+
+  /** Takes one sample and returns the estimate. */
+  observe(sample: number, now: number): number {
+    if (now >= this.#bucketEndsAt) {
+      this.#previous = this.#current;
+      this.#current = Number.POSITIVE_INFINITY;
+      this.#bucketEndsAt = now + 60_000;
+    }
+    if (sample < this.#current) this.#current = sample;
+    return Math.min(this.#current, this.#previous);
   }
 }

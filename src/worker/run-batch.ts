@@ -38,6 +38,8 @@ export interface ClaimedBatch {
   signal: AbortSignal;
   /** Called as the settle is sent: from then on the batch's record may vanish without its lease being lost. */
   onSettling?: () => void;
+  /** Called when a batch claimed without a grant gets its first one. */
+  onGranted?: () => void;
 }
 
 /**
@@ -70,11 +72,16 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
         waitForGrant: async (a, b, sig) => {
           const g = first;
           first = undefined;
-          return g ?? { ...(await ctx.limiter.waitForGrant(a, b, sig)), receivedAt: Date.now() };
+          if (g) return g;
+          // A batch holds its claim while it waits, so it waits out a short pause only; a longer one sends it
+          // back to the queue, without spending an attempt.
+          const got = await ctx.limiter.waitForGrant(a, b, sig, { maxPauseMs: Math.floor(ctx.leaseMs / 2) });
+          claimed.onGranted?.();
+          return got;
         },
         observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
         pause: (a, options) => ctx.limiter.pause(a, options),
-        restamp: (a, grantId, at) => ctx.limiter.restamp(a, grantId, at),
+        departed: (a, g, sentAt) => ctx.limiter.departed(a, g, sentAt),
       },
       accountBudget: budget,
       signal,

@@ -26,12 +26,9 @@ export interface Grant {
   grantId: string;
   /** Grant time on Redis's clock (ms). */
   at: number;
-  /** Local time the grant was received, to tell how late the call leaves. */
-  receivedAt?: number;
+  /** Grant time on the local clock, to tell how late the call leaves. */
+  localAt: number;
 }
-
-/** A call leaving this much later than its grant is moved in the grant log to when it really left. */
-const LATE_SEND_MS = 5;
 
 export type PauseReason = 'rate_limit' | 'daily' | 'auth' | 'manual';
 
@@ -45,8 +42,8 @@ export interface BudgetPort {
     budget: AccountBudget,
     call?: { rejected?: boolean },
   ): Promise<void>;
-  /** Moves a grant in the log to the time its call really left. */
-  restamp?(account: string, grantId: string, at: number): Promise<void>;
+  /** Records when a granted call really left, so the window counts it where HubSpot will. */
+  departed?(account: string, grant: Grant, sentAt: number): Promise<unknown>;
   pause(
     account: string,
     options: {
@@ -110,19 +107,28 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
     try {
       grant = await options.budget.waitForGrant(account, options.accountBudget, options.signal);
     } catch {
-      for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+      // Shutting down, or the account is paused for longer than a claimed batch should wait.
+      const reason = options.signal.aborted ? 'shutdown' : 'paused';
+      for (const i of part) fates.set(i, { kind: 'requeue', reason });
       continue;
     }
     const inputs: BatchInput[] = part.map((i) => (batch.inputs[i] as PreparedInput).input);
-    // Claiming and preparing happen after the grant; when they took long (a cold start, a loaded machine) the
-    // log must show when the call really left, or the window HubSpot counts could hold one call too many.
-    const lateMs = Date.now() - (grant.receivedAt ?? Date.now());
-    if (lateMs > LATE_SEND_MS && options.budget.restamp) {
-      await options.budget.restamp(account, grant.grantId, grant.at + lateMs).catch(() => {});
-    }
+    // When the request leaves late (a cold start, a loaded machine, a slow token provider), the grant log must
+    // show when it really left, or the window HubSpot counts could hold one call too many. It is told as soon
+    // as the request is out: grants up to a window later depend on it.
+    let departed: Promise<unknown> | undefined;
+    const onSent = (sentAt: number) => {
+      departed = options.budget.departed?.(account, grant, sentAt).catch(() => undefined);
+    };
     let answer: HubSpotAnswer;
     try {
-      answer = await options.port.batchUpdate({ account, objectType, inputs, signal: options.signal });
+      answer = await options.port.batchUpdate({
+        account,
+        objectType,
+        inputs,
+        signal: options.signal,
+        onSent,
+      });
     } catch (err) {
       // Only the token provider throws: treat it like rejected credentials, without spending attempts.
       const detail = `no usable token for account "${account}" (${err instanceof Error ? err.name : 'error'}); account paused, its updates stay queued`;
@@ -131,6 +137,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       for (const i of part) fates.set(i, { kind: 'requeue', reason: 'auth' });
       continue;
     }
+    await departed;
     if (answer.kind === 'http') {
       await options.budget
         .observe(account, grant, answer.rateLimit, options.accountBudget, { rejected: answer.status === 429 })

@@ -240,6 +240,75 @@ describe('HubSpot client over real HTTP', () => {
     expect(server.seen).toHaveLength(1);
   });
 
+  it('reports once when the request left, after a slow token provider, before the answer', async () => {
+    const server = await startServer((_req, res) => json(res, 200, { status: 'COMPLETE', results: [] }));
+    let tokenReadyAt = 0;
+    const c = client(server.url, {
+      tokenProvider: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        tokenReadyAt = Date.now();
+        return TOKEN;
+      },
+    });
+    const sent: number[] = [];
+    const answer = http(
+      await c.batchUpdate({ account: 'a', objectType: 'contacts', inputs, onSent: (at) => sent.push(at) }),
+    );
+    const answeredAt = Date.now();
+    expect(answer.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeGreaterThanOrEqual(tokenReadyAt);
+    expect(sent[0]).toBeLessThanOrEqual(answeredAt);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('does not report a request that never left, and a failing callback does not break the call', async () => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const sent: number[] = [];
+    const refused = transport(
+      await client(`http://127.0.0.1:${port}`).batchUpdate({
+        account: 'a',
+        objectType: 'contacts',
+        inputs,
+        onSent: (at) => sent.push(at),
+      }),
+    );
+    expect(refused.code).toBe('CONNECTION_REFUSED');
+    expect(sent).toEqual([]);
+
+    const server = await startServer((_req, res) => json(res, 200, { status: 'COMPLETE', results: [] }));
+    const answer = http(
+      await client(server.url).batchUpdate({
+        account: 'a',
+        objectType: 'contacts',
+        inputs,
+        onSent: () => {
+          throw new Error('metrics broke');
+        },
+      }),
+    );
+    expect(answer.status).toBe(200);
+  });
+
+  it('still times out a silent server when the departure is reported', async () => {
+    const server = await startServer(() => {});
+    const sent: number[] = [];
+    const answer = transport(
+      await client(server.url, { timeoutMs: 200 }).batchUpdate({
+        account: 'a',
+        objectType: 'contacts',
+        inputs,
+        onSent: (at) => sent.push(at),
+      }),
+    );
+    expect(answer.code).toBe('TIMEOUT');
+    expect(sent).toHaveLength(1);
+  });
+
   it('reuses the connection between calls (keep-alive)', async () => {
     const server = await startServer((_req, res) => json(res, 200, { status: 'COMPLETE', results: [] }));
     const c = client(server.url);

@@ -1,9 +1,15 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { queueKeys } from '../../src/keys.js';
 import type { AccountBudget, Grant } from '../../src/ratelimit/budget.js';
 import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
-import { RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
-import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
+import { BudgetPausedError, RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
+import type { PreparedBatch } from '../../src/worker/prepare.js';
+import { sendBatch } from '../../src/worker/send.js';
+import { cleanupQueue, onCleanup, testRedis, track, uniqueQueueName } from '../helpers/resources.js';
 import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
 const ACCOUNT = 'acct-1';
@@ -169,9 +175,118 @@ describe('RateLimiter across replicas', () => {
     await expect(waiting).rejects.toThrow('shutting down');
   });
 
+  it('gives up waiting through a pause longer than the caller would hold its batch', async () => {
+    const [limiter, other] = replicas(2);
+    await other!.pause(ACCOUNT, { durationMs: 60_000, reason: 'rate_limit' });
+    const error = await limiter!
+      .waitForGrant(ACCOUNT, BUDGET, undefined, { maxPauseMs: 1_000 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(BudgetPausedError);
+    expect(error).toMatchObject({ code: 'BUDGET_PAUSED', account: ACCOUNT, reason: 'paused' });
+    // A short pause is waited out.
+    await other!.resume(ACCOUNT);
+    await other!.pause(ACCOUNT, { durationMs: 100, reason: 'rate_limit' });
+    const grant = await limiter!.waitForGrant(ACCOUNT, BUDGET, undefined, { maxPauseMs: 1_000 });
+    expect(grant.granted).toBe(true);
+  });
+
   it('rejects budgets it cannot enforce', async () => {
     const [limiter] = replicas(1);
     await expect(limiter!.acquire(ACCOUNT, { maxRequests: 0, windowMs: 500 })).rejects.toThrow(RangeError);
     await expect(limiter!.pause(ACCOUNT, { reason: 'manual' })).rejects.toThrow(RangeError);
+  });
+
+  it('leaves a call that left at once where it was granted, and moves a late one to when it left, never back', async () => {
+    const queue = uniqueQueueName('departed');
+    cleanupQueue(queue);
+    const keys = queueKeys(queue);
+    const limiter = new RateLimiter({ redis: testRedis(), keys });
+    const grant = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!grant.granted) throw new Error('expected a grant');
+    expect(grant.localAt).toBeGreaterThan(0);
+    const score = async () => Number(await testRedis().zscore(keys.rate(ACCOUNT).log, grant.grantId));
+    expect(await limiter.departed(ACCOUNT, grant, grant.localAt + 1)).toBe(false);
+    expect(await score()).toBe(grant.at);
+    expect(await limiter.departed(ACCOUNT, grant, grant.localAt + 100)).toBe(true);
+    expect(await score()).toBe(grant.at + 100);
+    // A later, smaller report does not move it back.
+    expect(await limiter.departed(ACCOUNT, grant, grant.localAt + 50)).toBe(false);
+    expect(await score()).toBe(grant.at + 100);
+  });
+
+  it('moves a grant whose call left late to when it left, so later windows count it where HubSpot does', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'COMPLETE', results: [{ id: '1', properties: {} }] }));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const serverDone = track('restamp test server');
+    onCleanup(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      serverDone();
+    });
+    const { port } = server.address() as AddressInfo;
+    const DELAY_MS = 80;
+    // The token provider holds the call back after the grant, as a cold start or a busy event loop would.
+    const client = createHubSpotClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      tokenProvider: async () => {
+        await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
+        return 'test-token';
+      },
+    });
+    const clientDone = track('restamp test client');
+    onCleanup(() => {
+      client.close();
+      clientDone();
+    });
+    const queue = uniqueQueueName('restamp');
+    cleanupQueue(queue);
+    const keys = queueKeys(queue);
+    const limiter = new RateLimiter({ redis: testRedis(), keys });
+    const grants: Grant[] = [];
+    const batch: PreparedBatch = {
+      account: ACCOUNT,
+      objectType: 'contacts',
+      group: `${ACCOUNT}|contacts`,
+      inputs: [
+        {
+          input: { id: '1', properties: { firstname: 'Ada' }, objectWriteTraceId: 't-1' },
+          objectKey: 'o-1',
+          members: [],
+          sequences: {},
+        },
+      ],
+      early: [],
+      merged: 0,
+    };
+    const fates = await sendBatch(batch, {
+      port: client,
+      budget: {
+        waitForGrant: async (a, b, sig) => {
+          const grant = await limiter.waitForGrant(a, b, sig);
+          grants.push(grant);
+          return grant;
+        },
+        observe: (a, g, snapshot, b, call) => limiter.observe(a, g, snapshot, b, call),
+        pause: (a, options) => limiter.pause(a, options),
+        departed: (a, g, sentAt) => limiter.departed(a, g, sentAt),
+      },
+      accountBudget: BUDGET,
+      signal: new AbortController().signal,
+      maxInlinePauseMs: 1_000,
+      authPauseMs: 1_000,
+      nextDailyResetMs: () => nextDailyResetMs(Date.now()),
+    });
+    expect(fates.get(0)?.kind).toBe('succeeded');
+    expect(grants).toHaveLength(1);
+    const [grant] = grants;
+    const score = await testRedis().zscore(keys.rate(ACCOUNT).log, grant!.grantId);
+    expect(Number(score) - grant!.at).toBeGreaterThanOrEqual(DELAY_MS);
   });
 });
