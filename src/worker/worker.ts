@@ -38,8 +38,8 @@ export interface WorkerSettings {
 }
 
 /**
- * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms,
- * which made calls leave that much after their rate-limit grant; 200 keep it near 10 ms.
+ * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms, and
+ * every rate-limit grant and claim of every replica queued behind it; 50 keep a script to a few ms.
  */
 const INGEST_CHUNK = 50;
 /** Ingest calls per pass of the loop: a pass moves up to 5,000 jobs... */
