@@ -106,6 +106,18 @@ export class RateLimiter {
 
   /** Takes one call of the account's budget now, or says exactly how long until one is free. One Lua call. */
   async acquire(account: string, budget: AccountBudget): Promise<AcquireResult> {
+    return this.#acquire(account, budget, false);
+  }
+
+  /**
+   * Says whether a call could be granted now, or how long until one could, without taking it: for deciding
+   * whether to prepare a batch. `granted` results carry no usable grant.
+   */
+  async peek(account: string, budget: AccountBudget): Promise<AcquireResult> {
+    return this.#acquire(account, budget, true);
+  }
+
+  async #acquire(account: string, budget: AccountBudget, lookOnly: boolean): Promise<AcquireResult> {
     assertValidBudget(budget);
     const rate = this.#keys.rate(account);
     const grantId = randomUUID();
@@ -125,6 +137,7 @@ export class RateLimiter {
         this.#tolerance,
         retentionMs(budget.windowMs),
         this.#clock(),
+        lookOnly ? '1' : '0',
       ],
     )) as [number, number, string?];
     if (reply[0] === 1) {

@@ -7,7 +7,7 @@ import { observeCall } from './observe.js';
 import { buildSettlePlan } from './plan.js';
 import { prepareBatch } from './prepare.js';
 import type { SchemaCache } from './schema-cache.js';
-import { type AccountBudget, type Grant, type InputFate, sendBatch } from './send.js';
+import { type AccountBudget, type InputFate, sendBatch } from './send.js';
 import type { ClaimedObject, QueueStore, SettlePlan } from './store.js';
 
 /** What one batch needs from its worker. */
@@ -33,12 +33,10 @@ export interface ClaimedBatch {
   objects: ClaimedObject[];
   /** The account's budget; undefined when the account is not configured (its updates fail). */
   budget: AccountBudget | undefined;
-  /** Budget taken before the claim, spent on the first call. */
-  grant: Grant | undefined;
   signal: AbortSignal;
   /** Called as the settle is sent: from then on the batch's record may vanish without its lease being lost. */
   onSettling?: () => void;
-  /** Called when a batch claimed without a grant gets its first one. */
+  /** Called when the batch gets its first grant. */
   onGranted?: () => void;
 }
 
@@ -47,7 +45,7 @@ export interface ClaimedBatch {
  * batch), decide every update's fate, and settle it all in one Redis call.
  */
 export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promise<void> {
-  const { group, batchId, objects, budget, grant, signal } = claimed;
+  const { group, batchId, objects, budget, signal } = claimed;
   const [account = '', objectType = ''] = group.split('|');
   const validator =
     ctx.validateProperties && budget
@@ -62,19 +60,15 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     };
     fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'failed', error } as InputFate]));
   } else if (batch.inputs.length === 0) {
-    if (grant) await ctx.limiter.release(account, grant.grantId);
     fates = new Map();
   } else {
-    let first = grant;
     fates = await sendBatch(batch, {
       port: ctx.port,
       budget: {
+        // The grant is taken once the batch is prepared, right before its call: HubSpot counts a call when it
+        // arrives. A batch holds its claim while it waits, so it waits out a short pause only; a longer one
+        // sends it back to the queue, without spending an attempt.
         waitForGrant: async (a, b, sig) => {
-          const g = first;
-          first = undefined;
-          if (g) return g;
-          // A batch holds its claim while it waits, so it waits out a short pause only; a longer one sends it
-          // back to the queue, without spending an attempt.
           const got = await ctx.limiter.waitForGrant(a, b, sig, { maxPauseMs: Math.floor(ctx.leaseMs / 2) });
           claimed.onGranted?.();
           return got;

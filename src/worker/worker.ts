@@ -10,7 +10,7 @@ import { failInvalidJobs } from './invalid.js';
 import { refreshGauges } from './observe.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
-import type { AccountBudget, Grant } from './send.js';
+import type { AccountBudget } from './send.js';
 import { type ClaimedObject, QueueStore } from './store.js';
 
 /** Tunables of the worker loop; `createWorker` fills defaults. */
@@ -49,8 +49,8 @@ const INGEST_CHUNK = 200;
 const INGEST_ROUNDS = 25;
 const MAX_UPDATES_PER_OBJECT = 200;
 /**
- * A batch is claimed ahead of its grant when the budget frees up within this long... Not longer: a claimed
- * object takes no more updates, so later updates to it would cost a call of their own.
+ * A batch is claimed before its grant when the budget is free or frees up within this long... Not longer: a
+ * claimed object takes no more updates, so later updates to it would cost a call of their own.
  */
 const AHEAD_MAX_WAIT_MS = 150;
 /** ...and fewer than this many of the account's batches already wait for theirs in this replica. */
@@ -58,7 +58,7 @@ const AHEAD_PER_ACCOUNT = 1;
 const TICK_MS = 1000;
 
 /**
- * The worker loop: ingest → pick a group with a full (or lingered) batch → take rate budget → claim → merge,
+ * The worker loop: ingest → pick a group with a full (or lingered) batch → check the rate budget → claim → merge,
  * validate, send → settle. Batches run concurrently up to `concurrency`; each batch is one claim, at most a few
  * calls (retries of a 429 or poison isolation), and one settle.
  */
@@ -295,46 +295,29 @@ export class BatchWorker {
 
   readonly #accountsSeen = new Set<string>();
 
-  /** Takes budget, claims one batch of the group and starts it; hands the budget back when nothing was claimed. */
+  /** Claims one batch of the group and starts it, when the account's budget is free now or within moments. */
   async #claimAndDispatch(
     group: string,
     account: string,
   ): Promise<{ kind: 'ok'; objects: number } | { kind: 'wait'; ms: number } | { kind: 'none' }> {
     const s = this.#s;
     const budget = s.budgetFor(account);
-    let grant: Grant | undefined;
     if (budget) {
-      const acquired = await this.#limiter.acquire(account, budget);
-      if (
-        !acquired.granted &&
-        acquired.reason === 'window' &&
-        acquired.waitMs <= AHEAD_MAX_WAIT_MS &&
-        (this.#ahead.get(account) ?? 0) < AHEAD_PER_ACCOUNT
-      ) {
-        // The budget frees up soon: claim and prepare now, and let the batch wait for its grant itself, sleeping
-        // exactly until the slot opens. Its call then leaves right after the grant, so the budget HubSpot sees
-        // is the budget granted; claiming after the grant would make every call leave that much later.
-        return this.#claimWith(group, account, budget, undefined);
-      }
-      if (!acquired.granted) {
+      // A batch of this account already waits for its grant; it wakes the loop when it has it.
+      if ((this.#ahead.get(account) ?? 0) >= AHEAD_PER_ACCOUNT)
+        return { kind: 'wait', ms: AHEAD_MAX_WAIT_MS };
+      const look = await this.#limiter.peek(account, budget);
+      if (!look.granted && (look.reason !== 'window' || look.waitMs > AHEAD_MAX_WAIT_MS)) {
         // A pause can be lifted early (credentials fixed, operator resume): look again at least every second.
-        const waitMs = acquired.reason === 'window' ? acquired.waitMs : Math.min(acquired.waitMs, 1000);
+        const waitMs = look.reason === 'window' ? look.waitMs : Math.min(look.waitMs, 1000);
         const ms = waitMs + Math.random() * Math.min(20, waitMs * 0.1);
         this.#blockedUntil.set(account, Date.now() + ms);
         return { kind: 'wait', ms };
       }
-      grant = acquired;
+      // Budget is free now or very soon: claim and prepare first, and let the batch take its grant itself, right
+      // before its call. HubSpot counts a call when it arrives; a grant taken before the claim would leave the
+      // claim's and the preparation's time between the two, and a cold or busy replica takes long there.
     }
-    return this.#claimWith(group, account, budget, grant);
-  }
-
-  async #claimWith(
-    group: string,
-    account: string,
-    budget: AccountBudget | undefined,
-    grant: Grant | undefined,
-  ): Promise<{ kind: 'ok'; objects: number } | { kind: 'none' }> {
-    const s = this.#s;
     const batchId = randomUUID();
     const claim = await this.#store.claim({
       group,
@@ -346,11 +329,8 @@ export class BatchWorker {
       lingerMs: s.lingerMs,
       maxUpdatesPerObject: MAX_UPDATES_PER_OBJECT,
     });
-    if (claim.kind !== 'ok') {
-      if (grant) await this.#limiter.release(account, grant.grantId);
-      return { kind: 'none' };
-    }
-    this.#dispatch(group, batchId, claim.objects, budget, grant);
+    if (claim.kind !== 'ok') return { kind: 'none' };
+    this.#dispatch(group, batchId, claim.objects, budget);
     return { kind: 'ok', objects: claim.objects.length };
   }
 
@@ -377,13 +357,12 @@ export class BatchWorker {
     batchId: string,
     objects: ClaimedObject[],
     budget: AccountBudget | undefined,
-    grant: Grant | undefined,
   ): void {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';
     const entry = { abort, account, done: Promise.resolve(), settled: false };
-    // Claimed ahead of its grant: counted until the grant comes (or the batch ends without needing one).
-    let ahead = budget !== undefined && grant === undefined;
+    // Counted until its grant comes (or the batch ends without needing one).
+    let ahead = budget !== undefined;
     if (ahead) this.#ahead.set(account, (this.#ahead.get(account) ?? 0) + 1);
     const granted = () => {
       if (!ahead) return;
@@ -398,7 +377,6 @@ export class BatchWorker {
       batchId,
       objects,
       budget,
-      grant,
       signal: abort.signal,
       onGranted: granted,
       onSettling: () => {

@@ -26,8 +26,10 @@
   ARGV[9]  tolerance: how many intervals a grant may run ahead of the schedule
   ARGV[10] how long the log keeps grants beyond the guarded window (ms), for observe
   ARGV[11] now in ms to use instead of the server clock (simulations and tests), or ''
+  ARGV[12] '1' to only look: answer as if acquiring, but record no grant
 
-  Returns: {1, grant time ms} when granted, else {0, wait ms, reason} with reason 'paused', 'daily' or 'window'.
+  Returns: {1, grant time ms} when granted (or grantable, when only looking), else {0, wait ms, reason} with
+  reason 'paused', 'daily' or 'window'.
 ]]
 local rcall = redis.call
 local DAY = 86400000
@@ -115,6 +117,7 @@ local tat = tonumber(s[7]) or 0
 earliest = math.max(earliest, tat - tonumber(ARGV[9]) * interval)
 if earliest > now then return {0, math.ceil(earliest - now), 'window'} end
 
+if ARGV[12] == '1' then return {1, now} end
 rcall('ZADD', logKey, now, ARGV[1])
 rcall('HINCRBY', stateKey, 'dayCount', 1)
 rcall('HSET', stateKey, 'tat', string.format('%.3f', math.max(tat, now) + interval),
