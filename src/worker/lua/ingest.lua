@@ -33,8 +33,13 @@ local function isName(v)
   return type(v) == 'string' and v ~= '' and not string.find(v, '[|:%s]')
 end
 
+-- One INCRBY reserves a sequence number for every job popped; numbers of jobs that need none are left unused,
+-- which keeps the order and costs nothing.
+local nextSeq = rcall('INCRBY', KEYS[2], #ids) - #ids
+local groupsSeen = {}
 local moved, invalid, dups = 0, 0, 0
 for _, jobId in ipairs(ids) do
+  nextSeq = nextSeq + 1
   local jobKey = jobPrefix .. jobId
   local fields = rcall('HMGET', jobKey, 'data', 'timestamp', 'seq')
   local raw = fields[1]
@@ -56,14 +61,17 @@ for _, jobId in ipairs(ids) do
         dups = dups + 1
       else
         -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
-        local seq = tonumber(fields[3]) or rcall('INCR', KEYS[2])
+        local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
         local group = (d.account or 'default') .. '|' .. d.objectType
         local objKey = group .. '|' .. (d.idProperty or '') .. '|' .. d.id
         rcall('RPUSH', root .. 'obj:' .. objKey, seq .. ':' .. ts .. ':0:' .. jobId)
         if rcall('HEXISTS', KEYS[4], objKey) == 0 then
           rcall('ZADD', root .. 'pending:' .. group, 'NX', ts, objKey)
-          rcall('SADD', KEYS[3], group)
+          if not groupsSeen[group] then
+            rcall('SADD', KEYS[3], group)
+            groupsSeen[group] = true
+          end
         end
         moved = moved + 1
       end
