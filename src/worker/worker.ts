@@ -43,10 +43,14 @@ export interface WorkerSettings {
  */
 const INGEST_CHUNK = 200;
 /**
- * Ingest calls per pass of the loop: a pass moves up to 5,000 jobs before it claims, so updates to one object
- * that wait in the backlog are merged into one input rather than sent one call after another.
+ * Ingest calls per pass of the loop while nothing is ready to send: a pass moves up to 5,000 jobs before it
+ * claims, so updates to one object that wait in the backlog are merged into one input rather than sent one call
+ * after another. While batches are ready, a pass ingests a fifth of that and goes on to claim: a replica
+ * ingesting a deep backlog would otherwise let the budget that frees up meanwhile go unused, and every wake of
+ * the loop (each grant, each settle) ingests some more.
  */
 const INGEST_ROUNDS = 25;
+const INGEST_ROUNDS_WHILE_READY = 5;
 const MAX_UPDATES_PER_OBJECT = 200;
 /**
  * A batch is claimed before its grant when the budget is free or frees up within this long... Not longer: a
@@ -87,6 +91,7 @@ export class BatchWorker {
   #nextTickAt = 0;
   #nextGaugesAt = 0;
   #ready = false;
+  #hadReadyGroups = false;
 
   constructor(settings: WorkerSettings) {
     this.#s = settings;
@@ -223,7 +228,8 @@ export class BatchWorker {
     const s = this.#s;
     let ingested = 0;
     let invalid = 0;
-    for (let round = 0; round < INGEST_ROUNDS; round++) {
+    const rounds = this.#hadReadyGroups ? INGEST_ROUNDS_WHILE_READY : INGEST_ROUNDS;
+    for (let round = 0; round < rounds; round++) {
       const r = await this.#store.ingest(INGEST_CHUNK);
       ingested += r.moved;
       invalid += r.invalid;
@@ -240,6 +246,7 @@ export class BatchWorker {
       if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
     }
     const report = await this.#store.ready();
+    this.#hadReadyGroups = report.groups.length > 0;
     if (s.metrics && now >= this.#nextGaugesAt) {
       this.#nextGaugesAt = now + 5000;
       const oldest = report.groups.map((g) => g.oldestEnqueuedAt);
