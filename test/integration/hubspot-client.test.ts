@@ -11,6 +11,7 @@ import {
 } from '../../src/hubspot/client.js';
 import type { BatchInput, HubSpotAnswer } from '../../src/hubspot/port.js';
 import { onCleanup, track } from '../helpers/resources.js';
+import { freePort } from '../helpers/tools.js';
 
 const TOKEN = 'pat-na1-11111111-2222-3333-4444-555555555555';
 
@@ -263,11 +264,7 @@ describe('HubSpot client over real HTTP', () => {
   });
 
   it('does not report a request that never left, and a failing callback does not break the call', async () => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort();
     const sent: number[] = [];
     const refused = transport(
       await client(`http://127.0.0.1:${port}`).batchUpdate({
@@ -341,11 +338,7 @@ describe('HubSpot client over real HTTP', () => {
   });
 
   it('maps a refused connection to CONNECTION_REFUSED', async () => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort();
     const answer = transport(
       await client(`http://127.0.0.1:${port}`).batchUpdate({ account: 'a', objectType: 'contacts', inputs }),
     );

@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { queueKeys } from '../../src/keys.js';
@@ -9,6 +6,7 @@ import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
 import { BudgetPausedError, RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
 import type { PreparedBatch } from '../../src/worker/prepare.js';
 import { sendBatch } from '../../src/worker/send.js';
+import { testSimulator } from '../helpers/pipeline.js';
 import { cleanupQueue, onCleanup, testRedis, track, uniqueQueueName } from '../helpers/resources.js';
 import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
@@ -215,26 +213,11 @@ describe('RateLimiter across replicas', () => {
   });
 
   it('moves a grant whose call left late to when it left, so later windows count it where HubSpot does', async () => {
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'COMPLETE', results: [{ id: '1', properties: {} }] }));
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const serverDone = track('restamp test server');
-    onCleanup(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      serverDone();
-    });
-    const { port } = server.address() as AddressInfo;
+    const sim = await testSimulator({ acceptAnyToken: true, autoCreate: true });
     const DELAY_MS = 80;
     // The token provider holds the call back after the grant, as a cold start or a busy event loop would.
     const client = createHubSpotClient({
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: sim.url,
       tokenProvider: async () => {
         await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
         return 'test-token';
