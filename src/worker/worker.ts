@@ -80,7 +80,7 @@ export class BatchWorker {
     { abort: AbortController; account: string; done: Promise<void>; settled: boolean }
   >();
   readonly #blockedUntil = new Map<string, number>();
-  /** Per account, batches of this replica claimed ahead of their grant and still waiting for it. */
+  /** Per account, batches of this replica claimed and still waiting for their grant. */
   readonly #ahead = new Map<string, number>();
   readonly #stop = new AbortController();
   #running = false;
