@@ -19,7 +19,6 @@ import { abortableSleep } from './sleep.js';
 import { parseRateLimitState } from './state.js';
 
 const acquireScript = luaScript('rl_acquire', new URL('./lua/acquire.lua', import.meta.url));
-const releaseScript = luaScript('rl_release', new URL('./lua/release.lua', import.meta.url));
 const observeScript = luaScript('rl_observe', new URL('./lua/observe.lua', import.meta.url));
 const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
 const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
@@ -152,15 +151,6 @@ export class RateLimiter {
     }
     const reason = reply[2] === 'paused' || reply[2] === 'daily' ? reply[2] : WaitReason.window;
     return { granted: false, waitMs: Math.max(1, Number(reply[1])), reason };
-  }
-
-  /**
-   * Returns a grant whose call was never sent (nothing to send). Safe because HubSpot counts at arrival;
-   * never release a grant whose request may have left. Resolves false when the grant was unknown.
-   */
-  async release(account: string, grantId: string): Promise<boolean> {
-    const rate = this.#keys.rate(account);
-    return (await releaseScript.run(this.#redis, [rate.log, rate.state], [grantId])) === 1;
   }
 
   /**
