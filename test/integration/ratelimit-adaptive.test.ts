@@ -56,6 +56,30 @@ describe('RateLimiter waits', () => {
       expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
     }
   });
+
+  it('paces evenly, and lets a caller that woke late make up at most three intervals at half spacing', async () => {
+    const { clock, limiter } = virtualLimiter();
+    const interval = 515 / 10; // guarded window / max
+    const t0 = clock.now;
+    // On time: a grant exactly every interval.
+    let last = 0;
+    for (let k = 0; k < 12; k++) {
+      clock.now = Math.ceil(t0 + k * interval);
+      last = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
+    }
+    // A caller wakes four intervals late, then asks as fast as it is let.
+    const late = last + 5 * interval;
+    clock.now = Math.ceil(late);
+    const times = [expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at];
+    for (let i = 0; i < 9; i++) times.push((await nextGrant(limiter, clock, BUDGET)).at);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Six grants at half an interval make up three intervals...
+    for (const gap of gaps.slice(0, 6)) expect(gap).toBeCloseTo(interval / 2, -0.5);
+    expect(times[6]! - times[0]!).toBeLessThanOrEqual(3 * interval + 2);
+    // ...and no more: from then on, the even schedule again.
+    for (const gap of gaps.slice(7)) expect(gap).toBeCloseTo(interval, -0.5);
+    expect(times[9]! - times[0]!).toBeGreaterThanOrEqual(6 * interval - 2);
+  });
 });
 
 describe('RateLimiter adapting to HubSpot reports', () => {

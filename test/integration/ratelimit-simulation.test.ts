@@ -19,6 +19,8 @@ interface Scenario {
   callersPerReplica: number;
   durationMs: number;
   seed: number;
+  /** HubSpot's Secondly header (older keys' SECONDLY policy), reported before the first call. */
+  secondly?: number;
 }
 
 interface Outcome {
@@ -47,6 +49,15 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
       }),
   );
   const margin = scenario.marginMs ?? defaultMarginMs(budget.windowMs);
+  if (scenario.secondly !== undefined) {
+    const report = {
+      max: budget.maxRequests,
+      remaining: budget.maxRequests,
+      intervalMs: budget.windowMs,
+      secondly: scenario.secondly,
+    };
+    await limiters[0]!.observe('acct', undefined, report, budget);
+  }
   const callers = limiters.flatMap((limiter) =>
     Array.from({ length: callersPerReplica }, () => ({ limiter, nextTry: start + random() * 5 })),
   );
@@ -122,6 +133,20 @@ describe('RateLimiter under steady demand (virtual time)', () => {
       },
       0.95,
     ],
+    [
+      // Ten per second in every second as well: the tenth of the window widened by the same margin bounds the
+      // share at 1000 / 1110 = 90.1%.
+      'older key with a SECONDLY policy, 100 per 10 s and 10 per s, default margin',
+      {
+        budget: { maxRequests: 100, windowMs: 10_000 },
+        replicas: 4,
+        callersPerReplica: 2,
+        durationMs: 60_000,
+        seed: 6,
+        secondly: 10,
+      },
+      0.88,
+    ],
   ];
 
   it.each(cases)(
@@ -131,6 +156,8 @@ describe('RateLimiter under steady demand (virtual time)', () => {
       const { maxRequests, windowMs } = scenario.budget;
       expect(maxInAnyWindow(grants, guardMs - 1)).toBeLessThanOrEqual(maxRequests);
       expect(maxInAnyWindow(arrivals, windowMs)).toBeLessThanOrEqual(maxRequests);
+      if (scenario.secondly !== undefined)
+        expect(maxInAnyWindow(arrivals, windowMs / 10)).toBeLessThanOrEqual(scenario.secondly);
       expect(share).toBeGreaterThanOrEqual(minShare);
       expect(share).toBeLessThanOrEqual(1);
     },

@@ -8,9 +8,12 @@
        last reported Daily-Remaining (minus the reserve and our grants since) when observed today;
     3. fewer than effectiveMax grants in the guarded window (now - windowMs - margin, now]. A call arrives at
        HubSpot within `margin` of the others' delays, so this keeps every HubSpot window at or below max;
+       and, once HubSpot reported a Secondly limit (older keys' SECONDLY policy), fewer than that many grants in
+       a tenth of the window widened by the same margin (the arrival jitter it covers does not shrink);
     4. pacing: at least spacingFactor * interval after the previous grant, and not ahead of the theoretical
        schedule (GCRA) by more than tolerance * interval, where interval = guarded window / effectiveMax.
-       Grants come evenly spaced, and a caller that wakes a little late does not lose its slot.
+       Grants come evenly spaced; after a caller that woke late, the next grants come spacingFactor * interval
+       apart until up to tolerance intervals are made up, so a late wake does not cost the slot (3. still caps).
 
   KEYS[1] grant log: zset of grant id scored by grant time (ms)
   KEYS[2] state hash of the account
@@ -44,7 +47,7 @@ else
 end
 
 local s = rcall('HMGET', stateKey, 'pausedUntil', 'pauseReason', 'reportedMax', 'reportedInterval', 'outside',
-  'outsideAt', 'tat', 'dayCount', 'dayResetAt', 'dailyBase', 'dailyBaseCount', 'dailyBaseAt')
+  'outsideAt', 'tat', 'dayCount', 'dayResetAt', 'dailyBase', 'dailyBaseCount', 'dailyBaseAt', 'reportedSecondly')
 
 -- 1. pause
 local pausedUntil = tonumber(s[1])
@@ -106,6 +109,18 @@ if count >= effMax then
   -- The slot opens when the grant that makes the window full leaves it.
   local entry = rcall('ZRANGEBYSCORE', logKey, windowStart, '+inf', 'WITHSCORES', 'LIMIT', count - effMax, 1)
   return {0, math.max(1, tonumber(entry[2]) + guard - now), 'window'}
+end
+local secondly = tonumber(s[13])
+if secondly and secondly > 0 then
+  local sub = windowMs / 10
+  local subGuard = math.ceil(sub + margin)
+  local subMax = math.max(1, secondly - math.ceil(deduct / 10))
+  local subStart = '(' .. (now - subGuard)
+  local subCount = rcall('ZCOUNT', logKey, subStart, '+inf')
+  if subCount >= subMax then
+    local entry = rcall('ZRANGEBYSCORE', logKey, subStart, '+inf', 'WITHSCORES', 'LIMIT', subCount - subMax, 1)
+    return {0, math.max(1, tonumber(entry[2]) + subGuard - now), 'window'}
+  end
 end
 
 -- 4. pacing

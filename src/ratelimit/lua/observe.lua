@@ -27,6 +27,7 @@
   ARGV[13] '1' when the observed call was refused with a 429, else '0'
   ARGV[14] margin (ms) the limiter adds to the window: grants older than the window by up to this much may
            still have arrived inside HubSpot's window
+  ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
 
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
 ]]
@@ -58,6 +59,8 @@ if newest then
   if reportedInterval then fields[#fields + 1] = 'reportedInterval'; fields[#fields + 1] = reportedInterval end
   if daily then fields[#fields + 1] = 'reportedDaily'; fields[#fields + 1] = daily end
   if dailyRemaining then fields[#fields + 1] = 'reportedDailyRemaining'; fields[#fields + 1] = dailyRemaining end
+  local secondly = tonumber(ARGV[15])
+  if secondly then fields[#fields + 1] = 'reportedSecondly'; fields[#fields + 1] = secondly end
   rcall('HSET', stateKey, unpack(fields))
 end
 
