@@ -6,6 +6,7 @@ import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { abortableSleep } from './sleep.js';
 import { TokenRefreshError } from './token-error.js';
+import { openToken, sealToken, tokenSealKey } from './token-seal.js';
 
 const unlockScript = luaScript('rl_unlock', new URL('./lua/unlock.lua', import.meta.url));
 
@@ -28,6 +29,11 @@ export interface SharedTokenProviderOptions {
    * each process refreshes on its own and nothing is written to Redis.
    */
   shareViaRedis?: boolean;
+  /**
+   * Secret given to every replica (at least 16 bytes; the OAuth client secret will do). Shared tokens are stored
+   * in Redis only sealed with AES-256-GCM under a key derived from it. Required when `shareViaRedis` is on.
+   */
+  secret?: string | Uint8Array;
   /** TTL of the refresh lock: a replica that died mid-refresh blocks the others at most this long. Default 30 s. */
   lockTtlMs?: number;
   /** How long a replica waits for another's refresh before giving up. Default `lockTtlMs` + 5 s. */
@@ -38,10 +44,10 @@ export interface SharedTokenProviderOptions {
 /**
  * OAuth access tokens per account, refreshed once across all replicas and cached in Redis and in process.
  *
- * Security note: with `shareViaRedis` (the default) the access token is stored in Redis, unencrypted, under
- * `keys.token(account).value` with a TTL ending `refreshBeforeMs` before its expiry; anyone who can read that
- * Redis can use the token until then. Restrict access to Redis (ACLs, TLS) or turn sharing off. Tokens are never
- * logged and never appear in error messages.
+ * With `shareViaRedis` (the default) the access token is stored under `keys.token(account).value`, sealed with
+ * a key derived from `secret` and bound to the account, with a TTL ending `refreshBeforeMs` before its expiry:
+ * reading Redis does not give the token away. A replica given another secret cannot open it, says so in a
+ * warning and refreshes for itself. Tokens are never logged and never appear in error messages.
  */
 export class TokenCache {
   readonly #redis: Redis;
@@ -49,6 +55,7 @@ export class TokenCache {
   readonly #fetchToken: SharedTokenProviderOptions['fetchToken'];
   readonly #refreshBeforeMs: number;
   readonly #share: boolean;
+  readonly #sealKey: Buffer | undefined;
   readonly #lockTtlMs: number;
   readonly #waitTimeoutMs: number;
   readonly #logger: SharedTokenProviderOptions['logger'];
@@ -61,6 +68,12 @@ export class TokenCache {
     this.#fetchToken = options.fetchToken;
     this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
     this.#share = options.shareViaRedis ?? true;
+    if (this.#share && options.secret === undefined) {
+      throw new RangeError(
+        'sharing tokens through Redis needs `secret`, so that they are stored encrypted; pass one or set shareViaRedis: false',
+      );
+    }
+    this.#sealKey = this.#share && options.secret !== undefined ? tokenSealKey(options.secret) : undefined;
     this.#lockTtlMs = options.lockTtlMs ?? 30_000;
     this.#waitTimeoutMs = options.waitTimeoutMs ?? this.#lockTtlMs + 5_000;
     this.#logger = options.logger;
@@ -111,11 +124,20 @@ export class TokenCache {
   }
 
   async #readShared(account: string, key: string): Promise<string | undefined> {
-    const [[, token], [, ttl]] = ((await this.#redis.multi().get(key).pttl(key).exec()) ?? [
+    const [[, sealed], [, ttl]] = ((await this.#redis.multi().get(key).pttl(key).exec()) ?? [
       [null, null],
       [null, -2],
     ]) as [[unknown, unknown], [unknown, unknown]];
-    if (typeof token !== 'string' || token === '' || typeof ttl !== 'number' || ttl <= 0) return undefined;
+    if (typeof sealed !== 'string' || sealed === '' || typeof ttl !== 'number' || ttl <= 0) return undefined;
+    const token = this.#sealKey ? openToken(this.#sealKey, account, sealed) : undefined;
+    if (!token) {
+      // Refreshing here replaces the shared copy, so replicas on different secrets would take turns refreshing.
+      this.#logger?.warn(
+        { account },
+        'shared access token does not open with this secret; every replica must share one',
+      );
+      return undefined;
+    }
     this.#local.set(account, { token, freshUntil: Date.now() + ttl });
     return token;
   }
@@ -136,9 +158,9 @@ export class TokenCache {
     }
     const ttlMs = Math.max(1, Math.floor(expiresInMs - Math.min(this.#refreshBeforeMs, expiresInMs / 2)));
     this.#local.set(account, { token: accessToken, freshUntil: Date.now() + ttlMs });
-    if (sharedKey) {
+    if (sharedKey && this.#sealKey) {
       try {
-        await this.#redis.set(sharedKey, accessToken, 'PX', ttlMs);
+        await this.#redis.set(sharedKey, sealToken(this.#sealKey, account, accessToken), 'PX', ttlMs);
       } catch {
         // The token still serves this process; other replicas refresh on their own.
         this.#logger?.warn({ account }, 'could not share the refreshed token through Redis');

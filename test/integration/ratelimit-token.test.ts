@@ -18,6 +18,9 @@ function freshKeys() {
   return queueKeys(queue);
 }
 
+/** The secret every replica of a test shares, to seal tokens stored in Redis. */
+const SHARED_SECRET = `client-secret-${randomUUID()}`;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Everything an error exposes: message, stack, own properties. */
@@ -37,7 +40,7 @@ describe('shared token provider', () => {
       return { accessToken: token, expiresInMs: HALF_HOUR };
     };
     const providers = Array.from({ length: 5 }, () =>
-      createSharedTokenProvider({ redis: testRedis(), keys, fetchToken }),
+      createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET }),
     );
     const tokens = await Promise.all(providers.flatMap((provider) => [provider(ACCOUNT), provider(ACCOUNT)]));
     expect(tokens).toEqual(Array(10).fill(token));
@@ -45,7 +48,7 @@ describe('shared token provider', () => {
 
     // Served from the process cache, then from Redis for a replica that starts later.
     expect(await providers[0]!(ACCOUNT)).toBe(token);
-    const late = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken });
+    const late = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
     expect(await late(ACCOUNT)).toBe(token);
     expect(fetches).toBe(1);
 
@@ -56,6 +59,57 @@ describe('shared token provider', () => {
     expect(await redis.exists(keys.token(ACCOUNT).lock)).toBe(0);
   });
 
+  it('stores the shared token in Redis only sealed, and a replica on another secret refreshes for itself', async () => {
+    const keys = freshKeys();
+    const token = secret();
+    let fetches = 0;
+    const fetchToken = async (): Promise<FetchedToken> => {
+      fetches++;
+      return { accessToken: fetches === 1 ? token : `${token}-again`, expiresInMs: HALF_HOUR };
+    };
+    const provider = createSharedTokenProvider({
+      redis: testRedis(),
+      keys,
+      fetchToken,
+      secret: SHARED_SECRET,
+    });
+    expect(await provider(ACCOUNT)).toBe(token);
+    const stored = await testRedis().get(keys.token(ACCOUNT).value);
+    expect(stored).toMatch(/^v1\./);
+    expect(stored).not.toContain(token);
+    expect(Buffer.from(stored!.slice(3), 'base64').toString('latin1')).not.toContain(token);
+
+    const warnings: unknown[] = [];
+    const stranger = createSharedTokenProvider({
+      redis: testRedis(),
+      keys,
+      fetchToken,
+      secret: `another-secret-${randomUUID()}`,
+      logger: { debug: () => {}, warn: (entry: unknown) => warnings.push(entry) },
+    });
+    expect(await stranger(ACCOUNT)).toBe(`${token}-again`);
+    expect(fetches).toBe(2);
+    expect(JSON.stringify(warnings)).toContain(ACCOUNT);
+    expect(JSON.stringify(warnings)).not.toContain(token);
+  });
+
+  it('refuses to share tokens through Redis without a secret of at least 16 bytes', () => {
+    const fetchToken = async (): Promise<FetchedToken> => ({ accessToken: secret(), expiresInMs: HALF_HOUR });
+    const keys = freshKeys();
+    expect(() => createSharedTokenProvider({ redis: testRedis(), keys, fetchToken })).toThrow(/secret/);
+    const short = 'too-short';
+    const error = (() => {
+      try {
+        createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: short });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(RangeError);
+    expect(String(error)).toMatch(/at least 16 bytes/);
+    expect(String(error)).not.toContain(short);
+  });
+
   it('refreshes again, once, when the shared copy nears expiry', async () => {
     const keys = freshKeys();
     let fetches = 0;
@@ -64,7 +118,13 @@ describe('shared token provider', () => {
       return { accessToken: `token-${fetches}`, expiresInMs: 1_000 };
     };
     const providers = Array.from({ length: 3 }, () =>
-      createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, refreshBeforeMs: 500 }),
+      createSharedTokenProvider({
+        redis: testRedis(),
+        keys,
+        fetchToken,
+        refreshBeforeMs: 500,
+        secret: SHARED_SECRET,
+      }),
     );
     expect(new Set(await Promise.all(providers.map((p) => p(ACCOUNT))))).toEqual(new Set(['token-1']));
     await sleep(700);
@@ -81,8 +141,8 @@ describe('shared token provider', () => {
       if (fetches === 1) throw new Error('invalid_grant');
       return { accessToken: token, expiresInMs: HALF_HOUR };
     };
-    const a = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken });
-    const b = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken });
+    const a = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
+    const b = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
     await expect(a(ACCOUNT)).rejects.toThrow(TokenRefreshError);
     expect(await b(ACCOUNT)).toBe(token);
     expect(await a(ACCOUNT)).toBe(token);
@@ -96,6 +156,7 @@ describe('shared token provider', () => {
     const failing = createSharedTokenProvider({
       redis: testRedis(),
       keys,
+      secret: SHARED_SECRET,
       fetchToken: async () => {
         throw new Error(`invalid_grant: refresh token ${token} was revoked`);
       },
@@ -108,6 +169,7 @@ describe('shared token provider', () => {
     const invalid = createSharedTokenProvider({
       redis: testRedis(),
       keys,
+      secret: SHARED_SECRET,
       fetchToken: async () => ({ accessToken: token, expiresInMs: Number.NaN }),
     });
     const invalidError = await invalid(ACCOUNT).catch((error: unknown) => error);
@@ -122,6 +184,7 @@ describe('shared token provider', () => {
     const stuck = createSharedTokenProvider({
       redis: testRedis(),
       keys,
+      secret: SHARED_SECRET,
       fetchToken: () =>
         new Promise<FetchedToken>((resolve) => {
           finish = resolve;
@@ -132,6 +195,7 @@ describe('shared token provider', () => {
     const waiter = createSharedTokenProvider({
       redis: testRedis(),
       keys,
+      secret: SHARED_SECRET,
       fetchToken: async () => ({ accessToken: token, expiresInMs: HALF_HOUR }),
       waitTimeoutMs: 200,
     });
