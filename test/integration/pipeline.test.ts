@@ -54,6 +54,32 @@ describe('pipeline: enqueue → coalesce → batch update → outcome', () => {
     expect(calls.filter((c) => c.status === 429)).toHaveLength(0);
   });
 
+  it("keeps an older key's SECONDLY limit once HubSpot reports it: no 429 while draining", async () => {
+    // 40 calls per 2 s, and 4 per 200 ms (Secondly = Max / 10); the even pace alone would put 4 or 5 in 200 ms.
+    const sim = await testSimulator({
+      portals: { [TOKEN]: { portalId: 'old-key', maxRequests: 40, windowMs: 2_000, policyName: 'SECONDLY' } },
+      latencyMs: 5,
+      autoCreate: true,
+    });
+    const queue = testQueue('secondly');
+    const producer = testProducer(queue);
+    const updates = Array.from({ length: 3_000 }, (_, i) => ({
+      objectType: 'contacts',
+      id: String(5_000 + i),
+      properties: { firstname: `s${i}` },
+    }));
+    const ids = (await producer.enqueueMany(updates)).map((r) => r.objectWriteTraceId);
+    await testWorker(queue, sim, {
+      accounts: { default: { token: TOKEN, maxRequests: 40, windowMs: 2_000 } },
+    });
+    const outcomes = await producer.waitForOutcomes(ids, { timeoutMs: 60_000 });
+
+    expect(outcomes.filter((o) => o.status !== 'succeeded')).toEqual([]);
+    const calls = sim.calls().filter((c) => c.path.endsWith('/batch/update'));
+    expect(calls.filter((c) => c.status === 429)).toEqual([]);
+    expect(calls.length).toBe(30);
+  });
+
   it('merges updates to the same object and records an outcome for every merged update', async () => {
     const sim = await testSimulator();
     const queue = testQueue('merge');
