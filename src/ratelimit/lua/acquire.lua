@@ -103,24 +103,21 @@ if dailyLeft and dailyLeft <= 0 then return {0, dayResetAt - now, 'daily'} end
 -- 3. rolling window
 local retention = tonumber(ARGV[10])
 rcall('ZREMRANGEBYSCORE', logKey, '-inf', '(' .. (now - guard - retention))
-local windowStart = '(' .. (now - guard)
-local count = rcall('ZCOUNT', logKey, windowStart, '+inf')
-if count >= effMax then
-  -- The slot opens when the grant that makes the window full leaves it.
-  local entry = rcall('ZRANGEBYSCORE', logKey, windowStart, '+inf', 'WITHSCORES', 'LIMIT', count - effMax, 1)
-  return {0, math.max(1, tonumber(entry[2]) + guard - now), 'window'}
+-- ms until the log holds fewer than `limit` grants in (now - span, now], or nil when it already does: the slot
+-- opens when the grant that makes the window full leaves it.
+local function fullFor(span, limit)
+  local from = '(' .. (now - span)
+  local count = rcall('ZCOUNT', logKey, from, '+inf')
+  if count < limit then return nil end
+  local entry = rcall('ZRANGEBYSCORE', logKey, from, '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+  return math.max(1, tonumber(entry[2]) + span - now)
 end
+local full = fullFor(guard, effMax)
+if full then return {0, full, 'window'} end
 local secondly = tonumber(s[13])
 if secondly and secondly > 0 then
-  local sub = windowMs / 10
-  local subGuard = math.ceil(sub + margin)
-  local subMax = math.max(1, secondly - math.ceil(deduct / 10))
-  local subStart = '(' .. (now - subGuard)
-  local subCount = rcall('ZCOUNT', logKey, subStart, '+inf')
-  if subCount >= subMax then
-    local entry = rcall('ZRANGEBYSCORE', logKey, subStart, '+inf', 'WITHSCORES', 'LIMIT', subCount - subMax, 1)
-    return {0, math.max(1, tonumber(entry[2]) + subGuard - now), 'window'}
-  end
+  full = fullFor(math.ceil(windowMs / 10 + margin), math.max(1, secondly - math.ceil(deduct / 10)))
+  if full then return {0, full, 'window'} end
 end
 
 -- 4. pacing
