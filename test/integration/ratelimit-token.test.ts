@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { createSharedTokenProvider, type FetchedToken } from '../../src/ratelimit/token-cache.js';
+import {
+  createSharedTokenProvider,
+  type FetchedToken,
+  type SharedTokenProviderOptions,
+} from '../../src/ratelimit/token-cache.js';
 import { TokenRefreshError } from '../../src/ratelimit/token-error.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
 
@@ -21,6 +25,21 @@ function freshKeys() {
 /** The secret every replica of a test shares, to seal tokens stored in Redis. */
 const SHARED_SECRET = `client-secret-${randomUUID()}`;
 
+/** A replica's provider sharing through Redis under {@link SHARED_SECRET}, with the options a test changes. */
+function replica(
+  keys: ReturnType<typeof queueKeys>,
+  fetchToken: SharedTokenProviderOptions['fetchToken'],
+  options: Partial<SharedTokenProviderOptions> = {},
+) {
+  return createSharedTokenProvider({
+    redis: testRedis(),
+    keys,
+    fetchToken,
+    secret: SHARED_SECRET,
+    ...options,
+  });
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Everything an error exposes: message, stack, own properties. */
@@ -39,16 +58,14 @@ describe('shared token provider', () => {
       await sleep(100);
       return { accessToken: token, expiresInMs: HALF_HOUR };
     };
-    const providers = Array.from({ length: 5 }, () =>
-      createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET }),
-    );
+    const providers = Array.from({ length: 5 }, () => replica(keys, fetchToken));
     const tokens = await Promise.all(providers.flatMap((provider) => [provider(ACCOUNT), provider(ACCOUNT)]));
     expect(tokens).toEqual(Array(10).fill(token));
     expect(fetches).toBe(1);
 
     // Served from the process cache, then from Redis for a replica that starts later.
     expect(await providers[0]!(ACCOUNT)).toBe(token);
-    const late = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
+    const late = replica(keys, fetchToken);
     expect(await late(ACCOUNT)).toBe(token);
     expect(fetches).toBe(1);
 
@@ -67,12 +84,7 @@ describe('shared token provider', () => {
       fetches++;
       return { accessToken: fetches === 1 ? token : `${token}-again`, expiresInMs: HALF_HOUR };
     };
-    const provider = createSharedTokenProvider({
-      redis: testRedis(),
-      keys,
-      fetchToken,
-      secret: SHARED_SECRET,
-    });
+    const provider = replica(keys, fetchToken);
     expect(await provider(ACCOUNT)).toBe(token);
     const stored = await testRedis().get(keys.token(ACCOUNT).value);
     expect(stored).toMatch(/^v1\./);
@@ -80,10 +92,7 @@ describe('shared token provider', () => {
     expect(Buffer.from(stored!.slice(3), 'base64').toString('latin1')).not.toContain(token);
 
     const warnings: unknown[] = [];
-    const stranger = createSharedTokenProvider({
-      redis: testRedis(),
-      keys,
-      fetchToken,
+    const stranger = replica(keys, fetchToken, {
       secret: `another-secret-${randomUUID()}`,
       logger: { debug: () => {}, warn: (entry: unknown) => warnings.push(entry) },
     });
@@ -117,15 +126,7 @@ describe('shared token provider', () => {
       fetches++;
       return { accessToken: `token-${fetches}`, expiresInMs: 1_000 };
     };
-    const providers = Array.from({ length: 3 }, () =>
-      createSharedTokenProvider({
-        redis: testRedis(),
-        keys,
-        fetchToken,
-        refreshBeforeMs: 500,
-        secret: SHARED_SECRET,
-      }),
-    );
+    const providers = Array.from({ length: 3 }, () => replica(keys, fetchToken, { refreshBeforeMs: 500 }));
     expect(new Set(await Promise.all(providers.map((p) => p(ACCOUNT))))).toEqual(new Set(['token-1']));
     await sleep(700);
     expect(new Set(await Promise.all(providers.map((p) => p(ACCOUNT))))).toEqual(new Set(['token-2']));
@@ -141,8 +142,8 @@ describe('shared token provider', () => {
       if (fetches === 1) throw new Error('invalid_grant');
       return { accessToken: token, expiresInMs: HALF_HOUR };
     };
-    const a = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
-    const b = createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, secret: SHARED_SECRET });
+    const a = replica(keys, fetchToken);
+    const b = replica(keys, fetchToken);
     await expect(a(ACCOUNT)).rejects.toThrow(TokenRefreshError);
     expect(await b(ACCOUNT)).toBe(token);
     expect(await a(ACCOUNT)).toBe(token);
@@ -153,25 +154,15 @@ describe('shared token provider', () => {
     const keys = freshKeys();
     const token = secret();
 
-    const failing = createSharedTokenProvider({
-      redis: testRedis(),
-      keys,
-      secret: SHARED_SECRET,
-      fetchToken: async () => {
-        throw new Error(`invalid_grant: refresh token ${token} was revoked`);
-      },
+    const failing = replica(keys, async () => {
+      throw new Error(`invalid_grant: refresh token ${token} was revoked`);
     });
     const failure = await failing(ACCOUNT).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TokenRefreshError);
     expect(everythingIn(failure)).toContain('invalid_grant');
     expect(everythingIn(failure)).not.toContain(token);
 
-    const invalid = createSharedTokenProvider({
-      redis: testRedis(),
-      keys,
-      secret: SHARED_SECRET,
-      fetchToken: async () => ({ accessToken: token, expiresInMs: Number.NaN }),
-    });
+    const invalid = replica(keys, async () => ({ accessToken: token, expiresInMs: Number.NaN }));
     const invalidError = await invalid(ACCOUNT).catch((error: unknown) => error);
     expect(invalidError).toBeInstanceOf(TokenRefreshError);
     expect(everythingIn(invalidError)).not.toContain(token);
@@ -181,22 +172,16 @@ describe('shared token provider', () => {
     const keys = freshKeys();
     const token = secret();
     let finish: (value: FetchedToken) => void = () => {};
-    const stuck = createSharedTokenProvider({
-      redis: testRedis(),
+    const stuck = replica(
       keys,
-      secret: SHARED_SECRET,
-      fetchToken: () =>
+      () =>
         new Promise<FetchedToken>((resolve) => {
           finish = resolve;
         }),
-    });
+    );
     const holding = stuck(ACCOUNT);
     await sleep(50);
-    const waiter = createSharedTokenProvider({
-      redis: testRedis(),
-      keys,
-      secret: SHARED_SECRET,
-      fetchToken: async () => ({ accessToken: token, expiresInMs: HALF_HOUR }),
+    const waiter = replica(keys, async () => ({ accessToken: token, expiresInMs: HALF_HOUR }), {
       waitTimeoutMs: 200,
     });
     const error = await waiter(ACCOUNT).catch((e: unknown) => e);
@@ -216,9 +201,7 @@ describe('shared token provider', () => {
       fetches++;
       return { accessToken: secret(), expiresInMs: HALF_HOUR };
     };
-    const providers = Array.from({ length: 2 }, () =>
-      createSharedTokenProvider({ redis: testRedis(), keys, fetchToken, shareViaRedis: false }),
-    );
+    const providers = Array.from({ length: 2 }, () => replica(keys, fetchToken, { shareViaRedis: false }));
     await Promise.all(providers.flatMap((p) => [p(ACCOUNT), p(ACCOUNT)]));
     expect(fetches).toBe(2);
     const redis = testRedis();
