@@ -23,6 +23,12 @@ export type Backoff = (typeof Backoff)[keyof typeof Backoff];
 export interface AttemptRule {
   readonly retry: boolean;
   readonly spendsAttempt: boolean;
+  /**
+   * The call may have applied, or may still apply, although the answer does not say so (a timeout, a reset, a
+   * 5xx). When the request left, its objects are held: only the same updates may be sent again until the hold
+   * ends, so a late apply can never overwrite a newer value.
+   */
+  readonly ambiguous: boolean;
   readonly backoff: Backoff;
   readonly description: string;
 }
@@ -32,18 +38,21 @@ export const ATTEMPT_POLICY = {
   canceled: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'exponential',
     description: 'Batch status CANCELED: nothing is known to have applied; the whole batch is retried.',
   },
   incomplete: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description: 'Batch status PENDING, PROCESSING or missing in a final answer: the whole batch is retried.',
   },
   unexpected_response: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description:
       'A 1xx/3xx, or a 2xx whose body is not a usable batch response (or lists errors it does not name): retried.',
@@ -51,6 +60,7 @@ export const ATTEMPT_POLICY = {
   server_error: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'retryAfterOrExponential',
     description:
       'HTTP 5xx (JSON or gateway HTML). The write may already have applied; retrying is idempotent.',
@@ -58,42 +68,49 @@ export const ATTEMPT_POLICY = {
   timeout: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description: 'Client deadline or HTTP 408. The write may already have applied.',
   },
   connection_reset: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description: 'Connection reset or socket hang up. The write may already have applied.',
   },
   connection_refused: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: false,
     backoff: 'exponential',
     description: 'Connection refused: the request never reached HubSpot, so no attempt is spent.',
   },
   network: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description: 'Other network failure (DNS, TLS, truncated body).',
   },
   aborted: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: true,
     backoff: 'none',
     description: 'We aborted the call (lease lost, shutdown); whoever holds the batch next sends it again.',
   },
   locked_423: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'atLeast2s',
     description: 'HTTP 423 Locked during a high-volume sync: retried after at least 2 s.',
   },
   migration_477: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: false,
     backoff: 'retryAfterOrExponential',
     description:
       'HTTP 477 Migration in Progress: retried after Retry-After (may be hours); costs no attempt.',
@@ -101,12 +118,14 @@ export const ATTEMPT_POLICY = {
   rate_limited_429: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: false,
     backoff: 'rateWindow',
     description: 'HTTP 429: retried after Retry-After or the rate-limit window (DAILY: until the reset).',
   },
   auth_401: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: false,
     backoff: 'none',
     description:
       'HTTP 401: the account is paused until its credentials work; updates wait, attempts are kept.',
@@ -114,24 +133,28 @@ export const ATTEMPT_POLICY = {
   forbidden_403: {
     retry: true,
     spendsAttempt: false,
+    ambiguous: false,
     backoff: 'none',
     description: 'HTTP 403 (e.g. MISSING_SCOPES): the account is paused like a 401.',
   },
   object_not_found: {
     retry: false,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'none',
     description: 'A 207 error OBJECT_NOT_FOUND names the input: it fails; the other inputs are settled.',
   },
   input_error: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'exponential',
     description: 'A 207 error of a retryable category (rate limit, internal, unknown) names the input.',
   },
   input_rejected: {
     retry: false,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'none',
     description:
       'A 207 error of a final category (VALIDATION_ERROR, CONFLICT, ...) names the input: it fails.',
@@ -139,6 +162,7 @@ export const ATTEMPT_POLICY = {
   validation_400: {
     retry: false,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'none',
     description:
       'HTTP 400: never resent as is. Inputs the poison hint names fail; the rest are resent without them, or ' +
@@ -147,12 +171,14 @@ export const ATTEMPT_POLICY = {
   other_4xx: {
     retry: false,
     spendsAttempt: true,
+    ambiguous: false,
     backoff: 'none',
     description: 'Other final 4xx (404 unknown object type, 409, 413, 415, ...): every input fails.',
   },
   lease_expired: {
     retry: true,
     spendsAttempt: true,
+    ambiguous: true,
     backoff: 'exponential',
     description: 'A worker died mid-batch and its lease expired; the call may have gone out, so it counts.',
   },
@@ -255,11 +281,12 @@ export function backoffDelayMs(reason: AttemptReason, attempt: number, opts: Bac
 export function attemptPolicyMarkdown(): string {
   const yesNo = (b: boolean) => (b ? 'yes' : 'no');
   const lines = [
-    '| reason | retry | spends an attempt | backoff | description |',
-    '| --- | --- | --- | --- | --- |',
+    '| reason | retry | spends an attempt | ambiguous | backoff | description |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...(Object.entries(ATTEMPT_POLICY) as Array<[AttemptReason, AttemptRule]>).map(
       ([reason, rule]) =>
-        `| \`${reason}\` | ${yesNo(rule.retry)} | ${yesNo(rule.spendsAttempt)} | \`${rule.backoff}\` | ` +
+        `| \`${reason}\` | ${yesNo(rule.retry)} | ${yesNo(rule.spendsAttempt)} | ${yesNo(rule.ambiguous)} | ` +
+        `\`${rule.backoff}\` | ` +
         `${rule.description.replaceAll('|', '\\|')} |`,
     ),
   ];

@@ -82,10 +82,10 @@ describe('ATTEMPT_POLICY table', () => {
     const md = attemptPolicyMarkdown();
     const lines = md.trim().split('\n');
     expect(lines).toHaveLength(reasons.length + 2);
-    expect(lines[0]).toBe('| reason | retry | spends an attempt | backoff | description |');
+    expect(lines[0]).toBe('| reason | retry | spends an attempt | ambiguous | backoff | description |');
     for (const reason of reasons) expect(md).toContain(`| \`${reason}\` |`);
-    expect(md).toContain('| `rate_limited_429` | yes | no | `rateWindow` |');
-    for (const line of lines) expect(line.split(/(?<!\\)\|/).length).toBe(7);
+    expect(md).toContain('| `rate_limited_429` | yes | no | no | `rateWindow` |');
+    for (const line of lines) expect(line.split(/(?<!\\)\|/).length).toBe(8);
   });
 });
 
