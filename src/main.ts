@@ -6,6 +6,7 @@ import { runFailed, runRetryFailed } from './cli/failed.js';
 import { runOutcomes } from './cli/outcomes.js';
 import { runSimulator } from './cli/simulator.js';
 import { runStatus } from './cli/status.js';
+import { EXIT_USAGE, UsageError } from './cli/usage.js';
 import { accountsOf, type Config, ConfigError, loadConfig } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { queueKeys } from './keys.js';
@@ -175,6 +176,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 78;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`${command}: ${err.message}\n${USAGE}\n`);
+      return EXIT_USAGE;
     }
     throw err;
   }
