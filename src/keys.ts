@@ -46,6 +46,17 @@ export interface QueueKeys {
   /** Hash describing one in-flight batch. */
   batch(batchId: string): string;
   readonly batchPrefix: string;
+  /**
+   * Hash of object key to a hold, `untilMs|jobId,jobId,...`: after a call that may still apply (a timeout, a
+   * reset, a 5xx, a lost lease), only those updates of the object may be sent until the hold ends.
+   */
+  readonly holds: string;
+  /** Zset of held object keys scored by the end of their hold, so housekeeping finds the ones that end. */
+  readonly held: string;
+  /** Marker left for a while by a settled batch, so a settle that runs twice reports the first run's success. */
+  settled(batchId: string): string;
+  /** Cursor of the sweep that repairs in-flight marks whose batch is gone. */
+  readonly sweepCursor: string;
   /** Zset of `objectKey\nentry` scored by the time a retry is due. */
   readonly delayed: string;
   /** List of job ids whose data could not be routed; the worker fails them with a validation error. */
@@ -103,6 +114,10 @@ export function queueKeys(queueName: string): QueueKeys {
     leases: k('leases'),
     batchPrefix: k('batch:'),
     batch: (batchId) => k(`batch:${batchId}`),
+    holds: k('holds'),
+    held: k('held'),
+    settled: (batchId) => k(`done:${batchId}`),
+    sweepCursor: k('sweep'),
     delayed: k('delayed'),
     invalid: k('invalid'),
     failed: k('failed'),

@@ -44,6 +44,9 @@ export async function runWorker(config: Config): Promise<number> {
     batchMaxSize: config.BATCH_MAX_SIZE,
     concurrency: config.WORKER_CONCURRENCY,
     leaseMs: config.LEASE_MS,
+    ambiguousHoldMs: config.AMBIGUOUS_HOLD_MS,
+    livenessTimeoutMs: config.LIVENESS_TIMEOUT_MS,
+    onFatal: (err) => stop('fatal', err),
     maxAttempts: config.MAX_ATTEMPTS,
     outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
     backoffBaseMs: config.BACKOFF_BASE_MS,
@@ -62,35 +65,49 @@ export async function runWorker(config: Config): Promise<number> {
           port: config.METRICS_PORT,
           host: config.METRICS_HOST,
           registry,
-          // Answering at all shows the event loop turns; a worker that cannot reach Redis is unready, not dead.
-          healthy: () => true,
+          // Live while the loop makes progress; a worker that cannot reach Redis is unready first, and not live
+          // once it gives up (it then exits non-zero).
+          healthy: () => worker.live,
           ready: () => worker.ready,
           ...(dashboard ? { routes: [dashboard.route] } : {}),
         })
       : undefined;
 
+  let exitCode = 0;
   let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    logger.info({ signal }, 'shutting down');
-    stopping = worker.close();
-  };
+  let stopped: () => void = () => {};
   const done = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      stop(signal);
-      stopping?.then(resolve, resolve);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    stopped = resolve;
   });
-  await worker.start();
-  if (ops) logger.info({ port: ops.port }, 'metrics and health on /metrics, /healthz, /readyz');
-  if (ops && dashboard) logger.info({ port: ops.port }, 'dashboard on /dashboard/ (basic auth)');
-  await done;
-  await ops?.close();
-  await dashboard?.close();
-  logger.flush?.();
-  return 0;
+  function stop(reason: string, err?: Error): void {
+    if (err) exitCode = 1;
+    if (stopping) return;
+    if (err) logger.error({ err, reason }, 'shutting down after a fatal error');
+    else logger.info({ signal: reason }, 'shutting down');
+    stopping = worker.close().finally(stopped);
+  }
+  const onSignal = (signal: NodeJS.Signals) => stop(signal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    try {
+      await worker.start();
+    } catch (err) {
+      stop('start', err instanceof Error ? err : new Error(String(err)));
+    }
+    if (!stopping) {
+      if (ops) logger.info({ port: ops.port }, 'metrics and health on /metrics, /healthz, /readyz');
+      if (ops && dashboard) logger.info({ port: ops.port }, 'dashboard on /dashboard/ (basic auth)');
+    }
+    await done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await ops?.close();
+    await dashboard?.close();
+    logger.flush?.();
+  }
+  return exitCode;
 }
 
 /**

@@ -91,6 +91,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     body: string | undefined,
     signal: AbortSignal | undefined,
     onSent?: (at: number) => void,
+    mustLeaveBy?: number,
   ): Promise<HubSpotAnswer> {
     const started = performance.now();
     const transport = (code: TransportErrorCode, detail?: string): HubSpotAnswer => {
@@ -110,6 +111,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     // axios' own timeout only watches socket idleness; this deadline also bounds a body that trickles in.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const departure = { late: false };
     try {
       const response = await api.request<unknown>({
         method,
@@ -121,7 +123,9 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
-        ...(onSent ? { transport: reportingTransport(onSent) } : {}),
+        ...(onSent || mustLeaveBy !== undefined
+          ? { transport: reportingTransport(onSent, mustLeaveBy, departure) }
+          : {}),
       });
       const answer = toAnswer(response, token, performance.now() - started);
       logger?.debug(
@@ -138,6 +142,8 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
       );
       return answer;
     } catch (error) {
+      if (departure.late)
+        return transport(TransportErrorCode.aborted, 'not sent: past its departure deadline');
       if (signal?.aborted) return transport(TransportErrorCode.aborted);
       if (deadline.signal.aborted)
         return transport(TransportErrorCode.timeout, `no complete answer in ${timeoutMs} ms`);
@@ -152,7 +158,7 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     batchUpdate(request: BatchRequest): Promise<HubSpotAnswer> {
       const path = `${route('objects', request.objectType)}/batch/update`;
       const body = JSON.stringify({ inputs: request.inputs.map(wireInput) });
-      return call('POST', request.account, path, body, request.signal, request.onSent);
+      return call('POST', request.account, path, body, request.signal, request.onSent, request.mustLeaveBy);
     },
     getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer> {
       return call('GET', account, route('properties', objectType), undefined, signal);
@@ -174,18 +180,31 @@ interface Transport {
  * (the body is flushed right then), or when a new connection is up. An event loop held up by a cold start or a
  * loaded machine, or a slow connect, can delay that well past the rate-limit grant. ('finish' would be later
  * still: it waits for the write callback, one more turn of a busy loop.)
+ *
+ * With `mustLeaveBy`, the deadline is checked here, in the same turn of the event loop as the write: a request
+ * past it is created already aborted, so not a byte of it leaves (checking at 'socket' would be too late: a
+ * pooled socket has the body written by then).
  */
-function reportingTransport(onSent: (at: number) => void): Transport {
+function reportingTransport(
+  onSent: ((at: number) => void) | undefined,
+  mustLeaveBy: number | undefined,
+  departure: { late: boolean },
+): Transport {
   const report = () => {
     try {
-      onSent(Date.now());
+      onSent?.(Date.now());
     } catch {
       // A reporting callback must not break the call.
     }
   };
   return {
     request(options, onResponse) {
+      if (mustLeaveBy !== undefined && performance.now() > mustLeaveBy) {
+        departure.late = true;
+        options = { ...options, signal: AbortSignal.abort() };
+      }
       const req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+      if (departure.late) return req;
       req.once('socket', (socket) => {
         if (!socket.connecting) report();
         else socket.once(options.protocol === 'https:' ? 'secureConnect' : 'connect', report);

@@ -22,6 +22,11 @@ export interface BatchRequest {
    * can count the call where HubSpot will. Not called when the request never left.
    */
   onSent?: (at: number) => void;
+  /**
+   * `performance.now()` time after which the request must not leave: when the process gets to sending it later
+   * (stalled, frozen), the call is not made and answers `ABORTED` without `onSent` having been called.
+   */
+  mustLeaveBy?: number;
 }
 
 /** HubSpot's rate-limit headers of one response; each is absent when HubSpot did not send it. */

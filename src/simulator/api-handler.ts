@@ -148,6 +148,10 @@ export async function handleApiCall(
   const fault = deps.faults.draw(auth.portal.id);
   if (fault && answerWithoutApplying(req, res, fault, headers, correlationId, requestedAt, finish)) return;
 
+  if (fault?.kind === FaultKind.lateApply) {
+    // Held past the client's deadline, then applied against the portal as it is by then.
+    if (!(await deps.sleeper.sleep(fault.hangMs ?? 0))) return;
+  }
   const answer = processBatch(deps, auth.portal, route.objectType, raw, correlationId, requestedAt);
   if (fault?.kind === FaultKind.hang) {
     // The write lands before the stall, so a client that times out faces an ambiguous outcome, never a write

@@ -15,6 +15,8 @@ const FaultsSchema = z
     migration477: z.number(),
     hang: z.number(),
     hangMs: z.number().nonnegative(),
+    lateApply: z.number(),
+    lateApplyMs: z.number().nonnegative(),
     migrationRetryAfterS: z.number().nonnegative(),
   })
   .partial()

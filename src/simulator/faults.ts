@@ -20,9 +20,18 @@ export interface FaultOptions {
   locked423: number;
   /** 477 Migration in Progress with `Retry-After: migrationRetryAfterS`; nothing applied. */
   migration477: number;
-  /** The call stalls `hangMs` before being processed normally (clients with shorter timeouts give up). */
+  /**
+   * The write applies at once, then the answer stalls `hangMs` (clients with shorter timeouts give up and face
+   * an ambiguous outcome).
+   */
   hang: number;
   hangMs: number;
+  /**
+   * The write is held and applies `lateApplyMs` after arrival, then answered: HubSpot applying a call after its
+   * client gave up, so the write can land after a newer one the client sent meanwhile.
+   */
+  lateApply: number;
+  lateApplyMs: number;
   migrationRetryAfterS: number;
 }
 
@@ -38,6 +47,8 @@ export function noFaults(): FaultOptions {
     migration477: 0,
     hang: 0,
     hangMs: 30_000,
+    lateApply: 0,
+    lateApplyMs: 3000,
     migrationRetryAfterS: 1,
   };
 }
@@ -50,7 +61,7 @@ export interface FailNextOptions {
   body?: unknown;
   /** For `status`: extra response headers, e.g. `Retry-After`. */
   headers?: Record<string, string>;
-  /** For `hang`: how long to stall (default: the `hangMs` fault option). */
+  /** For `hang` and `lateApply`: how long to stall (default: the `hangMs` / `lateApplyMs` fault option). */
   hangMs?: number;
   /** For `migration477`: the Retry-After seconds (default: the `migrationRetryAfterS` fault option). */
   retryAfterS?: number;
@@ -77,6 +88,7 @@ const PROBABILISTIC: ReadonlyArray<Exclude<FaultKind, 'status'>> = [
   FaultKind.locked423,
   FaultKind.migration477,
   FaultKind.hang,
+  FaultKind.lateApply,
 ];
 
 const ERROR_5XX = [500, 502, 503] as const;
@@ -151,6 +163,8 @@ export class FaultPlanner {
         return { kind, status: options.status ?? 500, body: options.body, headers: options.headers };
       case FaultKind.hang:
         return { kind, hangMs: options.hangMs ?? this.options.hangMs };
+      case FaultKind.lateApply:
+        return { kind, hangMs: options.hangMs ?? this.options.lateApplyMs };
       case FaultKind.migration477:
         return { kind, retryAfterS: options.retryAfterS ?? this.options.migrationRetryAfterS };
       default:

@@ -30,6 +30,8 @@ export interface Simulator {
     objectType: string,
     objects: Array<{ id?: string; properties: Record<string, string> }>,
   ): SimObject[];
+  /** Resolves once no API call is being served (a held late apply included). */
+  idle(): Promise<void>;
   /** The call log, oldest first; with `since`, only calls whose `seq` is greater. */
   calls(since?: number): CallRecord[];
   stats(): SimStats;
@@ -63,6 +65,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const log = new CallLog(resolved.callLogLimit);
   const sleeper = new Sleeper();
   const outsideClients = new Set<() => void>();
+  let active = 0;
+  const idleWaiters = new Set<() => void>();
   let unreachable = false;
   let closing: Promise<void> | undefined;
 
@@ -100,6 +104,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     findByProperty: (portal, objectType, property, value) =>
       registry.get(portal).store.findByProperty(objectType, property, value),
     createObjects: (portal, objectType, objects) => registry.get(portal).store.create(objectType, objects),
+    idle: () =>
+      active === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            idleWaiters.add(resolve);
+          }),
     calls: (since) => log.since(since),
     stats: () =>
       log.stats(Object.fromEntries(registry.all().map((portal) => [portal.id, portal.budget.maxInWindow]))),
@@ -137,12 +147,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
-    const handled = isControlPath(url.pathname)
-      ? handleControl(sim, req, res, url)
-      : handleApiCall(deps, req, res, url.pathname);
-    handled.catch((error: unknown) => {
-      sendJson(res, 500, { status: 'error', message: `simulator error: ${(error as Error).message}` });
-    });
+    const control = isControlPath(url.pathname);
+    if (!control) active++;
+    const handled = control ? handleControl(sim, req, res, url) : handleApiCall(deps, req, res, url.pathname);
+    handled
+      .catch((error: unknown) => {
+        sendJson(res, 500, { status: 'error', message: `simulator error: ${(error as Error).message}` });
+      })
+      .finally(() => {
+        if (control) return;
+        active--;
+        if (active > 0) return;
+        for (const resolve of idleWaiters) resolve();
+        idleWaiters.clear();
+      });
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 

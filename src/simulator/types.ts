@@ -38,6 +38,8 @@ export const FaultKind = {
   locked423: 'locked423',
   migration477: 'migration477',
   hang: 'hang',
+  /** The write is held and applies `lateApplyMs` after arrival, then answered (its client has given up). */
+  lateApply: 'lateApply',
   /** Scripted only: an explicit status and body. */
   status: 'status',
 } as const;

@@ -36,7 +36,20 @@ export interface WorkerOptions {
   batchMaxSize?: number;
   /** Batches in flight per worker (default 8). */
   concurrency?: number;
+  /**
+   * Lease of a claimed batch, renewed by heartbeat while it runs; a dead worker's batches are taken back once it
+   * expires (default 6 000 ms).
+   */
   leaseMs?: number;
+  /**
+   * After a call that may still apply (timeout, reset, 5xx, a lost lease), its objects take only re-sends of the
+   * same updates for this long, so a late apply cannot overwrite a newer value (default 60 000 ms).
+   */
+  ambiguousHoldMs?: number;
+  /** Longest the loop may fail (Redis unreachable) before the worker gives up, see `onFatal` (default 60 000). */
+  livenessTimeoutMs?: number;
+  /** Called once when the worker gives up; the process should exit non-zero and be restarted. */
+  onFatal?: (err: Error) => void;
   maxAttempts?: number;
   outcomeTtlSeconds?: number;
   backoffBaseMs?: number;
@@ -57,10 +70,17 @@ export interface Worker {
   readonly id: string;
   /** True while the loop runs and Redis answers. */
   readonly ready: boolean;
+  /** False once the worker stopped or gave up (its loop made no progress for `livenessTimeoutMs`). */
+  readonly live: boolean;
   start(): Promise<void>;
   /** Stops taking work, finishes or hands back in-flight batches, closes connections. */
   close(): Promise<void>;
 }
+
+/** Default lease of a claimed batch: a dead worker's batches are sent again within about this long. */
+export const DEFAULT_LEASE_MS = 6000;
+/** Default hold after a call that may still apply. */
+export const DEFAULT_AMBIGUOUS_HOLD_MS = 60_000;
 
 /** Creates a worker that drains the queue into HubSpot batch-update calls. */
 export function createWorker(options: WorkerOptions): Worker {
@@ -102,7 +122,10 @@ export function createWorker(options: WorkerOptions): Worker {
     lingerMs: options.batchLingerMs ?? 250,
     concurrency: options.concurrency ?? 8,
     maxBatchSize: options.batchMaxSize ?? 100,
-    leaseMs: options.leaseMs ?? 60_000,
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    ambiguousHoldMs: options.ambiguousHoldMs ?? DEFAULT_AMBIGUOUS_HOLD_MS,
+    livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     outcomeTtlSeconds: options.outcomeTtlSeconds ?? 7 * 24 * 3600,
     backoffBaseMs: options.backoffBaseMs ?? 1000,
@@ -120,6 +143,9 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     get ready() {
       return worker.ready;
+    },
+    get live() {
+      return worker.live;
     },
     start: () => worker.start(),
     close: () => worker.close(),

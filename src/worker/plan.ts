@@ -11,6 +11,8 @@ export interface PlanOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   windowMs: number;
+  /** How long an object is held after a call that may still apply (see `SettlePlan` holds). */
+  holdMs: number;
   random?: () => number;
 }
 
@@ -77,6 +79,13 @@ export function buildSettlePlan(
   batch.inputs.forEach((prepared, i) => {
     const fate: InputFate = fates.get(i) ?? { kind: 'requeue', reason: 'not sent' };
     const attempted = prepared.members.map((m) => m.entry.attempts + 1);
+    if ((fate.kind === 'retry' || fate.kind === 'requeue') && fate.ambiguous) {
+      // The call may still apply: until the hold ends only these updates may be sent for the object.
+      slot(prepared.members[0] as Member).hold = {
+        ms: options.holdMs,
+        jobs: prepared.members.map((m) => m.entry.jobId),
+      };
+    }
     switch (fate.kind) {
       case 'succeeded':
         prepared.members.forEach((m, j) => {
@@ -87,7 +96,8 @@ export function buildSettlePlan(
         break;
       case 'failed':
         prepared.members.forEach((m, j) => {
-          finish(m, 'failed', attempted[j] ?? 1, { error: fate.error });
+          const attempts = fate.attempted === false ? m.entry.attempts : (attempted[j] ?? 1);
+          finish(m, 'failed', attempts, { error: fate.error });
         });
         break;
       case 'poison': {

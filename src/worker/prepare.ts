@@ -71,6 +71,7 @@ export function prepareBatch(
   group: string,
   objects: readonly ClaimedObject[],
   validator?: PropertyValidator,
+  options: { maxAttempts?: number } = {},
 ): PreparedBatch {
   const [account = DEFAULT_ACCOUNT, objectType = ''] = group.split('|');
   const inputs: PreparedInput[] = [];
@@ -83,6 +84,12 @@ export function prepareBatch(
       const raw = safeJson(data);
       const trace = traceIdOfJob(entry.jobId, raw);
       const member: Member = { entry, trace, objectKey: obj.objectKey, group, wins: [] };
+      if (options.maxAttempts !== undefined && entry.attempts >= options.maxAttempts) {
+        // Retries that run out fail when they settle; an update that comes back already spent was taken back
+        // from batches whose worker stopped answering during their calls, one attempt each time.
+        early.push({ member, status: 'failed', error: leaseExpiredError(entry.attempts) });
+        continue;
+      }
       if (raw === undefined) {
         early.push({ member, status: 'failed', error: validationError(['job data is not valid JSON']) });
         continue;
@@ -142,6 +149,13 @@ function stringProps(update: Update): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(update.properties)) out[k] = v === null ? '' : String(v);
   return out;
+}
+
+function leaseExpiredError(attempts: number): OutcomeError {
+  return {
+    category: 'LEASE_EXPIRED',
+    message: `gave up after ${attempts} attempts: the worker holding its batch stopped answering during a HubSpot call, and its lease expired`,
+  };
 }
 
 function validationError(issues: string[]): OutcomeError {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { LeaseLostError } from '../hubspot/errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import type { Metrics } from '../metrics.js';
 import { nextDailyResetMs } from '../ratelimit/daily.js';
@@ -20,6 +21,8 @@ export interface BatchContext {
   metrics?: Metrics;
   validateProperties: boolean;
   leaseMs: number;
+  /** How long objects are held after a call that may still apply. */
+  ambiguousHoldMs: number;
   authPauseMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
@@ -51,54 +54,31 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     ctx.validateProperties && budget
       ? await ctx.schemas.validatorFor(account, objectType, signal)
       : undefined;
-  const batch = prepareBatch(group, objects, validator);
+  const batch = prepareBatch(group, objects, validator, { maxAttempts: ctx.maxAttempts });
   let fates: Map<number, InputFate>;
   if (!budget) {
     const error = {
       category: 'ACCOUNT_NOT_CONFIGURED',
       message: `account "${account}" has no HubSpot credentials configured (HUBSPOT_ACCOUNTS / HUBSPOT_ACCESS_TOKEN)`,
     };
-    fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'failed', error } as InputFate]));
+    // No call is made, so no attempt is charged.
+    fates = new Map(
+      batch.inputs.map((_, i) => [i, { kind: 'failed', error, attempted: false } as InputFate]),
+    );
   } else if (batch.inputs.length === 0) {
     fates = new Map();
   } else {
-    fates = await sendBatch(batch, {
-      port: ctx.port,
-      budget: {
-        // The grant is taken once the batch is prepared, right before its call: HubSpot counts a call when it
-        // arrives. A batch holds its claim while it waits, so it waits out a short pause only; a longer one
-        // sends it back to the queue, without spending an attempt.
-        waitForGrant: async (a, b, sig) => {
-          const got = await ctx.limiter.waitForGrant(a, b, sig, { maxPauseMs: Math.floor(ctx.leaseMs / 2) });
-          claimed.onGranted?.();
-          return got;
-        },
-        observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
-        pause: (a, options) => ctx.limiter.pause(a, options),
-        departed: (a, g, sentAt) => ctx.limiter.departed(a, g, sentAt),
-      },
-      accountBudget: budget,
-      signal,
-      maxInlinePauseMs: Math.floor(ctx.leaseMs / 2),
-      authPauseMs: ctx.authPauseMs,
-      nextDailyResetMs: () => nextDailyResetMs(Date.now()),
-      events: {
-        onCall: (info) =>
-          observeCall(ctx.metrics, ctx.logger, info, () => ctx.schemas.invalidate(account, objectType)),
-        onPause: (info) => {
-          ctx.metrics?.pauses.inc({ account: info.account, reason: info.reason });
-          const fields = {
-            account: info.account,
-            reason: info.reason,
-            pauseMs: info.ms,
-            policyName: info.policyName,
-          };
-          // Credentials problems need a human: log them loudly.
-          if (info.reason === 'auth') ctx.logger.error(fields, info.detail);
-          else ctx.logger.warn(fields, info.detail);
-        },
-      },
-    });
+    try {
+      fates = await send(ctx, claimed, batch, account, objectType, budget);
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      // Another worker took the batch back (this one stalled past its lease): it sends and settles it now.
+      ctx.logger.warn(
+        { batchId },
+        'lease lost before a call; the batch is left to the worker that took it back',
+      );
+      return;
+    }
   }
   const { plan, summary } = buildSettlePlan(objects, batch, fates, {
     now: Date.now(),
@@ -106,6 +86,7 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     backoffBaseMs: ctx.backoffBaseMs,
     backoffMaxMs: ctx.backoffMaxMs,
     windowMs: budget?.windowMs ?? 10_000,
+    holdMs: ctx.ambiguousHoldMs,
   });
   claimed.onSettling?.();
   if (!(await settleWithRetry(ctx, batchId, plan))) {
@@ -119,6 +100,57 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     }
     if (batch.merged > 0) ctx.metrics.merged.inc(labels, batch.merged);
   }
+}
+
+function send(
+  ctx: BatchContext,
+  claimed: ClaimedBatch,
+  batch: ReturnType<typeof prepareBatch>,
+  account: string,
+  objectType: string,
+  budget: AccountBudget,
+): Promise<Map<number, InputFate>> {
+  return sendBatch(batch, {
+    port: ctx.port,
+    batchId: claimed.batchId,
+    beginCall: () => ctx.store.beginCall(claimed.batchId, ctx.leaseMs),
+    // Half the lease: a worker stalled longer than that after confirming its lease may have lost it.
+    leaveWithinMs: Math.floor(ctx.leaseMs / 2),
+    budget: {
+      // The grant is taken once the batch is prepared, right before its call: HubSpot counts a call when it
+      // arrives. A batch holds its claim while it waits, so it waits out a short pause only; a longer one
+      // sends it back to the queue, without spending an attempt.
+      waitForGrant: async (a, b, sig) => {
+        const got = await ctx.limiter.waitForGrant(a, b, sig, { maxPauseMs: Math.floor(ctx.leaseMs / 2) });
+        claimed.onGranted?.();
+        return got;
+      },
+      observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
+      pause: (a, options) => ctx.limiter.pause(a, options),
+      departed: (a, g, sentAt) => ctx.limiter.departed(a, g, sentAt),
+    },
+    accountBudget: budget,
+    signal: claimed.signal,
+    maxInlinePauseMs: Math.floor(ctx.leaseMs / 2),
+    authPauseMs: ctx.authPauseMs,
+    nextDailyResetMs: () => nextDailyResetMs(Date.now()),
+    events: {
+      onCall: (info) =>
+        observeCall(ctx.metrics, ctx.logger, info, () => ctx.schemas.invalidate(account, objectType)),
+      onPause: (info) => {
+        ctx.metrics?.pauses.inc({ account: info.account, reason: info.reason });
+        const fields = {
+          account: info.account,
+          reason: info.reason,
+          pauseMs: info.ms,
+          policyName: info.policyName,
+        };
+        // Credentials problems need a human: log them loudly.
+        if (info.reason === 'auth') ctx.logger.error(fields, info.detail);
+        else ctx.logger.warn(fields, info.detail);
+      },
+    },
+  });
 }
 
 async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettlePlan): Promise<boolean> {

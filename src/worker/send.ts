@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import { type BatchVerdict, classifyBatchAnswer } from '../hubspot/classify.js';
-import type { AttemptReason } from '../hubspot/policy.js';
+import { LeaseLostError } from '../hubspot/errors.js';
+import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
@@ -7,12 +9,14 @@ import type { PreparedBatch, PreparedInput } from './prepare.js';
 /** What became of one input of a batch once sending is over. */
 export type InputFate =
   | { kind: 'succeeded'; hubspotObjectId?: string }
-  | { kind: 'failed'; error: OutcomeError }
+  /** `attempted: false` when no call carried the input (nothing is charged). */
+  | { kind: 'failed'; error: OutcomeError; attempted?: boolean }
   /** A poison input: the updates that wrote the bad properties fail, the others go back to be sent again. */
   | { kind: 'poison'; error: OutcomeError; badProperties: string[] }
-  | { kind: 'retry'; reason: AttemptReason; error: OutcomeError; retryAfterMs?: number }
+  /** `ambiguous`: the call left and may still apply, so the object is held (see the policy's column). */
+  | { kind: 'retry'; reason: AttemptReason; error: OutcomeError; retryAfterMs?: number; ambiguous?: boolean }
   /** Not attempted (rate limit, credentials, shutdown): back to pending without spending an attempt. */
-  | { kind: 'requeue'; reason: string };
+  | { kind: 'requeue'; reason: string; ambiguous?: boolean };
 
 /** The account budget the limiter enforces. */
 export interface AccountBudget {
@@ -77,6 +81,18 @@ export interface SendEvents {
 export interface SendOptions {
   port: HubSpotPort;
   budget: BudgetPort;
+  /**
+   * Called right before each call, once its grant is taken: resolves false when the batch's lease was lost, and
+   * then nothing more is sent ({@link sendBatch} rejects with {@link LeaseLostError}).
+   */
+  beginCall?: () => Promise<boolean>;
+  /**
+   * How long after `beginCall` confirmed the lease the request may still leave (ms). A process stalled past it
+   * (a frozen or overloaded host) does not send: the lease may have been lost meanwhile.
+   */
+  leaveWithinMs?: number;
+  /** The batch's id, for errors. */
+  batchId?: string;
   accountBudget: AccountBudget;
   signal: AbortSignal;
   /** Longest pause the sender waits out while holding its batch; longer pauses hand the batch back. */
@@ -113,11 +129,15 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       continue;
     }
     const inputs: BatchInput[] = part.map((i) => (batch.inputs[i] as PreparedInput).input);
+    const confirmedAt = performance.now();
+    if (options.beginCall && !(await options.beginCall())) throw new LeaseLostError(options.batchId ?? '');
     // When the request leaves late (a cold start, a loaded machine, a slow token provider), the grant log must
     // show when it really left, or the window HubSpot counts could hold one call too many. It is told as soon
     // as the request is out: grants up to a window later depend on it.
     let departed: Promise<unknown> | undefined;
+    let left = false;
     const onSent = (sentAt: number) => {
+      left = true;
       departed = options.budget.departed?.(account, grant, sentAt).catch(() => undefined);
     };
     let answer: HubSpotAnswer;
@@ -128,6 +148,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         inputs,
         signal: options.signal,
         onSent,
+        ...(options.leaveWithinMs !== undefined ? { mustLeaveBy: confirmedAt + options.leaveWithinMs } : {}),
       });
     } catch (err) {
       // Only the token provider throws: treat it like rejected credentials, without spending attempts.
@@ -164,9 +185,13 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         }
         break;
       }
-      case 'retry':
-        if (options.signal.aborted && verdict.reason === 'aborted') {
-          for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+      case 'retry': {
+        // Only a request that left can still apply.
+        const ambiguous = left && ATTEMPT_POLICY[verdict.reason].ambiguous;
+        if (verdict.reason === 'aborted' && (options.signal.aborted || !left)) {
+          const reason = options.signal.aborted ? 'shutdown' : 'not sent';
+          for (const i of part)
+            fates.set(i, { kind: 'requeue', reason, ...(ambiguous ? { ambiguous } : {}) });
           break;
         }
         for (const i of part) {
@@ -175,9 +200,11 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
             reason: verdict.reason,
             error: verdict.error,
             ...(verdict.retryAfterMs !== undefined ? { retryAfterMs: verdict.retryAfterMs } : {}),
+            ...(ambiguous ? { ambiguous } : {}),
           });
         }
         break;
+      }
       case 'rateLimited': {
         const daily = verdict.policyName === 'DAILY';
         const untilMs = daily ? options.nextDailyResetMs() : undefined;

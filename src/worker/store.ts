@@ -10,6 +10,7 @@ const scripts = {
   tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url)),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url)),
   failAccount: luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url)),
+  beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
 };
 
 /** One pending update as stored: `seq:enqueuedAt:attempts:jobId`. */
@@ -70,6 +71,8 @@ export interface SettlePlan {
     retry: Array<{ entry: string; delayMs: number; trace: string; outcome: string }>;
     requeue: string[];
     landed: Record<string, number>;
+    /** Holds the object for `ms`: only these jobs' updates may be claimed until then (see settle.lua). */
+    hold?: { ms: number; jobs: string[] };
   }>;
 }
 
@@ -134,7 +137,7 @@ export class QueueStore {
     const k = this.#keys;
     const r = (await scripts.claim.run(
       this.#redis,
-      [k.pending(options.group), k.inflight, k.leases, k.batch(options.batchId), k.stats],
+      [k.pending(options.group), k.inflight, k.leases, k.batch(options.batchId), k.stats, k.holds, k.held],
       [
         k.root,
         k.jobPrefix,
@@ -170,20 +173,47 @@ export class QueueStore {
     const k = this.#keys;
     const r = await scripts.settle.run(
       this.#redis,
-      [k.inflight, k.leases, k.batch(batchId), k.groups, k.delayed, k.stats, k.failed],
+      [
+        k.inflight,
+        k.leases,
+        k.batch(batchId),
+        k.groups,
+        k.delayed,
+        k.stats,
+        k.failed,
+        k.settled(batchId),
+        k.holds,
+        k.held,
+      ],
       [k.root, k.jobPrefix, k.outcomePrefix, batchId, this.#ttl, k.settledChannel, JSON.stringify(plan)],
     );
     return r === 1;
   }
 
-  async tick(limit = 500): Promise<{ promoted: number; reclaimed: number; nextDueMs: number }> {
+  /**
+   * Housekeeping: due retries, ended holds, expired leases (objects of a batch that had called HubSpot are held
+   * for `holdMs`), and a slice of broken in-flight marks.
+   */
+  async tick(
+    holdMs: number,
+    limit = 500,
+  ): Promise<{ promoted: number; reclaimed: number; nextDueMs: number; repaired: number }> {
     const k = this.#keys;
     const r = (await scripts.tick.run(
       this.#redis,
-      [k.delayed, k.leases, k.inflight, k.groups, k.stats],
-      [k.root, limit],
+      [k.delayed, k.leases, k.inflight, k.groups, k.stats, k.holds, k.held, k.sweepCursor],
+      [k.root, limit, holdMs],
     )) as number[];
-    return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1 };
+    return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1, repaired: r[3] ?? 0 };
+  }
+
+  /**
+   * Right before a call: true when the batch is still ours (its lease renewed and the call recorded), false when
+   * its lease was lost and the call must not be made.
+   */
+  async beginCall(batchId: string, leaseMs: number): Promise<boolean> {
+    const k = this.#keys;
+    return (await scripts.beginCall.run(this.#redis, [k.batch(batchId), k.leases], [batchId, leaseMs])) === 1;
   }
 
   /** Extends the leases of the given batches; returns those already lost. */

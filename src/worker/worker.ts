@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
@@ -6,7 +7,9 @@ import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
+import { closeConnection, connectWithRetry, within } from './connections.js';
 import { failInvalidJobs } from './invalid.js';
+import { LeaseKeeper } from './leases.js';
 import { refreshGauges } from './observe.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
@@ -30,6 +33,15 @@ export interface WorkerSettings {
   backoffMaxMs: number;
   authPauseMs: number;
   shutdownTimeoutMs: number;
+  /** How long objects are held after a call that may still apply (a timeout, a reset, a 5xx, a lost lease). */
+  ambiguousHoldMs: number;
+  /**
+   * How long the loop may go without one good pass (Redis unreachable) before the worker gives up: it reports
+   * not-live and calls `onFatal`. Also bounds how long `start()` waits for Redis.
+   */
+  livenessTimeoutMs: number;
+  /** Called once when the worker gives up (see `livenessTimeoutMs`); the process should exit non-zero. */
+  onFatal?: (err: Error) => void;
   validateProperties: boolean;
   rateLimitMarginMs?: number;
   logger: Logger;
@@ -60,6 +72,12 @@ const AHEAD_MAX_WAIT_MS = 150;
 /** ...and fewer than this many of the account's batches already wait for theirs in this replica. */
 const AHEAD_PER_ACCOUNT = 1;
 const TICK_MS = 1000;
+/** Heartbeats per lease: a stall of a few heartbeats (a long GC, a loaded host) does not lose a lease. */
+const HEARTBEATS_PER_LEASE = 6;
+/** Longest pause between loop passes after a failed one (Redis unreachable), so recovery is quick. */
+const MAX_ERROR_BACKOFF_MS = 5000;
+/** How long one wait on BullMQ's marker blocks (s). */
+const MARKER_WAIT_S = 5;
 
 /**
  * The worker loop: ingest → pick a group with a full (or lingered) batch → check the rate budget → claim → merge,
@@ -75,10 +93,8 @@ export class BatchWorker {
   readonly #limiter: RateLimiter;
   readonly #batchContext: BatchContext;
   readonly #workerId: string;
-  readonly #inflight = new Map<
-    string,
-    { abort: AbortController; account: string; done: Promise<void>; settled: boolean }
-  >();
+  readonly #leases: LeaseKeeper;
+  readonly #inflight: LeaseKeeper['batches'];
   readonly #blockedUntil = new Map<string, number>();
   /** Per account, batches of this replica claimed and still waiting for their grant. */
   readonly #ahead = new Map<string, number>();
@@ -92,6 +108,10 @@ export class BatchWorker {
   #nextGaugesAt = 0;
   #ready = false;
   #hadReadyGroups = false;
+  #closing?: Promise<void>;
+  #lastProgressAt = performance.now();
+  #watchdog?: NodeJS.Timeout;
+  #fatal?: Error;
 
   constructor(settings: WorkerSettings) {
     this.#s = settings;
@@ -105,6 +125,21 @@ export class BatchWorker {
       redis: this.#redis,
       keys: this.#keys,
       outcomeTtlSeconds: settings.outcomeTtlSeconds,
+    });
+    this.#leases = new LeaseKeeper({
+      redis: this.#redis,
+      store: this.#store,
+      keys: this.#keys,
+      workerId: this.#workerId,
+      leaseMs: settings.leaseMs,
+      intervalMs: Math.max(50, Math.floor(settings.leaseMs / HEARTBEATS_PER_LEASE)),
+      stallMs: Math.max(1000, Math.floor(settings.leaseMs / 3)),
+      logger: settings.logger,
+    });
+    this.#inflight = this.#leases.batches;
+    // After an outage, leases are renewed at once, before other replicas' housekeeping could take them back.
+    this.#redis.on('ready', () => {
+      if (this.#running) void this.#leases.beat();
     });
     this.#limiter = new RateLimiter({
       redis: this.#redis,
@@ -130,6 +165,7 @@ export class BatchWorker {
       ...(settings.metrics ? { metrics: settings.metrics } : {}),
       validateProperties: settings.validateProperties,
       leaseMs: settings.leaseMs,
+      ambiguousHoldMs: settings.ambiguousHoldMs,
       authPauseMs: settings.authPauseMs,
       maxAttempts: settings.maxAttempts,
       backoffBaseMs: settings.backoffBaseMs,
@@ -146,21 +182,52 @@ export class BatchWorker {
     return this.#ready && this.#running;
   }
 
+  /**
+   * Liveness: false once the loop stopped, or made no good pass for `livenessTimeoutMs` (the worker then gives
+   * up, see `onFatal`).
+   */
+  get live(): boolean {
+    return this.#running && this.#fatal === undefined;
+  }
+
+  /**
+   * Connects (retrying with backoff for up to `livenessTimeoutMs`: Redis may be restarting or the network
+   * flaky), then starts the loop, the heartbeat and the marker listener.
+   * @throws RedisUnavailableError when Redis does not answer in time.
+   */
   async start(): Promise<void> {
-    if (this.#running) return;
-    await this.#redis.connect();
-    await this.#blocking.connect();
+    if (this.#running || this.#closing) return;
+    await Promise.all([
+      connectWithRetry(this.#redis, this.#s.livenessTimeoutMs),
+      connectWithRetry(this.#blocking, this.#s.livenessTimeoutMs),
+    ]).catch((err: unknown) => {
+      this.#redis.disconnect();
+      this.#blocking.disconnect();
+      throw err;
+    });
     this.#running = true;
+    this.#lastProgressAt = performance.now();
+    this.#leases.start();
+    this.#watchdog = setInterval(() => this.#checkProgress(), Math.min(1000, this.#s.livenessTimeoutMs));
     this.#loop = this.#runLoop();
     this.#listener = this.#listen();
     this.#s.logger.info({ workerId: this.#workerId, queue: this.#s.queueName }, 'worker started');
   }
 
   /**
-   * Stops taking work, lets in-flight batches finish for up to `shutdownTimeoutMs`, then aborts the rest (their
-   * updates go back to the queue without spending an attempt) and closes the connections.
+   * Stops taking work, lets in-flight batches finish, then aborts the rest (their updates go back to the queue
+   * without spending an attempt) and closes the connections. Returns within `shutdownTimeoutMs` whatever Redis
+   * does: what cannot be handed back in time is taken back by another worker when its lease expires.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const deadline = performance.now() + this.#s.shutdownTimeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
+    clearInterval(this.#watchdog);
     if (!this.#running) {
       this.#redis.disconnect();
       this.#blocking.disconnect();
@@ -169,30 +236,52 @@ export class BatchWorker {
     this.#running = false;
     this.#wake();
     this.#blocking.disconnect();
-    await this.#loop;
-    await this.#listener;
-    const pending = [...this.#inflight.values()];
-    const timer = setTimeout(() => {
-      for (const b of this.#inflight.values()) b.abort.abort();
-    }, this.#s.shutdownTimeoutMs);
-    await Promise.allSettled(pending.map((b) => b.done));
+    // Time kept back at the end to hand aborted batches back to the queue.
+    const handBackMs = Math.min(2000, this.#s.shutdownTimeoutMs / 4);
+    const loops = Promise.all([this.#loop, this.#listener]);
+    const batches = Promise.allSettled([...this.#inflight.values()].map((b) => b.done));
+    const timer = setTimeout(
+      () => {
+        for (const b of this.#inflight.values()) b.abort.abort();
+      },
+      Math.max(0, left() - handBackMs),
+    );
+    await within(left(), Promise.all([loops, batches]));
     clearTimeout(timer);
+    for (const b of this.#inflight.values()) b.abort.abort();
+    this.#leases.stop();
     this.#stop.abort();
-    await this.#redis.zrem(this.#keys.workers, this.#workerId).catch(() => {});
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
-    this.#s.logger.info({ workerId: this.#workerId }, 'worker stopped');
+    await within(left(), this.#redis.zrem(this.#keys.workers, this.#workerId));
+    await closeConnection(this.#redis, Math.max(100, left()));
+    this.#s.logger.info({ workerId: this.#workerId, abandoned: this.#inflight.size }, 'worker stopped');
+  }
+
+  #checkProgress(): void {
+    if (!this.#running || this.#fatal) return;
+    const idleMs = performance.now() - this.#lastProgressAt;
+    if (idleMs < this.#s.livenessTimeoutMs) return;
+    this.#fatal = new Error(
+      `the worker loop made no progress for ${Math.round(idleMs)} ms (Redis unreachable?); giving up`,
+    );
+    this.#s.logger.error({ err: this.#fatal }, 'worker is not live');
+    this.#s.onFatal?.(this.#fatal);
   }
 
   async #runLoop(): Promise<void> {
+    let errorBackoffMs = 100;
     while (this.#running) {
       let sleepMs = TICK_MS;
       try {
         sleepMs = await this.#cycle();
         this.#ready = true;
+        this.#lastProgressAt = performance.now();
+        errorBackoffMs = 100;
       } catch (err) {
+        if (!this.#running) break;
         this.#ready = false;
-        this.#s.logger.error({ err: String(err) }, 'worker cycle failed; retrying');
-        sleepMs = 500;
+        this.#s.logger.error({ err }, 'worker cycle failed; retrying');
+        sleepMs = errorBackoffMs;
+        errorBackoffMs = Math.min(errorBackoffMs * 2, MAX_ERROR_BACKOFF_MS);
       }
       if (!this.#running) break;
       if (sleepMs > 0) await this.#sleep(sleepMs);
@@ -214,8 +303,14 @@ export class BatchWorker {
   async #listen(): Promise<void> {
     while (this.#running) {
       try {
-        const popped = await this.#blocking.bzpopmin(this.#keys.marker, 5);
-        if (popped) this.#wake();
+        const popped = await within(
+          MARKER_WAIT_S * 3000,
+          this.#blocking.bzpopmin(this.#keys.marker, MARKER_WAIT_S),
+        );
+        // BZPOPMIN answers within its own timeout; an answer overdue by far more means a hung connection.
+        if (!popped.done) this.#blocking.disconnect(true);
+        if (popped.error) throw popped.error;
+        if (popped.value) this.#wake();
       } catch {
         if (!this.#running) return;
         await new Promise((r) => setTimeout(r, 500));
@@ -239,11 +334,12 @@ export class BatchWorker {
     if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store);
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
-      const t = await this.#store.tick();
-      await this.#heartbeat();
+      const t = await this.#store.tick(s.ambiguousHoldMs);
       this.#nextTickAt = now + TICK_MS;
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
       if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
+      if (t.repaired > 0)
+        s.logger.warn({ objects: t.repaired }, 'repaired in-flight marks of vanished batches');
     }
     const report = await this.#store.ready();
     this.#hadReadyGroups = report.groups.length > 0;
@@ -347,18 +443,6 @@ export class BatchWorker {
     return n;
   }
 
-  async #heartbeat(): Promise<void> {
-    await this.#redis.zadd(this.#keys.workers, Date.now(), this.#workerId);
-    const lost = await this.#store.extend([...this.#inflight.keys()], this.#s.leaseMs);
-    for (const id of lost) {
-      // A batch that settled while the heartbeat was on its way is gone from Redis, not lost.
-      const batch = this.#inflight.get(id);
-      if (!batch || batch.settled) continue;
-      this.#s.logger.warn({ batchId: id }, 'lease lost; abandoning batch');
-      batch.abort.abort();
-    }
-  }
-
   #dispatch(
     group: string,
     batchId: string,
@@ -367,7 +451,7 @@ export class BatchWorker {
   ): void {
     const abort = new AbortController();
     const account = group.split('|')[0] ?? '';
-    const entry = { abort, account, done: Promise.resolve(), settled: false };
+    const entry = { abort, account, done: Promise.resolve(), settling: false };
     // Counted until its grant comes (or the batch ends without needing one).
     let ahead = budget !== undefined;
     if (ahead) this.#ahead.set(account, (this.#ahead.get(account) ?? 0) + 1);
@@ -387,12 +471,10 @@ export class BatchWorker {
       signal: abort.signal,
       onGranted: granted,
       onSettling: () => {
-        entry.settled = true;
+        entry.settling = true;
       },
     })
-      .catch((err) =>
-        this.#s.logger.error({ batchId, err: String(err) }, 'batch failed; its lease will expire'),
-      )
+      .catch((err: unknown) => this.#s.logger.error({ batchId, err }, 'batch failed; its lease will expire'))
       .finally(() => {
         granted();
         this.#inflight.delete(batchId);

@@ -51,6 +51,7 @@ export async function testWorker(
     batchLingerMs: 50,
     backoffBaseMs: 50,
     backoffMaxMs: 500,
+    ambiguousHoldMs: 1000,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...options,
   });
@@ -72,6 +73,7 @@ export function spawnWorker(env: Record<string, string>): ChildProcess {
       PATH: process.env.PATH ?? '',
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
+      AMBIGUOUS_HOLD_MS: '1000',
       REDIS_URL: redisUrl(),
       ...env,
     },

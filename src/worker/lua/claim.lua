@@ -6,11 +6,20 @@
   when the lease expires, `tick.lua` hands the updates back. A partial batch is only claimed once its oldest update
   has lingered long enough, unless the caller forces it.
 
+  An object under a hold (its last call may still apply, see settle.lua) gives only the updates of that call;
+  when it has none, it waits in the held zset until the hold ends. A claimed object's fence is made persistent
+  while the object is in flight (settle sets its TTL again once nothing of the object is left).
+
+  Re-run: idempotent by batch id. When the batch record already exists (the reply of a first run was lost and the
+  client sent the command again), the reply is rebuilt from that record and nothing more is claimed.
+
   KEYS[1] pending zset of the group
   KEYS[2] inflight hash
   KEYS[3] leases zset
   KEYS[4] batch hash (new)
   KEYS[5] stats hash
+  KEYS[6] holds hash
+  KEYS[7] held zset
 
   ARGV[1] key root
   ARGV[2] job key prefix
@@ -32,11 +41,53 @@ local lingerMs, maxPerObject = tonumber(ARGV[7]), tonumber(ARGV[8])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
+local function jobOf(entry)
+  return string.match(entry, '^%d+:%d+:%d+:(.*)$')
+end
+
+local function describe(objKey, entries)
+  local datas = {}
+  for j, entry in ipairs(entries) do
+    datas[j] = rcall('HGET', jobPrefix .. jobOf(entry), 'data') or ''
+  end
+  return { objKey, entries, datas, rcall('HGETALL', root .. 'landed:' .. objKey) }
+end
+
+-- A re-sent claim: answer from the record the first run wrote.
+local existing = rcall('HGETALL', KEYS[4])
+if #existing > 0 then
+  local objects, at = {}, now
+  for i = 1, #existing, 2 do
+    local field = existing[i]
+    if field == '#at' then
+      at = tonumber(existing[i + 1])
+    elseif string.sub(field, 1, 1) ~= '#' then
+      local entries = {}
+      for entry in string.gmatch(existing[i + 1], '[^\n]+') do entries[#entries + 1] = entry end
+      objects[#objects + 1] = describe(field, entries)
+    end
+  end
+  return { 'ok', at, objects }
+end
+
 local count = rcall('ZCARD', KEYS[1])
 if count == 0 then return { 'empty' } end
 if count < minObjects then
   local oldest = tonumber(rcall('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
   if oldest + lingerMs > now then return { 'linger', oldest + lingerMs - now } end
+end
+
+-- The entries of a held object that belong to its held call, taken out of its list (the rest keep their order).
+local function heldEntries(listKey, jobs)
+  local taken = {}
+  for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
+    if #taken >= maxPerObject then break end
+    if jobs[jobOf(entry)] then
+      taken[#taken + 1] = entry
+      rcall('LREM', listKey, 1, entry)
+    end
+  end
+  return taken
 end
 
 local popped = rcall('ZPOPMIN', KEYS[1], maxObjects)
@@ -45,17 +96,27 @@ local taken = 0
 for i = 1, #popped, 2 do
   local objKey = popped[i]
   local listKey = root .. 'obj:' .. objKey
-  local entries = rcall('LRANGE', listKey, 0, maxPerObject - 1)
-  if #entries > 0 then
-    rcall('LTRIM', listKey, #entries, -1)
-    local datas = {}
-    for j, entry in ipairs(entries) do
-      local jobId = string.match(entry, '^%d+:%d+:%d+:(.*)$')
-      datas[j] = rcall('HGET', jobPrefix .. jobId, 'data') or ''
+  local entries
+  local hold = rcall('HGET', KEYS[6], objKey)
+  local holdUntil = hold and tonumber(string.match(hold, '^(%d+)|'))
+  if holdUntil and holdUntil > now then
+    local jobs = {}
+    for job in string.gmatch(string.match(hold, '^%d+|(.*)$'), '[^,]+') do jobs[job] = true end
+    entries = heldEntries(listKey, jobs)
+    if #entries == 0 then rcall('ZADD', KEYS[7], holdUntil, objKey) end
+  else
+    if hold then
+      rcall('HDEL', KEYS[6], objKey)
+      rcall('ZREM', KEYS[7], objKey)
     end
+    entries = rcall('LRANGE', listKey, 0, maxPerObject - 1)
+    if #entries > 0 then rcall('LTRIM', listKey, #entries, -1) end
+  end
+  if #entries > 0 then
     rcall('HSET', KEYS[2], objKey, batchId)
     rcall('HSET', KEYS[4], objKey, table.concat(entries, '\n'))
-    objects[#objects + 1] = { objKey, entries, datas, rcall('HGETALL', root .. 'landed:' .. objKey) }
+    rcall('PERSIST', root .. 'landed:' .. objKey)
+    objects[#objects + 1] = describe(objKey, entries)
     taken = taken + #entries
   end
 end

@@ -1,9 +1,20 @@
 --[[
   Settles one claimed batch atomically: records outcomes, advances the landed-sequence fence, schedules retries,
-  hands back updates that were not attempted, and releases the batch's objects.
+  hands back updates that were not attempted, sets holds, and releases the batch's objects.
 
   The batch record must still exist: if the lease expired and another worker took the updates over, nothing is
   written (the other worker owns their outcome), so every update gets exactly one terminal outcome.
+
+  Holds: an object whose call may still apply (a timeout, a reset, a 5xx after the request left) is held for the
+  given time: until then only the updates of that call may be claimed again (claim.lua), so a late apply of the
+  call can never land after a newer value. An existing hold that ends later is kept, and its updates with it.
+
+  Fences: an object's fence stays persistent while anything of the object is left in the queue (pending updates,
+  a retry, a hold); once nothing is, it expires with the outcome TTL, which also outlives every failed update of
+  the object kept for replay.
+
+  Re-run: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
+  returns 1 without writing anything.
 
   KEYS[1] inflight hash
   KEYS[2] leases zset
@@ -12,6 +23,9 @@
   KEYS[5] delayed zset
   KEYS[6] stats hash
   KEYS[7] failed zset (dead-letter index; members `jobId|traceId`)
+  KEYS[8] settled marker of this batch
+  KEYS[9] holds hash
+  KEYS[10] held zset
 
   ARGV[1] key root
   ARGV[2] job key prefix
@@ -23,18 +37,39 @@
             done: [ { job, trace, seq, status, category, outcome } ],  -- terminal; outcome is the JSON record
             retry: [ { entry, delayMs, trace, outcome } ],   -- entry carries the new attempt count
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
-            landed: { prop: seq } } ] }
+            landed: { prop: seq },
+            hold: { ms, jobs: [ jobId, ... ] } (optional) } ] }
 
-  Returns: 1 when settled, 0 when the batch was no longer ours.
+  Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours.
 ]]
 local rcall = redis.call
 local root, jobPrefix, outcomePrefix, batchId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl = tonumber(ARGV[5])
+if rcall('EXISTS', KEYS[8]) == 1 then return 1 end
 if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
 
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local plan = cjson.decode(ARGV[7])
+
+local function setHold(objKey, hold)
+  local untilMs = now + hold.ms
+  local jobs = {}
+  local seen = {}
+  for _, job in ipairs(hold.jobs) do
+    if not seen[job] then jobs[#jobs + 1] = job; seen[job] = true end
+  end
+  local current = rcall('HGET', KEYS[9], objKey)
+  local currentUntil = current and tonumber(string.match(current, '^(%d+)|'))
+  if currentUntil and currentUntil > now then
+    if currentUntil > untilMs then untilMs = currentUntil end
+    for job in string.gmatch(string.match(current, '^%d+|(.*)$'), '[^,]+') do
+      if not seen[job] then jobs[#jobs + 1] = job; seen[job] = true end
+    end
+  end
+  rcall('HSET', KEYS[9], objKey, untilMs .. '|' .. table.concat(jobs, ','))
+  rcall('ZADD', KEYS[10], untilMs, objKey)
+end
 
 local settled, requeued, delayed, inflight = 0, 0, 0, 0
 for _, obj in ipairs(plan.objects) do
@@ -56,13 +91,10 @@ for _, obj in ipairs(plan.objects) do
     settled = settled + 1
   end
   local landedKey = root .. 'landed:' .. objKey
-  local wroteLanded = false
   for prop, seq in pairs(obj.landed) do
     local cur = tonumber(rcall('HGET', landedKey, prop))
     if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
-    wroteLanded = true
   end
-  if wroteLanded then rcall('EXPIRE', landedKey, ttl) end
   for _, r in ipairs(obj.retry) do
     rcall('SET', outcomePrefix .. r.trace, r.outcome, 'EX', ttl)
     rcall('ZADD', KEYS[5], now + r.delayMs, objKey .. '\n' .. r.entry)
@@ -72,6 +104,7 @@ for _, obj in ipairs(plan.objects) do
     rcall('LPUSH', listKey, obj.requeue[i])
     requeued = requeued + 1
   end
+  if obj.hold then setHold(objKey, obj.hold) end
   inflight = inflight + #obj.done + #obj.retry + #obj.requeue
   if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
   local first = rcall('LINDEX', listKey, 0)
@@ -80,9 +113,15 @@ for _, obj in ipairs(plan.objects) do
     rcall('ZADD', root .. 'pending:' .. obj.group, 'NX', ts, objKey)
     rcall('SADD', KEYS[4], obj.group)
   end
+  if first or #obj.retry > 0 or obj.hold then
+    rcall('PERSIST', landedKey)
+  else
+    rcall('EXPIRE', landedKey, ttl)
+  end
 end
 rcall('DEL', KEYS[3])
 rcall('ZREM', KEYS[2], batchId)
+rcall('SET', KEYS[8], '1', 'PX', 600000)
 if inflight > 0 then rcall('HINCRBY', KEYS[6], 'inflight', -inflight) end
 if requeued > 0 then rcall('HINCRBY', KEYS[6], 'pending', requeued) end
 if delayed > 0 then rcall('HINCRBY', KEYS[6], 'delayed', delayed) end

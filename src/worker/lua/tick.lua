@@ -1,22 +1,35 @@
 --[[
-  Housekeeping any replica may run: promotes retries whose backoff is over and takes back the updates of batches
-  whose lease expired (their worker died or stalled). Taken-back updates return to their objects' pending lists
-  with one more attempt counted, since their call may have reached HubSpot.
+  Housekeeping any replica may run:
+    - promotes retries whose backoff is over;
+    - ends holds that are over, making their objects claimable again;
+    - takes back the updates of batches whose lease expired (their worker died or stalled). When the batch had
+      started a call, the call may still apply: its updates come back with one more attempt counted, and their
+      objects are held (only those updates may be sent until the hold ends). A batch that never called HubSpot
+      costs no attempt and no hold;
+    - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists.
+
+  Re-run: every step acts only on what is due or broken at the time it runs, so a second run finds nothing left
+  to do; only its counts differ.
 
   KEYS[1] delayed zset
   KEYS[2] leases zset
   KEYS[3] inflight hash
   KEYS[4] groups set
   KEYS[5] stats hash
+  KEYS[6] holds hash
+  KEYS[7] held zset
+  KEYS[8] sweep cursor
 
   ARGV[1] key root
   ARGV[2] max items of each kind per call
+  ARGV[3] hold after a lost lease whose call may have gone out (ms)
 
-  Returns: { promoted, reclaimed batches, ms until the next retry is due or -1 }
+  Returns: { promoted, reclaimed batches, ms until the next retry or hold end is due or -1, repaired marks }
 ]]
 local rcall = redis.call
 local root = ARGV[1]
 local limit = tonumber(ARGV[2])
+local holdMs = tonumber(ARGV[3])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
@@ -49,6 +62,7 @@ for _, member in ipairs(due) do
   local objKey, entry = string.match(member, '^(.*)\n(.*)$')
   rcall('ZREM', KEYS[1], member)
   insertInOrder(root .. 'obj:' .. objKey, entry)
+  rcall('PERSIST', root .. 'landed:' .. objKey)
   makePending(objKey)
   promoted = promoted + 1
 end
@@ -57,19 +71,39 @@ if promoted > 0 then
   rcall('HINCRBY', KEYS[5], 'pending', promoted)
 end
 
+for _, objKey in ipairs(rcall('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, limit)) do
+  rcall('ZREM', KEYS[7], objKey)
+  local hold = rcall('HGET', KEYS[6], objKey)
+  local holdUntil = hold and tonumber(string.match(hold, '^(%d+)|'))
+  if holdUntil and holdUntil <= now then rcall('HDEL', KEYS[6], objKey) end
+  makePending(objKey)
+end
+
 local reclaimed, returned = 0, 0
 local expired = rcall('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
 for _, batchId in ipairs(expired) do
   local batchKey = root .. 'batch:' .. batchId
   local fields = rcall('HGETALL', batchKey)
+  local called = false
+  for i = 1, #fields, 2 do
+    if fields[i] == '#calls' and tonumber(fields[i + 1]) > 0 then called = true end
+  end
   for i = 1, #fields, 2 do
     local objKey = fields[i]
     if string.sub(objKey, 1, 1) ~= '#' then
       local listKey = root .. 'obj:' .. objKey
+      local jobs = {}
       for entry in string.gmatch(fields[i + 1], '[^\n]+') do
         local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')
-        insertInOrder(listKey, seq .. ':' .. ts .. ':' .. (tonumber(attempts) + 1) .. ':' .. jobId)
+        if called then attempts = tonumber(attempts) + 1 end
+        insertInOrder(listKey, seq .. ':' .. ts .. ':' .. attempts .. ':' .. jobId)
+        jobs[#jobs + 1] = jobId
         returned = returned + 1
+      end
+      if called then
+        local untilMs = now + holdMs
+        rcall('HSET', KEYS[6], objKey, untilMs .. '|' .. table.concat(jobs, ','))
+        rcall('ZADD', KEYS[7], untilMs, objKey)
       end
       if rcall('HGET', KEYS[3], objKey) == batchId then rcall('HDEL', KEYS[3], objKey) end
       makePending(objKey)
@@ -84,7 +118,26 @@ if returned > 0 then
   rcall('HINCRBY', KEYS[5], 'pending', returned)
 end
 
+-- A slice of the in-flight marks per run: a mark whose batch is gone would keep its object from ever being
+-- claimed again. Claims and settles write marks and batches together, so a mark without a batch is broken.
+local repaired = 0
+local scan = rcall('HSCAN', KEYS[3], rcall('GET', KEYS[8]) or '0', 'COUNT', limit)
+rcall('SET', KEYS[8], scan[1])
+local marks = scan[2]
+for i = 1, #marks, 2 do
+  if rcall('EXISTS', root .. 'batch:' .. marks[i + 1]) == 0 then
+    rcall('HDEL', KEYS[3], marks[i])
+    makePending(marks[i])
+    repaired = repaired + 1
+  end
+end
+
 local nextDue = -1
-local head = rcall('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if head[2] then nextDue = math.max(0, tonumber(head[2]) - now) end
-return { promoted, reclaimed, nextDue }
+for _, key in ipairs({ KEYS[1], KEYS[7] }) do
+  local head = rcall('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if head[2] then
+    local ms = math.max(0, tonumber(head[2]) - now)
+    if nextDue < 0 or ms < nextDue then nextDue = ms end
+  end
+end
+return { promoted, reclaimed, nextDue, repaired }

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+
+/** Redis did not become reachable before the deadline. */
+export class RedisUnavailableError extends Error {
+  readonly code = 'REDIS_UNAVAILABLE';
+  constructor(ms: number, cause?: unknown) {
+    super(
+      `Redis did not answer within ${ms} ms${cause instanceof Error ? ` (last error: ${cause.message})` : ''}`,
+    );
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/**
+ * Connects a `lazyConnect` client and waits until it answers a PING, retrying with backoff (ioredis's own
+ * `connect()` rejects at the first dropped connection, which a flaky network or a restarting Redis produces),
+ * until `timeoutMs` has passed.
+ */
+export async function connectWithRetry(redis: Redis, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 50;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+      const answered = await within(Math.max(1, deadline - Date.now()), redis.ping());
+      if (answered.value === 'PONG') return;
+      last = answered.error ?? last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      redis.disconnect();
+      throw new RedisUnavailableError(timeoutMs, last);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(delayMs, Math.max(1, deadline - Date.now()))));
+    delayMs = Math.min(delayMs * 2, 2000);
+  }
+}
+
+/** Quits cleanly when Redis answers within `timeoutMs`, else drops the connection. Never throws. */
+export async function closeConnection(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'end') return;
+  const quit = await within(
+    timeoutMs,
+    redis.quit().catch(() => undefined),
+  );
+  if (!quit.done) redis.disconnect();
+}
+
+/** Waits for `promise` at most `ms`; tells whether it settled (fulfilled with `value`, or rejected with `error`). */
+export async function within<T>(
+  ms: number,
+  promise: Promise<T>,
+): Promise<{ done: boolean; value?: T; error?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value) => ({ done: true, value }),
+        (error: unknown) => ({ done: true, error }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,150 @@
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { onCleanup, redisUrl, track } from './resources.js';
+
+/**
+ * A TCP proxy in front of Redis that injects the fault a flaky network produces: a request reaches Redis (and
+ * runs there), its reply is dropped and the connection is cut, so the client cannot know whether it ran.
+ * ioredis then reconnects and re-sends what was unanswered, which is how a script comes to run twice.
+ */
+export interface RedisProxy {
+  /** `redis://127.0.0.1:<port>` of the proxy. */
+  readonly url: string;
+  /**
+   * Arms one blip: the next request from any client gets this treatment, or the next one containing any of
+   * `match` (a script's SHA1 for EVALSHA, a line of its source for the EVAL ioredis sends first).
+   */
+  blip(match?: string | string[]): void;
+  /**
+   * Arms one stall: the next request reaches Redis, but nothing more crosses that connection either way and it
+   * stays open (a half-open TCP connection), until the client gives up on it.
+   */
+  stall(): void;
+  /** Blips at random every `minMs`..`maxMs` until {@link RedisProxy.stopBlips}. */
+  startBlips(options: { minMs: number; maxMs: number; random?: () => number }): void;
+  stopBlips(): void;
+  /** Refuses (cuts) every connection while on, as a Redis that is down. */
+  setDown(down: boolean): void;
+  /** Blips done so far. */
+  readonly blips: number;
+  close(): Promise<void>;
+}
+
+interface Armed {
+  match?: Buffer[];
+  stall?: boolean;
+}
+
+/** After a blip's request, the connection is cut when Redis answers, or after this long at the latest. */
+const CUT_AFTER_MS = 50;
+
+/** Starts a proxy to the tests' Redis (or `target`), closed after the test. */
+export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> {
+  const upstreamUrl = new URL(target);
+  const sockets = new Set<Socket>();
+  const armed: Armed[] = [];
+  let down = false;
+  let blips = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(Number(upstreamUrl.port || 6379), upstreamUrl.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.destroy();
+    });
+    upstream.on('error', () => {});
+    client.on('close', () => upstream.destroy());
+    let dropping = false;
+    let stalled = false;
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (dropping || stalled) return;
+      const i = armed.findIndex((a) => !a.match || a.match.some((m) => chunk.includes(m)));
+      const fault = i >= 0 ? armed.splice(i, 1)[0] : undefined;
+      upstream.write(chunk);
+      if (!fault) return;
+      blips++;
+      if (fault.stall) {
+        stalled = true;
+        return;
+      }
+      dropping = true;
+      // A chunk may hold only part of a command, which Redis then never answers: cut soon regardless.
+      setTimeout(cut, CUT_AFTER_MS).unref();
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (stalled) return;
+      if (!dropping) {
+        client.write(chunk);
+        return;
+      }
+      // The request ran (Redis answered it): drop the answer and cut both sides.
+      cut();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+
+  const stopBlips = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const proxy: RedisProxy = {
+    url: `redis://127.0.0.1:${address.port}`,
+    blip(match) {
+      if (match === undefined) armed.push({});
+      else armed.push({ match: (Array.isArray(match) ? match : [match]).map((m) => Buffer.from(m)) });
+    },
+    startBlips({ minMs, maxMs, random = Math.random }) {
+      stopBlips();
+      const next = () => {
+        timer = setTimeout(
+          () => {
+            armed.push({});
+            next();
+          },
+          minMs + (maxMs - minMs) * random(),
+        );
+      };
+      next();
+    },
+    stall() {
+      armed.push({ stall: true });
+    },
+    stopBlips,
+    setDown(on) {
+      down = on;
+      if (on) for (const s of sockets) s.destroy();
+    },
+    get blips() {
+      return blips;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        stopBlips();
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const done = track('redis proxy');
+  onCleanup(async () => {
+    await proxy.close();
+    done();
+  });
+  return proxy;
+}
