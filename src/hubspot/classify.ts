@@ -1,9 +1,8 @@
 import type { OutcomeError } from '../outcomes/outcome.js';
+import { attributeBatchAnswer, clip, InputIndex } from './attribution.js';
 import type { RetryReason } from './policy.js';
 import type { BatchInput, HubSpotAnswer, TransportErrorCode } from './port.js';
 import {
-  type BatchError,
-  type BatchResponse,
   BatchStatus,
   contextStrings,
   type HubSpotErrorBody,
@@ -20,15 +19,33 @@ import {
 /** An {@link OutcomeError} plus HubSpot's correlation id, which HubSpot support asks for. */
 export type VerdictError = OutcomeError & { correlationId?: string };
 
-/** The fate of one input of a settled batch. */
+/**
+ * The fate of one input of a settled batch. A failure HubSpot names carries its category; `reason:
+ * 'unaccounted'` marks an input the answer neither confirms nor names, which is retried because the call may
+ * have applied it.
+ */
 export type InputResult =
   | { objectWriteTraceId: string; ok: true; hubspotObjectId?: string }
-  | { objectWriteTraceId: string; ok: false; error: VerdictError; retryable: boolean };
+  | {
+      objectWriteTraceId: string;
+      ok: false;
+      error: VerdictError;
+      retryable: boolean;
+      reason?: 'unaccounted';
+    };
 
 /** What a 400 tells about which inputs poisoned the batch. */
 export interface PoisonHint {
-  /** Trace ids of inputs the answer implicates (named, or holding an offending property or id property). */
+  /**
+   * Trace ids of inputs the answer implicates for certain: named, holding the quoted offending value, the only
+   * one setting an offending property, setting a property that cannot be written at all, or using a
+   * non-unique id property.
+   */
   traceIds: string[];
+  /** Per trace id implicated by a property problem, those problems (with HubSpot's message on each). */
+  badProperties: Record<string, PropertyProblem[]>;
+  /** Trace ids of inputs that set an offending property but could not be singled out: bisected, not failed. */
+  suspects: string[];
   /** Ids HubSpot named in the error context. */
   ids: string[];
   properties: PropertyProblem[];
@@ -45,6 +62,8 @@ export type BatchVerdict =
   | { kind: 'rateLimited'; policyName: string; error: VerdictError; retryAfterMs?: number }
   | { kind: 'authFailed'; error: VerdictError }
   | { kind: 'rejected'; error: VerdictError; poison: PoisonHint }
+  /** HTTP 413: the part is split and sent again; a lone input fails. */
+  | { kind: 'tooLarge'; reason: 'payload_too_large'; error: VerdictError }
   | { kind: 'failAll'; error: VerdictError };
 
 /** HubSpot's 429 policy names; `UNKNOWN` when the answer names none. */
@@ -55,30 +74,7 @@ export const RateLimitPolicy = {
   unknown: 'UNKNOWN',
 } as const;
 
-/**
- * Whether a 207 error category is worth another try for the input it names. Unknown categories are retried: a
- * spent attempt costs less than failing an update for good on a category we have never seen.
- */
-export const INPUT_CATEGORY_RETRYABLE: Readonly<Record<string, boolean>> = {
-  OBJECT_NOT_FOUND: false,
-  VALIDATION_ERROR: false,
-  CONFLICT: false,
-  OBJECT_ALREADY_EXISTS: false,
-  BAD_REQUEST: false,
-  INVALID_PARAMS: false,
-  UNSUPPORTED: false,
-  RATE_LIMIT: true,
-  RATE_LIMITS: true,
-  INTERNAL_ERROR: true,
-  SERVER_ERROR: true,
-  LOCKED: true,
-  TIMEOUT: true,
-};
-
-/** See {@link INPUT_CATEGORY_RETRYABLE}. */
-export function isRetryableInputCategory(category: string): boolean {
-  return INPUT_CATEGORY_RETRYABLE[category] ?? true;
-}
+export { INPUT_CATEGORY_RETRYABLE, isRetryableInputCategory } from './attribution.js';
 
 const TRANSPORT_REASON = {
   TIMEOUT: 'timeout',
@@ -94,14 +90,11 @@ const DEFAULT_CATEGORY: Readonly<Record<number, string>> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   408: 'TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
   423: 'LOCKED',
   429: 'RATE_LIMIT',
   477: 'MIGRATION_IN_PROGRESS',
 };
-
-const MAX_MESSAGE_LENGTH = 1000;
-/** The id property whose value is HubSpot's own record id, so results can be matched by it. */
-const OWN_ID_PROPERTY = 'hs_object_id';
 
 /**
  * Maps one HubSpot answer for `inputs` to what the worker does next. Pure: the same inputs and answer always give
@@ -123,6 +116,7 @@ export function classifyBatchAnswer(inputs: BatchInput[], answer: HubSpotAnswer)
   if (status === 400) return { kind: 'rejected', error, poison: poisonHint(inputs, body) };
   if (status === 401 || status === 403) return { kind: 'authFailed', error };
   if (status === 408) return { kind: 'retry', reason: 'timeout', error, ...retryAfter };
+  if (status === 413) return { kind: 'tooLarge', reason: 'payload_too_large', error };
   if (status === 423) return { kind: 'retry', reason: 'locked_423', error, ...retryAfter };
   if (status === 429) return { kind: 'rateLimited', policyName: policyNameOf(body), error, ...retryAfter };
   if (status === 477) return { kind: 'retry', reason: 'migration_477', error, ...retryAfter };
@@ -155,114 +149,19 @@ function classifySuccess(inputs: BatchInput[], answer: HttpAnswer): BatchVerdict
       },
     };
   }
-  const errors = parsed.errors ?? [];
-  if ((parsed.numErrors ?? 0) > 0 && errors.length === 0) {
-    return unexpected(`HubSpot reported ${parsed.numErrors} errors without listing them`);
-  }
-  return { kind: 'settled', httpStatus: answer.status, results: settle(inputs, parsed, answer) };
-}
-
-/** Finds inputs by the trace ids and ids HubSpot names. */
-class InputIndex {
-  private readonly byTrace = new Map<string, number[]>();
-  private readonly byId = new Map<string, number[]>();
-  private readonly byFoldedId = new Map<string, number[]>();
-
-  constructor(inputs: BatchInput[]) {
-    inputs.forEach((input, i) => {
-      push(this.byTrace, input.objectWriteTraceId, i);
-      push(this.byId, input.id, i);
-      push(this.byFoldedId, input.id.toLowerCase(), i);
-    });
-  }
-
-  /** Inputs an error context names. An id HubSpot echoes in another case (emails) is matched case-insensitively. */
-  named(traceIds: string[], ids: string[]): Set<number> {
-    const found = new Set<number>();
-    for (const t of traceIds) for (const i of this.byTrace.get(t) ?? []) found.add(i);
-    for (const id of ids) {
-      for (const i of this.byId.get(id) ?? this.byFoldedId.get(id.toLowerCase()) ?? []) found.add(i);
-    }
-    return found;
-  }
-}
-
-function settle(inputs: BatchInput[], parsed: BatchResponse, answer: HttpAnswer): InputResult[] {
-  const index = new InputIndex(inputs);
-  const errorsOf = inputs.map((): BatchError[] => []);
-  const unattributed: BatchError[] = [];
-  for (const error of parsed.errors ?? []) {
-    const named = index.named(
-      contextStrings(error.context, 'objectWriteTraceId'),
-      contextStrings(error.context, 'ids'),
-    );
-    if (named.size === 0) unattributed.push(error);
-    for (const i of named) errorsOf[i]?.push(error);
-  }
-  // With an error we cannot pin on an input, elimination would clear an input on no evidence.
-  const objectIds = matchResults(inputs, index, parsed, errorsOf, unattributed.length === 0);
-  const toResult = (input: BatchInput, i: number): InputResult => {
-    const trace = input.objectWriteTraceId;
-    const own = errorsOf[i] ?? [];
-    const chosen = own.find((e) => !isRetryableInputCategory(e.category ?? 'UNKNOWN')) ?? own[0];
-    if (chosen) return failure(trace, chosen, answer, isRetryableInputCategory(chosen.category ?? 'UNKNOWN'));
-    const objectId = objectIds[i];
-    // An error we cannot pin on an input may be any input's; only a result that positively matches clears one.
-    const fallback = unattributed[0];
-    if (fallback && objectId === undefined) return failure(trace, fallback, answer, true);
-    return objectId !== undefined
-      ? { objectWriteTraceId: trace, ok: true, hubspotObjectId: objectId }
-      : { objectWriteTraceId: trace, ok: true };
-  };
-  return inputs.map(toResult);
-}
-
-/**
- * HubSpot's record id for each succeeded input, where a result can be pinned on it: by an echoed trace id, by
- * the id itself when the input addressed the record by HubSpot id, or by elimination when one of each is left.
- */
-function matchResults(
-  inputs: BatchInput[],
-  index: InputIndex,
-  parsed: BatchResponse,
-  errorsOf: BatchError[][],
-  allowElimination: boolean,
-): Array<string | undefined> {
-  const ids: Array<string | undefined> = inputs.map(() => undefined);
-  const results = (parsed.results ?? []).filter((r) => r.id !== undefined);
-  const used = new Set<number>();
-  const isSucceeded = (i: number) => (errorsOf[i] ?? []).length === 0;
-  const succeeded = inputs.flatMap((_, i) => (isSucceeded(i) ? [i] : []));
-  results.forEach((result, r) => {
-    if (result.objectWriteTraceId === undefined) return;
-    const owners = index.named([result.objectWriteTraceId], []);
-    if (owners.size > 0) used.add(r);
-    for (const i of owners) if (isSucceeded(i)) ids[i] = result.id;
+  const results = attributeBatchAnswer(inputs, parsed, {
+    status: answer.status,
+    ...(answer.correlationId ? { correlationId: answer.correlationId } : {}),
   });
-  for (const i of succeeded) {
-    const input = inputs[i];
-    if (!input || ids[i] !== undefined) continue;
-    if (input.idProperty !== undefined && input.idProperty !== OWN_ID_PROPERTY) continue;
-    const r = results.findIndex((result, k) => !used.has(k) && result.id === input.id);
-    if (r < 0) continue;
-    used.add(r);
-    ids[i] = results[r]?.id;
+  if (!results) {
+    const listed = parsed.errors?.length ?? 0;
+    const detail =
+      (parsed.numErrors ?? 0) > listed
+        ? `HubSpot reported ${parsed.numErrors} errors but listed ${listed}`
+        : `HubSpot answered HTTP ${answer.status}`;
+    return unexpected(`${detail}, and the answer confirms none of the ${inputs.length} inputs`);
   }
-  const openInputs = succeeded.filter((i) => ids[i] === undefined);
-  const openResults = results.filter((_, k) => !used.has(k));
-  if (allowElimination && openInputs.length === 1 && openResults.length === 1)
-    ids[openInputs[0] ?? -1] = openResults[0]?.id;
-  return ids;
-}
-
-function failure(trace: string, error: BatchError, answer: HttpAnswer, retryable: boolean): InputResult {
-  const verdictError: VerdictError = {
-    category: error.category ?? 'UNKNOWN',
-    message: clip(error.message ?? 'HubSpot reported an error for this input'),
-    httpStatus: answer.status,
-  };
-  if (answer.correlationId) verdictError.correlationId = answer.correlationId;
-  return { objectWriteTraceId: trace, ok: false, error: verdictError, retryable };
+  return { kind: 'settled', httpStatus: answer.status, results };
 }
 
 function httpError(
@@ -305,16 +204,23 @@ function poisonHint(inputs: BatchInput[], body: HubSpotErrorBody | undefined): P
   const implicated = new Set<number>();
   const ids = new Set<string>();
   const duplicateIds = new Set<string>();
-  const problems = new Map<string, PropertyProblem>();
+  const problems: PropertyProblem[] = [];
   let nonUniqueIdProperty: string | undefined;
   let batchTooLarge = false;
+  // The message's list and `errors[]` usually report the same problem twice; two values of one property are
+  // two problems.
   const addProblem = (p: PropertyProblem) => {
-    const known = problems.get(p.name);
-    if (!known) problems.set(p.name, { ...p });
-    else {
-      known.code ??= p.code;
-      known.value ??= p.value;
+    const same = problems.filter((q) => q.name === p.name);
+    const known =
+      same.find((q) => q.value === p.value) ??
+      (p.value === undefined ? same[0] : same.find((q) => q.value === undefined));
+    if (!known) {
+      problems.push({ ...p });
+      return;
     }
+    known.code ??= p.code;
+    known.value ??= p.value;
+    known.rawValue ??= p.rawValue;
   };
   for (const source of sources) {
     const { message, context } = source;
@@ -330,8 +236,7 @@ function poisonHint(inputs: BatchInput[], body: HubSpotErrorBody | undefined): P
     for (const name of contextStrings(context, 'propertyName')) {
       const p: PropertyProblem = { name, message: message ?? `Property "${name}" was not valid` };
       if (code) p.code = code;
-      const value = offendingValue(message);
-      if (value !== undefined) p.value = value;
+      Object.assign(p, offendingValue(message));
       addProblem(p);
     }
     nonUniqueIdProperty ??= parseNonUniqueIdProperty(message);
@@ -341,14 +246,28 @@ function poisonHint(inputs: BatchInput[], body: HubSpotErrorBody | undefined): P
   if (duplicateIds.size === 0 && sources.some((s) => parseDuplicateIds(s.message))) {
     for (const id of duplicatesAmong(inputs)) duplicateIds.add(id);
   }
-  for (const p of problems.values()) for (const i of holders(inputs, p)) implicated.add(i);
+  const bad = new Map<number, PropertyProblem[]>();
+  const suspects = new Set<number>();
+  for (const p of problems) {
+    const pinned = pinProblem(inputs, p);
+    for (const i of pinned.certain) {
+      implicated.add(i);
+      bad.set(i, [...(bad.get(i) ?? []), p]);
+    }
+    for (const i of pinned.suspects) suspects.add(i);
+  }
   inputs.forEach((input, i) => {
     if (nonUniqueIdProperty !== undefined && input.idProperty === nonUniqueIdProperty) implicated.add(i);
   });
+  const traceOf = (i: number) => (inputs[i] as BatchInput).objectWriteTraceId;
   const hint: PoisonHint = {
-    traceIds: inputs.filter((_, i) => implicated.has(i)).map((input) => input.objectWriteTraceId),
+    traceIds: inputs.flatMap((input, i) => (implicated.has(i) ? [input.objectWriteTraceId] : [])),
+    badProperties: Object.fromEntries([...bad].map(([i, list]) => [traceOf(i), list])),
+    suspects: inputs.flatMap((input, i) =>
+      suspects.has(i) && !implicated.has(i) ? [input.objectWriteTraceId] : [],
+    ),
     ids: [...ids],
-    properties: [...problems.values()],
+    properties: problems,
     duplicateIds: [...duplicateIds],
     batchTooLarge,
   };
@@ -356,12 +275,31 @@ function poisonHint(inputs: BatchInput[], body: HubSpotErrorBody | undefined): P
   return hint;
 }
 
-/** Inputs setting the offending property: those with the quoted value if any has it, else all that set it. */
-function holders(inputs: BatchInput[], problem: PropertyProblem): number[] {
+/** Problems that make every write of the property fail, whatever its value. */
+const UNWRITABLE_CODES: ReadonlySet<string> = new Set(['PROPERTY_DOESNT_EXIST', 'READ_ONLY_VALUE']);
+
+/**
+ * Which inputs one property problem singles out. Certain: every setter of a property that cannot be written,
+ * the setters holding the quoted value (as HubSpot escaped it, or unescaped), or the lone setter. Otherwise the
+ * setters are only suspects: failing them all would fail valid updates on a guess.
+ */
+export function pinProblem(
+  inputs: readonly BatchInput[],
+  problem: PropertyProblem,
+): { certain: number[]; suspects: number[] } {
   const setting = inputs.flatMap((input, i) => (Object.hasOwn(input.properties, problem.name) ? [i] : []));
-  if (problem.value === undefined) return setting;
-  const exact = setting.filter((i) => inputs[i]?.properties[problem.name] === problem.value);
-  return exact.length > 0 ? exact : setting;
+  if (problem.code !== undefined && UNWRITABLE_CODES.has(problem.code))
+    return { certain: setting, suspects: [] };
+  if (problem.value !== undefined) {
+    const exact = setting.filter((i) => holdsValue(inputs[i] as BatchInput, problem));
+    if (exact.length > 0) return { certain: exact, suspects: [] };
+  }
+  return setting.length === 1 ? { certain: setting, suspects: [] } : { certain: [], suspects: setting };
+}
+
+function holdsValue(input: BatchInput, problem: PropertyProblem): boolean {
+  const sent = input.properties[problem.name];
+  return sent !== undefined && (sent === problem.value || sent === problem.rawValue);
 }
 
 function duplicatesAmong(inputs: BatchInput[]): string[] {
@@ -369,14 +307,4 @@ function duplicatesAmong(inputs: BatchInput[]): string[] {
   const dup = new Set<string>();
   for (const input of inputs) (seen.has(input.id) ? dup : seen).add(input.id);
   return [...dup];
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-function clip(text: string): string {
-  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text;
 }

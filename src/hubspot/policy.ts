@@ -55,7 +55,8 @@ export const ATTEMPT_POLICY = {
     ambiguous: true,
     backoff: 'exponential',
     description:
-      'A 1xx/3xx, or a 2xx whose body is not a usable batch response (or lists errors it does not name): retried.',
+      'A 1xx/3xx, or a 2xx whose body is not a usable batch response, or that neither confirms nor names any ' +
+      'input (e.g. numErrors with no errors listed): the whole batch is retried.',
   },
   server_error: {
     retry: true,
@@ -151,6 +152,16 @@ export const ATTEMPT_POLICY = {
     backoff: 'exponential',
     description: 'A 207 error of a retryable category (rate limit, internal, unknown) names the input.',
   },
+  unaccounted: {
+    retry: true,
+    spendsAttempt: true,
+    ambiguous: true,
+    backoff: 'exponential',
+    description:
+      'A 200/207 that neither names the input in an error nor confirms it by a result (or by elimination, when ' +
+      'every error is pinned, numErrors matches the errors listed and results match the inputs no error ' +
+      'names): retried, since the call may have applied it.',
+  },
   input_rejected: {
     retry: false,
     spendsAttempt: true,
@@ -165,15 +176,28 @@ export const ATTEMPT_POLICY = {
     ambiguous: false,
     backoff: 'none',
     description:
-      'HTTP 400: never resent as is. Inputs the poison hint names fail; the rest are resent without them, or ' +
-      'one by one when the hint names none.',
+      'HTTP 400: never resent as is. Inputs the error pins down (named by trace id or id, holding the quoted ' +
+      'value, alone in setting the property, setting a property that does not exist or is read-only, or using ' +
+      'a non-unique idProperty) fail; the rest are resent without them. When it pins none, the inputs setting ' +
+      'the named properties (else all) are bisected in the same batch run, spending no attempt, until each bad ' +
+      'input fails alone; a batch over the size limit is halved.',
+  },
+  payload_too_large: {
+    retry: false,
+    spendsAttempt: true,
+    ambiguous: false,
+    backoff: 'none',
+    description:
+      'HTTP 413: nothing applied; the inputs are split in halves and sent again in the same batch run, ' +
+      'without spending attempts. A lone input that is still too large fails (PAYLOAD_TOO_LARGE or ' +
+      "HubSpot's category).",
   },
   other_4xx: {
     retry: false,
     spendsAttempt: true,
     ambiguous: false,
     backoff: 'none',
-    description: 'Other final 4xx (404 unknown object type, 409, 413, 415, ...): every input fails.',
+    description: 'Other final 4xx (404 unknown object type, 409, 415, ...): every input fails.',
   },
   lease_expired: {
     retry: true,

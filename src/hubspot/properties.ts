@@ -18,6 +18,7 @@ export const PropertyErrorCode = {
   invalidDate: 'INVALID_DATE',
   invalidDatetime: 'INVALID_DATETIME',
   readOnly: 'READ_ONLY_VALUE',
+  leadingTrailingWhitespace: 'LEADING_TRAILING_WHITESPACE',
 } as const;
 export type PropertyErrorCode = (typeof PropertyErrorCode)[keyof typeof PropertyErrorCode];
 
@@ -83,6 +84,14 @@ function validateValue(
     );
   }
   if (value === '') return undefined;
+  // HubSpot rejects such values rather than trimming them (since 2025-04); a trimmed check here would let one
+  // through to cost a 400 for its whole batch.
+  if (NON_STRING_TYPES.has(def.type) && hasOuterWhitespace(value)) {
+    return violation(
+      PropertyErrorCode.leadingTrailingWhitespace,
+      `${JSON.stringify(value)} includes leading or trailing whitespace.`,
+    );
+  }
   switch (def.type) {
     case 'number':
       // HubSpot rejects exponent notation too (seen: "1.4210854715202004e-14 was not a valid number.").
@@ -91,7 +100,7 @@ function validateValue(
         : violation(PropertyErrorCode.invalidInteger, `${value} was not a valid number.`);
     case 'bool':
     case 'boolean':
-      return /^(true|false)$/i.test(value.trim())
+      return /^(true|false)$/i.test(value)
         ? undefined
         : violation(
             PropertyErrorCode.invalidBoolean,
@@ -123,8 +132,26 @@ function validateValue(
   }
 }
 
+/** The property types HubSpot validates as non-string values. */
+const NON_STRING_TYPES: ReadonlySet<string> = new Set([
+  'number',
+  'bool',
+  'boolean',
+  'enumeration',
+  'date',
+  'datetime',
+]);
+
+/** Whitespace, as JavaScript knows it, plus the invisible characters HubSpot counts with it. */
+const OUTER_WHITESPACE = /^[\s\u200b-\u200d\u2060]|[\s\u200b-\u200d\u2060]$/;
+
+/** True when `value` starts or ends with whitespace or an invisible character. */
+export function hasOuterWhitespace(value: string): boolean {
+  return OUTER_WHITESPACE.test(value);
+}
+
 function isPlainNumber(value: string): boolean {
-  return /^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(value.trim());
+  return /^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(value);
 }
 
 /** Multi-select (checkbox) enumerations take `a;b;c`, so each part must be an option. */
@@ -148,8 +175,7 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]
  * ISO 8601 date or date-time, or epoch milliseconds. Date-times are accepted for date properties too: HubSpot's
  * midnight rule for those is not checked, leaning lenient.
  */
-function isDateValue(value: string): boolean {
-  const v = value.trim();
+function isDateValue(v: string): boolean {
   if (/^-?\d{1,15}$/.test(v)) return true;
   if (ISO_DATE.test(v)) return isRealDate(v);
   if (ISO_DATETIME.test(v)) return isRealDate(v.slice(0, 10)) && !Number.isNaN(Date.parse(v));

@@ -201,7 +201,16 @@ export interface PropertyProblem {
   name: string;
   code?: string;
   message: string;
+  /** The rejected value as sent: JSON-unescaped when HubSpot quoted it. */
   value?: string;
+  /** The quoted value as written in the message, when unescaping changed it (`42\n` for a trailing newline). */
+  rawValue?: string;
+}
+
+/** A value quoted by a validation message; see {@link PropertyProblem}. */
+export interface QuotedValue {
+  value: string;
+  rawValue?: string;
 }
 
 const PropertyValidationSchema = z.looseObject({
@@ -244,22 +253,42 @@ export function parseInvalidPropertiesMessage(message: string | undefined): Prop
     const { name, error, message: text, propertyValue } = parsed.data;
     const problem: PropertyProblem = { name, message: text ?? `Property "${name}" was not valid` };
     if (error) problem.code = error;
-    const value = propertyValue ?? offendingValue(text);
-    if (value !== undefined) problem.value = value;
+    if (propertyValue !== undefined) problem.value = propertyValue;
+    else Object.assign(problem, offendingValue(text));
     return [problem];
   });
 }
 
+/** The wording that follows the value in HubSpot's validation messages. */
+const REJECTION =
+  '(?:(?:is|was) not (?:a valid|one of the allowed options)|includes leading or trailing whitespace)';
+const QUOTED_VALUE = new RegExp(`^"((?:[^"\\\\]|\\\\.)*)" ${REJECTION}`, 's');
+const BARE_VALUE = new RegExp(`^(.*?) ${REJECTION}`, 's');
+
 /**
  * The rejected value quoted by a HubSpot validation message: `"abc" is not a valid number.`,
- * `abc was not a valid number.`, `x was not one of the allowed options: [...]`.
+ * `abc was not a valid number.`, `x was not one of the allowed options: [...]`,
+ * `"42\n" includes leading or trailing whitespace.`. HubSpot quotes a value JSON-escaped, so a quoted value is
+ * unescaped to compare with what was sent; the text as written is kept too, in case it was not escaped.
  */
-export function offendingValue(message: string | undefined): string | undefined {
+export function offendingValue(message: string | undefined): QuotedValue | undefined {
   if (!message) return undefined;
-  const quoted = /^"((?:[^"\\]|\\.)*)" (?:is|was) not (?:a valid|one of)/s.exec(message);
-  if (quoted) return quoted[1];
-  const bare = /^(.*?) (?:is|was) not (?:a valid |one of the allowed options)/s.exec(message);
-  return bare?.[1];
+  const quoted = QUOTED_VALUE.exec(message)?.[1];
+  if (quoted !== undefined) {
+    const value = jsonUnescape(quoted);
+    return value === undefined || value === quoted ? { value: quoted } : { value, rawValue: quoted };
+  }
+  const bare = BARE_VALUE.exec(message)?.[1];
+  return bare === undefined ? undefined : { value: bare };
+}
+
+function jsonUnescape(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(`"${text}"`);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The ids of `Duplicate IDs found in batch input: [a, b]. IDs must be unique`; `undefined` for other messages. */

@@ -10,6 +10,7 @@ export const PropertyErrorCode = {
   invalidDate: 'INVALID_DATE',
   invalidDatetime: 'INVALID_DATETIME',
   invalidEmail: 'INVALID_EMAIL',
+  leadingTrailingWhitespace: 'LEADING_TRAILING_WHITESPACE',
   // Not observed: what HubSpot calls a unique value that another record already holds, here kept in the same
   // list so a client finds it the same way as any other poison value.
   uniqueConflict: 'CONFLICTING_UNIQUE_VALUE',
@@ -29,6 +30,8 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const EPOCH_MS = /^-?\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DAY_MS = 86_400_000;
+// HubSpot counts invisible characters (zero-width spaces, word joiners) with whitespace.
+const OUTER_WHITESPACE = /^[\s\u200b-\u200d\u2060]|[\s\u200b-\u200d\u2060]$/;
 
 function isCalendarDate(value: string): boolean {
   const m = ISO_DATE.exec(value);
@@ -62,6 +65,13 @@ export function checkValue(property: PropertySchema, value: string): PropertyIss
   // An empty string clears the property whatever its type.
   if (value === '') return undefined;
   const bad = (error: PropertyErrorCode, message: string): PropertyIssue => ({ name, value, error, message });
+  // Since 2025-04 HubSpot refuses, rather than trims, padded values of every type but string.
+  if (property.type !== 'string' && OUTER_WHITESPACE.test(value)) {
+    return bad(
+      'LEADING_TRAILING_WHITESPACE',
+      `${JSON.stringify(value)} includes leading or trailing whitespace.`,
+    );
+  }
   switch (property.type) {
     case 'number':
       return NUMBER.test(value)

@@ -73,6 +73,7 @@ export function buildSettlePlan(
 
   for (const d of batch.early) {
     if (d.status === 'failed') finish(d.member, 'failed', d.member.entry.attempts, { error: d.error });
+    else if (d.status === 'requeue') requeue(d.member);
     else finish(d.member, 'superseded', d.member.entry.attempts);
   }
 

@@ -28,7 +28,9 @@ export interface PreparedInput {
 /** A decision taken before anything is sent. */
 export type EarlyDecision =
   | { member: Member; status: 'failed'; error: OutcomeError }
-  | { member: Member; status: 'superseded' };
+  | { member: Member; status: 'superseded' }
+  /** Not sent in this batch: back to pending as it was, without spending an attempt. */
+  | { member: Member; status: 'requeue'; reason: string };
 
 export interface PreparedBatch {
   account: string;
@@ -65,7 +67,9 @@ function safeJson(raw: string): unknown {
 /**
  * Turns claimed objects into a batch: validates every update again (jobs may come from other languages), checks
  * values against HubSpot's property schema when a validator is given, and merges each object's updates into one
- * input. Pure: no I/O.
+ * input. Two objects whose ids are the same string (a record id and a unique property's value, or one email in
+ * two cases) never share a batch: HubSpot's answer names failed inputs by id, so it could not tell them apart;
+ * the later one is handed back to the queue. Pure: no I/O.
  */
 export function prepareBatch(
   group: string,
@@ -76,6 +80,8 @@ export function prepareBatch(
   const [account = DEFAULT_ACCOUNT, objectType = ''] = group.split('|');
   const inputs: PreparedInput[] = [];
   const early: EarlyDecision[] = [];
+  // HubSpot echoes emails in another case, so ids are compared folded.
+  const idsInBatch = new Set<string>();
   let merged = 0;
 
   for (const obj of objects) {
@@ -139,6 +145,12 @@ export function prepareBatch(
       const member = byTrace.get(trace);
       if (member) members.push(member);
     }
+    const folded = merge.input.id.toLowerCase();
+    if (idsInBatch.has(folded)) {
+      for (const member of members) early.push({ member, status: 'requeue', reason: 'id shared in batch' });
+      continue;
+    }
+    idsInBatch.add(folded);
     merged += members.length - 1;
     inputs.push({ input: merge.input, objectKey: obj.objectKey, members, sequences: merge.sequences });
   }

@@ -180,7 +180,8 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
               kind: 'succeeded',
               ...(r.hubspotObjectId ? { hubspotObjectId: r.hubspotObjectId } : {}),
             });
-          else if (r.retryable) fates.set(i, { kind: 'retry', reason: 'input_error', error: r.error });
+          else if (r.retryable)
+            fates.set(i, { kind: 'retry', reason: r.reason ?? 'input_error', error: r.error });
           else fates.set(i, { kind: 'failed', error: r.error });
         }
         break;
@@ -242,6 +243,11 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       case 'failAll':
         for (const i of part) fates.set(i, { kind: 'failed', error: verdict.error });
         break;
+      case 'tooLarge':
+        // Nothing applied: halves go out again in this run, costing no attempt; a lone input is too large itself.
+        if (part.length > 1) queue.unshift(...halves(part));
+        else for (const i of part) fates.set(i, { kind: 'failed', error: verdict.error });
+        break;
       case 'rejected':
         isolate(batch, part, verdict, fates, queue);
         break;
@@ -250,7 +256,17 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
   return fates;
 }
 
-/** Splits a rejected part into named poison inputs (failed) and the rest (sent again), or bisects it. */
+/** A part cut in two, the first half the larger. */
+function halves(part: number[]): number[][] {
+  const mid = Math.ceil(part.length / 2);
+  return [part.slice(0, mid), part.slice(mid)];
+}
+
+/**
+ * Splits a rejected part into poison inputs (failed) and the rest (sent again), or bisects it. Only inputs the
+ * hint implicates for certain fail; inputs that merely set an offending property are suspects, halved until
+ * each bad one is alone.
+ */
 function isolate(
   batch: PreparedBatch,
   part: number[],
@@ -259,65 +275,37 @@ function isolate(
   queue: number[][],
 ): void {
   const hint = verdict.poison;
-  const input = (i: number) => (batch.inputs[i] as PreparedInput).input;
+  const trace = (i: number) => (batch.inputs[i] as PreparedInput).input.objectWriteTraceId;
   if (hint.batchTooLarge && part.length > 1) {
-    const mid = Math.ceil(part.length / 2);
-    queue.unshift(part.slice(0, mid), part.slice(mid));
+    queue.unshift(...halves(part));
     return;
   }
-
-  const traceIds = new Set(hint.traceIds);
-  const ids = new Set([...hint.ids, ...hint.duplicateIds]);
-  const poison = new Map<number, string[]>();
-  for (const i of part) {
-    if (
-      traceIds.has(input(i).objectWriteTraceId) ||
-      (ids.has(input(i).id) && hint.duplicateIds.length === 0)
-    ) {
-      poison.set(i, []);
-    }
-  }
-  // A property error names the property, not the input: the inputs setting it (to the named value, when the
-  // message gives one) are the suspects. A property that does not exist is bad in every input that sets it.
-  const suspects = new Set<number>();
-  for (const prop of hint.properties) {
-    const setting = part.filter((i) => prop.name in input(i).properties);
-    const matching =
-      prop.value !== undefined
-        ? setting.filter((i) => input(i).properties[prop.name] === prop.value)
-        : setting;
-    const certain =
-      prop.code === 'PROPERTY_DOESNT_EXIST' || prop.code === 'READ_ONLY_VALUE' || matching.length === 1;
-    const chosen = prop.value !== undefined && matching.length > 0 ? matching : setting;
-    for (const i of chosen) {
-      if (certain || prop.value !== undefined) poison.set(i, [...(poison.get(i) ?? []), prop.name]);
-      else suspects.add(i);
-    }
-  }
-
-  const error = (names: string[]): OutcomeError => {
-    const props = hint.properties.filter((p) => names.includes(p.name));
-    const message = props.length > 0 ? props.map((p) => p.message).join('; ') : verdict.error.message;
+  const implicated = new Set(hint.traceIds);
+  const poison = part.filter((i) => implicated.has(trace(i)));
+  const error = (i: number): OutcomeError => {
+    const problems = hint.badProperties[trace(i)] ?? [];
+    const message = problems.length > 0 ? problems.map((p) => p.message).join('; ') : verdict.error.message;
     return { ...verdict.error, message };
   };
+  const fail = (i: number) => {
+    const names = [...new Set((hint.badProperties[trace(i)] ?? []).map((p) => p.name))];
+    fates.set(i, { kind: 'poison', error: error(i), badProperties: names });
+  };
 
-  if (poison.size > 0) {
-    for (const [i, names] of poison)
-      fates.set(i, { kind: 'poison', error: error(names), badProperties: names });
-    const rest = part.filter((i) => !poison.has(i));
+  if (poison.length > 0) {
+    for (const i of poison) fail(i);
+    const rest = part.filter((i) => !implicated.has(trace(i)));
     if (rest.length > 0) queue.unshift(rest);
     return;
   }
   if (part.length === 1) {
-    const i = part[0] as number;
-    const names = poison.get(i) ?? [];
-    fates.set(i, { kind: 'poison', error: error(names), badProperties: names });
+    fail(part[0] as number);
     return;
   }
   // Nothing singled out: send the unsuspected inputs on their own and halve the suspects (or everything).
-  const pool = suspects.size > 0 && suspects.size < part.length ? part.filter((i) => suspects.has(i)) : part;
+  const suspected = new Set(hint.suspects);
+  const suspects = part.filter((i) => suspected.has(trace(i)));
+  const pool = suspects.length > 0 && suspects.length < part.length ? suspects : part;
   const rest = part.filter((i) => !pool.includes(i));
-  const mid = Math.ceil(pool.length / 2);
-  const halves = pool.length > 1 ? [pool.slice(0, mid), pool.slice(mid)] : [pool];
-  queue.unshift(...(rest.length > 0 ? [rest] : []), ...halves);
+  queue.unshift(...(rest.length > 0 ? [rest] : []), ...(pool.length > 1 ? halves(pool) : [pool]));
 }

@@ -88,14 +88,59 @@ describe('classifyBatchAnswer: 200 COMPLETE', () => {
     ]);
   });
 
-  it('treats inputs missing from results as succeeded', () => {
+  it('retries, as unaccounted, inputs no result confirms when the results do not add up', () => {
     const inputs = [input('101', 't1'), input('102', 't2'), input('103', 't3')];
     const results = settled(classifyBatchAnswer(inputs, http(200, complete([result('102')]))));
     expect(results).toEqual([
-      { objectWriteTraceId: 't1', ok: true },
+      expect.objectContaining({
+        objectWriteTraceId: 't1',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
       { objectWriteTraceId: 't2', ok: true, hubspotObjectId: '102' },
-      { objectWriteTraceId: 't3', ok: true },
+      expect.objectContaining({
+        objectWriteTraceId: 't3',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
     ]);
+    expect(results[0]).toMatchObject({
+      error: {
+        category: 'UNACCOUNTED',
+        httpStatus: 200,
+        message: expect.stringContaining('1 results for 3 inputs'),
+      },
+    });
+  });
+
+  it('confirms an input addressed by idProperty by a result carrying that property', () => {
+    const inputs = [
+      input('a@x.com', 't1', { email: 'a@x.com' }, 'email'),
+      input('ext-9', 't2', { external_id: 'ext-9' }, 'external_id'),
+      input('c@x.com', 't3', {}, 'email'),
+    ];
+    const body = complete([
+      result('902', { properties: { external_id: 'ext-9', hs_object_id: '902' } }),
+      result('901', { properties: { email: 'A@X.com', hs_object_id: '901' } }),
+    ]);
+    expect(settled(classifyBatchAnswer(inputs, http(200, body)))).toEqual([
+      { objectWriteTraceId: 't1', ok: true, hubspotObjectId: '901' },
+      { objectWriteTraceId: 't2', ok: true, hubspotObjectId: '902' },
+      expect.objectContaining({ objectWriteTraceId: 't3', ok: false, reason: 'unaccounted' }),
+    ]);
+  });
+
+  it('retries the whole batch when the answer confirms no input at all', () => {
+    const inputs = [input('a@x.com', 't1', {}, 'email'), input('b@x.com', 't2', {}, 'email')];
+    for (const body of [complete([]), complete([result('901')]), { status: 'COMPLETE' }]) {
+      expect(classifyBatchAnswer(inputs, http(200, body))).toMatchObject({
+        kind: 'retry',
+        reason: 'unexpected_response',
+        error: { category: 'UNEXPECTED_RESPONSE', httpStatus: 200 },
+      });
+    }
   });
 
   it('accepts numeric ids in results', () => {
@@ -189,14 +234,105 @@ describe('classifyBatchAnswer: 207 multi-status', () => {
     ]);
   });
 
-  it('names every input that carries a named id', () => {
+  it('an id two record-id inputs share, with no result telling them apart, retries both', () => {
     const inputs = [input('101', 't1'), input('101', 't2', {}, 'hs_object_id'), input('102', 't3')];
     const body = complete([result('102')], { numErrors: 1, errors: [notFound({ ids: ['101'] })] });
-    expect(settled(classifyBatchAnswer(inputs, http(207, body))).map((r) => r.ok)).toEqual([
-      false,
-      false,
-      true,
+    const results = settled(classifyBatchAnswer(inputs, http(207, body)));
+    expect(results).toEqual([
+      expect.objectContaining({
+        objectWriteTraceId: 't1',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
+      expect.objectContaining({
+        objectWriteTraceId: 't2',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
+      { objectWriteTraceId: 't3', ok: true, hubspotObjectId: '102' },
     ]);
+    expect(results[0]).toMatchObject({ error: { message: expect.stringContaining('names id "101"') } });
+  });
+
+  describe('one id string, two addresses', () => {
+    // 1005 is a record id for t1 and an external_id value (of no record) for t2.
+    const inputs = [input('1005', 't1'), input('1005', 't2', {}, 'external_id'), input('1006', 't3')];
+
+    it('pins an error naming the shared id on the input no result confirms', () => {
+      const body = complete([result('1006'), result('1005')], {
+        numErrors: 1,
+        errors: [notFound({ ids: ['1005'] })],
+      });
+      expect(settled(classifyBatchAnswer(inputs, http(207, body)))).toEqual([
+        { objectWriteTraceId: 't1', ok: true, hubspotObjectId: '1005' },
+        expect.objectContaining({ objectWriteTraceId: 't2', ok: false, retryable: false }),
+        { objectWriteTraceId: 't3', ok: true, hubspotObjectId: '1006' },
+      ]);
+    });
+
+    it('follows the trace id when the error names one, whatever ids it names', () => {
+      const body = complete([result('1006'), result('1005')], {
+        numErrors: 1,
+        errors: [notFound({ ids: ['1005'], objectWriteTraceId: ['t2'] })],
+      });
+      expect(settled(classifyBatchAnswer(inputs, http(207, body))).map((r) => r.ok)).toEqual([
+        true,
+        false,
+        true,
+      ]);
+    });
+
+    it('retries both when results confirm neither or both', () => {
+      const neither = complete([result('1006')], { numErrors: 1, errors: [notFound({ ids: ['1005'] })] });
+      const both = complete(
+        [result('1006'), result('1005'), result('77', { properties: { external_id: '1005' } })],
+        { numErrors: 1, errors: [notFound({ ids: ['1005'] })] },
+      );
+      for (const body of [neither, both]) {
+        const results = settled(classifyBatchAnswer(inputs, http(207, body)));
+        expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['unaccounted', 'unaccounted', 'ok']);
+      }
+    });
+  });
+
+  describe('errors counted but not listed', () => {
+    it('retries the input the answer leaves unaccounted instead of reporting it succeeded', () => {
+      const inputs = [input('101', 't1'), input('102', 't2'), input('c@x.com', 't3', {}, 'email')];
+      const body = complete([result('102')], { numErrors: 2, errors: [notFound({ ids: ['101'] })] });
+      const results = settled(classifyBatchAnswer(inputs, http(207, body)));
+      expect(results).toEqual([
+        expect.objectContaining({ objectWriteTraceId: 't1', ok: false, retryable: false }),
+        { objectWriteTraceId: 't2', ok: true, hubspotObjectId: '102' },
+        expect.objectContaining({
+          objectWriteTraceId: 't3',
+          ok: false,
+          retryable: true,
+          reason: 'unaccounted',
+        }),
+      ]);
+      expect(results[2]).toMatchObject({
+        error: { message: expect.stringContaining('numErrors is 2 but 1 errors are listed') },
+      });
+    });
+
+    it('clears the rest by elimination when the accounting adds up', () => {
+      const inputs = [
+        input('101', 't1'),
+        input('b@x.com', 't2', {}, 'email'),
+        input('c@x.com', 't3', {}, 'email'),
+      ];
+      const body = complete([result('902'), result('903')], {
+        numErrors: 1,
+        errors: [notFound({ ids: ['101'] })],
+      });
+      expect(settled(classifyBatchAnswer(inputs, http(207, body))).map((r) => r.ok)).toEqual([
+        false,
+        true,
+        true,
+      ]);
+    });
   });
 
   it.each([
@@ -228,7 +364,7 @@ describe('classifyBatchAnswer: 207 multi-status', () => {
     expect(first).toMatchObject({ ok: false, retryable: false, error: { category: 'OBJECT_NOT_FOUND' } });
   });
 
-  it('an error naming no input fails, retryably, every input a result does not confirm', () => {
+  it('an error naming no input leaves every input a result does not confirm unaccounted', () => {
     const inputs = [input('101', 't1'), input('a@x.com', 't2', {}, 'email'), input('103', 't3')];
     const body = complete([result('101'), result('777')], {
       numErrors: 1,
@@ -237,9 +373,22 @@ describe('classifyBatchAnswer: 207 multi-status', () => {
     const results = settled(classifyBatchAnswer(inputs, http(207, body)));
     expect(results).toEqual([
       { objectWriteTraceId: 't1', ok: true, hubspotObjectId: '101' },
-      expect.objectContaining({ objectWriteTraceId: 't2', ok: false, retryable: true }),
-      expect.objectContaining({ objectWriteTraceId: 't3', ok: false, retryable: true }),
+      expect.objectContaining({
+        objectWriteTraceId: 't2',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
+      expect.objectContaining({
+        objectWriteTraceId: 't3',
+        ok: false,
+        retryable: true,
+        reason: 'unaccounted',
+      }),
     ]);
+    expect(results[1]).toMatchObject({
+      error: { message: expect.stringContaining('OBJECT_NOT_FOUND: gone') },
+    });
   });
 });
 
@@ -283,11 +432,26 @@ describe('classifyBatchAnswer: properties', () => {
             inputs,
             http(status, { status: 'COMPLETE', results, errors, numErrors: errors.length }),
           );
+          // An answer that confirms and names nothing is retried whole.
+          if (verdict.kind === 'retry') {
+            expect(verdict.reason).toBe('unexpected_response');
+            return;
+          }
           const out = settled(verdict);
           expect(out.map((r) => r.objectWriteTraceId)).toEqual(inputs.map((i) => i.objectWriteTraceId));
           // A HubSpot id is only ever taken from a result.
           const objectIds = out.flatMap((r) => (r.ok && r.hubspotObjectId ? [r.hubspotObjectId] : []));
           for (const id of objectIds) expect(results.map((r) => r.id)).toContain(id);
+          // A success needs evidence: a result for every input no error names, or one that is its own.
+          const named = new Set(errors.flatMap((e) => [e.context.objectWriteTraceId ?? []].flat()));
+          out.forEach((r, i) => {
+            if (!r.ok) return;
+            expect(named.has(r.objectWriteTraceId)).toBe(false);
+            const own = results.some(
+              (res) => res.objectWriteTraceId === r.objectWriteTraceId || res.id === inputs[i]?.id,
+            );
+            expect(own || results.length >= out.filter((o) => o.ok).length).toBe(true);
+          });
         },
       ),
     );

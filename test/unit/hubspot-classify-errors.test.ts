@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBatchAnswer } from '../../src/hubspot/classify.js';
 import type { HubSpotAnswer, TransportErrorCode } from '../../src/hubspot/port.js';
+import { invalidPropertiesBody } from '../../src/simulator/errors.js';
+import { builtInSchemas } from '../../src/simulator/schema.js';
+import { checkProperty } from '../../src/simulator/values.js';
 import { http, input } from '../helpers/classify-fixtures.js';
 
 describe('classifyBatchAnswer: 400 validation', () => {
@@ -31,6 +34,10 @@ describe('classifyBatchAnswer: 400 validation', () => {
       error: { category: 'VALIDATION_ERROR', message, httpStatus: 400, correlationId: 'c-400' },
       poison: {
         traceIds: ['t2'],
+        badProperties: {
+          t2: [{ name: 'foo', code: 'PROPERTY_DOESNT_EXIST', message: 'Property "foo" does not exist' }],
+        },
+        suspects: [],
         ids: [],
         properties: [
           { name: 'foo', code: 'PROPERTY_DOESNT_EXIST', message: 'Property "foo" does not exist' },
@@ -102,6 +109,105 @@ describe('classifyBatchAnswer: 400 validation', () => {
     });
   });
 
+  // HubSpot's message for "42\n": the value JSON-escaped inside the quoted message of the list.
+  const whitespace = bad(
+    'Property values were not valid: [{"isValid":false,"message":"\\"42\\\\n\\" includes leading or trailing ' +
+      'whitespace.","error":"LEADING_TRAILING_WHITESPACE","name":"age"}]',
+  );
+
+  it('pins a padded value on its holder by comparing the unescaped quoted value', () => {
+    const inputs = Array.from({ length: 11 }, (_, i) =>
+      input(String(i + 1), `t${i + 1}`, { age: i === 6 ? '42\n' : String(40 + i) }),
+    );
+    const verdict = classifyBatchAnswer(inputs, http(400, whitespace));
+    expect(verdict).toMatchObject({
+      kind: 'rejected',
+      poison: {
+        traceIds: ['t7'],
+        suspects: [],
+        properties: [{ name: 'age', code: 'LEADING_TRAILING_WHITESPACE', value: '42\n', rawValue: '42\\n' }],
+      },
+    });
+  });
+
+  it('also matches the value as written, for a value HubSpot did not escape', () => {
+    const inputs = [input('1', 't1', { age: 'C:\\temp' }), input('2', 't2', { age: '5' })];
+    // Unescaped, "\t" would read as a tab; the input holds a backslash and a t.
+    const verdict = classifyBatchAnswer(
+      inputs,
+      http(
+        400,
+        bad('Property values were not valid', {
+          errors: [
+            {
+              message: '"C:\\temp" is not a valid number.',
+              code: 'INVALID_INTEGER',
+              context: { propertyName: ['age'] },
+            },
+          ],
+        }),
+      ),
+    );
+    expect(verdict).toMatchObject({ poison: { traceIds: ['t1'], suspects: [] } });
+  });
+
+  it('never implicates every setter when the quoted value matches no input: they are suspects', () => {
+    const inputs = [
+      input('1', 't1', { age: '1' }),
+      input('2', 't2', { age: '2' }),
+      input('3', 't3', { firstname: 'A' }),
+    ];
+    expect(classifyBatchAnswer(inputs, http(400, whitespace))).toMatchObject({
+      kind: 'rejected',
+      poison: { traceIds: [], badProperties: {}, suspects: ['t1', 't2'] },
+    });
+  });
+
+  it('makes setters suspects when the message quotes no value, and pins a lone setter', () => {
+    const body = bad('Property values were not valid', {
+      errors: [{ message: 'not valid', code: 'INVALID_INTEGER', context: { propertyName: ['age'] } }],
+    });
+    const two = [input('1', 't1', { age: '1' }), input('2', 't2', { age: 'x' }), input('3', 't3')];
+    expect(classifyBatchAnswer(two, http(400, body))).toMatchObject({
+      poison: { traceIds: [], suspects: ['t1', 't2'] },
+    });
+    const one = [input('1', 't1', { age: 'x' }), input('3', 't3')];
+    expect(classifyBatchAnswer(one, http(400, body))).toMatchObject({
+      poison: { traceIds: ['t1'], suspects: [], badProperties: { t1: [{ name: 'age' }] } },
+    });
+  });
+
+  it('keeps two rejected values of one property apart', () => {
+    const message =
+      'Property values were not valid: [{"isValid":false,"message":"\\"a\\" is not a valid number.","error":' +
+      '"INVALID_INTEGER","name":"age"},{"isValid":false,"message":"\\"b\\" is not a valid number.","error":' +
+      '"INVALID_INTEGER","name":"age"}]';
+    const inputs = [
+      input('1', 't1', { age: 'a' }),
+      input('2', 't2', { age: '3' }),
+      input('3', 't3', { age: 'b' }),
+    ];
+    const verdict = classifyBatchAnswer(inputs, http(400, bad(message)));
+    expect(verdict).toMatchObject({
+      poison: {
+        traceIds: ['t1', 't3'],
+        badProperties: {
+          t1: [{ name: 'age', message: '"a" is not a valid number.' }],
+          t3: [{ name: 'age', message: '"b" is not a valid number.' }],
+        },
+      },
+    });
+  });
+
+  it('pins the inputs of a simulator-built 400 the same way', () => {
+    const issue = checkProperty(builtInSchemas().contacts!, 'age', '42\n');
+    if (!issue) throw new Error('expected an issue');
+    const inputs = [input('1', 't1', { age: '42' }), input('2', 't2', { age: '42\n' })];
+    expect(classifyBatchAnswer(inputs, http(400, invalidPropertiesBody([issue], 'c')))).toMatchObject({
+      poison: { traceIds: ['t2'], suspects: [] },
+    });
+  });
+
   it('reads duplicate ids from the message and the context without implicating the inputs', () => {
     const inputs = [input('123456', 't1'), input('123456', 't2'), input('7', 't3')];
     const body = bad('Duplicate IDs found in batch input: [123456]. IDs must be unique', {
@@ -152,7 +258,15 @@ describe('classifyBatchAnswer: 400 validation', () => {
         message: 'HTTP 400 from HubSpot (non-JSON body)',
         httpStatus: 400,
       },
-      poison: { traceIds: [], ids: [], properties: [], duplicateIds: [], batchTooLarge: false },
+      poison: {
+        traceIds: [],
+        badProperties: {},
+        suspects: [],
+        ids: [],
+        properties: [],
+        duplicateIds: [],
+        batchTooLarge: false,
+      },
     });
   });
 });
@@ -199,7 +313,24 @@ describe('classifyBatchAnswer: other HTTP statuses', () => {
     });
   });
 
-  it.each([404, 409, 413, 415, 422])('%i fails every input', (status) => {
+  it('413 asks for the part to be split, keeping HubSpot category or PAYLOAD_TOO_LARGE', () => {
+    expect(classifyBatchAnswer(inputs, http(413, '<html>Request Entity Too Large</html>'))).toEqual({
+      kind: 'tooLarge',
+      reason: 'payload_too_large',
+      error: {
+        category: 'PAYLOAD_TOO_LARGE',
+        message: 'HTTP 413 from HubSpot (non-JSON body)',
+        httpStatus: 413,
+      },
+    });
+    const body = { status: 'error', message: 'too big', category: 'REQUEST_TOO_LARGE' };
+    expect(classifyBatchAnswer(inputs, http(413, body))).toMatchObject({
+      kind: 'tooLarge',
+      error: { category: 'REQUEST_TOO_LARGE', message: 'too big', httpStatus: 413 },
+    });
+  });
+
+  it.each([404, 409, 415, 422])('%i fails every input', (status) => {
     const verdict = classifyBatchAnswer(
       inputs,
       http(status, { status: 'error', message: 'nope', category: 'X' }),

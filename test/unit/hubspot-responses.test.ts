@@ -129,12 +129,45 @@ describe('message parsers', () => {
   });
 
   it('extract offending values', () => {
-    expect(offendingValue('"abc" is not a valid number.')).toBe('abc');
-    expect(offendingValue('abc was not a valid number.')).toBe('abc');
-    expect(offendingValue('nope was not one of the allowed options: [a, b]')).toBe('nope');
-    expect(offendingValue('x@ is not a valid email address')).toBe('x@');
+    expect(offendingValue('"abc" is not a valid number.')).toEqual({ value: 'abc' });
+    expect(offendingValue('abc was not a valid number.')).toEqual({ value: 'abc' });
+    expect(offendingValue('nope was not one of the allowed options: [a, b]')).toEqual({ value: 'nope' });
+    expect(offendingValue('x@ is not a valid email address')).toEqual({ value: 'x@' });
     expect(offendingValue('Property "foo" does not exist')).toBeUndefined();
     expect(offendingValue('"createdate" is a read only property; its value cannot be set.')).toBeUndefined();
+  });
+
+  it('unescape a quoted value HubSpot JSON-escaped, keeping the text as written', () => {
+    // The message as HubSpot writes it for "42\n": the value JSON-escaped between quotes.
+    expect(offendingValue('"42\\n" includes leading or trailing whitespace.')).toEqual({
+      value: '42\n',
+      rawValue: '42\\n',
+    });
+    expect(offendingValue('"\\u00a0lead" includes leading or trailing whitespace.')).toEqual({
+      value: '\u00a0lead',
+      rawValue: '\\u00a0lead',
+    });
+    expect(offendingValue('"say \\"hi\\"" is not a valid number.')).toEqual({
+      value: 'say "hi"',
+      rawValue: 'say \\"hi\\"',
+    });
+    // Not valid JSON escapes: the text is taken as written.
+    expect(offendingValue('"C:\\q" is not a valid number.')).toEqual({ value: 'C:\\q' });
+  });
+
+  it("parse HubSpot's LEADING_TRAILING_WHITESPACE 400 message", () => {
+    const message =
+      'Property values were not valid: [{"isValid":false,"message":"\\"42\\\\n\\" includes leading or trailing ' +
+      'whitespace.","error":"LEADING_TRAILING_WHITESPACE","name":"age"}]';
+    expect(parseInvalidPropertiesMessage(message)).toEqual([
+      {
+        name: 'age',
+        code: 'LEADING_TRAILING_WHITESPACE',
+        message: '"42\\n" includes leading or trailing whitespace.',
+        value: '42\n',
+        rawValue: '42\\n',
+      },
+    ]);
   });
 
   it('parse duplicate ids', () => {

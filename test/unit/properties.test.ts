@@ -173,6 +173,37 @@ describe('validateProperties', () => {
     expect(check({ last_seen: '2024-13-01T00:00:00Z' })).toMatchObject([{ code: 'INVALID_DATETIME' }]);
   });
 
+  it('rejects non-string values with leading or trailing whitespace with HubSpot code, not trimming them', () => {
+    expect(check({ age: '42\n' })).toEqual([
+      {
+        name: 'age',
+        code: 'LEADING_TRAILING_WHITESPACE',
+        message: '"42\\n" includes leading or trailing whitespace.',
+      },
+    ]);
+    for (const [name, value] of [
+      ['age', ' 42'],
+      ['age', '\t-3.5'],
+      ['lifecyclestage', 'customer '],
+      ['tags', ' a;b'],
+      ['opted_in', 'true\r\n'],
+      ['birthday', '2020-02-29 '],
+      ['last_seen', ' 1714521600000'],
+      ['age', '42\u00a0'],
+      ['lifecyclestage', '\u200bcustomer'],
+      ['age', ' '],
+    ] as const) {
+      expect(check({ [name]: value }), JSON.stringify([name, value])).toMatchObject([
+        { name, code: 'LEADING_TRAILING_WHITESPACE' },
+      ]);
+    }
+  });
+
+  it('leaves whitespace in string values alone; pipeline-backed enumerations are checked too', () => {
+    expect(check({ firstname: '  Ada \n', email: ' ada@example.com' })).toEqual([]);
+    expect(check({ dealstage: 'closedwon ' })).toMatchObject([{ code: 'LEADING_TRAILING_WHITESPACE' }]);
+  });
+
   it('rejects writes to read-only properties, clearing included', () => {
     expect(check({ hs_object_id: '5' })).toEqual([
       {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { invalidPropertiesBody } from '../../src/simulator/errors.js';
 import { FaultPlanner } from '../../src/simulator/faults.js';
 import { mulberry32 } from '../../src/simulator/prng.js';
 import { builtInSchemas } from '../../src/simulator/schema.js';
@@ -34,6 +35,49 @@ describe('property value checks', () => {
     ['nope', 'x', 'PROPERTY_DOESNT_EXIST'],
   ])('rejects contacts.%s = %j with %s', (name, value, code) => {
     expect(checkProperty(contacts, name, value)?.error).toBe(code);
+  });
+
+  it.each([
+    ['age', '42\n'],
+    ['age', ' 42'],
+    ['hs_marketable_status', 'true '],
+    ['lifecyclestage', '\u00a0customer'],
+    ['lifecyclestage', 'customer\u200b'],
+  ])(
+    'rejects contacts.%s = %j like HubSpot: LEADING_TRAILING_WHITESPACE, value JSON-escaped',
+    (name, value) => {
+      expect(checkProperty(contacts, name, value)).toEqual({
+        name,
+        value,
+        error: 'LEADING_TRAILING_WHITESPACE',
+        message: `${JSON.stringify(value)} includes leading or trailing whitespace.`,
+      });
+    },
+  );
+
+  it('rejects padded dates and datetimes, and accepts padded strings', () => {
+    expect(checkProperty(deals, 'closedate', '2024-02-29\n')?.error).toBe('LEADING_TRAILING_WHITESPACE');
+    expect(checkProperty(contacts, 'firstname', ' Ada\n')).toBeUndefined();
+  });
+
+  it('builds the 400 body HubSpot sends for a padded value, quoting it JSON-escaped', () => {
+    const issue = checkProperty(contacts, 'age', '42\n');
+    if (!issue) throw new Error('expected an issue');
+    const body = invalidPropertiesBody([issue], 'c-1');
+    expect(body.message).toBe(
+      'Property values were not valid: [{"isValid":false,"message":"\\"42\\\\n\\" includes leading or trailing ' +
+        'whitespace.","error":"LEADING_TRAILING_WHITESPACE","name":"age"}]',
+    );
+    expect(body).toMatchObject({
+      category: 'VALIDATION_ERROR',
+      errors: [
+        {
+          message: '"42\\n" includes leading or trailing whitespace.',
+          code: 'LEADING_TRAILING_WHITESPACE',
+          context: { propertyName: ['age'] },
+        },
+      ],
+    });
   });
 
   it('takes dates as ISO days or midnight UTC in ms', () => {
