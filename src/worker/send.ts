@@ -180,8 +180,12 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
               kind: 'succeeded',
               ...(r.hubspotObjectId ? { hubspotObjectId: r.hubspotObjectId } : {}),
             });
-          else if (r.retryable)
-            fates.set(i, { kind: 'retry', reason: r.reason ?? 'input_error', error: r.error });
+          else if (r.retryable) {
+            const reason = r.reason ?? 'input_error';
+            // An input the answer does not account for may have applied.
+            const ambiguous = ATTEMPT_POLICY[reason].ambiguous;
+            fates.set(i, { kind: 'retry', reason, error: r.error, ...(ambiguous ? { ambiguous } : {}) });
+          }
           else fates.set(i, { kind: 'failed', error: r.error });
         }
         break;

@@ -37,6 +37,7 @@ const planOptions = {
   backoffBaseMs: 100,
   backoffMaxMs: 1_000,
   windowMs: 10_000,
+  holdMs: 60_000,
 };
 
 describe('prepareBatch: one id string, two addresses', () => {
