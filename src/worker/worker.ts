@@ -240,6 +240,7 @@ export class BatchWorker {
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
       const t = await this.#store.tick();
+      await this.#store.pruneFailed();
       await this.#heartbeat();
       this.#nextTickAt = now + TICK_MS;
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
