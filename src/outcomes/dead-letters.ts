@@ -130,7 +130,7 @@ export interface PruneResult {
   aged: number;
   /** Entries whose outcome record was gone before that. */
   gone: number;
-  /** Rank at which the next pass resumes checking for missing records. */
+  /** Where the next pass resumes checking for missing records: a rank among entries younger than the TTL. */
   cursor: number;
 }
 

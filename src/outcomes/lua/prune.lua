@@ -14,7 +14,7 @@
   ARGV[1] outcome key prefix
   ARGV[2] outcome TTL seconds
   ARGV[3] most entries to remove by age
-  ARGV[4] rank at which to resume checking for missing records
+  ARGV[4] where to resume checking for missing records: a rank among the entries younger than the TTL
   ARGV[5] most entries to check for a missing record (0: none)
 
   Returns: { entries removed by age, entries removed because their record was gone, next cursor }
@@ -73,7 +73,9 @@ end
 local gone, cursor = 0, tonumber(ARGV[4])
 local sweep = tonumber(ARGV[5])
 if sweep > 0 then
-  local members = rcall('ZRANGE', KEYS[1], cursor, cursor + sweep - 1)
+  -- The sweep covers entries younger than the cutoff; older ones are the first part's (in later passes).
+  local base = rcall('ZCOUNT', KEYS[1], '-inf', cutoff)
+  local members = rcall('ZRANGE', KEYS[1], base + cursor, base + cursor + sweep - 1)
   for _, member in ipairs(members) do
     local trace = parse(member)
     if trace and rcall('EXISTS', outcomePrefix .. trace) == 0 and remove(member) then gone = gone + 1 end
