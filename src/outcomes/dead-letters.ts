@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { parseFailedMember } from './failed-member.js';
+import { memberField, parseFailedMember } from './failed-member.js';
 import type { Outcome } from './outcome.js';
 
 const scripts = {
@@ -43,6 +43,7 @@ export async function* scanFailed(
 ): AsyncGenerator<{ member: string; outcome: Outcome }> {
   let yielded = 0;
   const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+  const category = filter.category === undefined ? undefined : memberField(filter.category);
   for (let start = 0; yielded < limit; start += PAGE) {
     const members = await redis.zrevrange(keys.failed, start, start + PAGE - 1);
     if (members.length === 0) return;
@@ -53,7 +54,7 @@ export async function* scanFailed(
       const entry = parsed[i];
       if (!record || !entry) continue;
       // The member's category is the one the counters use; it saves decoding records that cannot match.
-      if (filter.category && entry.category !== undefined && entry.category !== filter.category) continue;
+      if (category && entry.category !== undefined && entry.category !== category) continue;
       const outcome = JSON.parse(record) as Outcome;
       if (!matches(outcome, filter)) continue;
       yielded++;
