@@ -61,8 +61,10 @@ export interface QueueKeys {
   readonly delayed: string;
   /** List of job ids whose data could not be routed; the worker fails them with a validation error. */
   readonly invalid: string;
-  /** Zset of failed trace ids scored by finish time: the dead-letter index. */
+  /** Zset of failed updates (`traceId|category|jobId`) scored by finish time: the dead-letter index. */
   readonly failed: string;
+  /** Result of one operator request (replay, fail-account), kept briefly so a re-sent script reports it again. */
+  request(requestId: string): string;
   /** Hash of counters: queue depth by state and outcomes by status. */
   readonly stats: string;
   /** Zset of worker ids scored by last heartbeat (ms). */
@@ -121,6 +123,7 @@ export function queueKeys(queueName: string): QueueKeys {
     delayed: k('delayed'),
     invalid: k('invalid'),
     failed: k('failed'),
+    request: (requestId) => k(`request:${requestId}`),
     stats: k('stats'),
     workers: k('workers'),
     settledChannel: k('settled'),

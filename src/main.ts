@@ -1,11 +1,5 @@
 import { Registry } from 'prom-client';
-import { runDemo } from './cli/demo.js';
-import { runEnqueue } from './cli/enqueue.js';
-import { runFailAccount, runResumeAccount } from './cli/fail-account.js';
-import { runFailed, runRetryFailed } from './cli/failed.js';
-import { runOutcomes } from './cli/outcomes.js';
-import { runSimulator } from './cli/simulator.js';
-import { runStatus } from './cli/status.js';
+import { commandUsage, findCommand, usageText } from './cli/commands.js';
 import { EXIT_USAGE, UsageError } from './cli/usage.js';
 import { accountsOf, type Config, ConfigError, loadConfig } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -136,66 +130,23 @@ function openDashboard(config: Config, logger: ReturnType<typeof createLogger>):
   };
 }
 
-const USAGE = `usage: hubspot-batch-queue <command>
-
-commands:
-  worker                 run a worker until SIGTERM/SIGINT
-  enqueue [FILE|-]       enqueue NDJSON update requests (all or nothing); prints one trace id per line
-  outcomes [FILE|-]      print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId)
-  status [--json]        queue depth, oldest waiting update, account budgets and pauses, failures, workers
-  simulator [--port N]   run the local HubSpot simulator
-  failed [filters]       list failed updates as NDJSON (--account, --object-type, --category, --limit)
-  retry-failed [filters] replay failed updates matching the filters (fenced: never overwrites newer values)
-  fail-account --account A [--reason TEXT]
-                         fail every waiting update of an account (e.g. revoked credentials)
-  resume-account --account A
-                         lift an account's pause on every replica
-  demo                   run simulator, workers and a sample workload, then print a summary
-
-configuration comes from environment variables; see README.md`;
-
 /** Entry point of the `hubspot-batch-queue` binary; the only place that reads `process.env`. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
+  const [name, ...args] = argv;
+  const command = name === undefined ? undefined : findCommand(name);
+  if (!command) {
+    process.stderr.write(`${name === undefined ? '' : `unknown command "${name}"\n`}${usageText()}`);
+    return EXIT_USAGE;
+  }
   try {
-    switch (command) {
-      case 'worker':
-        return await runWorker(loadConfig(process.env));
-      case 'enqueue':
-        return await runEnqueue(args, loadConfig(process.env));
-      case 'outcomes':
-        return await runOutcomes(args, loadConfig(process.env));
-      case 'status':
-        return await runStatus(args, loadConfig(process.env));
-      case 'simulator':
-        return await runSimulator(args);
-      case 'failed':
-        return await runFailed(args, loadConfig(process.env));
-      case 'retry-failed':
-        return await runRetryFailed(args, loadConfig(process.env));
-      case 'fail-account':
-        return await runFailAccount(args, loadConfig(process.env));
-      case 'resume-account':
-        return await runResumeAccount(args, loadConfig(process.env));
-      case 'demo':
-        return await runDemo(loadConfig(process.env));
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
-        return 2;
-    }
+    return await command.run(args, { config: () => loadConfig(process.env), runWorker });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 78;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`${command}: ${err.message}\n${USAGE}\n`);
+      process.stderr.write(`${command.name}: ${err.message}\n${commandUsage(command)}`);
       return EXIT_USAGE;
     }
     throw err;

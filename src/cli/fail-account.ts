@@ -3,22 +3,36 @@ import { queueKeys } from '../keys.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { QueueStore } from '../worker/store.js';
-import { parseArgs, stringOption } from './args.js';
+import { parseCommandArgs, requiredFlag, textFlag } from './usage.js';
+
+/** A `fail-account` request as given on the command line. */
+export interface FailAccountRequest {
+  account: string;
+  reason: string;
+  dryRun: boolean;
+}
+
+/** `fail-account --account A [--reason TEXT] [--dry-run]`; throws {@link UsageError} (no account, bad flags). */
+export function parseFailAccountArgs(args: string[]): FailAccountRequest {
+  const { values } = parseCommandArgs(args, {
+    account: { type: 'string' },
+    reason: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  const account = requiredFlag('account', values.account);
+  return {
+    account,
+    reason: textFlag('reason', values.reason) ?? `failed by an operator: account "${account}" is not usable`,
+    dryRun: values['dry-run'] === true,
+  };
+}
 
 /**
- * `fail-account --account A [--reason TEXT]`: an operator fails every update of an account that waits to be
- * sent, typically after its credentials were revoked for good (a 401 only pauses the account). The updates can
- * be replayed later with `retry-failed --account A`.
+ * An operator fails every update of an account that waits to be sent, typically after its credentials were
+ * revoked for good (a 401 only pauses the account). Prints how many updates the script failed, or with
+ * `dryRun` how many it would fail. The updates can be replayed later with `retry-failed --account A`.
  */
-export async function runFailAccount(args: string[], config: Config): Promise<number> {
-  const { options } = parseArgs(args);
-  const account = stringOption(options, 'account');
-  if (!account) {
-    process.stderr.write('usage: fail-account --account NAME [--reason TEXT]\n');
-    return 2;
-  }
-  const reason =
-    stringOption(options, 'reason') ?? `failed by an operator: account "${account}" is not usable`;
+export async function runFailAccount(request: FailAccountRequest, config: Config): Promise<number> {
   const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   try {
     const store = new QueueStore({
@@ -26,27 +40,31 @@ export async function runFailAccount(args: string[], config: Config): Promise<nu
       keys: queueKeys(config.QUEUE_NAME),
       outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
     });
-    const n = await store.failAccount(account, reason);
-    process.stdout.write(`${JSON.stringify({ account, failed: n })}\n`);
+    const n = await store.failAccount(request.account, request.reason, { dryRun: request.dryRun });
+    const report = request.dryRun
+      ? { account: request.account, dryRun: true, wouldFail: n }
+      : { account: request.account, failed: n };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
-    await redis.quit();
+    await redis.quit().catch(() => redis.disconnect());
   }
   return 0;
 }
 
-/** `resume-account --account A`: lifts an account's pause (e.g. once its credentials work again) on every replica. */
-export async function runResumeAccount(args: string[], config: Config): Promise<number> {
-  const account = stringOption(parseArgs(args).options, 'account');
-  if (!account) {
-    process.stderr.write('usage: resume-account --account NAME\n');
-    return 2;
-  }
+/** `resume-account --account A`; throws {@link UsageError}. */
+export function parseResumeAccountArgs(args: string[]): { account: string } {
+  const { values } = parseCommandArgs(args, { account: { type: 'string' } });
+  return { account: requiredFlag('account', values.account) };
+}
+
+/** Lifts an account's pause (e.g. once its credentials work again) on every replica. */
+export async function runResumeAccount(request: { account: string }, config: Config): Promise<number> {
   const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   try {
-    await new RateLimiter({ redis, keys: queueKeys(config.QUEUE_NAME) }).resume(account);
-    process.stdout.write(`${JSON.stringify({ account, resumed: true })}\n`);
+    await new RateLimiter({ redis, keys: queueKeys(config.QUEUE_NAME) }).resume(request.account);
+    process.stdout.write(`${JSON.stringify({ account: request.account, resumed: true })}\n`);
   } finally {
-    await redis.quit();
+    await redis.quit().catch(() => redis.disconnect());
   }
   return 0;
 }

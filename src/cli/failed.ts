@@ -1,44 +1,102 @@
 import type { Config } from '../config.js';
-import type { FailedFilter } from '../outcomes/dead-letters.js';
-import { createProducer } from '../producer/producer.js';
-import { parseArgs, stringOption } from './args.js';
+import { queueKeys } from '../keys.js';
+import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-letters.js';
+import { connectRedis } from '../redis.js';
 import { write } from './io.js';
+import { integerFlag, parseCommandArgs, textFlag, UsageError } from './usage.js';
 
-function filterOf(args: string[]): FailedFilter {
-  const { options } = parseArgs(args);
-  const limit = stringOption(options, 'limit');
-  const account = stringOption(options, 'account');
-  const objectType = stringOption(options, 'object-type');
-  const category = stringOption(options, 'category');
+const FILTER_OPTIONS = {
+  account: { type: 'string' },
+  'object-type': { type: 'string' },
+  category: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+type FilterValues = { [K in keyof typeof FILTER_OPTIONS]?: string | undefined };
+
+function filterOf(values: FilterValues): FailedFilter {
+  const account = textFlag('account', values.account);
+  const objectType = textFlag('object-type', values['object-type']);
+  const category = textFlag('category', values.category);
+  const limit = integerFlag('limit', values.limit, 1);
   return {
-    ...(account ? { account } : {}),
-    ...(objectType ? { objectType } : {}),
-    ...(category ? { category } : {}),
-    ...(limit ? { limit: Number(limit) } : {}),
+    ...(account !== undefined ? { account } : {}),
+    ...(objectType !== undefined ? { objectType } : {}),
+    ...(category !== undefined ? { category } : {}),
+    ...(limit !== undefined ? { limit } : {}),
   };
 }
 
-/** `failed [--account A] [--object-type T] [--category C] [--limit N]`: failed outcomes as NDJSON, newest first. */
-export async function runFailed(args: string[], config: Config): Promise<number> {
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME });
+/** `failed [--account A] [--object-type T] [--category C] [--limit N]`; throws {@link UsageError}. */
+export function parseFailedArgs(args: string[]): FailedFilter {
+  return filterOf(parseCommandArgs(args, FILTER_OPTIONS).values);
+}
+
+/** A replay as asked for on the command line. */
+export interface RetryFailedRequest {
+  filter: FailedFilter;
+  dryRun: boolean;
+}
+
+/**
+ * `retry-failed (--all | --account A | --object-type T | --category C ...) [--limit N] [--dry-run]`. Replaying
+ * every failed update must be asked for with `--all`: without a filter or `--all` it throws {@link UsageError},
+ * and so does `--all` with a filter.
+ */
+export function parseRetryFailedArgs(args: string[]): RetryFailedRequest {
+  const { values } = parseCommandArgs(args, {
+    ...FILTER_OPTIONS,
+    all: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  });
+  const filter = filterOf(values);
+  const filtered =
+    filter.account !== undefined || filter.objectType !== undefined || filter.category !== undefined;
+  if (values.all && filtered) {
+    throw new UsageError('--all replays every failed update; it cannot be combined with a filter');
+  }
+  if (!values.all && !filtered) {
+    throw new UsageError(
+      'name the failed updates to replay (--account, --object-type, --category), or --all for every one',
+    );
+  }
+  return { filter, dryRun: values['dry-run'] === true };
+}
+
+function connect(config: Config) {
+  return connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+}
+
+/** Prints failed outcomes matching the filter as NDJSON, newest first. */
+export async function runFailed(filter: FailedFilter, config: Config): Promise<number> {
+  const redis = connect(config);
   try {
-    for (const o of await producer.listFailed(filterOf(args)))
+    for (const o of await listFailed(redis, queueKeys(config.QUEUE_NAME), filter))
       await write(process.stdout, `${JSON.stringify(o)}\n`);
   } finally {
-    await producer.close();
+    await redis.quit().catch(() => redis.disconnect());
   }
   return 0;
 }
 
-/** `retry-failed` with the same filters: replays matching failed updates; prints the replayed trace ids. */
-export async function runRetryFailed(args: string[], config: Config): Promise<number> {
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME });
+/**
+ * Replays matching failed updates and prints the trace ids put back (as NDJSON) and their count, which are
+ * exactly what the replay script reports; with `dryRun`, those that would be put back, changing nothing.
+ */
+export async function runRetryFailed(request: RetryFailedRequest, config: Config): Promise<number> {
+  const redis = connect(config);
   try {
-    const ids = await producer.retryFailed(filterOf(args));
+    const ids = await retryFailed(redis, queueKeys(config.QUEUE_NAME), request.filter, {
+      dryRun: request.dryRun,
+    });
     for (const id of ids) await write(process.stdout, `${JSON.stringify({ objectWriteTraceId: id })}\n`);
-    process.stderr.write(`${ids.length} failed update(s) put back in the queue\n`);
+    process.stderr.write(
+      request.dryRun
+        ? `dry run: ${ids.length} failed update(s) would be put back in the queue; nothing changed\n`
+        : `${ids.length} failed update(s) put back in the queue\n`,
+    );
   } finally {
-    await producer.close();
+    await redis.quit().catch(() => redis.disconnect());
   }
   return 0;
 }

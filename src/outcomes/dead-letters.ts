@@ -1,10 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
+import { memberField, parseFailedMember } from './failed-member.js';
 import type { Outcome } from './outcome.js';
 
-const replayScript = luaScript('replay', new URL('./lua/replay.lua', import.meta.url));
+const scripts = {
+  replay: luaScript('replay', new URL('./lua/replay.lua', import.meta.url)),
+  prune: luaScript('pruneFailed', new URL('./lua/prune.lua', import.meta.url)),
+};
 const PAGE = 500;
+/** How long a request's result is kept for a re-sent script: far longer than a reconnect takes. */
+export const REQUEST_RESULT_TTL_SECONDS = 300;
 
 /** Filters for listing and replaying failed updates; every given field must match. */
 export interface FailedFilter {
@@ -26,7 +33,8 @@ function matches(o: Outcome, f: FailedFilter): boolean {
 
 /**
  * Walks the dead-letter index newest first and yields failed outcomes matching the filter, with their index
- * member (needed to replay). Entries whose outcome expired are dropped from the index on the way.
+ * member (needed to replay). Entries whose outcome is gone are skipped; pruning ({@link pruneFailed}) removes
+ * them and takes them off the failure counters.
  */
 export async function* scanFailed(
   redis: Redis,
@@ -35,26 +43,22 @@ export async function* scanFailed(
 ): AsyncGenerator<{ member: string; outcome: Outcome }> {
   let yielded = 0;
   const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+  const category = filter.category === undefined ? undefined : memberField(filter.category);
   for (let start = 0; yielded < limit; start += PAGE) {
     const members = await redis.zrevrange(keys.failed, start, start + PAGE - 1);
     if (members.length === 0) return;
-    const traces = members.map((m) => m.slice(m.lastIndexOf('|') + 1));
-    const records = await redis.mget(...traces.map((t) => keys.outcome(t)));
-    const expired: string[] = [];
+    const parsed = members.map((m) => parseFailedMember(m));
+    const records = await redis.mget(...parsed.map((p) => keys.outcome(p?.traceId ?? '')));
     for (let i = 0; i < members.length && yielded < limit; i++) {
       const record = records[i];
-      if (!record) {
-        expired.push(members[i] as string);
-        continue;
-      }
+      const entry = parsed[i];
+      if (!record || !entry) continue;
+      // The member's category is the one the counters use; it saves decoding records that cannot match.
+      if (category && entry.category !== undefined && entry.category !== category) continue;
       const outcome = JSON.parse(record) as Outcome;
       if (!matches(outcome, filter)) continue;
       yielded++;
       yield { member: members[i] as string, outcome };
-    }
-    if (expired.length > 0) {
-      await redis.zrem(keys.failed, ...expired);
-      start -= expired.length;
     }
   }
 }
@@ -70,26 +74,87 @@ export async function listFailed(
   return out;
 }
 
+/** Options of one replay. */
+export interface ReplayOptions {
+  /** Report what would be replayed and change nothing. */
+  dryRun?: boolean;
+  /**
+   * Identifies this replay so a script sent again after a reconnect reports the first run's result; one id
+   * per call, made up when absent. A chunk's id is `<requestId>:<n>`.
+   */
+  requestId?: string;
+}
+
 /**
- * Puts failed updates matching the filter back in the queue with their original sequence numbers (so the
- * replay cannot overwrite a newer value). Returns the trace ids replayed. Unroutable jobs cannot be replayed.
+ * Puts the given index members back in the queue with their original sequence numbers (so the replay cannot
+ * overwrite a newer value), in chunks. Returns the trace ids actually replayed: a member no longer in the index
+ * or whose job is gone (unroutable updates keep none) is left out.
+ */
+export async function replayMembers(
+  redis: Redis,
+  keys: QueueKeys,
+  members: readonly string[],
+  options: ReplayOptions = {},
+): Promise<string[]> {
+  const requestId = options.requestId ?? randomUUID();
+  const replayed: string[] = [];
+  for (let i = 0; i < members.length; i += PAGE) {
+    const chunk = members.slice(i, i + PAGE);
+    const ids = (await scripts.replay.run(
+      redis,
+      [keys.wait, keys.marker, keys.failed, keys.stats, keys.request(`${requestId}:${i / PAGE}`)],
+      [keys.jobPrefix, keys.outcomePrefix, options.dryRun ? '1' : '0', REQUEST_RESULT_TTL_SECONDS, ...chunk],
+    )) as string[];
+    replayed.push(...ids);
+  }
+  return replayed;
+}
+
+/**
+ * Puts failed updates matching the filter back in the queue (see {@link replayMembers}). Returns the trace ids
+ * replayed, or with `dryRun` those that would be. Unroutable jobs cannot be replayed.
  */
 export async function retryFailed(
   redis: Redis,
   keys: QueueKeys,
   filter: FailedFilter = {},
+  options: ReplayOptions = {},
 ): Promise<string[]> {
   const members: string[] = [];
   for await (const { member } of scanFailed(redis, keys, filter)) members.push(member);
-  const replayed: string[] = [];
-  for (let i = 0; i < members.length; i += PAGE) {
-    const chunk = members.slice(i, i + PAGE);
-    const n = (await replayScript.run(
-      redis,
-      [keys.wait, keys.marker, keys.failed, keys.stats],
-      [keys.jobPrefix, keys.outcomePrefix, ...chunk],
-    )) as number;
-    if (n > 0) replayed.push(...chunk.map((m) => m.slice(m.lastIndexOf('|') + 1)));
-  }
-  return replayed;
+  return replayMembers(redis, keys, members, options);
+}
+
+/** What one pruning pass removed, and where the next pass resumes its check for missing records. */
+export interface PruneResult {
+  /** Entries older than the outcome TTL. */
+  aged: number;
+  /** Entries whose outcome record was gone before that. */
+  gone: number;
+  /** Where the next pass resumes checking for missing records: a rank among entries younger than the TTL. */
+  cursor: number;
+}
+
+/**
+ * One bounded pass over the dead-letter index: removes entries older than `outcomeTtlSeconds` (at most
+ * `maxAged`) and, checking `maxChecked` entries from `cursor`, those whose outcome record is gone; each comes
+ * off `failed` and `failed:<category>`. See prune.lua.
+ */
+export async function pruneFailed(
+  redis: Redis,
+  keys: QueueKeys,
+  options: { outcomeTtlSeconds: number; cursor?: number; maxAged?: number; maxChecked?: number },
+): Promise<PruneResult> {
+  const r = (await scripts.prune.run(
+    redis,
+    [keys.failed, keys.stats],
+    [
+      keys.outcomePrefix,
+      options.outcomeTtlSeconds,
+      options.maxAged ?? PAGE,
+      options.cursor ?? 0,
+      options.maxChecked ?? 100,
+    ],
+  )) as number[];
+  return { aged: r[0] ?? 0, gone: r[1] ?? 0, cursor: r[2] ?? 0 };
 }

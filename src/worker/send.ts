@@ -185,8 +185,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
             // An input the answer does not account for may have applied.
             const ambiguous = ATTEMPT_POLICY[reason].ambiguous;
             fates.set(i, { kind: 'retry', reason, error: r.error, ...(ambiguous ? { ambiguous } : {}) });
-          }
-          else fates.set(i, { kind: 'failed', error: r.error });
+          } else fates.set(i, { kind: 'failed', error: r.error });
         }
         break;
       }

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
+import { type PruneResult, pruneFailed, REQUEST_RESULT_TTL_SECONDS } from '../outcomes/dead-letters.js';
+import { failedMember } from '../outcomes/failed-member.js';
 
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url)),
@@ -87,6 +90,8 @@ export class QueueStore {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #ttl: number;
+  /** Where the next pruning pass resumes its check for missing outcome records. */
+  #pruneCursor = 0;
 
   constructor(options: StoreOptions) {
     this.#redis = options.redis;
@@ -242,7 +247,7 @@ export class QueueStore {
       multi.set(k.outcome(item.trace), item.outcome, 'EX', this.#ttl);
       multi.del(k.jobPrefix + item.jobId);
       multi.lrem(k.invalid, 1, item.jobId);
-      multi.zadd(k.failed, Date.now(), `${item.jobId}|${item.trace}`);
+      multi.zadd(k.failed, Date.now(), failedMember(item.trace, 'VALIDATION_ERROR', item.jobId));
     }
     multi.hincrby(k.stats, 'failed', items.length);
     multi.hincrby(k.stats, 'failed:VALIDATION_ERROR', items.length);
@@ -252,15 +257,43 @@ export class QueueStore {
 
   /**
    * Fails every update of an account that waits to be sent (pending or in backoff), as an operator decision;
-   * batches in flight settle as usual. Returns how many updates failed.
+   * batches in flight settle as usual. Returns how many updates this request failed (with `dryRun`, how many
+   * would fail; nothing changes). `requestId` names the request so a script re-sent after a reconnect reports
+   * the first run's count; one is made up when absent.
    */
-  async failAccount(account: string, message: string): Promise<number> {
+  async failAccount(
+    account: string,
+    message: string,
+    options: { dryRun?: boolean; requestId?: string } = {},
+  ): Promise<number> {
     const k = this.#keys;
     const r = (await scripts.failAccount.run(
       this.#redis,
-      [k.groups, k.delayed, k.stats, k.failed],
-      [k.root, k.jobPrefix, k.outcomePrefix, account, this.#ttl, message],
+      [k.groups, k.delayed, k.stats, k.failed, k.request(options.requestId ?? randomUUID())],
+      [
+        k.root,
+        k.jobPrefix,
+        k.outcomePrefix,
+        account,
+        this.#ttl,
+        message,
+        options.dryRun ? '1' : '0',
+        REQUEST_RESULT_TTL_SECONDS,
+      ],
     )) as number[];
     return (r[0] ?? 0) + (r[1] ?? 0);
+  }
+
+  /**
+   * One bounded pass of dead-letter pruning: index entries older than the outcome TTL, or whose outcome is
+   * gone, are removed and taken off the failure counters. Successive calls walk the whole index.
+   */
+  async pruneFailed(): Promise<PruneResult> {
+    const r = await pruneFailed(this.#redis, this.#keys, {
+      outcomeTtlSeconds: this.#ttl,
+      cursor: this.#pruneCursor,
+    });
+    this.#pruneCursor = r.cursor;
+    return r;
   }
 }

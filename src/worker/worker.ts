@@ -335,6 +335,7 @@ export class BatchWorker {
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
       const t = await this.#store.tick(s.ambiguousHoldMs);
+      await this.#store.pruneFailed();
       this.#nextTickAt = now + TICK_MS;
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
       if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { spawnWorker, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
+import { deadLetterQueue, operatorFailed, unroutableFailed } from '../helpers/dead-letters.js';
+import { spawnWorker, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
@@ -136,5 +137,140 @@ describe('command line', () => {
     expect(output).not.toContain(secret);
     const res = await cli(['outcomes'], { QUEUE_NAME: queue }, enq.stdout);
     expect(JSON.parse(res.stdout.trim())).toMatchObject({ status: 'succeeded' });
+  });
+
+  describe('operator commands refuse what they do not understand (exit 64) and report real counts', () => {
+    const updates = (account: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        account,
+        objectType: 'contacts',
+        id: String(i + 1),
+        properties: { firstname: `n${i}` },
+      }));
+    const traceIdsOf = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { objectWriteTraceId: string }).objectWriteTraceId)
+        .sort();
+
+    it('retry-failed with a misspelt flag names it and replays nothing', async () => {
+      const queue = testQueue('cli-typo');
+      const q = deadLetterQueue(queue);
+      await operatorFailed(queue, q, [...updates('a', 2), ...updates('b', 1)]);
+
+      const res = await cli(['retry-failed', '--acount', 'a'], { QUEUE_NAME: queue });
+      expect(res.code).toBe(64);
+      expect(res.stderr).toContain('unknown flag "--acount"');
+      expect(res.stderr).toContain('usage: hubspot-batch-queue retry-failed');
+      expect(res.stdout).toBe('');
+      expect(await q.redis.zcard(q.keys.failed)).toBe(3);
+      expect(await q.redis.llen(q.keys.wait)).toBe(0);
+    });
+
+    it('failed with a malformed --limit names the flag and the value', async () => {
+      const queue = testQueue('cli-limit');
+      const q = deadLetterQueue(queue);
+      await operatorFailed(queue, q, updates('a', 2));
+
+      const res = await cli(['failed', '--limit', 'ten'], { QUEUE_NAME: queue });
+      expect(res.code).toBe(64);
+      expect(res.stderr).toContain('--limit expects an integer of at least 1, got "ten"');
+      expect(res.stdout).toBe('');
+      const ok = await cli(['failed', '--limit', '1'], { QUEUE_NAME: queue });
+      expect(ok.code).toBe(0);
+      expect(ok.stdout.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('retry-failed needs a filter or --all; --dry-run changes nothing; the replay prints what it put back', async () => {
+      const queue = testQueue('cli-retry');
+      const q = deadLetterQueue(queue);
+      const a = await operatorFailed(queue, q, updates('a', 2));
+      const b = await operatorFailed(queue, q, updates('b', 1));
+
+      const bare = await cli(['retry-failed'], { QUEUE_NAME: queue });
+      expect(bare.code).toBe(64);
+      expect(bare.stderr).toMatch(/--all/);
+      const both = await cli(['retry-failed', '--all', '--account', 'a'], { QUEUE_NAME: queue });
+      expect(both.code).toBe(64);
+      expect(await q.redis.zcard(q.keys.failed)).toBe(3);
+
+      const dry = await cli(['retry-failed', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
+      expect(dry.code).toBe(0);
+      expect(traceIdsOf(dry.stdout)).toEqual([...a].sort());
+      expect(dry.stderr).toContain('dry run: 2 failed update(s) would be put back');
+      expect(await q.redis.zcard(q.keys.failed)).toBe(3);
+      expect(await q.redis.llen(q.keys.wait)).toBe(0);
+
+      const one = await cli(['retry-failed', '--account', 'a'], { QUEUE_NAME: queue });
+      expect(one.code).toBe(0);
+      expect(traceIdsOf(one.stdout)).toEqual([...a].sort());
+      expect(one.stderr).toContain('2 failed update(s) put back');
+      const all = await cli(['retry-failed', '--all'], { QUEUE_NAME: queue });
+      expect(traceIdsOf(all.stdout)).toEqual([...b].sort());
+      expect(await q.redis.zcard(q.keys.failed)).toBe(0);
+      expect(await q.redis.llen(q.keys.wait)).toBe(3);
+    });
+
+    it('retry-failed --all reports only the updates it replayed, not the whole chunk', async () => {
+      const queue = testQueue('cli-exact');
+      const q = deadLetterQueue(queue);
+      const replayable = await operatorFailed(queue, q, updates('a', 1));
+      await unroutableFailed(q, 'cannot-replay');
+
+      const res = await cli(['retry-failed', '--all'], { QUEUE_NAME: queue });
+      expect(res.code).toBe(0);
+      expect(traceIdsOf(res.stdout)).toEqual(replayable);
+      expect(res.stderr).toContain('1 failed update(s) put back');
+      const left = await cli(['failed'], { QUEUE_NAME: queue });
+      expect(traceIdsOf(left.stdout)).toEqual(['cannot-replay']);
+      // What is left cannot be replayed, and a dry run says so.
+      const dry = await cli(['retry-failed', '--all', '--dry-run'], { QUEUE_NAME: queue });
+      expect(dry.stdout).toBe('');
+      expect(dry.stderr).toContain('dry run: 0 failed update(s) would be put back');
+    });
+
+    it('fail-account needs --account; --dry-run counts without failing; the real run prints what it failed', async () => {
+      const queue = testQueue('cli-fail-account');
+      const q = deadLetterQueue(queue);
+      await testProducer(queue).enqueueMany([...updates('a', 2), ...updates('b', 1)]);
+      await q.store.ingest(100);
+
+      const bare = await cli(['fail-account'], { QUEUE_NAME: queue });
+      expect(bare.code).toBe(64);
+      expect(bare.stderr).toContain('--account is required');
+      const typo = await cli(['fail-account', '--account', 'a', '--dryrun'], { QUEUE_NAME: queue });
+      expect(typo.code).toBe(64);
+      expect(typo.stderr).toContain('unknown flag "--dryrun"');
+
+      const dry = await cli(['fail-account', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
+      expect(dry.code).toBe(0);
+      expect(JSON.parse(dry.stdout)).toEqual({ account: 'a', dryRun: true, wouldFail: 2 });
+      expect(await q.redis.zcard(q.keys.failed)).toBe(0);
+      expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('3');
+
+      const real = await cli(['fail-account', '--account', 'a'], { QUEUE_NAME: queue });
+      expect(JSON.parse(real.stdout)).toEqual({ account: 'a', failed: 2 });
+      expect(await q.redis.zcard(q.keys.failed)).toBe(2);
+      expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('1');
+    });
+
+    it('an unknown command, a stray argument or a bad simulator flag exits 64; help exits 0', async () => {
+      const unknown = await cli(['retry'], {});
+      expect(unknown.code).toBe(64);
+      expect(unknown.stderr).toContain('unknown command "retry"');
+      expect(unknown.stderr).toContain('retry-failed');
+      const stray = await cli(['status', 'now'], {});
+      expect(stray.code).toBe(64);
+      expect(stray.stderr).toContain('unexpected argument "now"');
+      const sim = await cli(['simulator', '--port', 'x'], {});
+      expect(sim.code).toBe(64);
+      expect(sim.stderr).toContain('--port expects an integer');
+      const help = await cli(['help'], {});
+      expect(help.code).toBe(0);
+      for (const name of ['worker', 'enqueue', 'failed', 'retry-failed', 'fail-account', 'resume-account'])
+        expect(help.stdout).toContain(`  ${name}`);
+    });
   });
 });

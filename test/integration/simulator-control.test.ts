@@ -223,11 +223,12 @@ describe('simulator command', () => {
     expect(lines).toHaveLength(1);
   });
 
-  it('rejects bad arguments with exit code 2', async () => {
+  it('rejects bad arguments with exit code 64 (EX_USAGE), naming the flag', async () => {
     const errors: string[] = [];
-    expect(await runSimulator(['--port', 'x'], { stderr: (t) => errors.push(t) })).toBe(2);
+    expect(await runSimulator(['--port', 'x'], { stderr: (t) => errors.push(t) })).toBe(64);
     expect(errors.join('')).toContain('--port');
-    expect(await runSimulator(['--seed-objects', 'contacts'], { stderr: (t) => errors.push(t) })).toBe(2);
-    expect(await runSimulator(['--unknown'], { stderr: (t) => errors.push(t) })).toBe(2);
+    expect(await runSimulator(['--seed-objects', 'contacts'], { stderr: (t) => errors.push(t) })).toBe(64);
+    expect(await runSimulator(['--unknown'], { stderr: (t) => errors.push(t) })).toBe(64);
+    expect(errors.join('')).toContain('unknown flag "--unknown"');
   });
 });

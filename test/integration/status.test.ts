@@ -200,6 +200,11 @@ describe('status command', () => {
       run(process.execPath, [CLI, 'status', '--jsn'], {
         env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl() },
       }),
-    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: status [--json]') });
+    ).rejects.toMatchObject({
+      code: 64,
+      stderr: expect.stringMatching(
+        /unknown flag "--jsn"[\s\S]*usage: hubspot-batch-queue status \[--json\]/,
+      ),
+    });
   });
 });

@@ -6,7 +6,8 @@
   KEYS[1] groups set
   KEYS[2] delayed zset
   KEYS[3] stats hash
-  KEYS[4] failed zset
+  KEYS[4] failed zset (members `traceId|category|jobId`)
+  KEYS[5] result key of this request
 
   ARGV[1] key root
   ARGV[2] job key prefix
@@ -14,12 +15,24 @@
   ARGV[4] account
   ARGV[5] outcome TTL seconds
   ARGV[6] error message
+  ARGV[7] '1' for a dry run: count what would fail and change nothing
+  ARGV[8] seconds to keep this request's result
 
-  Returns: { failed pending updates, failed delayed updates }
+  Returns: { failed pending updates, failed delayed updates } (in a dry run, those that would fail)
+
+  Run twice: the first run stores its result under the request's key (KEYS[5], a fresh id per call) and a
+  re-run with the same key returns that stored result without touching anything, so the count an operator is
+  shown is the number of updates this request failed. Without the stored result a re-run would still be
+  harmless (the updates it failed no longer wait), only its count would be zero.
 ]]
 local rcall = redis.call
 local root, jobPrefix, outcomePrefix, account = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl, message = tonumber(ARGV[5]), ARGV[6]
+local dryRun = ARGV[7] == '1'
+if not dryRun then
+  local stored = rcall('GET', KEYS[5])
+  if stored then return cjson.decode(stored) end
+end
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local prefix = account .. '|'
@@ -41,7 +54,7 @@ local function fail(objKey, entry)
   rcall('SET', outcomePrefix .. trace, cjson.encode(outcome), 'EX', ttl)
   rcall('HSET', jobPrefix .. jobId, 'seq', seq)
   rcall('EXPIRE', jobPrefix .. jobId, ttl)
-  rcall('ZADD', KEYS[4], now, jobId .. '|' .. trace)
+  rcall('ZADD', KEYS[4], now, (string.gsub(trace, '|', '_')) .. '|OPERATOR_FAILED|' .. jobId)
 end
 
 local pending = 0
@@ -51,26 +64,31 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
     for _, objKey in ipairs(rcall('ZRANGE', zkey, 0, -1)) do
       local listKey = root .. 'obj:' .. objKey
       for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
-        fail(objKey, entry)
+        if not dryRun then fail(objKey, entry) end
         pending = pending + 1
       end
-      rcall('DEL', listKey)
+      if not dryRun then rcall('DEL', listKey) end
     end
-    rcall('DEL', zkey)
-    rcall('SREM', KEYS[1], group)
+    if not dryRun then
+      rcall('DEL', zkey)
+      rcall('SREM', KEYS[1], group)
+    end
   end
 end
 
 local delayed = 0
 for _, member in ipairs(rcall('ZRANGE', KEYS[2], 0, -1)) do
   if string.sub(member, 1, #prefix) == prefix then
-    local objKey, entry = string.match(member, '^(.*)\n(.*)$')
-    fail(objKey, entry)
-    rcall('ZREM', KEYS[2], member)
+    if not dryRun then
+      local objKey, entry = string.match(member, '^(.*)\n(.*)$')
+      fail(objKey, entry)
+      rcall('ZREM', KEYS[2], member)
+    end
     delayed = delayed + 1
   end
 end
 
+if dryRun then return { pending, delayed } end
 if pending + delayed > 0 then
   -- Redis rejects '-0' as an integer, so only non-zero decrements are sent.
   if pending > 0 then rcall('HINCRBY', KEYS[3], 'pending', -pending) end
@@ -78,4 +96,5 @@ if pending + delayed > 0 then
   rcall('HINCRBY', KEYS[3], 'failed', pending + delayed)
   rcall('HINCRBY', KEYS[3], 'failed:OPERATOR_FAILED', pending + delayed)
 end
+rcall('SET', KEYS[5], cjson.encode({ pending, delayed }), 'EX', tonumber(ARGV[8]))
 return { pending, delayed }

@@ -22,7 +22,7 @@
   KEYS[4] groups set
   KEYS[5] delayed zset
   KEYS[6] stats hash
-  KEYS[7] failed zset (dead-letter index; members `jobId|traceId`)
+  KEYS[7] failed zset (dead-letter index; members `traceId|category|jobId`)
   KEYS[8] settled marker of this batch
   KEYS[9] holds hash
   KEYS[10] held zset
@@ -83,7 +83,7 @@ for _, obj in ipairs(plan.objects) do
       -- replayed, fenced like any other write.
       rcall('HSET', jobPrefix .. d.job, 'seq', d.seq)
       rcall('EXPIRE', jobPrefix .. d.job, ttl)
-      rcall('ZADD', KEYS[7], now, d.job .. '|' .. d.trace)
+      rcall('ZADD', KEYS[7], now, (string.gsub(d.trace, '|', '_')) .. '|' .. (string.gsub(d.category or 'UNKNOWN', '|', '_')) .. '|' .. d.job)
       rcall('HINCRBY', KEYS[6], 'failed:' .. (d.category or 'UNKNOWN'), 1)
     else
       rcall('DEL', jobPrefix .. d.job)
