@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { Outcome } from './outcome.js';
+import { parseOutcomeRecord } from './record.js';
 
 const replayScript = luaScript('replay', new URL('./lua/replay.lua', import.meta.url));
 const PAGE = 500;
@@ -47,7 +48,7 @@ export async function* scanFailed(
         expired.push(members[i] as string);
         continue;
       }
-      const outcome = JSON.parse(record) as Outcome;
+      const outcome = parseOutcomeRecord(record);
       if (!matches(outcome, filter)) continue;
       yielded++;
       yield { member: members[i] as string, outcome };

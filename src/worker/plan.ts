@@ -159,6 +159,7 @@ function record(
       enqueuedAt: m.entry.enqueuedAt,
       ...(finishedAt !== undefined ? { finishedAt } : {}),
       ...extra,
+      fingerprint: m.fingerprint,
     }),
   );
 }
