@@ -130,9 +130,7 @@ export const UpdateRequestSchema = updateSchema();
 
 export type PropertyValue = z.infer<typeof PropertyValueSchema>;
 /** An update request as producers submit it. */
-export type UpdateRequest = Omit<z.infer<typeof UpdateRequestSchema>, 'properties'> & {
-  properties: Record<string, PropertyValue>;
-};
+export type UpdateRequest = z.infer<typeof UpdateRequestSchema>;
 /** An update request after defaults: trace id and account are always present. */
 export type Update = Omit<UpdateRequest, 'objectWriteTraceId' | 'account'> & {
   objectWriteTraceId: string;
@@ -166,12 +164,11 @@ export function parseUpdate(
 ): { ok: true; update: Update } | { ok: false; issues: string[] } {
   const parsed = updateSchema(limits).safeParse(input);
   if (!parsed.success) return { ok: false, issues: describeIssues(parsed.error) };
-  const { objectWriteTraceId, account, properties, ...rest } = parsed.data;
+  const { objectWriteTraceId, account, ...rest } = parsed.data;
   return {
     ok: true,
     update: {
       ...rest,
-      properties: properties as Record<string, PropertyValue>,
       objectWriteTraceId: objectWriteTraceId ?? randomUUID(),
       account: account ?? DEFAULT_ACCOUNT,
     },
