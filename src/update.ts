@@ -55,7 +55,6 @@ function buildSchema(limits: UpdateLimits) {
   ]);
   const properties = z
     .record(z.string(), z.unknown())
-    // Counted before any value is looked at, so a huge update costs one issue, not one per property.
     // Names are checked before any value is looked at, and a huge update costs one issue, not one per property.
     .superRefine((p, ctx) => {
       const names = Object.keys(p);
@@ -109,7 +108,10 @@ const schemas = new Map<string, ReturnType<typeof buildSchema>>();
 
 /** The update schema under the given limits (missing ones take their default); built once per set of limits. */
 export function updateSchema(limits: Partial<UpdateLimits> = {}): ReturnType<typeof buildSchema> {
-  const full = { ...DEFAULT_UPDATE_LIMITS, ...limits };
+  const full: UpdateLimits = {
+    maxValueLength: limits.maxValueLength ?? DEFAULT_UPDATE_LIMITS.maxValueLength,
+    maxProperties: limits.maxProperties ?? DEFAULT_UPDATE_LIMITS.maxProperties,
+  };
   const key = `${full.maxValueLength}/${full.maxProperties}`;
   let schema = schemas.get(key);
   if (!schema) {

@@ -1,6 +1,6 @@
 import { type Config, updateLimitsOf } from '../config.js';
-import { createProducer } from '../producer/producer.js';
-import { describeHolder, type TraceIdConflict, TraceIdConflictError } from '../producer/trace-ids.js';
+import { createProducer, type EnqueueResult } from '../producer/producer.js';
+import { describeConflict, type TraceIdConflict, TraceIdConflictError } from '../producer/trace-ids.js';
 import { parseUpdate, type Update } from '../update.js';
 import { progress, readLines, write } from './io.js';
 import { parseCommandArgs } from './usage.js';
@@ -9,11 +9,7 @@ const CHUNK = 1000;
 
 /** Names conflicting lines by number: `line 7: objectWriteTraceId "x" is already used ... (by line 3)`. */
 function conflictLines(conflicts: readonly TraceIdConflict[], lineOf: (index: number) => number): string[] {
-  const name = (i: number) => `line ${lineOf(i)}`;
-  return conflicts.map(
-    (c) =>
-      `${name(c.index)}: objectWriteTraceId ${JSON.stringify(c.objectWriteTraceId)} is already used for a different update (${describeHolder(c.usedBy, name)})`,
-  );
+  return conflicts.map((c) => describeConflict(c, (i) => `line ${lineOf(i)}`));
 }
 
 /**
@@ -64,20 +60,7 @@ export async function runEnqueue(args: string[], config: Config): Promise<number
     }
     const bar = progress('enqueued', valid.length);
     let duplicates = 0;
-    for (let i = 0; i < valid.length; i += CHUNK) {
-      let results: Awaited<ReturnType<typeof producer.enqueueMany>>;
-      try {
-        results = await producer.enqueueMany(valid.slice(i, i + CHUNK));
-      } catch (err) {
-        if (!(err instanceof TraceIdConflictError)) throw err;
-        // Another producer took a trace id since the check: this chunk wrote nothing, earlier ones are printed.
-        const lines = conflictLines(err.conflicts, (j) => lineNos[i + j] ?? 0);
-        for (const p of lines) process.stderr.write(`${p}\n`);
-        process.stderr.write(
-          `${lines.length} line(s) reuse a trace id for a different update; lines from line ${lineNos[i]} on were not enqueued\n`,
-        );
-        return 1;
-      }
+    const print = async (results: readonly EnqueueResult[]) => {
       let out = '';
       for (const r of results) {
         if (r.duplicate) duplicates++;
@@ -87,6 +70,22 @@ export async function runEnqueue(args: string[], config: Config): Promise<number
         out += `${JSON.stringify(line)}\n`;
       }
       await write(process.stdout, out);
+    };
+    for (let i = 0; i < valid.length; i += CHUNK) {
+      let results: EnqueueResult[];
+      try {
+        results = await producer.enqueueMany(valid.slice(i, i + CHUNK));
+      } catch (err) {
+        if (!(err instanceof TraceIdConflictError)) throw err;
+        // Another producer took a trace id since the check. What was enqueued before is printed; nothing after.
+        await print(err.enqueued);
+        const lines = conflictLines(err.conflicts, (j) => lineNos[i + j] ?? 0);
+        for (const p of lines) process.stderr.write(`${p}\n`);
+        const from = `lines from line ${lineNos[i + err.enqueued.length]} on were not enqueued`;
+        process.stderr.write(`${lines.length} line(s) reuse a trace id for a different update; ${from}\n`);
+        return 1;
+      }
+      await print(results);
       bar.tick(i + results.length);
     }
     bar.end();

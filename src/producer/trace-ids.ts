@@ -23,10 +23,19 @@ export interface TraceIdConflict {
   usedBy: TraceIdHolder;
 }
 
-/** Describes what holds the trace id, for messages. */
-export function describeHolder(usedBy: TraceIdHolder, name: (index: number) => string): string {
-  if (typeof usedBy === 'number') return `by ${name(usedBy)}`;
-  return usedBy === 'queued' ? 'by an update still in the queue' : 'by an update that has finished';
+/**
+ * `<name>: objectWriteTraceId "x" is already used for a different update (by ...)`; `name` names an update by
+ * its index (`update 3`, or `line 7` in the CLI).
+ */
+export function describeConflict(c: TraceIdConflict, name: (index: number) => string): string {
+  const holder =
+    typeof c.usedBy === 'number'
+      ? name(c.usedBy)
+      : c.usedBy === 'queued'
+        ? 'an update still in the queue'
+        : 'an update that has finished';
+  const trace = JSON.stringify(c.objectWriteTraceId);
+  return `${name(c.index)}: objectWriteTraceId ${trace} is already used for a different update (by ${holder})`;
 }
 
 /**
@@ -39,15 +48,7 @@ export class TraceIdConflictError extends Error {
     readonly conflicts: TraceIdConflict[],
     readonly enqueued: ReadonlyArray<{ objectWriteTraceId: string; duplicate: boolean }> = [],
   ) {
-    const name = (i: number) => `update ${i}`;
-    super(
-      conflicts
-        .map(
-          (c) =>
-            `${name(c.index)}: objectWriteTraceId ${JSON.stringify(c.objectWriteTraceId)} is already used for a different update (${describeHolder(c.usedBy, name)})`,
-        )
-        .join('; '),
-    );
+    super(conflicts.map((c) => describeConflict(c, (i) => `update ${i}`)).join('; '));
     this.name = 'TraceIdConflictError';
   }
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import { luaScript } from '../../src/lua.js';
 import { canonicalJobData, fingerprint, jobIdFor, parseUpdate, type Update } from '../../src/update.js';
+import { QueueStore } from '../../src/worker/store.js';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
@@ -105,6 +106,30 @@ describe('a reused trace id', () => {
     });
     expect(await redis.exists(keys.jobPrefix + jobIdFor('f-1'))).toBe(0);
     expect(await producer.getOutcome('f-1')).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('is fingerprinted in outcomes an operator writes (fail-account), which readers hand out without it', async () => {
+    const queue = testQueue('reuse-operator');
+    const keys = queueKeys(queue);
+    const redis = testRedis();
+    const producer = testProducer(queue);
+    await producer.enqueue({ ...ada, objectWriteTraceId: 'op-1' });
+    const data = (await redis.hget(keys.jobPrefix + jobIdFor('op-1'), 'data')) ?? '';
+    const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
+    expect((await store.ingest(10)).moved).toBe(1);
+    expect(await store.failAccount('default', 'credentials revoked')).toBe(1);
+
+    const stored = JSON.parse((await redis.get(keys.outcome('op-1'))) ?? '{}') as { fp?: string };
+    expect(stored.fp).toBe(fingerprint(data));
+    const [listed] = await producer.listFailed();
+    expect(listed).toMatchObject({ objectWriteTraceId: 'op-1', status: 'failed' });
+    expect(listed).not.toHaveProperty('fp');
+    expect(await producer.getOutcome('op-1')).not.toHaveProperty('fp');
+    // Its job is kept for replay, so a reuse is compared with the job itself.
+    expect((await producer.enqueue({ ...ada, objectWriteTraceId: 'op-1' })).duplicate).toBe(true);
+    await expect(producer.enqueue({ ...grace, objectWriteTraceId: 'op-1' })).rejects.toMatchObject({
+      conflicts: [{ usedBy: 'finished' }],
+    });
   });
 
   it('compares a job another BullMQ client wrote by its canonical form', async () => {
