@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -71,6 +72,8 @@ export const ConfigSchema = z.object({
   METRICS_PORT: int(0).max(65535).default(9464),
   METRICS_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  UPDATE_MAX_VALUE_LENGTH: int(1).default(DEFAULT_UPDATE_LIMITS.maxValueLength),
+  UPDATE_MAX_PROPERTIES: int(1).default(DEFAULT_UPDATE_LIMITS.maxProperties),
   DASHBOARD_USER: z.string().min(1).optional(),
   DASHBOARD_PASSWORD: z.string().min(1).optional(),
 });
@@ -119,4 +122,9 @@ export function accountsOf(config: Config): Map<string, AccountSettings> {
     accounts.set(name, typeof value === 'string' ? { ...base, token: value } : { ...base, ...value });
   }
   return accounts;
+}
+
+/** The size limits every update is validated against (by `enqueue` and by the worker). */
+export function updateLimitsOf(config: Config): UpdateLimits {
+  return { maxValueLength: config.UPDATE_MAX_VALUE_LENGTH, maxProperties: config.UPDATE_MAX_PROPERTIES };
 }

@@ -8,12 +8,20 @@ export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
 export type { Outcome, OutcomeError } from './outcomes/outcome.js';
 export { isTerminal, OutcomeStatus } from './outcomes/outcome.js';
-export type { EnqueueResult, Producer, ProducerOptions } from './producer/producer.js';
+export type { EnqueueResult, Producer, ProducerOptions, TraceIdCheck } from './producer/producer.js';
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
+export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
+export { TraceIdConflictError } from './producer/trace-ids.js';
 export type { FetchedToken, SharedTokenProviderOptions } from './ratelimit/token-cache.js';
 export { createSharedTokenProvider } from './ratelimit/token-cache.js';
 export { TokenRefreshError } from './ratelimit/token-error.js';
-export type { PropertyValue, Update, UpdateRequest } from './update.js';
-export { jobIdFor, UpdateRequestSchema, UpdateValidationError } from './update.js';
+export type { PropertyValue, Update, UpdateLimits, UpdateRequest } from './update.js';
+export {
+  DEFAULT_UPDATE_LIMITS,
+  jobIdFor,
+  UpdateRequestSchema,
+  UpdateValidationError,
+  updateSchema,
+} from './update.js';
 export type { AccountOptions, Worker, WorkerOptions } from './worker/index.js';
 export { createWorker } from './worker/index.js';

@@ -71,6 +71,8 @@ export interface QueueKeys {
   readonly workers: string;
   /** Pub/sub channel announcing settled batches, for `waitForOutcomes`. */
   readonly settledChannel: string;
+  /** What one enqueue call returned, kept briefly under its request id so a re-sent call returns the same. */
+  enqueueResult(requestId: string): string;
   /** Rate limiter keys of one account. */
   rate(account: string): RateKeys;
   /** Lock and cache for a shared OAuth token of one account. */
@@ -127,6 +129,7 @@ export function queueKeys(queueName: string): QueueKeys {
     stats: k('stats'),
     workers: k('workers'),
     settledChannel: k('settled'),
+    enqueueResult: (requestId) => k(`enqueue:${requestId}`),
     rate: (account) => ({ log: k(`rate:${account}:log`), state: k(`rate:${account}:state`) }),
     token: (account) => ({ lock: k(`token:${account}:lock`), value: k(`token:${account}:value`) }),
     propertySchema: (account, objectType) => k(`schema:${account}:${objectType}`),

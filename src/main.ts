@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { commandUsage, findCommand, usageText } from './cli/commands.js';
 import { EXIT_USAGE, UsageError } from './cli/usage.js';
-import { accountsOf, type Config, ConfigError, loadConfig } from './config.js';
+import { accountsOf, type Config, ConfigError, loadConfig, updateLimitsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { queueKeys } from './keys.js';
 import { createLogger } from './logger.js';
@@ -48,6 +48,7 @@ export async function runWorker(config: Config): Promise<number> {
     authPauseMs: config.AUTH_PAUSE_MS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     validateProperties: config.VALIDATE_PROPERTIES,
+    limits: updateLimitsOf(config),
     logger,
     metrics,
   });

@@ -4,6 +4,7 @@ import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { memberField, parseFailedMember } from './failed-member.js';
 import type { Outcome } from './outcome.js';
+import { parseOutcomeRecord } from './record.js';
 
 const scripts = {
   replay: luaScript('replay', new URL('./lua/replay.lua', import.meta.url)),
@@ -55,7 +56,7 @@ export async function* scanFailed(
       if (!record || !entry) continue;
       // The member's category is the one the counters use; it saves decoding records that cannot match.
       if (category && entry.category !== undefined && entry.category !== category) continue;
-      const outcome = JSON.parse(record) as Outcome;
+      const outcome = parseOutcomeRecord(record);
       if (!matches(outcome, filter)) continue;
       yielded++;
       yield { member: members[i] as string, outcome };

@@ -3,6 +3,7 @@ import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { DEFAULT_ACCOUNT } from '../update.js';
 import type { Outcome } from './outcome.js';
+import { parseOutcomeRecord } from './record.js';
 
 const getScript = luaScript('getOutcomes', new URL('./lua/get.lua', import.meta.url));
 const CHUNK = 500;
@@ -25,7 +26,7 @@ export async function readOutcomes(
     chunk.forEach((id, j) => {
       const kind = r[j * 3];
       const payload = r[j * 3 + 1] ?? '';
-      if (kind === 'o') out.push(JSON.parse(payload) as Outcome);
+      if (kind === 'o') out.push(parseOutcomeRecord(payload));
       else if (kind === 'q') out.push(queuedOutcome(id, payload, Number(r[j * 3 + 2])));
       else out.push(null);
     });

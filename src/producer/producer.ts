@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
@@ -5,33 +6,72 @@ import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-let
 import { isTerminal, type Outcome } from '../outcomes/outcome.js';
 import { readOutcomes } from '../outcomes/reader.js';
 import { connectRedis } from '../redis.js';
-import { jobIdFor, parseUpdate, type Update, type UpdateRequest, UpdateValidationError } from '../update.js';
+import {
+  canonicalJobData,
+  fingerprint,
+  jobIdFor,
+  parseUpdate,
+  type Update,
+  type UpdateLimits,
+  type UpdateRequest,
+  UpdateValidationError,
+} from '../update.js';
+import {
+  reviewTraceIds,
+  type TraceIdConflict,
+  TraceIdConflictError,
+  type TraceIdHolder,
+} from './trace-ids.js';
 
 const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url));
 /** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
 const CHUNK = 500;
+/** How long an enqueue call's result is kept for a re-sent call: far longer than any reconnect. */
+const RESULT_TTL_SECONDS = 300;
 
 export interface ProducerOptions {
   /** Redis URL (default `redis://127.0.0.1:6379`), or an ioredis connection the caller owns. */
   redis?: string | Redis;
   /** BullMQ queue name (default `hubspot-updates`). */
   queueName?: string;
+  /** Size limits (default: values of at most 65,536 characters, at most 1,000 properties per update). */
+  limits?: Partial<UpdateLimits>;
 }
 
 export interface EnqueueResult {
   objectWriteTraceId: string;
-  /** True when this trace id was already enqueued: the update is not added twice. */
+  /** True when this trace id was already enqueued for the same update: it is not added twice. */
   duplicate: boolean;
 }
 
+/** How the trace ids of some updates stand, without enqueueing them (see {@link Producer.checkTraceIds}). */
+export interface TraceIdCheck {
+  /** Updates whose trace id is already used for a different update: enqueueing them is refused. */
+  conflicts: TraceIdConflict[];
+  /** Indexes of updates whose trace id is already used for the same update: enqueueing them is a no-op. */
+  duplicates: number[];
+}
+
 export interface Producer {
-  /** Validates and enqueues one update. Throws {@link UpdateValidationError} naming every problem. */
+  /**
+   * Validates and enqueues one update. Throws {@link UpdateValidationError} naming every problem, or
+   * {@link TraceIdConflictError} when its trace id is already used for a different update. Enqueueing the same
+   * update (same trace id, same content) again is a duplicate: nothing is added.
+   */
   enqueue(update: UpdateRequest): Promise<EnqueueResult>;
   /**
-   * Validates every update first and enqueues nothing if any is invalid (the error names each bad one by its
-   * index); otherwise enqueues all, in order, and returns one result per update.
+   * Validates every update and checks every trace id first, and enqueues nothing if any update is invalid
+   * ({@link UpdateValidationError}) or reuses a trace id for a different update, in Redis or earlier in the list
+   * ({@link TraceIdConflictError}); both name each bad update by its index. Otherwise enqueues all, in order,
+   * and returns one result per update.
    */
   enqueueMany(updates: readonly UpdateRequest[]): Promise<EnqueueResult[]>;
+  /**
+   * Validates the updates and looks their trace ids up, read-only: which reuse a trace id for the same update
+   * (duplicates) and which for a different one (conflicts). Throws {@link UpdateValidationError} like
+   * `enqueueMany`.
+   */
+  checkTraceIds(updates: readonly UpdateRequest[]): Promise<TraceIdCheck>;
   /** The outcome of one update: `queued` while waiting, null for a trace id never seen (or expired). */
   getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
   getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
@@ -61,11 +101,11 @@ export class WaitTimeoutError extends Error {
 }
 
 /** Validates a list of requests, collecting every problem by index. */
-export function validateAll(updates: readonly unknown[]): Update[] {
+export function validateAll(updates: readonly unknown[], limits: Partial<UpdateLimits> = {}): Update[] {
   const valid: Update[] = [];
   const problems: string[] = [];
   updates.forEach((u, i) => {
-    const parsed = parseUpdate(u);
+    const parsed = parseUpdate(u, limits);
     if (parsed.ok) valid.push(parsed.update);
     else problems.push(`update ${i}: ${parsed.issues.join('; ')}`);
   });
@@ -88,16 +128,41 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   let subscriber: Redis | undefined;
   const listeners = new Set<() => void>();
 
+  const limits = options.limits ?? {};
+
   async function enqueueValid(updates: Update[]): Promise<EnqueueResult[]> {
+    const data = updates.map(canonicalJobData);
+    const review = await reviewTraceIds(redis, keys, updates, data);
+    if (review.conflicts.length > 0) throw new TraceIdConflictError(review.conflicts);
     const results: EnqueueResult[] = [];
     for (let i = 0; i < updates.length; i += CHUNK) {
       const chunk = updates.slice(i, i + CHUNK);
-      const args: string[] = [keys.jobPrefix, keys.outcomePrefix];
-      for (const u of chunk)
-        args.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, JSON.stringify(u));
-      const added = (await enqueueScript.run(redis, [keys.wait, keys.marker], args)) as number[];
+      const args: string[] = [keys.jobPrefix, keys.outcomePrefix, String(RESULT_TTL_SECONDS)];
       chunk.forEach((u, j) => {
-        results.push({ objectWriteTraceId: u.objectWriteTraceId, duplicate: added[j] !== 1 });
+        const d = data[i + j] as string;
+        const trace = u.objectWriteTraceId;
+        args.push(jobIdFor(trace), trace, d, fingerprint(d), review.accepted[i + j] ?? '');
+      });
+      // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
+      const resultKey = keys.enqueueResult(randomUUID());
+      const reply = (await enqueueScript.run(redis, [keys.wait, keys.marker, resultKey], args)) as Array<
+        string | number
+      >;
+      if (reply[0] === 'conflict') {
+        // Another producer took a trace id between the check and this call: this chunk wrote nothing.
+        const conflicts: TraceIdConflict[] = [];
+        for (let k = 1; k + 1 < reply.length; k += 2) {
+          const index = i + Number(reply[k]) - 1;
+          conflicts.push({
+            index,
+            objectWriteTraceId: updates[index]?.objectWriteTraceId ?? '',
+            usedBy: holderOf(String(reply[k + 1]), i),
+          });
+        }
+        throw new TraceIdConflictError(conflicts, results);
+      }
+      chunk.forEach((u, j) => {
+        results.push({ objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
       });
     }
     return results;
@@ -115,11 +180,16 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   return {
     async enqueue(update) {
-      const [result] = await enqueueValid(validateAll([update]));
+      const [result] = await enqueueValid(validateAll([update], limits));
       return result as EnqueueResult;
     },
     async enqueueMany(updates) {
-      return enqueueValid(validateAll(updates));
+      return enqueueValid(validateAll(updates, limits));
+    },
+    async checkTraceIds(updates) {
+      const valid = validateAll(updates, limits);
+      const { conflicts, duplicates } = await reviewTraceIds(redis, keys, valid, valid.map(canonicalJobData));
+      return { conflicts, duplicates };
     },
     async getOutcome(id) {
       const [o] = await readOutcomes(redis, keys, [id]);
@@ -170,4 +240,10 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       if (owned) await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** Reads the enqueue script's `queued`, `finished` or `call:<position>` (1-based within the chunk at `offset`). */
+function holderOf(by: string, offset: number): TraceIdHolder {
+  if (by.startsWith('call:')) return offset + Number(by.slice(5)) - 1;
+  return by === 'finished' ? 'finished' : 'queued';
 }

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
+import type { UpdateLimits } from '../update.js';
 import type { AccountBudget } from './send.js';
 import { BatchWorker } from './worker.js';
 
@@ -58,6 +59,11 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Check values against HubSpot's property schema before sending (default true). */
   validateProperties?: boolean;
+  /**
+   * Size limits updates are validated against (default: values of at most 65,536 characters, at most 1,000
+   * properties); an update over them fails with a `VALIDATION_ERROR` naming the field.
+   */
+  limits?: Partial<UpdateLimits>;
   logger?: Logger;
   /** Registry to register the worker's metrics on; omit for no metrics. */
   registry?: Registry;
@@ -133,6 +139,8 @@ export function createWorker(options: WorkerOptions): Worker {
     authPauseMs: options.authPauseMs ?? 60_000,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
     validateProperties: options.validateProperties ?? true,
+    configuredAccounts: Object.keys(options.accounts),
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),
     logger,
     ...(metrics ? { metrics } : {}),

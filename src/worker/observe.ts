@@ -5,10 +5,15 @@ import type { HubSpotAnswer } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { MetricLabels } from './labels.js';
 
-/** Records one HubSpot call in metrics and logs; `onPropertyRejected` drops a stale cached schema. */
+/**
+ * Records one HubSpot call in metrics (under bounded label values) and logs; `onPropertyRejected` drops a stale
+ * cached schema.
+ */
 export function observeCall(
   metrics: Metrics | undefined,
+  labeller: MetricLabels,
   logger: Logger,
   info: { account: string; objectType: string; size: number; answer: HubSpotAnswer; verdict: BatchVerdict },
   onPropertyRejected: () => void,
@@ -16,18 +21,19 @@ export function observeCall(
   const { account, objectType, answer, verdict } = info;
   const status = answer.kind === 'http' ? String(answer.status) : answer.code;
   if (metrics) {
-    const labels = { account, object_type: objectType };
+    const labels = labeller.of(account, objectType);
     metrics.calls.inc({ ...labels, status });
     metrics.callDuration.observe(labels, answer.latencyMs / 1000);
     metrics.batchSize.observe(labels, info.size);
     if (answer.kind === 'http') {
       if (answer.rateLimit.remaining !== undefined)
-        metrics.remaining.set({ account }, answer.rateLimit.remaining);
+        metrics.remaining.set({ account: labels.account }, answer.rateLimit.remaining);
       if (answer.rateLimit.dailyRemaining !== undefined) {
-        metrics.dailyRemaining.set({ account }, answer.rateLimit.dailyRemaining);
+        metrics.dailyRemaining.set({ account: labels.account }, answer.rateLimit.dailyRemaining);
       }
     }
-    if (verdict.kind === 'rateLimited') metrics.rateLimited.inc({ account, policy: verdict.policyName });
+    if (verdict.kind === 'rateLimited')
+      metrics.rateLimited.inc({ account: labels.account, policy: verdict.policyName });
   }
   const correlationId = answer.kind === 'http' ? answer.correlationId : undefined;
   if (verdict.kind === 'rejected') {
@@ -54,7 +60,10 @@ export function observeCall(
   }
 }
 
-/** Reads queue depth and account state from Redis into gauges (every few seconds, not per batch). */
+/**
+ * Reads queue depth and account state from Redis into gauges (every few seconds, not per batch). `accounts` are
+ * the configured ones: an account seen only in input has no state worth a series.
+ */
 export async function refreshGauges(
   redis: Redis,
   keys: QueueKeys,

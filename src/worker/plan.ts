@@ -170,6 +170,7 @@ function record(
       enqueuedAt: m.entry.enqueuedAt,
       ...(finishedAt !== undefined ? { finishedAt } : {}),
       ...extra,
+      fingerprint: m.fingerprint,
     }),
   );
 }

@@ -1,6 +1,13 @@
 import type { BatchInput } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
-import { DEFAULT_ACCOUNT, describeIssues, type Update, UpdateRequestSchema } from '../update.js';
+import {
+  DEFAULT_ACCOUNT,
+  describeIssues,
+  fingerprintOfJobData,
+  type Update,
+  type UpdateLimits,
+  updateSchema,
+} from '../update.js';
 import { mergeObjectUpdates } from './merge.js';
 import type { ClaimedObject, Entry } from './store.js';
 
@@ -14,6 +21,8 @@ export interface Member {
   update?: Update;
   /** Properties this update writes in its input (empty for riders). */
   wins: string[];
+  /** Fingerprint of the job data, kept in the outcome record (a reused trace id is checked against it). */
+  fingerprint: string;
 }
 
 /** One input of the batch and every update riding on it. */
@@ -75,8 +84,9 @@ export function prepareBatch(
   group: string,
   objects: readonly ClaimedObject[],
   validator?: PropertyValidator,
-  options: { maxAttempts?: number } = {},
+  options: { maxAttempts?: number; limits?: Partial<UpdateLimits> } = {},
 ): PreparedBatch {
+  const schema = updateSchema(options.limits);
   const [account = DEFAULT_ACCOUNT, objectType = ''] = group.split('|');
   const inputs: PreparedInput[] = [];
   const early: EarlyDecision[] = [];
@@ -89,7 +99,8 @@ export function prepareBatch(
     for (const { entry, data } of obj.updates) {
       const raw = safeJson(data);
       const trace = traceIdOfJob(entry.jobId, raw);
-      const member: Member = { entry, trace, objectKey: obj.objectKey, group, wins: [] };
+      const fingerprint = fingerprintOfJobData(data, trace);
+      const member: Member = { entry, trace, objectKey: obj.objectKey, group, wins: [], fingerprint };
       if (options.maxAttempts !== undefined && entry.attempts >= options.maxAttempts) {
         // Retries that run out fail when they settle; an update that comes back already spent was taken back
         // from batches whose worker stopped answering during their calls, one attempt each time.
@@ -100,7 +111,7 @@ export function prepareBatch(
         early.push({ member, status: 'failed', error: validationError(['job data is not valid JSON']) });
         continue;
       }
-      const parsed = UpdateRequestSchema.safeParse(raw);
+      const parsed = schema.safeParse(raw);
       if (!parsed.success) {
         early.push({ member, status: 'failed', error: validationError(describeIssues(parsed.error)) });
         continue;

@@ -4,6 +4,8 @@ import type { HubSpotPort } from '../hubspot/port.js';
 import type { Metrics } from '../metrics.js';
 import { nextDailyResetMs } from '../ratelimit/daily.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { UpdateLimits } from '../update.js';
+import type { MetricLabels } from './labels.js';
 import { observeCall } from './observe.js';
 import { buildSettlePlan } from './plan.js';
 import { prepareBatch } from './prepare.js';
@@ -19,6 +21,10 @@ export interface BatchContext {
   schemas: SchemaCache;
   logger: Logger;
   metrics?: Metrics;
+  /** Bounds the label values of the batch's metrics. */
+  labels: MetricLabels;
+  /** Size limits updates are validated against. */
+  limits?: Partial<UpdateLimits>;
   validateProperties: boolean;
   leaseMs: number;
   /** How long objects are held after a call that may still apply. */
@@ -54,7 +60,10 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     ctx.validateProperties && budget
       ? await ctx.schemas.validatorFor(account, objectType, signal)
       : undefined;
-  const batch = prepareBatch(group, objects, validator, { maxAttempts: ctx.maxAttempts });
+  const batch = prepareBatch(group, objects, validator, {
+    maxAttempts: ctx.maxAttempts,
+    ...(ctx.limits ? { limits: ctx.limits } : {}),
+  });
   let fates: Map<number, InputFate>;
   if (!budget) {
     const error = {
@@ -94,7 +103,7 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     return;
   }
   if (ctx.metrics) {
-    const labels = { account, object_type: objectType };
+    const labels = ctx.labels.of(account, objectType);
     for (const status of ['succeeded', 'failed', 'superseded', 'retrying'] as const) {
       if (summary[status] > 0) ctx.metrics.updates.inc({ ...labels, status }, summary[status]);
     }
@@ -136,9 +145,11 @@ function send(
     nextDailyResetMs: () => nextDailyResetMs(Date.now()),
     events: {
       onCall: (info) =>
-        observeCall(ctx.metrics, ctx.logger, info, () => ctx.schemas.invalidate(account, objectType)),
+        observeCall(ctx.metrics, ctx.labels, ctx.logger, info, () =>
+          ctx.schemas.invalidate(account, objectType),
+        ),
       onPause: (info) => {
-        ctx.metrics?.pauses.inc({ account: info.account, reason: info.reason });
+        ctx.metrics?.pauses.inc({ account: ctx.labels.account(info.account), reason: info.reason });
         const fields = {
           account: info.account,
           reason: info.reason,

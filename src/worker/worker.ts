@@ -7,8 +7,10 @@ import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
+import type { UpdateLimits } from '../update.js';
 import { closeConnection, connectWithRetry, within } from './connections.js';
 import { failInvalidJobs } from './invalid.js';
+import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
 import { refreshGauges } from './observe.js';
 import { type BatchContext, runBatch } from './run-batch.js';
@@ -46,6 +48,10 @@ export interface WorkerSettings {
   rateLimitMarginMs?: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Accounts with credentials: the only `account` label values, and the accounts gauges are kept for. */
+  configuredAccounts: readonly string[];
+  /** Size limits updates are validated against. */
+  limits?: Partial<UpdateLimits>;
   workerId?: string;
 }
 
@@ -92,6 +98,7 @@ export class BatchWorker {
   readonly #store: QueueStore;
   readonly #limiter: RateLimiter;
   readonly #batchContext: BatchContext;
+  readonly #labels: MetricLabels;
   readonly #workerId: string;
   readonly #leases: LeaseKeeper;
   readonly #inflight: LeaseKeeper['batches'];
@@ -117,6 +124,7 @@ export class BatchWorker {
     this.#s = settings;
     this.#keys = queueKeys(settings.queueName);
     this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.#labels = new MetricLabels(settings.configuredAccounts);
     this.#redis = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#blocking = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
@@ -145,7 +153,8 @@ export class BatchWorker {
       redis: this.#redis,
       keys: this.#keys,
       ...(settings.rateLimitMarginMs !== undefined ? { marginMs: settings.rateLimitMarginMs } : {}),
-      onWait: (account, ms, reason) => settings.metrics?.rateLimitWait.inc({ account, reason }, ms / 1000),
+      onWait: (account, ms, reason) =>
+        settings.metrics?.rateLimitWait.inc({ account: this.#labels.account(account), reason }, ms / 1000),
     });
     const schemas = new SchemaCache({
       port: settings.port,
@@ -163,6 +172,8 @@ export class BatchWorker {
       schemas,
       logger: settings.logger,
       ...(settings.metrics ? { metrics: settings.metrics } : {}),
+      labels: this.#labels,
+      ...(settings.limits ? { limits: settings.limits } : {}),
       validateProperties: settings.validateProperties,
       leaseMs: settings.leaseMs,
       ambiguousHoldMs: settings.ambiguousHoldMs,
@@ -331,7 +342,7 @@ export class BatchWorker {
       if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
     }
     const now = Date.now();
-    if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store);
+    if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store, s.limits);
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
       const t = await this.#store.tick(s.ambiguousHoldMs);
@@ -352,7 +363,7 @@ export class BatchWorker {
         this.#keys,
         this.#limiter,
         s.metrics,
-        [...this.#accountsSeen],
+        this.#labels.configuredAccounts,
         oldest,
       ).catch(() => {});
     }
@@ -369,7 +380,6 @@ export class BatchWorker {
     for (const g of ordered) {
       if (this.#inflight.size >= s.concurrency) break;
       const account = g.group.split('|')[0] ?? '';
-      this.#accountsSeen.add(account);
       // A deep group yields several full batches in one pass, saving an ingest and a report per batch.
       let remaining = g.pendingObjects;
       for (let first = true; this.#inflight.size < s.concurrency; first = false) {
@@ -396,8 +406,6 @@ export class BatchWorker {
     }
     return dispatched > 0 && this.#inflight.size < s.concurrency ? 0 : sleepMs;
   }
-
-  readonly #accountsSeen = new Set<string>();
 
   /** Claims one batch of the group and starts it, when the account's budget is free now or within moments. */
   async #claimAndDispatch(

@@ -55,6 +55,113 @@ describe('durability and bad input', () => {
     expect(sim.getObject(TOKEN, 'contacts', '701')?.properties.lastname).toBe('Lovelace');
   });
 
+  it('names data Redis cannot decode (an unpaired surrogate) as such, rather than as an unaddressable object', async () => {
+    const sim = await testSimulator();
+    const queueName = testQueue('surrogate');
+    const keys = queueKeys(queueName);
+    const bull = new Queue(queueName, { connection: { url: redisUrl() }, prefix: keys.bullPrefix });
+    try {
+      // BullMQ writes JSON.stringify's output: the lone surrogate as the escape `\ud83d`, which cjson refuses.
+      await bull.add(
+        'update',
+        {
+          objectType: 'contacts',
+          id: '702',
+          properties: { firstname: 'Ada \ud83d' },
+          objectWriteTraceId: 'sur-1',
+        },
+        { jobId: 't-sur-1' },
+      );
+    } finally {
+      await bull.close();
+    }
+    const producer = testProducer(queueName);
+    await testWorker(queueName, sim);
+    const [outcome] = await producer.waitForOutcomes(['sur-1']);
+    expect(outcome).toMatchObject({ status: 'failed', objectType: 'contacts', id: '702' });
+    expect(outcome?.error?.category).toBe('VALIDATION_ERROR');
+    expect(outcome?.error?.message).toBe(
+      "invalid update: job data is valid JSON that Redis's Lua JSON decoder cannot read: an unpaired surrogate in properties.firstname (\\ud83d)",
+    );
+    expect(sim.calls().filter((c) => c.path.endsWith('/batch/update'))).toEqual([]);
+  });
+
+  it('fails an object type that is not a name or id (`..`) without calling HubSpot, so no token goes elsewhere', async () => {
+    const sim = await testSimulator({ autoCreate: true });
+    const queueName = testQueue('dotdot');
+    const keys = queueKeys(queueName);
+    const bull = new Queue(queueName, { connection: { url: redisUrl() }, prefix: keys.bullPrefix });
+    try {
+      for (const [trace, objectType] of [
+        ['dot-1', '..'],
+        ['dot-2', 'contacts/..'],
+        ['dot-3', '.'],
+      ])
+        await bull.add(
+          'update',
+          { objectType, id: '1', properties: { firstname: 'Ada' }, objectWriteTraceId: trace },
+          { jobId: `t-${trace}` },
+        );
+      await bull.add(
+        'update',
+        { objectType: 'contacts', id: '703', properties: { firstname: 'Ada' }, objectWriteTraceId: 'dot-ok' },
+        { jobId: 't-dot-ok' },
+      );
+    } finally {
+      await bull.close();
+    }
+    const producer = testProducer(queueName);
+    await testWorker(queueName, sim, { validateProperties: false });
+    const outcomes = await producer.waitForOutcomes(['dot-1', 'dot-2', 'dot-3', 'dot-ok']);
+    expect(outcomes.map((o) => o.status)).toEqual(['failed', 'failed', 'failed', 'succeeded']);
+    for (const o of outcomes.slice(0, 3)) {
+      expect(o.error?.category).toBe('VALIDATION_ERROR');
+      expect(o.error?.message).toMatch(/objectType: must be an object type name/);
+    }
+    // The only call went to the contacts endpoint.
+    expect(sim.calls().map((c) => c.path)).toEqual(['/crm/objects/2026-03/contacts/batch/update']);
+  });
+
+  it("fails an update over the worker's limits with a validation error naming the field", async () => {
+    const sim = await testSimulator();
+    const queueName = testQueue('worker-limits');
+    sim.createObjects(TOKEN, 'contacts', [{ id: '704', properties: {} }]);
+    const keys = queueKeys(queueName);
+    const bull = new Queue(queueName, { connection: { url: redisUrl() }, prefix: keys.bullPrefix });
+    try {
+      await bull.add(
+        'update',
+        {
+          objectType: 'contacts',
+          id: '704',
+          properties: { firstname: 'x'.repeat(70_000) },
+          objectWriteTraceId: 'lim-1',
+        },
+        { jobId: 't-lim-1' },
+      );
+      await bull.add(
+        'update',
+        {
+          objectType: 'contacts',
+          id: '704',
+          properties: { lastname: 'Lovelace', city: 'London' },
+          objectWriteTraceId: 'lim-2',
+        },
+        { jobId: 't-lim-2' },
+      );
+    } finally {
+      await bull.close();
+    }
+    const producer = testProducer(queueName);
+    await testWorker(queueName, sim, { limits: { maxProperties: 1 }, validateProperties: false });
+    const outcomes = await producer.waitForOutcomes(['lim-1', 'lim-2']);
+    expect(outcomes.map((o) => [o.status, o.error?.message])).toEqual([
+      ['failed', 'invalid update: properties.firstname: must be at most 65536 characters long'],
+      ['failed', 'invalid update: properties: must name at most 1 properties (names 2)'],
+    ]);
+    expect(sim.calls().filter((c) => c.path.endsWith('/batch/update'))).toEqual([]);
+  });
+
   it('loses nothing when a worker is SIGKILLed mid-batch: another worker takes its updates over', async () => {
     const sim = await testSimulator({ latencyMs: 1500 });
     const queueName = testQueue('kill');

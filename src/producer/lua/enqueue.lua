@@ -1,40 +1,101 @@
 --[[
-  Enqueues updates as BullMQ-compatible jobs, idempotently, in one call.
+  Enqueues updates as BullMQ-compatible jobs, idempotently, all or nothing, in one call.
 
-  A job is skipped (and reported as a duplicate) when its job hash still exists (the update is queued or in
-  flight) or when its trace id already has an outcome record (the update was retried or finished). Only the
-  fields BullMQ needs to read a job are written, and no event-stream entries, to keep memory per update small.
+  A trace id names one update. An update whose trace id is already in use is a duplicate (skipped) when it is the
+  same update, and a conflict when it is not:
+  - while its job hash exists (queued, in flight, retrying, or failed and kept for replay), the same update means
+    the same job data (the producer writes canonical JSON), or data whose SHA-1 the producer passed as accepted
+    (it compared a job another client wrote in its canonical form);
+  - once only its outcome record is left (finished), the same update means the same fingerprint (`fp`); a record
+    without one predates fingerprints and counts as the same.
+  Updates earlier in the same call count as well. If any update conflicts, nothing is written and the conflicts
+  are returned. Only the fields BullMQ needs to read a job are written, and no event-stream entries, to keep memory
+  per update small.
+
+  Running twice is harmless: ioredis re-sends a script whose answer was lost to a reconnect, and the second run
+  would see the first run's jobs as duplicates. So the result is kept under the call's request id (KEYS[3]) for
+  ARGV[3] seconds, and a re-run with the same request id returns it without looking at anything else.
 
   KEYS[1] wait list
   KEYS[2] marker zset (wakes blocked consumers)
+  KEYS[3] result of this call, under its request id
 
   ARGV[1] job key prefix (`<bullPrefix>:<queue>:`)
   ARGV[2] outcome key prefix
-  ARGV[3..] triples: job id, trace id, job data (JSON)
+  ARGV[3] seconds to keep the result
+  ARGV[4..] groups of five: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
+            accepted SHA-1 of an existing job's data ('' for none)
 
-  Returns: array with one integer per triple, 1 = added, 0 = duplicate.
+  Returns: { 'ok', s1, s2, ... } with one integer per update, 1 = added, 0 = duplicate; or
+           { 'conflict', n1, by1, n2, by2, ... }: 1-based positions of the conflicting updates, each with what
+           holds its trace id ('queued', 'finished', or 'call:<position>' for an earlier update of this call);
+           then nothing was written.
 ]]
 local rcall = redis.call
-local jobPrefix = ARGV[1]
-local outcomePrefix = ARGV[2]
-local t = rcall('TIME')
-local now = tostring(t[1] * 1000 + math.floor(t[2] / 1000))
+local kept = rcall('GET', KEYS[3])
+if kept then return cjson.decode(kept) end
 
-local added = {}
-local pushed = 0
-for i = 3, #ARGV, 3 do
-  local jobId, traceId, data = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local jobKey = jobPrefix .. jobId
-  if rcall('EXISTS', jobKey) == 1 or rcall('EXISTS', outcomePrefix .. traceId) == 1 then
-    added[#added + 1] = 0
+local jobPrefix, outcomePrefix, keepSeconds = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+-- Pass one decides every update without writing, so a conflict leaves the queue untouched.
+local fresh = {}      -- job id -> { data, position } of updates this call adds
+local status = {}
+local conflicts = {}
+local n = 0
+for i = 4, #ARGV, 5 do
+  n = n + 1
+  local jobId, traceId, data, fp, accepted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local same, by
+  local earlier = fresh[jobId]
+  if earlier then
+    same, by = earlier[1] == data, 'call:' .. earlier[2]
   else
-    rcall('HSET', jobKey, 'name', 'update', 'data', data, 'timestamp', now)
-    rcall('LPUSH', KEYS[1], jobId)
-    added[#added + 1] = 1
-    pushed = pushed + 1
+    local existing = rcall('HGET', jobPrefix .. jobId, 'data')
+    if existing then
+      same = existing == data or (accepted ~= '' and redis.sha1hex(existing) == accepted)
+      by = 'queued'
+    else
+      local record = rcall('GET', outcomePrefix .. traceId)
+      if record then
+        -- JSON escapes every quote inside strings, so this finds the record's own field only.
+        local stored = string.match(record, '"fp":"(%x+)"')
+        same = stored == nil or stored == fp
+        by = 'finished'
+      end
+    end
+  end
+  if same == nil then
+    status[n] = 1
+    fresh[jobId] = { data, n }
+  elseif same then
+    status[n] = 0
+  else
+    conflicts[#conflicts + 1] = n
+    conflicts[#conflicts + 1] = by
   end
 end
-if pushed > 0 then
-  rcall('ZADD', KEYS[2], 0, '0')
+
+local result
+if #conflicts > 0 then
+  result = { 'conflict' }
+  for _, v in ipairs(conflicts) do result[#result + 1] = v end
+else
+  local t = rcall('TIME')
+  local now = tostring(t[1] * 1000 + math.floor(t[2] / 1000))
+  result = { 'ok' }
+  local pushed = 0
+  n = 0
+  for i = 4, #ARGV, 5 do
+    n = n + 1
+    if status[n] == 1 then
+      local jobId = ARGV[i]
+      rcall('HSET', jobPrefix .. jobId, 'name', 'update', 'data', ARGV[i + 2], 'timestamp', now)
+      rcall('LPUSH', KEYS[1], jobId)
+      pushed = pushed + 1
+    end
+    result[#result + 1] = status[n]
+  end
+  if pushed > 0 then rcall('ZADD', KEYS[2], 0, '0') end
 end
-return added
+rcall('SET', KEYS[3], cjson.encode(result), 'EX', keepSeconds)
+return result

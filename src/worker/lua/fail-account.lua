@@ -49,6 +49,7 @@ local function fail(objKey, entry)
     objectWriteTraceId = trace, status = 'failed', account = account, objectType = objectType, id = id,
     attempts = tonumber(attempts), enqueuedAt = tonumber(ts), finishedAt = now,
     error = { category = 'OPERATOR_FAILED', message = message },
+    fp = string.sub(redis.sha1hex(data or ''), 1, 16),
   }
   if idProperty ~= '' then outcome.idProperty = idProperty end
   rcall('SET', outcomePrefix .. trace, cjson.encode(outcome), 'EX', ttl)
