@@ -46,8 +46,11 @@ export class LeaseKeeper {
     this.#o = options;
   }
 
+  /** Beats now (so the worker shows as alive at once), then every interval. */
   start(): void {
-    this.#timer ??= setInterval(() => {
+    if (this.#timer) return;
+    void this.beat();
+    this.#timer = setInterval(() => {
       this.#checkStall();
       void this.beat();
     }, this.#o.intervalMs);
