@@ -84,7 +84,7 @@ export interface Worker {
 }
 
 /** Default lease of a claimed batch: a dead worker's batches are sent again within about this long. */
-export const DEFAULT_LEASE_MS = 6000;
+export const DEFAULT_LEASE_MS = 5000;
 /** Default hold after a call that may still apply. */
 export const DEFAULT_AMBIGUOUS_HOLD_MS = 60_000;
 
