@@ -80,7 +80,7 @@ export function buildSettlePlan(
   batch.inputs.forEach((prepared, i) => {
     const fate: InputFate = fates.get(i) ?? { kind: 'requeue', reason: 'not sent' };
     const attempted = prepared.members.map((m) => m.entry.attempts + 1);
-    if ((fate.kind === 'retry' || fate.kind === 'requeue') && fate.ambiguous) {
+    if ((fate.kind === 'retry' || fate.kind === 'requeue') && fate.ambiguous && options.holdMs > 0) {
       // The call may still apply: until the hold ends only these updates may be sent for the object.
       slot(prepared.members[0] as Member).hold = {
         ms: options.holdMs,

@@ -9,6 +9,8 @@
   ARGV[2] job key prefix
   ARGV[3..] trace ids
 
+  Run twice: reads only.
+
   Returns: per id three values: kind ('o' outcome JSON, 'q' queued job data, '' unknown), payload, enqueue time.
 ]]
 local rcall = redis.call

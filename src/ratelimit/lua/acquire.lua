@@ -31,6 +31,8 @@
   ARGV[11] now in ms to use instead of the server clock (simulations and tests), or ''
   ARGV[12] '1' to only look: answer as if acquiring, but record no grant
 
+  Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken.
+
   Returns: {1, grant time ms} when granted (or grantable, when only looking), else {0, wait ms, reason} with
   reason 'paused', 'daily' or 'window'.
 ]]
@@ -44,6 +46,12 @@ if ARGV[11] ~= '' then
 else
   local t = rcall('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A re-sent acquire whose first run granted: the same answer again.
+if ARGV[12] ~= '1' then
+  local granted = rcall('ZSCORE', logKey, ARGV[1])
+  if granted then return {1, tonumber(granted)} end
 end
 
 local s = rcall('HMGET', stateKey, 'pausedUntil', 'pauseReason', 'reportedMax', 'reportedInterval', 'outside',

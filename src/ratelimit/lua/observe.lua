@@ -29,6 +29,9 @@
            still have arrived inside HubSpot's window
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
 
+  Run twice: the figures are recorded again unchanged; the outside-usage estimate takes the same sample twice,
+  a step twice the gain towards it, which the next samples correct.
+
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
 ]]
 local rcall = redis.call

@@ -11,6 +11,8 @@
   ARGV[5] detail for the status CLI, or ''
   ARGV[6] now in ms to use instead of the server clock (simulations and tests), or ''
 
+  Run twice: the same pause is in force.
+
   Returns: {end time of the pause in force (0 when none), its reason ('' when none)}.
 ]]
 local rcall = redis.call

@@ -6,6 +6,8 @@
 
   ARGV[1] now in ms to use instead of the server clock (simulations and tests), or ''
 
+  Run twice: reads only.
+
   Returns: {now ms, our grants in the guarded window last used by acquire (0 before any), field, value, ...}.
 ]]
 local rcall = redis.call

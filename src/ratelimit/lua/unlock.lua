@@ -6,6 +6,8 @@
 
   ARGV[1] owner id the lock was taken with
 
+  Run twice: the second run finds the lock released (or another owner's) and leaves it.
+
   Returns: 1 when the lock was released, 0 when another owner holds it or it expired.
 ]]
 if redis.call('GET', KEYS[1]) == ARGV[1] then

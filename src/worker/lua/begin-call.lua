@@ -8,7 +8,7 @@
   ARGV[1] batch id
   ARGV[2] lease ms
 
-  Re-run: counting the call twice only says again that a call went out; the lease is renewed once more.
+  Run twice: counting the call twice only says again that a call went out; the lease is renewed once more.
 
   Returns: 1 when the batch is still ours, 0 when its lease was lost (the call must not be made).
 ]]

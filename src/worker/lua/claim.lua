@@ -10,7 +10,7 @@
   when it has none, it waits in the held zset until the hold ends. A claimed object's fence is made persistent
   while the object is in flight (settle sets its TTL again once nothing of the object is left).
 
-  Re-run: idempotent by batch id. When the batch record already exists (the reply of a first run was lost and the
+  Run twice: idempotent by batch id. When the batch record already exists (the reply of a first run was lost and the
   client sent the command again), the reply is rebuilt from that record and nothing more is claimed.
 
   KEYS[1] pending zset of the group

@@ -7,6 +7,8 @@
   ARGV[2] lease ms
   ARGV[3..] batch ids
 
+  Run twice: the lease is renewed once more.
+
   Returns: the batch ids whose lease was already lost (expired and taken back), which the worker must abandon.
 ]]
 local rcall = redis.call

@@ -19,6 +19,9 @@
   ARGV[3] outcome key prefix
   ARGV[4] max jobs to move
 
+  Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
+  are its own.
+
   Returns: { moved, invalid, duplicates, still waiting }
 ]]
 local rcall = redis.call
@@ -66,6 +69,8 @@ for _, jobId in ipairs(ids) do
         local group = (d.account or 'default') .. '|' .. d.objectType
         local objKey = group .. '|' .. (d.idProperty or '') .. '|' .. d.id
         rcall('RPUSH', root .. 'obj:' .. objKey, seq .. ':' .. ts .. ':0:' .. jobId)
+        -- A replay is older than what may have landed since: its object's fence must outlive it.
+        if fields[3] then rcall('PERSIST', root .. 'landed:' .. objKey) end
         if rcall('HEXISTS', KEYS[4], objKey) == 0 then
           rcall('ZADD', root .. 'pending:' .. group, 'NX', ts, objKey)
           if not groupsSeen[group] then

@@ -6,6 +6,8 @@
 
   ARGV[1] key root
 
+  Run twice: reads, and drops empty groups; a second run answers the same.
+
   Returns: { now (ms), jobs still in the wait list, group, pending objects, oldest enqueue time, group, ... }
   A group without claimable objects is dropped from the set (ingest and settle add it back).
 ]]

@@ -9,11 +9,11 @@
   given time: until then only the updates of that call may be claimed again (claim.lua), so a late apply of the
   call can never land after a newer value. An existing hold that ends later is kept, and its updates with it.
 
-  Fences: an object's fence stays persistent while anything of the object is left in the queue (pending updates,
-  a retry, a hold); once nothing is, it expires with the outcome TTL, which also outlives every failed update of
-  the object kept for replay.
+  Fences: an object's fence stays persistent while updates of the object are left in the queue (pending, or a
+  retry); once none is, it expires with the outcome TTL, which also outlives every failed update of the object
+  kept for replay.
 
-  Re-run: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
+  Run twice: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
   returns 1 without writing anything.
 
   KEYS[1] inflight hash
@@ -113,7 +113,7 @@ for _, obj in ipairs(plan.objects) do
     rcall('ZADD', root .. 'pending:' .. obj.group, 'NX', ts, objKey)
     rcall('SADD', KEYS[4], obj.group)
   end
-  if first or #obj.retry > 0 or obj.hold then
+  if first or #obj.retry > 0 then
     rcall('PERSIST', landedKey)
   else
     rcall('EXPIRE', landedKey, ttl)

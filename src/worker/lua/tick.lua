@@ -8,7 +8,7 @@
       costs no attempt and no hold;
     - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists.
 
-  Re-run: every step acts only on what is due or broken at the time it runs, so a second run finds nothing left
+  Run twice: every step acts only on what is due or broken at the time it runs, so a second run finds nothing left
   to do; only its counts differ.
 
   KEYS[1] delayed zset
@@ -100,7 +100,7 @@ for _, batchId in ipairs(expired) do
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
-      if called then
+      if called and holdMs > 0 then
         local untilMs = now + holdMs
         rcall('HSET', KEYS[6], objKey, untilMs .. '|' .. table.concat(jobs, ','))
         rcall('ZADD', KEYS[7], untilMs, objKey)
