@@ -201,13 +201,13 @@ export class QueueStore {
    */
   async tick(
     holdMs: number,
-    limit = 500,
+    options: { limit?: number; sweep?: number } = {},
   ): Promise<{ promoted: number; reclaimed: number; nextDueMs: number; repaired: number }> {
     const k = this.#keys;
     const r = (await scripts.tick.run(
       this.#redis,
       [k.delayed, k.leases, k.inflight, k.groups, k.stats, k.holds, k.held, k.sweepCursor],
-      [k.root, limit, holdMs],
+      [k.root, options.limit ?? 500, holdMs, options.sweep ?? 100],
     )) as number[];
     return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1, repaired: r[3] ?? 0 };
   }

@@ -82,6 +82,9 @@ const TICK_MS = 1000;
 const HEARTBEATS_PER_LEASE = 6;
 /** Longest pause between loop passes after a failed one (Redis unreachable), so recovery is quick. */
 const MAX_ERROR_BACKOFF_MS = 5000;
+/** In-flight marks checked for a vanished batch, every this many ticks. */
+const SWEEP_MARKS = 100;
+const SWEEP_EVERY_TICKS = 10;
 /** How long one wait on BullMQ's marker blocks (s). */
 const MARKER_WAIT_S = 5;
 
@@ -111,6 +114,7 @@ export class BatchWorker {
   #listener?: Promise<void>;
   #wake: () => void = () => {};
   #rotation = 0;
+  #ticks = 0;
   #nextTickAt = 0;
   #nextGaugesAt = 0;
   #ready = false;
@@ -345,7 +349,10 @@ export class BatchWorker {
     if (invalid > 0 || now >= this.#nextTickAt) await failInvalidJobs(this.#store, s.limits);
     let nextTick = TICK_MS;
     if (now >= this.#nextTickAt) {
-      const t = await this.#store.tick(s.ambiguousHoldMs);
+      // Broken in-flight marks cannot arise from a script run twice, only from older versions or manual
+      // edits: a slice of them is checked every tenth tick.
+      const sweep = this.#ticks++ % SWEEP_EVERY_TICKS === 0 ? SWEEP_MARKS : 0;
+      const t = await this.#store.tick(s.ambiguousHoldMs, { sweep });
       await this.#store.pruneFailed();
       this.#nextTickAt = now + TICK_MS;
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);

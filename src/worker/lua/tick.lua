@@ -23,6 +23,7 @@
   ARGV[1] key root
   ARGV[2] max items of each kind per call
   ARGV[3] hold after a lost lease whose call may have gone out (ms)
+  ARGV[4] in-flight marks to check in this run (0: no sweep)
 
   Returns: { promoted, reclaimed batches, ms until the next retry or hold end is due or -1, repaired marks }
 ]]
@@ -121,14 +122,17 @@ end
 -- A slice of the in-flight marks per run: a mark whose batch is gone would keep its object from ever being
 -- claimed again. Claims and settles write marks and batches together, so a mark without a batch is broken.
 local repaired = 0
-local scan = rcall('HSCAN', KEYS[3], rcall('GET', KEYS[8]) or '0', 'COUNT', limit)
-rcall('SET', KEYS[8], scan[1])
-local marks = scan[2]
-for i = 1, #marks, 2 do
-  if rcall('EXISTS', root .. 'batch:' .. marks[i + 1]) == 0 then
-    rcall('HDEL', KEYS[3], marks[i])
-    makePending(marks[i])
-    repaired = repaired + 1
+local sweep = tonumber(ARGV[4]) or 0
+if sweep > 0 then
+  local scan = rcall('HSCAN', KEYS[3], rcall('GET', KEYS[8]) or '0', 'COUNT', sweep)
+  rcall('SET', KEYS[8], scan[1])
+  local marks = scan[2]
+  for i = 1, #marks, 2 do
+    if rcall('EXISTS', root .. 'batch:' .. marks[i + 1]) == 0 then
+      rcall('HDEL', KEYS[3], marks[i])
+      makePending(marks[i])
+      repaired = repaired + 1
+    end
   end
 end
 
