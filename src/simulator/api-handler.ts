@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { parseBatchBody, peekInputs } from './batch-body.js';
 import { runBatchUpdate } from './batch-update.js';
 import type { CallLog } from './call-log.js';
+import type { SimClock } from './clock.js';
 import {
   authErrorBody,
   errorBody,
@@ -18,6 +19,7 @@ import {
 } from './errors.js';
 import type { FaultPlanner, PlannedFault } from './faults.js';
 import { bearerToken, readBody, type Sleeper, sendJson, sendText } from './http-util.js';
+import { drawLatency } from './latency.js';
 import type { ResolvedOptions } from './options.js';
 import type { Portal, PortalRegistry } from './portals.js';
 import type { Random } from './prng.js';
@@ -33,6 +35,8 @@ export interface ApiDeps {
   log: CallLog;
   random: Random;
   sleeper: Sleeper;
+  /** The simulator's wall clock: arrival times, body timestamps, daily resets. */
+  clock: SimClock;
   isUnreachable(): boolean;
 }
 
@@ -68,7 +72,7 @@ export async function handleApiCall(
   const route = matchApiRoute(method, path);
   const token = bearerToken(req);
   const draft: Draft = {
-    at: Date.now(),
+    at: deps.clock.now(),
     portal: null,
     method,
     path,
@@ -115,8 +119,9 @@ export async function handleApiCall(
     Object.assign(draft, peeked, { inputCount: peeked.ids.length });
   }
   if (!auth.ok) {
-    if (auth.status === 401) sendJson(res, 401, authErrorBody(auth.failure, correlationId), headers);
-    else sendJson(res, 403, missingScopesBody(auth.scopes, correlationId), headers);
+    if (auth.status === 401) {
+      sendJson(res, 401, authErrorBody(auth.failure, correlationId, deps.clock.now()), headers);
+    } else sendJson(res, 403, missingScopesBody(auth.scopes, correlationId), headers);
     finish(auth.status);
     return;
   }
@@ -130,8 +135,7 @@ export async function handleApiCall(
   }
 
   const requestedAt = new Date(draft.at).toISOString();
-  const { min, max } = deps.options.latencyMs;
-  if (!(await deps.sleeper.sleep(min === max ? min : deps.random.int(min, max)))) return;
+  if (!(await deps.sleeper.sleep(drawLatency(auth.portal.latency, deps.random)))) return;
 
   if (route.kind === 'properties') {
     const resolved = deps.schemas.resolve(route.objectType);
@@ -146,7 +150,10 @@ export async function handleApiCall(
   }
 
   const fault = deps.faults.draw(auth.portal.id);
-  if (fault && answerWithoutApplying(req, res, fault, headers, correlationId, requestedAt, finish)) return;
+  if (fault) {
+    const call = { fault, headers, correlationId, requestedAt, clock: deps.clock };
+    if (answerWithoutApplying(req, res, call, finish)) return;
+  }
 
   if (fault?.kind === FaultKind.lateApply) {
     // Held past the client's deadline, then applied against the portal as it is by then.
@@ -174,12 +181,16 @@ export async function handleApiCall(
 function answerWithoutApplying(
   req: IncomingMessage,
   res: ServerResponse,
-  fault: PlannedFault,
-  headers: Record<string, string>,
-  correlationId: string,
-  requestedAt: string,
+  call: {
+    fault: PlannedFault;
+    headers: Record<string, string>;
+    correlationId: string;
+    requestedAt: string;
+    clock: SimClock;
+  },
   finish: (status: CallRecord['status'], extra?: Partial<CallRecord>) => void,
 ): boolean {
+  const { fault, headers, correlationId, requestedAt } = call;
   const recorded = { fault: fault.kind };
   switch (fault.kind) {
     case FaultKind.error5xx: {
@@ -189,7 +200,7 @@ function answerWithoutApplying(
       return true;
     }
     case FaultKind.canceled: {
-      const now = new Date().toISOString();
+      const now = new Date(call.clock.now()).toISOString();
       const body = { status: 'CANCELED', results: [], requestedAt, startedAt: now, completedAt: now };
       sendJson(res, 200, body, headers);
       finish(200, recorded);
@@ -257,7 +268,8 @@ function processBatch(
       shuffleResults: options.shuffleResults,
       random: deps.random,
       requestedAt,
-      startedAt: new Date().toISOString(),
+      startedAt: new Date(deps.clock.now()).toISOString(),
+      now: () => deps.clock.now(),
     },
     parsed.inputs,
   );

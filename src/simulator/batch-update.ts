@@ -21,6 +21,8 @@ export interface BatchContext {
   random: Random;
   requestedAt: string;
   startedAt: string;
+  /** The simulator's wall clock, for updatedAt and completedAt. */
+  now: () => number;
 }
 
 /** Why a whole batch was refused. */
@@ -139,16 +141,22 @@ function apply(ctx: BatchContext, inputs: BatchInputSent[]): BatchOutcome {
     let id = store.resolve(objectType, input.idProperty, input.id);
     if (id === undefined && ctx.autoCreate) {
       const seedProps = input.idProperty === undefined ? {} : { [input.idProperty]: input.id };
-      const created = store.create(objectType, [
-        input.idProperty === undefined ? { id: input.id, properties: seedProps } : { properties: seedProps },
-      ]);
+      const created = store.create(
+        objectType,
+        [
+          input.idProperty === undefined
+            ? { id: input.id, properties: seedProps }
+            : { properties: seedProps },
+        ],
+        ctx.now(),
+      );
       id = created[0]?.id;
     }
     if (id === undefined) {
       missing.push(input);
       continue;
     }
-    const object = store.apply(objectType, id, input.properties);
+    const object = store.apply(objectType, id, input.properties, ctx.now());
     const result: Record<string, unknown> = {
       id: object.id,
       properties: { ...input.properties, hs_object_id: object.id, lastmodifieddate: object.updatedAt },
@@ -168,7 +176,7 @@ function apply(ctx: BatchContext, inputs: BatchInputSent[]): BatchOutcome {
     results,
     requestedAt: ctx.requestedAt,
     startedAt: ctx.startedAt,
-    completedAt: new Date().toISOString(),
+    completedAt: new Date(ctx.now()).toISOString(),
   };
   if (missing.length === 0) return { kind: 'applied', status: 200, applied: results.length, body };
 

@@ -43,6 +43,11 @@ const TokenSchema = z.object({
 });
 const ScopesSchema = z.object({ token: z.string().min(1), scopes: z.array(z.string()).nullable() });
 const OnSchema = z.object({ on: z.boolean() });
+/** Either the offset itself, or the wall-clock time the simulator should read now (the offset follows). */
+const ClockSchema = z.union([
+  z.object({ offsetMs: z.number().int().safe() }).strict(),
+  z.object({ nowMs: z.number().int().safe() }).strict(),
+]);
 
 class BadRequest extends Error {}
 
@@ -124,6 +129,13 @@ export async function handleControl(
       case 'POST /_sim/unreachable':
         sim.setUnreachable((await jsonBody(req, OnSchema)).on);
         return sendJson(res, 200, { ok: true });
+      case 'GET /_sim/clock':
+        return sendJson(res, 200, sim.clock());
+      case 'POST /_sim/clock': {
+        const body = await jsonBody(req, ClockSchema);
+        sim.setClockOffset('offsetMs' in body ? body.offsetMs : body.nowMs - Date.now());
+        return sendJson(res, 200, sim.clock());
+      }
       case 'POST /_sim/reset':
         sim.reset();
         return sendJson(res, 200, { ok: true });

@@ -6,6 +6,7 @@
 
 export type { AuthFailure } from './errors.js';
 export type { FailNextOptions, FaultOptions } from './faults.js';
+export { HUBSPOT_BATCH_LATENCY, type LatencySpec, resolveLatency } from './latency.js';
 export { DEFAULT_RATE_LIMIT, type PortalConfig, type SimulatorOptions } from './options.js';
 export type { OutsideClientOptions } from './outside-client.js';
 export type { RateLimitConfig } from './rate-limit.js';

@@ -1,4 +1,6 @@
+import { checkClockOffsetMs, checkUtcOffsetMinutes } from './clock.js';
 import type { FaultOptions } from './faults.js';
+import { type LatencyModel, type LatencySpec, resolveLatency } from './latency.js';
 import type { RateLimitConfig } from './rate-limit.js';
 import { builtInSchemas, type ObjectSchemas } from './schema.js';
 import type { WindowPolicyName } from './types.js';
@@ -8,10 +10,17 @@ export interface PortalConfig {
   portalId: string;
   maxRequests: number;
   windowMs: number;
-  /** Calls per UTC day; null for none (the Daily headers are then omitted). Default 250000. */
+  /** Calls per account day; null for none (the Daily headers are then omitted). Default 250000. */
   dailyLimit?: number | null;
   /** Default TEN_SECONDLY_ROLLING. */
   policyName?: WindowPolicyName;
+  /**
+   * The account's time zone, minutes east of UTC (-720..840): its daily limit resets at local midnight.
+   * Default 0 (midnight UTC).
+   */
+  dailyResetUtcOffsetMinutes?: number;
+  /** This portal's latency, instead of the simulator-wide `latencyMs`. */
+  latencyMs?: LatencySpec;
 }
 
 /** Options of {@link startSimulator}; every one is optional. */
@@ -34,8 +43,17 @@ export interface SimulatorOptions {
   shuffleResults?: boolean;
   /** Seed of the PRNG behind faults, latency and shuffling. Default 1. */
   seed?: number;
-  /** Added to every API call after the rate-limit check. Default 0. */
-  latencyMs?: number | { min: number; max: number };
+  /**
+   * Added to every admitted API call after the rate-limit check (a portal's own `latencyMs` wins): ms, fixed or
+   * uniform or long-tailed, see {@link LatencySpec}. Default 0.
+   */
+  latencyMs?: LatencySpec;
+  /**
+   * How far the simulator's wall clock runs ahead of the host's (negative: behind), in integer ms. It decides
+   * when daily limits reset and the times written into bodies and the call log; rolling windows are unaffected.
+   * Changeable at run time. Default 0.
+   */
+  clockOffsetMs?: number;
   /** Object types by name, merged over (and replacing same-named) built-in ones. */
   objectTypes?: ObjectSchemas;
   /** Default false. True: an input naming a missing object creates it instead of failing OBJECT_NOT_FOUND. */
@@ -63,7 +81,10 @@ export interface ResolvedOptions {
   traceIdsInErrors: boolean;
   shuffleResults: boolean;
   seed: number;
-  latencyMs: { min: number; max: number };
+  latency: LatencyModel;
+  /** Latency of configured portals that set their own, by portal id. */
+  portalLatency: Record<string, LatencyModel>;
+  clockOffsetMs: number;
   objectTypes: ObjectSchemas;
   autoCreate: boolean;
   seedObjects: Record<string, number>;
@@ -88,19 +109,15 @@ function positiveInt(name: string, value: number): number {
 
 /** Fills defaults and rejects nonsense early, so a misconfigured test fails at start rather than mid-run. */
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
-  const latency =
-    typeof options.latencyMs === 'number'
-      ? { min: options.latencyMs, max: options.latencyMs }
-      : (options.latencyMs ?? { min: 0, max: 0 });
-  if (!(latency.min >= 0 && latency.max >= latency.min))
-    throw new RangeError('latencyMs must be 0 <= min <= max');
+  const latency = resolveLatency(options.latencyMs, 'latencyMs');
   const defaultRateLimit = { ...DEFAULT_RATE_LIMIT, ...options.defaultRateLimit };
   positiveInt('defaultRateLimit.maxRequests', defaultRateLimit.maxRequests);
   positiveInt('defaultRateLimit.windowMs', defaultRateLimit.windowMs);
-  for (const [token, portal] of Object.entries(options.portals ?? {})) {
-    positiveInt(`portals[${token}].maxRequests`, portal.maxRequests);
-    positiveInt(`portals[${token}].windowMs`, portal.windowMs);
-  }
+  checkUtcOffsetMinutes(
+    'defaultRateLimit.dailyResetUtcOffsetMinutes',
+    defaultRateLimit.dailyResetUtcOffsetMinutes ?? 0,
+  );
+  const portalLatency = resolvePortals(options.portals ?? {});
   const objectTypes = { ...builtInSchemas(), ...options.objectTypes };
   for (const objectType of Object.keys(options.seedObjects ?? {})) {
     const known = Object.entries(objectTypes).some(
@@ -118,7 +135,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     traceIdsInErrors: options.traceIdsInErrors ?? true,
     shuffleResults: options.shuffleResults ?? true,
     seed: options.seed ?? 1,
-    latencyMs: latency,
+    latency,
+    portalLatency,
+    clockOffsetMs: checkClockOffsetMs('clockOffsetMs', options.clockOffsetMs ?? 0),
     objectTypes,
     autoCreate: options.autoCreate ?? false,
     seedObjects: { ...options.seedObjects },
@@ -129,6 +148,38 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   };
 }
 
+/**
+ * Checks configured portals and resolves the latency of those that set one. Tokens naming the same portal share
+ * it, so they must agree on what belongs to the portal rather than the token.
+ */
+function resolvePortals(portals: Record<string, PortalConfig>): Record<string, LatencyModel> {
+  const latencies: Record<string, LatencyModel> = {};
+  const seen = new Map<string, { token: string; key: string }>();
+  for (const [token, portal] of Object.entries(portals)) {
+    positiveInt(`portals[${token}].maxRequests`, portal.maxRequests);
+    positiveInt(`portals[${token}].windowMs`, portal.windowMs);
+    checkUtcOffsetMinutes(
+      `portals[${token}].dailyResetUtcOffsetMinutes`,
+      portal.dailyResetUtcOffsetMinutes ?? 0,
+    );
+    const latency =
+      portal.latencyMs === undefined
+        ? undefined
+        : resolveLatency(portal.latencyMs, `portals[${token}].latencyMs`);
+    if (latency) latencies[portal.portalId] = latency;
+    const key = JSON.stringify([portal.dailyResetUtcOffsetMinutes ?? 0, latency ?? null]);
+    const first = seen.get(portal.portalId);
+    if (first && first.key !== key) {
+      throw new RangeError(
+        `portals[${token}] and portals[${first.token}] name portal ${portal.portalId} with different ` +
+          'latencyMs or dailyResetUtcOffsetMinutes',
+      );
+    }
+    if (!first) seen.set(portal.portalId, { token, key });
+  }
+  return latencies;
+}
+
 /** The rate budget of a configured portal, defaults filled. */
 export function rateLimitOf(portal: PortalConfig): RateLimitConfig {
   return {
@@ -136,5 +187,6 @@ export function rateLimitOf(portal: PortalConfig): RateLimitConfig {
     windowMs: portal.windowMs,
     dailyLimit: portal.dailyLimit === undefined ? DEFAULT_RATE_LIMIT.dailyLimit : portal.dailyLimit,
     policyName: portal.policyName ?? 'TEN_SECONDLY_ROLLING',
+    dailyResetUtcOffsetMinutes: portal.dailyResetUtcOffsetMinutes ?? 0,
   };
 }

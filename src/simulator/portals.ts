@@ -1,14 +1,17 @@
+import type { SimClock } from './clock.js';
 import type { AuthFailure } from './errors.js';
+import type { LatencyModel } from './latency.js';
 import { type ResolvedOptions, rateLimitOf } from './options.js';
 import { PortalBudget } from './rate-limit.js';
 import type { SchemaRegistry } from './schema.js';
 import { ObjectStore } from './store.js';
 
-/** One HubSpot account as seen by one app: its objects and its rate budget. */
+/** One HubSpot account as seen by one app: its objects, its rate budget and how fast it answers. */
 export interface Portal {
   id: string;
   budget: PortalBudget;
   store: ObjectStore;
+  latency: LatencyModel;
 }
 
 /** What a bearer token is worth right now. */
@@ -26,6 +29,7 @@ export class PortalRegistry {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly schemas: SchemaRegistry,
+    private readonly clock: SimClock,
   ) {}
 
   /** The portal a token stands for, without creating one for an unknown token. */
@@ -56,10 +60,14 @@ export class PortalRegistry {
     let portal = this.portals.get(portalId);
     if (!portal) {
       const configured = Object.values(this.options.portals).find((p) => p.portalId === portalId);
-      const budget = new PortalBudget(configured ? rateLimitOf(configured) : this.options.defaultRateLimit);
+      const budget = new PortalBudget(
+        configured ? rateLimitOf(configured) : this.options.defaultRateLimit,
+        () => this.clock.now(),
+      );
       const store = new ObjectStore(this.schemas);
-      store.seed(this.options.seedObjects);
-      portal = { id: portalId, budget, store };
+      store.seed(this.options.seedObjects, this.clock.now());
+      const latency = this.options.portalLatency[portalId] ?? this.options.latency;
+      portal = { id: portalId, budget, store, latency };
       this.portals.set(portalId, portal);
     }
     return portal;

@@ -1,12 +1,19 @@
 import { performance } from 'node:perf_hooks';
+import { accountDay, nextDailyReset } from './clock.js';
 import { PolicyName, type WindowPolicyName } from './types.js';
 
 /** The rate budget of one portal (one app in one HubSpot account). */
 export interface RateLimitConfig {
   maxRequests: number;
   windowMs: number;
-  /** Calls per UTC day, or null for none (public OAuth apps): their answers omit the Daily headers. */
+  /** Calls per account day, or null for none (public OAuth apps): their answers omit the Daily headers. */
   dailyLimit: number | null;
+  /**
+   * The account's time zone as minutes east of UTC (e.g. -300 for UTC-05:00, 330 for UTC+05:30): the daily
+   * count starts afresh at local midnight. Default 0 (midnight UTC). A fixed offset: daylight saving is not
+   * modelled.
+   */
+  dailyResetUtcOffsetMinutes?: number;
   /**
    * TEN_SECONDLY_ROLLING: one rolling window. SECONDLY (older keys): the same window plus a rolling window of
    * a tenth of its length and a tenth of its calls, as observed (Secondly = Max / 10).
@@ -50,10 +57,6 @@ class RollingWindow {
 /** The verdict on one arrival. */
 export type Admission = { allowed: true } | { allowed: false; policyName: PolicyName; retryAfterMs: number };
 
-function utcDay(wallMs: number): number {
-  return Math.floor(wallMs / 86_400_000);
-}
-
 /**
  * Counts every arrival at arrival time (refused ones too, as HubSpot does) and answers whether the portal's
  * budget still had room for it.
@@ -61,14 +64,24 @@ function utcDay(wallMs: number): number {
 export class PortalBudget {
   private window: RollingWindow;
   private secondly: RollingWindow | undefined;
-  private day = utcDay(Date.now());
+  private readonly resetOffsetMinutes: number;
+  private day: number;
   private dailyCount = 0;
   /** The most arrivals the main window ever held. */
   maxInWindow = 0;
 
-  constructor(readonly config: RateLimitConfig) {
+  /**
+   * @param wallClock the simulator's wall clock, which decides when the day rolls over; the rolling windows
+   *   take monotonic times instead.
+   */
+  constructor(
+    readonly config: RateLimitConfig,
+    private readonly wallClock: () => number = Date.now,
+  ) {
     this.window = new RollingWindow(config.maxRequests, config.windowMs);
     this.secondly = this.makeSecondly();
+    this.resetOffsetMinutes = config.dailyResetUtcOffsetMinutes ?? 0;
+    this.day = accountDay(wallClock(), this.resetOffsetMinutes);
   }
 
   private makeSecondly(): RollingWindow | undefined {
@@ -89,13 +102,13 @@ export class PortalBudget {
   }
 
   /** Counts one arrival and says whether it was within budget. */
-  arrive(now = performance.now(), wallMs = Date.now()): Admission {
+  arrive(now = performance.now(), wallMs = this.wallClock()): Admission {
     this.rollDay(wallMs);
     const { dailyLimit } = this.config;
     let admission: Admission = { allowed: true };
     if (dailyLimit !== null && this.dailyCount >= dailyLimit) {
-      const msToMidnight = (utcDay(wallMs) + 1) * 86_400_000 - wallMs;
-      admission = { allowed: false, policyName: PolicyName.daily, retryAfterMs: msToMidnight };
+      const msToReset = nextDailyReset(wallMs, this.resetOffsetMinutes) - wallMs;
+      admission = { allowed: false, policyName: PolicyName.daily, retryAfterMs: msToReset };
     } else if (this.window.count(now) >= this.window.limit) {
       admission = {
         allowed: false,
@@ -117,7 +130,7 @@ export class PortalBudget {
   }
 
   /** HubSpot's rate-limit headers describing the budget now (after any arrival just counted). */
-  headers(now = performance.now(), wallMs = Date.now()): Record<string, string> {
+  headers(now = performance.now(), wallMs = this.wallClock()): Record<string, string> {
     this.rollDay(wallMs);
     const { maxRequests, windowMs, dailyLimit } = this.config;
     const headers: Record<string, string> = {
@@ -138,8 +151,9 @@ export class PortalBudget {
     return headers;
   }
 
+  /** A day boundary crossed either way (the clock may be moved back) starts a fresh daily count. */
   private rollDay(wallMs: number): void {
-    const day = utcDay(wallMs);
+    const day = accountDay(wallMs, this.resetOffsetMinutes);
     if (day !== this.day) {
       this.day = day;
       this.dailyCount = 0;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { handleApiCall } from './api-handler.js';
 import { CallLog } from './call-log.js';
+import { SimClock } from './clock.js';
 import { handleControl, isControlPath } from './control.js';
 import type { AuthFailure } from './errors.js';
 import { type FailNextOptions, type FaultOptions, FaultPlanner } from './faults.js';
@@ -50,7 +51,18 @@ export interface Simulator {
   setMissingScopes(token: string, scopes: string[] | null): void;
   /** Another client spending the token's portal budget at an even pace; returns its stop function. */
   startOutsideClient(options: OutsideClientOptions): () => void;
-  /** Back to the initial state: objects re-seeded, call log, windows, faults, credentials, outage, PRNG. */
+  /**
+   * Runs the simulator's wall clock `offsetMs` ahead of the host's (negative: behind), from now on: daily resets
+   * and the times written into bodies and the call log follow it; rolling windows do not. Throws a RangeError
+   * for a non-integer offset.
+   */
+  setClockOffset(offsetMs: number): void;
+  /** The clock offset in force and the simulator's wall-clock time (ms since the epoch). */
+  clock(): { offsetMs: number; nowMs: number };
+  /**
+   * Back to the initial state: objects re-seeded, call log, windows, faults, credentials, outage, PRNG, clock
+   * offset.
+   */
   reset(): void;
 }
 
@@ -58,8 +70,9 @@ export interface Simulator {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const resolved = resolveOptions(options);
   const random = mulberry32(resolved.seed);
+  const clock = new SimClock(resolved.clockOffsetMs);
   const schemas = new SchemaRegistry(resolved.objectTypes);
-  const registry = new PortalRegistry(resolved, schemas);
+  const registry = new PortalRegistry(resolved, schemas, clock);
   const faults = new FaultPlanner(random);
   faults.set(resolved.faults);
   const log = new CallLog(resolved.callLogLimit);
@@ -79,6 +92,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     log,
     random,
     sleeper,
+    clock,
     isUnreachable: () => unreachable,
   };
 
@@ -103,7 +117,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     listObjects: (portal, objectType) => registry.get(portal).store.list(objectType),
     findByProperty: (portal, objectType, property, value) =>
       registry.get(portal).store.findByProperty(objectType, property, value),
-    createObjects: (portal, objectType, objects) => registry.get(portal).store.create(objectType, objects),
+    createObjects: (portal, objectType, objects) =>
+      registry.get(portal).store.create(objectType, objects, clock.now()),
     idle: () =>
       active === 0
         ? Promise.resolve()
@@ -125,6 +140,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     revokeToken: (token, category = 'INVALID_AUTHENTICATION') => registry.revoke(token, category),
     restoreToken: (token) => registry.restore(token),
     setMissingScopes: (token, scopes) => registry.setMissingScopes(token, scopes),
+    setClockOffset: (offsetMs) => clock.setOffsetMs(offsetMs),
+    clock: () => ({ offsetMs: clock.offsetMs(), nowMs: clock.now() }),
     startOutsideClient: (outsideOptions) => {
       const stop = startOutsideClient(registry, log, outsideOptions);
       const stopOnce = (): void => {
@@ -141,6 +158,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults.clear();
       faults.set(resolved.faults);
       random.reseed(resolved.seed);
+      clock.setOffsetMs(resolved.clockOffsetMs);
       unreachable = false;
     },
   };
