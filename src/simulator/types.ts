@@ -52,7 +52,7 @@ export type RecordedFault = FaultKind | 'unreachable';
 export interface CallRecord {
   /** 1-based sequence number, increasing with arrival order. */
   seq: number;
-  /** Arrival time, ms since the epoch. */
+  /** Arrival time on the simulator's clock (host time plus `clockOffsetMs`), ms since the epoch. */
   at: number;
   /** Portal the token resolved to, or null when it resolved to none (unknown token, outage). */
   portal: string | null;
