@@ -24,10 +24,22 @@ const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta
 const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
 
 /**
- * Default catch-up allowance, in pacing intervals. Measured: with one interval, replicas on a busy machine lost
- * 1-3% of the limit to grants taken late at the start of a drain; three intervals keep that within the margin.
+ * Default lateness a grant may have after its slot and still take it (at most one interval): the wake-up of a
+ * sleeping caller, a busy event loop, the request leaving. It costs `lag / (window + margin)` of the limit.
  */
-export const DEFAULT_TOLERANCE_INTERVALS = 3;
+export const DEFAULT_LAG_MS = 20;
+
+/**
+ * Default age of a missed slot (ms) that a caller may still take after a stall (a GC pause, a loaded host), as
+ * far as the rolling window allows: the slots a stalled replica missed are made up instead of lost.
+ */
+export const DEFAULT_CATCH_UP_MS = 300;
+
+/**
+ * Most jitter added to a wait (ms), so replicas waiting for the same slot do not all ask at once. Kept small: a
+ * caller later than the schedule's lag forfeits its slot.
+ */
+const WAKE_JITTER_MS = 2;
 
 /** Departures this close to their grant (ms) are not recorded. */
 const DEPARTURE_SLACK_MS = 2;
@@ -60,15 +72,16 @@ export interface RateLimiterOptions {
   logger?: Pick<Logger, 'debug' | 'info' | 'warn'>;
   /** Called after every sleep of {@link RateLimiter.waitForGrant} with the time actually slept, for metrics. */
   onWait?: (account: string, ms: number, reason: WaitReason) => void;
-  /** Share of the pacing interval (window + margin) / effectiveMax two grants must be apart. Default 0.5. */
+  /** Share of the pacing interval two grants must at least be apart. Default 0.25. */
   spacingFactor?: number;
   /**
-   * Intervals a grant may run ahead of the even schedule. A caller that wakes late (a busy event loop, a batch
-   * still being prepared) loses its slot for good under strict pacing; this lets the next grants come at
-   * `spacingFactor` of the interval until up to this many intervals are made up, never past the window's max.
-   * Default 3.
+   * How late after its slot a grant may come and still take it (ms, at most one interval). Slots are anchored: a
+   * caller that wakes late (a busy event loop, a batch still being prepared) keeps its slot and the schedule does
+   * not move, so lateness is never carried into later windows. Default {@link DEFAULT_LAG_MS}.
    */
-  toleranceIntervals?: number;
+  lagMs?: number;
+  /** See {@link DEFAULT_CATCH_UP_MS}. */
+  catchUpMs?: number;
   /** Longest sleep of `waitForGrant` while paused, so a `resume` from another replica is seen. Default 1 s. */
   pauseRecheckMs?: number;
   /** Outside usage smoothing gains; see `smoothOutsideUsage`. */
@@ -82,9 +95,9 @@ export interface RateLimiterOptions {
  *
  * Each decision is one Lua call on Redis's clock (see `lua/acquire.lua`). Guarantees: never more than
  * `effectiveMax` grants in any rolling `windowMs + marginMs`, so, as long as calls reach HubSpot within
- * `marginMs` of each other's delays, never more than the max in HubSpot's rolling window; grants evenly paced
- * at `(windowMs + marginMs) / effectiveMax`, catching up at most `toleranceIntervals` after a late caller at up to
- * twice that pace; the daily budget minus its reserve; pauses honoured by all.
+ * `marginMs` of each other's delays, never more than the max in HubSpot's rolling window; grants on an anchored
+ * schedule of slots `(windowMs + marginMs + lagMs) / effectiveMax` apart, which a caller up to `lagMs` late keeps;
+ * the daily budget minus its reserve; pauses honoured by all.
  */
 export class RateLimiter {
   readonly #redis: Redis;
@@ -93,7 +106,8 @@ export class RateLimiter {
   readonly #logger: RateLimiterOptions['logger'];
   readonly #onWait: RateLimiterOptions['onWait'];
   readonly #spacingFactor: number;
-  readonly #tolerance: number;
+  readonly #lagMs: number;
+  readonly #catchUpMs: number;
   readonly #pauseRecheckMs: number;
   readonly #gains: SmoothingGains;
   readonly #now: (() => number) | undefined;
@@ -105,15 +119,16 @@ export class RateLimiter {
     this.#marginMs = options.marginMs;
     this.#logger = options.logger;
     this.#onWait = options.onWait;
-    this.#spacingFactor = options.spacingFactor ?? 0.5;
-    this.#tolerance = options.toleranceIntervals ?? DEFAULT_TOLERANCE_INTERVALS;
+    this.#spacingFactor = options.spacingFactor ?? 0.25;
+    this.#lagMs = options.lagMs ?? DEFAULT_LAG_MS;
+    this.#catchUpMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
     this.#pauseRecheckMs = options.pauseRecheckMs ?? 1000;
     this.#gains = options.gains ?? DEFAULT_GAINS;
     this.#now = options.now;
     if (this.#marginMs !== undefined && !(this.#marginMs >= 0)) throw new RangeError('marginMs must be >= 0');
     if (!(this.#spacingFactor >= 0 && this.#spacingFactor <= 1))
       throw new RangeError('spacingFactor must be in [0, 1]');
-    if (!(this.#tolerance >= 0)) throw new RangeError('toleranceIntervals must be >= 0');
+    if (!(this.#lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
   }
 
   /** Takes one call of the account's budget now, or says exactly how long until one is free. One Lua call. */
@@ -146,10 +161,11 @@ export class RateLimiter {
         budget.dailyReserve ?? 0,
         budget.dailyResetAt ?? 0,
         this.#spacingFactor,
-        this.#tolerance,
+        this.#lagMs,
         retentionMs(budget.windowMs),
         this.#clock(),
         lookOnly ? '1' : '0',
+        this.#catchUpMs,
       ],
     )) as [number, number, string?];
     if (reply[0] === 1) {
@@ -285,7 +301,7 @@ export class RateLimiter {
   }
 
   /**
-   * Acquires, sleeping the exact wait plus a little jitter (0..min(20 ms, 10% of the wait)) so replicas do not
+   * Acquires, sleeping the exact wait plus a little jitter (0..min(2 ms, 5% of the wait)) so replicas do not
    * stampede when a slot opens. Rejects with the signal's reason when aborted, and with
    * {@link BudgetPausedError} when the account is paused (or out of daily budget) for longer than
    * `options.maxPauseMs`.
@@ -307,7 +323,7 @@ export class RateLimiter {
       ) {
         throw new BudgetPausedError(account, result.reason, result.waitMs);
       }
-      let ms = result.waitMs + Math.random() * Math.min(20, result.waitMs * 0.1);
+      let ms = result.waitMs + Math.random() * Math.min(WAKE_JITTER_MS, result.waitMs * 0.05);
       if (result.reason !== WaitReason.window) ms = Math.min(ms, this.#pauseRecheckMs);
       const started = performance.now();
       try {

@@ -57,35 +57,43 @@ describe('RateLimiter waits', () => {
     }
   });
 
-  it('paces evenly, and lets a caller that woke late make up at most three intervals at half spacing', async () => {
-    const { clock, limiter } = virtualLimiter();
-    const interval = 515 / 10; // guarded window / max
+  it('keeps an anchored schedule: a caller up to catchUpMs late takes the slots it missed, a later one forfeits them', async () => {
+    const { clock, limiter } = virtualLimiter(undefined, { catchUpMs: 300 });
+    // 10 per 500 ms, margin 15, lag min(20, 500 / 500) = 1: slots (515 + 1) / 10 apart, at least a quarter apart.
+    const interval = 516 / 10;
     const t0 = clock.now;
-    // On time: a grant exactly every interval.
-    let last = 0;
-    for (let k = 0; k < 12; k++) {
-      clock.now = Math.ceil(t0 + k * interval);
-      last = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
+    const first = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
+    expect(first).toBe(t0);
+    // On time: a grant at every slot, never before it.
+    const slot = (k: number) => Math.ceil(t0 + k * interval);
+    for (let k = 1; k < 8; k++) {
+      clock.now = slot(k) - 1;
+      expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
+      clock.now = slot(k);
+      expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
     }
-    // A caller wakes four intervals late, then asks as fast as it is let.
-    const late = last + 5 * interval;
-    clock.now = Math.ceil(late);
+    // A caller 3.5 slots late (under catchUpMs) takes the slots it missed, a quarter interval apart...
+    clock.now = Math.ceil(t0 + 11.5 * interval);
     const times = [expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at];
-    for (let i = 0; i < 9; i++) times.push((await nextGrant(limiter, clock, BUDGET)).at);
+    for (let i = 0; i < 8; i++) times.push((await nextGrant(limiter, clock, BUDGET)).at);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    // Six grants at half an interval make up three intervals...
-    for (const gap of gaps.slice(0, 6)) expect(gap).toBeCloseTo(interval / 2, -0.5);
-    expect(times[6]! - times[0]!).toBeLessThanOrEqual(3 * interval + 2);
-    // ...and no more: from then on, the even schedule again.
-    for (const gap of gaps.slice(7)) expect(gap).toBeCloseTo(interval, -0.5);
-    expect(times[9]! - times[0]!).toBeGreaterThanOrEqual(6 * interval - 2);
+    for (const gap of gaps.slice(0, 3)) expect(gap).toBe(Math.ceil(interval / 4));
+    // ...until it is back on the schedule, whose slots did not move.
+    expect(times.at(-1)).toBe(slot(16));
+    for (const gap of gaps.slice(-3)) expect(gap).toBeGreaterThanOrEqual(Math.floor(interval));
+
+    // One later than catchUpMs forfeits the missed slots: the schedule starts again from it, with no burst.
+    clock.now = times.at(-1)! + 1000;
+    const restart = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
+    const after = await nextGrant(limiter, clock, BUDGET);
+    expect(after.at - restart).toBe(Math.ceil(interval));
   });
 });
 
 describe('RateLimiter adapting to HubSpot reports', () => {
   it('lowers effectiveMax when others spend the budget, and recovers once they stop', async () => {
     // Without pacing, so grants need no time to pass (which would decay the estimate).
-    const { clock, limiter } = virtualLimiter(undefined, { spacingFactor: 0, toleranceIntervals: 1_000 });
+    const { clock, limiter } = virtualLimiter(undefined, { spacingFactor: 0, catchUpMs: 1e15 });
     const grant = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
     expect((await limiter.state(ACCOUNT)).effectiveMax).toBe(10);
 

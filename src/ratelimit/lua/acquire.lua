@@ -26,10 +26,11 @@
   ARGV[6]  daily reserve
   ARGV[7]  daily reset anchor (ms); resets repeat every 24 h from it, 0 is midnight UTC
   ARGV[8]  spacing factor: share of the interval two grants must at least be apart
-  ARGV[9]  tolerance: how many intervals a grant may run ahead of the schedule
+  ARGV[9]  lag (ms): how late after its slot a grant may come and still take it (at most one interval)
   ARGV[10] how long the log keeps grants beyond the guarded window (ms), for observe
   ARGV[11] now in ms to use instead of the server clock (simulations and tests), or ''
   ARGV[12] '1' to only look: answer as if acquiring, but record no grant
+  ARGV[13] catch-up (ms): how old a missed slot may be and still be taken, the window check permitting
 
   Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken.
 
@@ -120,27 +121,46 @@ local function fullFor(span, limit)
   local entry = rcall('ZRANGEBYSCORE', logKey, from, '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
   return math.max(1, tonumber(entry[2]) + span - now)
 end
-local full = fullFor(guard, effMax)
-if full then return {0, full, 'window'} end
+-- Every check below only frees up as time passes, so the wait until a grant is the longest of their waits.
+local wait = fullFor(guard, effMax) or 0
 local secondly = tonumber(s[13])
 if secondly and secondly > 0 then
-  full = fullFor(math.ceil(windowMs / 10 + margin), math.max(1, secondly - math.ceil(deduct / 10)))
-  if full then return {0, full, 'window'} end
+  wait = math.max(wait, fullFor(math.ceil(windowMs / 10 + margin), math.max(1, secondly - math.ceil(deduct / 10))) or 0)
 end
 
--- 4. pacing
-local interval = guard / effMax
-local earliest = now
-local last = rcall('ZREVRANGE', logKey, 0, 0, 'WITHSCORES')
-if last[2] then earliest = math.max(earliest, tonumber(last[2]) + tonumber(ARGV[8]) * interval) end
+-- 4. schedule: slots `interval` apart, anchored. A grant may come after its slot by up to `lag` and still take
+-- it (the schedule does not move), so a caller that woke late costs nothing. The interval spreads the guarded
+-- window plus that lag over effMax, so grants that keep to the schedule never meet the window check (3.): max + 1
+-- of them span at least the guard even when the first came `lag` late, and the window check only binds after a
+-- stall, without replaying lateness into later windows. The lag is at most one interval (a gap between two
+-- grants stays under two intervals) and a small part of the window, which it costs in throughput.
+local lag = math.min(tonumber(ARGV[9]), windowMs / 500, guard / effMax)
+local interval = (guard + lag) / effMax
+if secondly and secondly > 0 then
+  local tenth = (math.ceil(windowMs / 10 + margin) + lag) / math.max(1, secondly - math.ceil(deduct / 10))
+  if tenth > interval then interval = tenth end
+end
 local tat = tonumber(s[7]) or 0
-earliest = math.max(earliest, tat - tonumber(ARGV[9]) * interval)
-if earliest > now then return {0, math.ceil(earliest - now), 'window'} end
+if now < tat then wait = math.max(wait, math.ceil(tat - now)) end
+local spacing = tonumber(ARGV[8]) * interval
+if spacing > 0 then
+  local last = rcall('ZREVRANGE', logKey, 0, 0, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) + spacing > now then
+    wait = math.max(wait, math.ceil(tonumber(last[2]) + spacing - now))
+  end
+end
+if wait > 0 then return {0, math.max(1, wait), 'window'} end
+-- A caller later than `lag` (a stall) still takes a missed slot while it is at most `catchUp` old; the window
+-- check keeps such catching up safe. Missed slots older than that are forfeited: the schedule starts again from
+-- now (so a first grant, or one after idling, is not followed by a burst).
+local catchUp = math.max(lag, tonumber(ARGV[13]) or 0)
+local nextTat = tat + interval
+if now - tat > catchUp then nextTat = now + interval end
 
 if ARGV[12] == '1' then return {1, now} end
 rcall('ZADD', logKey, now, ARGV[1])
 rcall('HINCRBY', stateKey, 'dayCount', 1)
-rcall('HSET', stateKey, 'tat', string.format('%.3f', math.max(tat, now) + interval),
+rcall('HSET', stateKey, 'tat', string.format('%.3f', nextTat),
   'interval', string.format('%.3f', interval), 'windowMs', windowMs, 'guardMs', guard,
   'budgetMax', maxRequests, 'effectiveMax', effMax)
 rcall('PEXPIRE', logKey, guard + retention)
