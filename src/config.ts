@@ -54,7 +54,7 @@ export const ConfigSchema = z.object({
   DAILY_RESERVE: int(0).default(0),
   BATCH_LINGER_MS: int(0).default(250),
   BATCH_MAX_SIZE: int(1).max(100).default(100),
-  WORKER_CONCURRENCY: int(1).default(8),
+  WORKER_CONCURRENCY: int(1).default(100),
   LEASE_MS: int(1000).default(5000),
   AMBIGUOUS_HOLD_MS: int(0).default(60_000),
   LIVENESS_TIMEOUT_MS: int(1000).default(60_000),

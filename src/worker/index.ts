@@ -35,7 +35,10 @@ export interface WorkerOptions {
   /** Longest a lone update waits for its batch to fill (default 250 ms). */
   batchLingerMs?: number;
   batchMaxSize?: number;
-  /** Batches in flight per worker (default 8). */
+  /**
+   * Most batches in flight per worker (default {@link DEFAULT_CONCURRENCY}); each account keeps as many as its
+   * rate times its calls' latency needs, below this ceiling. Memory is bounded by it (at most 100 updates each).
+   */
   concurrency?: number;
   /**
    * Lease of a claimed batch, renewed by heartbeat while it runs; a dead worker's batches are taken back once it
@@ -85,6 +88,11 @@ export interface Worker {
 
 /** Default lease of a claimed batch: a dead worker's batches are sent again within about this long. */
 export const DEFAULT_LEASE_MS = 5000;
+/**
+ * Default ceiling of batches in flight per worker. Below it, each account gets what its budget needs: its rate
+ * times its calls' latency, with headroom (a 250-per-10-s account answering in 2 s needs about 50).
+ */
+export const DEFAULT_CONCURRENCY = 100;
 /** Default hold after a call that may still apply. */
 export const DEFAULT_AMBIGUOUS_HOLD_MS = 60_000;
 
@@ -126,7 +134,7 @@ export function createWorker(options: WorkerOptions): Worker {
     budgetFor: (account) => budgets.get(account),
     port,
     lingerMs: options.batchLingerMs ?? 250,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     maxBatchSize: options.batchMaxSize ?? 100,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     ambiguousHoldMs: options.ambiguousHoldMs ?? DEFAULT_AMBIGUOUS_HOLD_MS,

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import { nextDailyResetMs } from '../ratelimit/daily.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { UpdateLimits } from '../update.js';
+import type { CallDemand } from './demand.js';
 import type { MetricLabels } from './labels.js';
 import { observeCall } from './observe.js';
 import { buildSettlePlan } from './plan.js';
@@ -23,6 +24,8 @@ export interface BatchContext {
   metrics?: Metrics;
   /** Bounds the label values of the batch's metrics. */
   labels: MetricLabels;
+  /** Learns each account's call latency from the answers. */
+  demand: CallDemand;
   /** Size limits updates are validated against. */
   limits?: Partial<UpdateLimits>;
   validateProperties: boolean;
@@ -144,10 +147,12 @@ function send(
     authPauseMs: ctx.authPauseMs,
     nextDailyResetMs: () => nextDailyResetMs(Date.now()),
     events: {
-      onCall: (info) =>
+      onCall: (info) => {
+        ctx.demand.observe(account, info.answer.latencyMs);
         observeCall(ctx.metrics, ctx.labels, ctx.logger, info, () =>
           ctx.schemas.invalidate(account, objectType),
-        ),
+        );
+      },
       onPause: (info) => {
         ctx.metrics?.pauses.inc({ account: ctx.labels.account(info.account), reason: info.reason });
         const fields = {

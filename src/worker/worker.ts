@@ -9,6 +9,7 @@ import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import type { UpdateLimits } from '../update.js';
 import { closeConnection, connectWithRetry, within } from './connections.js';
+import { accountLimit, aheadTarget, CallDemand } from './demand.js';
 import { failInvalidJobs } from './invalid.js';
 import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
@@ -75,8 +76,6 @@ const MAX_UPDATES_PER_OBJECT = 200;
  * claimed object takes no more updates, so later updates to it would cost a call of their own.
  */
 const AHEAD_MAX_WAIT_MS = 150;
-/** ...and fewer than this many of the account's batches already wait for theirs in this replica. */
-const AHEAD_PER_ACCOUNT = 1;
 const TICK_MS = 1000;
 /** Heartbeats per lease: a stall of a few heartbeats (a long GC, a loaded host) does not lose a lease. */
 const HEARTBEATS_PER_LEASE = 6;
@@ -108,6 +107,8 @@ export class BatchWorker {
   readonly #blockedUntil = new Map<string, number>();
   /** Per account, batches of this replica claimed and still waiting for their grant. */
   readonly #ahead = new Map<string, number>();
+  /** Latency of each account's calls, which sets how many of its batches this replica keeps in flight. */
+  readonly #demand = new CallDemand();
   readonly #stop = new AbortController();
   #running = false;
   #loop?: Promise<void>;
@@ -177,6 +178,7 @@ export class BatchWorker {
       logger: settings.logger,
       ...(settings.metrics ? { metrics: settings.metrics } : {}),
       labels: this.#labels,
+      demand: this.#demand,
       ...(settings.limits ? { limits: settings.limits } : {}),
       validateProperties: settings.validateProperties,
       leaseMs: settings.leaseMs,
@@ -380,7 +382,16 @@ export class BatchWorker {
     if (groups.length === 0) return ingested > 0 ? 0 : sleepMs;
 
     const accounts = new Set(groups.map((g) => g.group.split('|')[0] ?? ''));
-    const fairShare = Math.max(1, Math.ceil(s.concurrency / accounts.size));
+    const limitOf = (account: string) => {
+      const budget = s.budgetFor(account);
+      const mine = this.#inflightOf(account);
+      return accountLimit({
+        target: budget ? this.#demand.target(account, budget) : s.concurrency,
+        ceiling: s.concurrency,
+        readyAccounts: accounts.size,
+        othersInflight: this.#inflight.size - mine,
+      });
+    };
     const start = this.#rotation++ % groups.length;
     const ordered = [...groups.slice(start), ...groups.slice(0, start)];
     let dispatched = 0;
@@ -395,7 +406,7 @@ export class BatchWorker {
           sleepMs = Math.min(sleepMs, blocked);
           break;
         }
-        if (this.#inflightOf(account) >= fairShare) break;
+        if (this.#inflightOf(account) >= limitOf(account)) break;
         const lingerLeft = g.oldestEnqueuedAt + s.lingerMs - report.now;
         if (remaining < s.maxBatchSize && !(first && lingerLeft <= 0 && report.waiting === 0)) {
           if (first && lingerLeft > 0) sleepMs = Math.min(sleepMs, lingerLeft);
@@ -423,7 +434,7 @@ export class BatchWorker {
     const budget = s.budgetFor(account);
     if (budget) {
       // A batch of this account already waits for its grant; it wakes the loop when it has it.
-      if ((this.#ahead.get(account) ?? 0) >= AHEAD_PER_ACCOUNT)
+      if ((this.#ahead.get(account) ?? 0) >= aheadTarget(budget))
         return { kind: 'wait', ms: AHEAD_MAX_WAIT_MS };
       const look = await this.#limiter.peek(account, budget);
       if (!look.granted && (look.reason !== 'window' || look.waitMs > AHEAD_MAX_WAIT_MS)) {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import {
+  accountLimit,
+  aheadTarget,
+  CallDemand,
+  INITIAL_LATENCY_MS,
+  inflightTarget,
+} from '../../src/worker/demand.js';
+
+describe('calls in flight follow demand (Little’s law)', () => {
+  it('keeps rate × latency in flight, with headroom, so slow answers do not cap the rate', () => {
+    // 250 per 10 s answered in 2 s: 50 calls are out on average.
+    expect(inflightTarget({ maxRequests: 250, windowMs: 10_000 }, 2000)).toBe(102);
+    // 100 per 10 s answered in 30 ms: a few.
+    expect(inflightTarget({ maxRequests: 100, windowMs: 10_000 }, 30)).toBe(3);
+  });
+
+  it('learns each account’s latency from its answers, starting generous', () => {
+    const demand = new CallDemand();
+    expect(demand.latencyMs('a')).toBe(INITIAL_LATENCY_MS);
+    demand.observe('a', 2000);
+    expect(demand.latencyMs('a')).toBe(2000);
+    for (let i = 0; i < 50; i++) demand.observe('a', 100);
+    expect(demand.latencyMs('a')).toBeCloseTo(100, 0);
+    demand.observe('a', Number.NaN);
+    demand.observe('a', -5);
+    expect(demand.latencyMs('a')).toBeCloseTo(100, 0);
+    expect(demand.latencyMs('b')).toBe(INITIAL_LATENCY_MS);
+  });
+
+  it('claims more batches ahead of their grant when slots come faster', () => {
+    expect(aheadTarget({ maxRequests: 100, windowMs: 10_000 })).toBe(1);
+    expect(aheadTarget({ maxRequests: 250, windowMs: 10_000 })).toBe(3);
+    expect(aheadTarget({ maxRequests: 1, windowMs: 10_000 })).toBe(1);
+  });
+
+  it('caps an account at its target and the ceiling, leaving other accounts at least an even share', () => {
+    expect(accountLimit({ target: 10, ceiling: 100, readyAccounts: 1, othersInflight: 0 })).toBe(10);
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 1, othersInflight: 0 })).toBe(100);
+    // Two accounts: a greedy one takes what the other leaves, but never the other's share.
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 10 })).toBe(90);
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 90 })).toBe(50);
+    expect(accountLimit({ target: 0, ceiling: 100, readyAccounts: 2, othersInflight: 0 })).toBe(1);
+  });
+});
