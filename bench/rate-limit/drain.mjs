@@ -40,7 +40,9 @@ function backlog(accounts) {
 /**
  * Runs one drain and returns its raw material.
  * accounts: [{ name, token, portalId, maxRequests, windowMs, updates }]
- * options: { replicas, outsideCallsPerSecond, latencyMs, workerEnv, timeoutMs, simNice, log, inspect }
+ * options: { replicas, outsideCallsPerSecond, latencyMs, workerEnv, timeoutMs, simNice, log, inspect, feedPerSecond }
+ * feedPerSecond: when given, the updates are not enqueued up front but fed at this rate once the workers run
+ * (a steady flow instead of a backlog).
  * simNice: nice value for the simulator process (negative raises its priority; kept at 0 when not permitted).
  * inspect(redis, keys), when given, runs once the drain is over, before the queue's keys are deleted.
  */
@@ -78,7 +80,9 @@ export async function runDrain(redisUrl, accounts, options) {
   try {
     const updates = backlog(accounts);
     const enqueueStarted = performance.now();
-    for (let i = 0; i < updates.length; i += 5000) await producer.enqueueMany(updates.slice(i, i + 5000));
+    if (!options.feedPerSecond) {
+      for (let i = 0; i < updates.length; i += 5000) await producer.enqueueMany(updates.slice(i, i + 5000));
+    }
     const enqueueMs = performance.now() - enqueueStarted;
 
     if (outsideCallsPerSecond > 0) {
@@ -101,6 +105,19 @@ export async function runDrain(redisUrl, accounts, options) {
     });
 
     const total = updates.length;
+    let feeding = Promise.resolve();
+    if (options.feedPerSecond) {
+      // 10 chunks a second on a fixed schedule, so the flow stays even whatever each enqueue takes.
+      const perTick = Math.max(1, Math.round(options.feedPerSecond / 10));
+      feeding = (async () => {
+        const feedStarted = performance.now();
+        for (let i = 0, tick = 0; i < updates.length; i += perTick, tick++) {
+          const due = feedStarted + tick * 100;
+          if (due > performance.now()) await sleep(due - performance.now());
+          await producer.enqueueMany(updates.slice(i, i + perTick));
+        }
+      })();
+    }
     let stats = {};
     let timedOut = false;
     for (;;) {
@@ -114,6 +131,7 @@ export async function runDrain(redisUrl, accounts, options) {
       }
       await sleep(100);
     }
+    await feeding;
     const drainedAt = Date.now();
     const inspected = options.inspect ? await options.inspect(redis, keys) : undefined;
     if (outside) await sim.stopOutsideClients();

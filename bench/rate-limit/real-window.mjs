@@ -49,6 +49,7 @@ export async function runRealWindowCell(redisUrl, cell, log) {
     updates,
     workerEnv = {},
     outsideCallsPerSecond = 0,
+    feedPerSecond,
   } = cell;
   const account = {
     name: 'default',
@@ -62,12 +63,13 @@ export async function runRealWindowCell(redisUrl, cell, log) {
     replicas,
     latencyMs,
     outsideCallsPerSecond,
+    ...(feedPerSecond ? { feedPerSecond } : {}),
     workerEnv: { RATE_LIMIT_MAX: String(max), RATE_LIMIT_WINDOW_MS: String(windowMs), ...workerEnv },
     timeoutMs: cell.timeoutMs ?? 600_000,
     simNice: cell.simNice ?? -10,
     log,
   });
-  const mine = result.calls.filter((c) => c.portal === account.portalId);
+  const mine = result.calls.filter((c) => c.portal === account.portalId && c.path.includes('/batch/update'));
   const accepted = mine.filter((c) => c.status === 200 || c.status === 207);
   const figures = steadyFigures(
     accepted.map((c) => c.at),
