@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createHubSpotClient } from '../hubspot/client.js';
+import { createHubSpotClient, type HubSpotClient } from '../hubspot/client.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
@@ -85,14 +85,19 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!token) throw new Error(`no token configured for account "${account}"`);
       return token;
     });
-  const port =
-    options.hubspot ??
-    createHubSpotClient({
+  // A client the worker creates is the worker's to close; one the caller passes stays the caller's.
+  let ownClient: HubSpotClient | undefined;
+  let port: HubSpotPort;
+  if (options.hubspot) port = options.hubspot;
+  else {
+    ownClient = createHubSpotClient({
       baseUrl: options.hubspotBaseUrl ?? 'https://api.hubapi.com',
       tokenProvider,
       timeoutMs: options.httpTimeoutMs ?? 30_000,
       logger,
     });
+    port = ownClient;
+  }
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
   const worker = new BatchWorker({
     redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379',
@@ -122,6 +127,13 @@ export function createWorker(options: WorkerOptions): Worker {
       return worker.ready;
     },
     start: () => worker.start(),
-    close: () => worker.close(),
+    close: async () => {
+      try {
+        await worker.close();
+      } finally {
+        // After the worker settled its in-flight batches: their calls need the pooled sockets until then.
+        ownClient?.close();
+      }
+    },
   };
 }
