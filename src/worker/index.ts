@@ -58,7 +58,10 @@ export interface Worker {
   /** True while the loop runs and Redis answers. */
   readonly ready: boolean;
   start(): Promise<void>;
-  /** Stops taking work, finishes or hands back in-flight batches, closes connections. */
+  /**
+   * Stops taking work, finishes or hands back in-flight batches, closes connections (and the HubSpot client the
+   * worker created, not one passed as `hubspot`). Later calls return the first call's promise.
+   */
   close(): Promise<void>;
 }
 
@@ -119,6 +122,7 @@ export function createWorker(options: WorkerOptions): Worker {
     logger,
     ...(metrics ? { metrics } : {}),
   });
+  let closing: Promise<void> | undefined;
   return {
     get id() {
       return worker.id;
@@ -127,13 +131,17 @@ export function createWorker(options: WorkerOptions): Worker {
       return worker.ready;
     },
     start: () => worker.start(),
-    close: async () => {
-      try {
-        await worker.close();
-      } finally {
-        // After the worker settled its in-flight batches: their calls need the pooled sockets until then.
-        ownClient?.close();
-      }
+    close: () => {
+      // Once: a second shutdown of closed connections would only arm ioredis's 2 s disconnect timers.
+      closing ??= (async () => {
+        try {
+          await worker.close();
+        } finally {
+          // After the worker settled its in-flight batches: their calls need the pooled sockets until then.
+          ownClient?.close();
+        }
+      })();
+      return closing;
     },
   };
 }

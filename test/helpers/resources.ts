@@ -22,6 +22,21 @@ export function takeOpenResources(): string[] {
   return labels;
 }
 
+let deadline = Number.POSITIVE_INFINITY;
+
+/** Called by the shared beforeEach with the running test's own timeout. */
+export function startTestClock(timeoutMs: number): void {
+  deadline = Date.now() + timeoutMs;
+}
+
+/**
+ * How long a wait inside the running test may still take: the time to its timeout less `marginMs`, so the
+ * wait fails with its own message (what it waited for) before the runner's bare "test timed out" does.
+ */
+export function timeLeft(marginMs = 2_000): number {
+  return Math.max(0, deadline - Date.now() - marginMs);
+}
+
 /** The Redis URL chosen by the global setup. */
 export function redisUrl(): string {
   return inject('redisUrl');

@@ -9,7 +9,15 @@ import type { Outcome } from '../../src/outcomes/outcome.js';
 import { createProducer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { expectedFinalState, generateWorkload, type Workload } from '../../src/simulator/workload.js';
-import { spawnWorker, TOKEN, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
+import {
+  boundedWaits,
+  spawnWorker,
+  TOKEN,
+  testProducer,
+  testQueue,
+  testSimulator,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { onCleanup, redisUrl, track } from '../helpers/resources.js';
 import { freePort } from '../helpers/tools.js';
 import { seedWorkload } from '../helpers/workload.js';
@@ -86,12 +94,12 @@ describe('chaos', () => {
     spawnWorker(workerEnv(queueName, sim));
     await waitFor(async () => (await terminalCount(probe, queueName)) >= 0.3 * ids.length, {
       what: '30% of updates finished',
-      timeoutMs: 60_000,
     });
     doomed.kill('SIGKILL');
     spawnWorker(workerEnv(queueName, sim));
 
-    const outcomes = await producer.waitForOutcomes(ids, { timeoutMs: 120_000 });
+    // Bounded by the test's timeout, so a stuck update fails the wait, not the runner's bare timeout.
+    const outcomes = await producer.waitForOutcomes(ids);
     assertTruthful(sim, workload, outcomes);
 
     const calls = sim.calls();
@@ -121,7 +129,7 @@ describe('chaos', () => {
       seed: 4,
     });
     seedWorkload(sim, workload);
-    const producer = createProducer({ redis: redis.url, queueName });
+    const producer = boundedWaits(createProducer({ redis: redis.url, queueName }));
     const closeProducer = track('producer');
     onCleanup(async () => {
       await producer.close();
@@ -139,10 +147,9 @@ describe('chaos', () => {
     });
     await waitFor(async () => (await terminalCount(probe, queueName)) >= 0.3 * ids.length, {
       what: '30% of updates finished',
-      timeoutMs: 120_000,
     });
     await redis.restart();
-    const outcomes = await producer.waitForOutcomes(ids, { timeoutMs: 180_000 });
+    const outcomes = await producer.waitForOutcomes(ids);
     console.info(
       `redis restart: ${ids.length} updates, ${sim.calls().length} API calls, outcomes ${JSON.stringify(countBy(outcomes))}`,
     );
