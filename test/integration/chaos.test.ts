@@ -200,12 +200,15 @@ async function privateRedis(): Promise<{ url: string; restart(): Promise<void> }
     const c = child;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    const admin = new Redis(url);
+    // No reconnecting: once the server is gone the client ends by itself.
+    const admin = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
     admin.on('error', () => {});
     // SHUTDOWN flushes the AOF, as a clean restart does; the connection drops as the server exits.
     await admin.call('SHUTDOWN').catch(() => {});
-    admin.disconnect();
     await exited;
+    // disconnect() on a connection that already dropped would only arm ioredis's 2 s timer for a socket that
+    // is gone, keeping the process busy for nothing.
+    if (admin.status !== 'end') admin.disconnect();
   };
   await start();
   const done = track('redis-server');
