@@ -1,3 +1,5 @@
+import { pendingTimers, runnerTimers } from './resource-origins.js';
+
 /**
  * Counts of the process's live libuv handles and requests by type (`TCPSocketWrap`, `TCPServerWrap`, `Timeout`,
  * `ProcessWrap`, `FSReqCallback`...), as `process.getActiveResourcesInfo()` reports them. Unref'd timers are not
@@ -6,19 +8,16 @@
 export type ResourceCounts = ReadonlyMap<string, number>;
 
 /**
- * Resource types that belong to the test runner rather than to a test: the fork's IPC channel and its
- * stdout/stderr pipes (`PipeWrap`, which the runner's own output writes open and close at will) and a terminal
- * when one is attached. A test's child-process pipes are still caught, through the `ProcessWrap` that owns them.
+ * The live resources now, by type. The runner's own are left out: its fork's IPC channel and stdio pipes
+ * (four `PipeWrap`s, the same before and after every test, so they cancel out) and its timers, of which only
+ * the progress-report throttle is ref'd (one `Timeout` for up to 100 ms after each report, so it comes and goes
+ * across a test and would hide a leaked timer or fake one).
  */
-const RUNNER_TYPES: ReadonlySet<string> = new Set([]);
-
-/** The live resources now, by type, less the runner's own. */
 export function countResources(): ResourceCounts {
   const counts = new Map<string, number>();
-  for (const type of process.getActiveResourcesInfo()) {
-    if (RUNNER_TYPES.has(type)) continue;
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-  }
+  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+  const own = runnerTimers();
+  if (own > 0) counts.set('Timeout', Math.max(0, (counts.get('Timeout') ?? 0) - own));
   return counts;
 }
 
@@ -51,43 +50,38 @@ export function describeGrowth(grown: readonly Growth[]): string {
 }
 
 /**
- * The counts to compare a test against. The runner keeps one ref'd `Timeout` of its own for up to 100 ms after
- * it reports progress (a throttle), so one reading may include it; a leaked timer would then hide behind it
- * when it is gone at the end. Reading for `windowMs` (a little longer than the throttle) and keeping each type's
- * lowest count leaves it out; the wait ends as soon as a count falls, which is the runner's timer firing.
+ * What grew from `before` to now. With `timersSince`, a pending timer created since then counts as grown even
+ * when the total did not rise (an older timer firing meanwhile would otherwise make room for it).
  */
-export async function baseline({ windowMs = 120, intervalMs = 10 } = {}): Promise<ResourceCounts> {
-  const first = countResources();
-  const lowest = new Map(first);
-  const deadline = Date.now() + windowMs;
-  while (Date.now() < deadline) {
-    await new Promise<void>((resolve) => setTimeout(resolve, intervalMs).unref());
-    const now = countResources();
-    let fell = false;
-    for (const [type, n] of lowest) {
-      const m = now.get(type) ?? 0;
-      if (m < n) {
-        lowest.set(type, m);
-        fell = true;
-      }
-    }
-    if (fell) break;
+export function grownSince(before: ResourceCounts, timersSince?: number): Growth[] {
+  const grown = growth(before, countResources());
+  if (timersSince === undefined) return grown;
+  const fresh = pendingTimers(timersSince).length;
+  const timeout = grown.find((g) => g.type === 'Timeout');
+  if (fresh > (timeout ? timeout.after - timeout.before : 0)) {
+    const was = before.get('Timeout') ?? 0;
+    const entry = { type: 'Timeout', before: was, after: was + fresh };
+    return [...grown.filter((g) => g.type !== 'Timeout'), entry].sort((a, b) => a.type.localeCompare(b.type));
   }
-  return lowest;
+  return grown;
 }
 
 /**
- * Waits until no type has grown past `before`, or `timeoutMs` passed; returns what is still grown. Sockets and
- * timers are released a few ticks after `close()`/`quit()` resolves, so a fixed check right away would fail
- * tests that did close everything. The poll timer is unref'd so it never counts itself.
+ * Waits until nothing has grown past `before` (see {@link grownSince}), or `timeoutMs` passed; returns what is
+ * still grown. Sockets and timers are released a few ticks after `close()`/`quit()` resolves, so a fixed check
+ * right away would fail tests that did close everything. The poll timer is unref'd so it never counts itself.
  */
 export async function settle(
   before: ResourceCounts,
-  { timeoutMs = 2_000, intervalMs = 10 } = {},
+  {
+    timeoutMs = 2_000,
+    intervalMs = 10,
+    timersSince,
+  }: { timeoutMs?: number; intervalMs?: number; timersSince?: number } = {},
 ): Promise<Growth[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const grown = growth(before, countResources());
+    const grown = grownSince(before, timersSince);
     if (grown.length === 0 || Date.now() >= deadline) return grown;
     await new Promise<void>((resolve) => setTimeout(resolve, intervalMs).unref());
   }

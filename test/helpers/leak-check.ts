@@ -2,53 +2,53 @@ import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import {
   absorb,
-  baseline,
+  countResources,
   describeGrowth,
   type Growth,
   type ResourceCounts,
   settle,
 } from './active-resources.js';
-import { describeHandles, handleSnapshot, pendingTimers, trackTimerOrigins } from './resource-origins.js';
+import { describeHandles, handleSnapshot, pendingTimers } from './resource-origins.js';
 import { runCleanups, startTestClock, takeOpenResources } from './resources.js';
 
 // Each test must leave the process's live handles (sockets, servers, timers, child processes, file requests) as
 // it found them once its cleanups ran: a test that leaves a worker, connection, server or timer open fails, so a
 // leak is found where it starts. The file-level pair catches what beforeAll hooks open and never close.
 //
-// LEAK_TRACE=<file> also records where timers are created, names them in failures, and appends one JSON line
-// per test whose resources took more than SLOW_MS to settle (what was still open then, and how long it took).
+// LEAK_TRACE=<file> appends one JSON line per test whose resources took more than SLOW_MS to settle (what was
+// still open then, and how long it took): close paths that work but slowly.
 const TRACE = process.env.LEAK_TRACE;
 const SLOW_MS = 200;
-if (TRACE) trackTimerOrigins();
 
 let fileBaseline: ResourceCounts = new Map();
 let testBaseline: ResourceCounts = new Map();
 let testHandles: ReadonlySet<unknown> = new Set();
 let testStart = 0;
 
-beforeAll(async () => {
-  fileBaseline = await baseline();
+beforeAll(() => {
+  fileBaseline = countResources();
 });
 
-beforeEach(async ({ task }) => {
+beforeEach(({ task }) => {
   startTestClock(task.timeout);
-  testBaseline = await baseline();
+  testBaseline = countResources();
   testHandles = handleSnapshot();
   testStart = Date.now();
 });
 
 /** What is still open beyond the baseline, by address or creation site where known. */
 function origins(): string[] {
-  return [...describeHandles(testHandles), ...(TRACE ? pendingTimers(testStart) : [])];
+  return [...describeHandles(testHandles), ...pendingTimers(testStart)];
 }
 
 async function settleTest(): Promise<Growth[]> {
-  if (!TRACE) return settle(testBaseline);
+  const timersSince = testStart;
+  if (!TRACE) return settle(testBaseline, { timersSince });
   const started = Date.now();
-  const early = await settle(testBaseline, { timeoutMs: SLOW_MS });
+  const early = await settle(testBaseline, { timeoutMs: SLOW_MS, timersSince });
   if (early.length === 0) return early;
   const slow = { growth: describeGrowth(early), open: origins() };
-  const grown = await settle(testBaseline, { timeoutMs: 2_000 - SLOW_MS });
+  const grown = await settle(testBaseline, { timeoutMs: 2_000 - SLOW_MS, timersSince });
   const test = `${expect.getState().testPath} > ${expect.getState().currentTestName}`;
   appendFileSync(TRACE, `${JSON.stringify({ test, settleMs: Date.now() - started, ...slow, grown })}\n`);
   return grown;

@@ -1,53 +1,72 @@
 import { createHook } from 'node:async_hooks';
 
 /**
- * Where the resources a leak report counts come from. Sockets and servers can be described as they are (their
- * addresses); a timer says nothing about itself, so with `LEAK_TRACE` set an async hook records where each one
- * was created. It is opt-in because an init hook also runs for every promise, which slows the whole suite.
+ * Where live resources come from. A timer says nothing about itself, so an async hook notes where each one was
+ * created; that tells the test runner's own timers apart from a test's, and names a leaked timer's creation
+ * site. Sockets, servers and child processes are described by their addresses and command lines instead.
+ *
+ * Loaded by the shared leak check before any test runs; timers created before that are treated as a test's.
  */
 
 interface TimerHandle {
   hasRef(): boolean;
+  /** Set by Node once the timer fired (and does not repeat) or was cleared; reset if it is re-armed. */
   _destroyed?: boolean;
   _idleTimeout?: number;
 }
 
 interface TimerOrigin {
-  timer: TimerHandle;
   createdAt: number;
   stack: string;
+  /** Created by vitest itself (its progress-report throttle, hook timeouts), not by code a test runs. */
+  runner: boolean;
 }
 
-const timers = new Map<number, TimerOrigin>();
-let tracking = false;
+// Keyed by the timer object: a re-armed timer is initialised again under a new async id.
+const timers = new Map<TimerHandle, TimerOrigin>();
+const PRUNE_AT = 10_000;
 
-/** Starts recording where timers are created (idempotent). */
-export function trackTimerOrigins(): void {
-  if (tracking) return;
-  tracking = true;
-  createHook({
-    init(asyncId, type, _trigger, resource) {
-      if (type !== 'Timeout') return;
-      // Past the message and this hook, leaving out Node's own timer and async_hooks frames.
-      const stack = (new Error().stack ?? '')
-        .split('\n')
-        .slice(2)
-        .filter((line) => !line.includes('(node:') && !line.includes('at node:'))
-        .slice(0, 8)
-        .join('\n');
-      timers.set(asyncId, { timer: resource as TimerHandle, createdAt: Date.now(), stack });
-    },
-    destroy(asyncId) {
-      timers.delete(asyncId);
-    },
-  }).enable();
+function prune(): void {
+  for (const timer of timers.keys()) if (timer._destroyed) timers.delete(timer);
 }
 
-/** Pending ref'd timers created at or after `since` (ms since epoch), with where they were created. */
+const RUNNER_FRAME = /[\\/]node_modules[\\/](@vitest|vitest)[\\/]/;
+
+createHook({
+  init(_asyncId, type, _trigger, resource) {
+    if (type !== 'Timeout') return;
+    // Past the message and this hook, leaving out Node's own timer and async_hooks frames.
+    const frames = (new Error().stack ?? '')
+      .split('\n')
+      .slice(2)
+      .filter((line) => !line.includes('(node:') && !line.includes('at node:'));
+    const first = frames[0] ?? '';
+    timers.set(resource as TimerHandle, {
+      createdAt: Date.now(),
+      stack: frames.slice(0, 8).join('\n'),
+      runner: RUNNER_FRAME.test(first),
+    });
+    if (timers.size > PRUNE_AT) prune();
+  },
+}).enable();
+
+function live(timer: TimerHandle): boolean {
+  return !timer._destroyed && timer.hasRef();
+}
+
+/** How many pending ref'd timers belong to the test runner (never a test's leak). */
+export function runnerTimers(): number {
+  prune();
+  let n = 0;
+  for (const [timer, origin] of timers) if (origin.runner && live(timer)) n++;
+  return n;
+}
+
+/** Pending ref'd timers not the runner's, created at or after `since` (ms since epoch), with their origin. */
 export function pendingTimers(since: number): string[] {
   const out: string[] = [];
-  for (const { timer, createdAt, stack } of timers.values()) {
-    if (createdAt < since || timer._destroyed || !timer.hasRef()) continue;
+  for (const [timer, { createdAt, stack, runner }] of timers) {
+    if (runner || createdAt < since || !live(timer)) continue;
     out.push(`Timeout(${timer._idleTimeout ?? '?'} ms) created\n${stack}`);
   }
   return out;

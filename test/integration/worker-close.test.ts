@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
 import type { Producer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
-import { baseline, settle } from '../helpers/active-resources.js';
+import { countResources, settle } from '../helpers/active-resources.js';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
 import { onCleanup } from '../helpers/resources.js';
 
@@ -26,7 +26,7 @@ describe('worker.close()', () => {
   it('closes the HubSpot client it created: no connection to HubSpot outlives the worker', async () => {
     const sim = await testSimulator();
     const { queue, producer, id } = await oneUpdate(sim);
-    const before = await baseline();
+    const before = countResources();
     const worker = await testWorker(queue, sim);
     await waitFor(succeeded(producer, id), { what: 'the update to succeed' });
     await worker.close();
@@ -38,7 +38,7 @@ describe('worker.close()', () => {
     const { queue, producer, id } = await oneUpdate(sim);
     const client = createHubSpotClient({ baseUrl: sim.url, tokenProvider: async () => TOKEN });
     onCleanup(() => client.close());
-    const before = await baseline();
+    const before = countResources();
     const worker = await testWorker(queue, sim, { hubspot: client });
     await waitFor(succeeded(producer, id), { what: 'the update to succeed' });
     await worker.close();

@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { baseline, growth, settle } from '../helpers/active-resources.js';
+import { countResources, grownSince, growth, settle } from '../helpers/active-resources.js';
 
 // The shared leak check is only worth having if it can fail: each case opens a real resource, checks that the
 // guard names it while it is open, then closes it and checks that the guard settles back to nothing.
 describe('leak guard', () => {
   it('names a listening server until it is closed', async () => {
-    const before = await baseline();
+    const before = countResources();
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const open = await settle(before, { timeoutMs: 50 });
@@ -20,7 +20,7 @@ describe('leak guard', () => {
   it('names a connected socket until both ends are destroyed', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const before = await baseline();
+    const before = countResources();
     const accepted = once(server, 'connection');
     const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
     await once(client, 'connect');
@@ -34,7 +34,7 @@ describe('leak guard', () => {
   });
 
   it('names a pending timer until it is cleared, and ignores unref’d ones', async () => {
-    const before = await baseline();
+    const before = countResources();
     const unrefd = setTimeout(() => {}, 60_000).unref();
     const timer = setTimeout(() => {}, 60_000);
     const open = await settle(before, { timeoutMs: 50 });
@@ -46,8 +46,21 @@ describe('leak guard', () => {
     expect(await settle(before)).toEqual([]);
   });
 
+  it('names a timer created since a point even when an older one fired and kept the total level', async () => {
+    const older = setTimeout(() => {}, 60_000);
+    const before = countResources();
+    const since = Date.now();
+    clearTimeout(older);
+    const timer = setTimeout(() => {}, 60_000);
+    expect(growth(before, countResources())).toEqual([]);
+    const was = before.get('Timeout') ?? 0;
+    expect(grownSince(before, since)).toEqual([{ type: 'Timeout', before: was, after: was + 1 }]);
+    clearTimeout(timer);
+    expect(await settle(before, { timersSince: since })).toEqual([]);
+  });
+
   it('names a child process until it has exited', async () => {
-    const before = await baseline();
+    const before = countResources();
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     const open = await settle(before, { timeoutMs: 50 });
     expect(open.map((g) => g.type)).toEqual(['ProcessWrap']);
