@@ -148,7 +148,8 @@ describe('chaos', () => {
     await waitFor(async () => (await terminalCount(probe, queueName)) >= 0.3 * ids.length, {
       what: '30% of updates finished',
     });
-    await redis.restart();
+    // Down for longer than a lease, so leases lapse while Redis is away, as in a slow restart.
+    await redis.restart({ downMs: 10_000 });
     const outcomes = await producer.waitForOutcomes(ids);
     console.info(
       `redis restart: ${ids.length} updates, ${sim.calls().length} API calls, outcomes ${JSON.stringify(countBy(outcomes))}`,
@@ -163,8 +164,14 @@ function countBy(outcomes: Array<Outcome | null>): Record<string, number> {
   return counts;
 }
 
-/** A redis-server of the test's own, with AOF in a temp dir, that can be restarted on the same data. */
-async function privateRedis(): Promise<{ url: string; restart(): Promise<void> }> {
+/**
+ * A redis-server of the test's own, with AOF in a temp dir, that can be restarted on the same data, staying
+ * down `downMs` in between.
+ */
+async function privateRedis(): Promise<{
+  url: string;
+  restart(options?: { downMs?: number }): Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'hbq-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
@@ -200,7 +207,8 @@ async function privateRedis(): Promise<{ url: string; restart(): Promise<void> }
     const c = child;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    // No reconnecting: once the server is gone the client ends by itself.
+    // No reconnecting: a reconnecting client holds the unanswered SHUTDOWN to send it again and gives up only after
+    // 20 attempts (about 10 s, which made every restart an outage of that length); this one ends with the server.
     const admin = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
     admin.on('error', () => {});
     // SHUTDOWN flushes the AOF, as a clean restart does; the connection drops as the server exits.
@@ -219,8 +227,10 @@ async function privateRedis(): Promise<{ url: string; restart(): Promise<void> }
   });
   return {
     url,
-    restart: async () => {
+    restart: async ({ downMs = 0 } = {}) => {
       await stop();
+      // The outage itself is the stimulus here, not a wait for something to happen.
+      await new Promise((r) => setTimeout(r, downMs));
       await start();
     },
   };
