@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createHubSpotClient } from '../hubspot/client.js';
+import { createHubSpotClient, type HubSpotClient } from '../hubspot/client.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
@@ -82,7 +82,10 @@ export interface Worker {
   /** False once the worker stopped or gave up (its loop made no progress for `livenessTimeoutMs`). */
   readonly live: boolean;
   start(): Promise<void>;
-  /** Stops taking work, finishes or hands back in-flight batches, closes connections. */
+  /**
+   * Stops taking work, finishes or hands back in-flight batches, closes connections (and the HubSpot client the
+   * worker created, not one passed as `hubspot`). Later calls return the first call's promise.
+   */
   close(): Promise<void>;
 }
 
@@ -119,14 +122,19 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!token) throw new Error(`no token configured for account "${account}"`);
       return token;
     });
-  const port =
-    options.hubspot ??
-    createHubSpotClient({
+  // A client the worker creates is the worker's to close; one the caller passes stays the caller's.
+  let ownClient: HubSpotClient | undefined;
+  let port: HubSpotPort;
+  if (options.hubspot) port = options.hubspot;
+  else {
+    ownClient = createHubSpotClient({
       baseUrl: options.hubspotBaseUrl ?? 'https://api.hubapi.com',
       tokenProvider,
       timeoutMs: options.httpTimeoutMs ?? 30_000,
       logger,
     });
+    port = ownClient;
+  }
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
   const worker = new BatchWorker({
     redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379',
@@ -153,6 +161,7 @@ export function createWorker(options: WorkerOptions): Worker {
     logger,
     ...(metrics ? { metrics } : {}),
   });
+  let closing: Promise<void> | undefined;
   return {
     get id() {
       return worker.id;
@@ -164,6 +173,17 @@ export function createWorker(options: WorkerOptions): Worker {
       return worker.live;
     },
     start: () => worker.start(),
-    close: () => worker.close(),
+    close: () => {
+      // Once: a second shutdown of closed connections would only arm ioredis's 2 s disconnect timers.
+      closing ??= (async () => {
+        try {
+          await worker.close();
+        } finally {
+          // After the worker settled its in-flight batches: their calls need the pooled sockets until then.
+          ownClient?.close();
+        }
+      })();
+      return closing;
+    },
   };
 }

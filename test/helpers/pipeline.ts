@@ -5,7 +5,7 @@ import pino from 'pino';
 import { createProducer, type Producer } from '../../src/producer/producer.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
-import { cleanupQueue, onCleanup, redisUrl, track, uniqueQueueName } from './resources.js';
+import { cleanupQueue, onCleanup, redisUrl, timeLeft, track, uniqueQueueName } from './resources.js';
 
 export const TOKEN = 'test-token';
 
@@ -27,14 +27,31 @@ export function testQueue(label?: string): string {
   return name;
 }
 
+/**
+ * A producer closed after the test. Its `waitForOutcomes` gives up before the test's own timeout would (its
+ * default and any longer `timeoutMs` are cut to the time left), so a stuck update surfaces as a
+ * `WaitTimeoutError` naming how many were still open rather than as a bare test timeout.
+ */
 export function testProducer(queueName: string): Producer {
-  const producer = createProducer({ redis: redisUrl(), queueName });
+  const producer = boundedWaits(createProducer({ redis: redisUrl(), queueName }));
   const done = track('producer');
   onCleanup(async () => {
     await producer.close();
     done();
   });
   return producer;
+}
+
+/** The producer with `waitForOutcomes` bounded by the running test's timeout. */
+export function boundedWaits(producer: Producer): Producer {
+  return {
+    ...producer,
+    waitForOutcomes: (ids, options = {}) =>
+      producer.waitForOutcomes(ids, {
+        ...options,
+        timeoutMs: Math.min(options.timeoutMs ?? 60_000, timeLeft()),
+      }),
+  };
 }
 
 /** An in-process worker pointed at the simulator, closed after the test. */
@@ -97,14 +114,22 @@ export function spawnWorker(env: Record<string, string>): ChildProcess {
   return child;
 }
 
-/** Polls a condition until it holds (a condition wait, not a fixed sleep); fails after `timeoutMs`. */
+/**
+ * Polls a condition until it holds (a condition wait, not a fixed sleep); fails after `timeoutMs`, or sooner
+ * when the test's own timeout would cut the wait short (so the failure names what was awaited).
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   { timeoutMs = 30_000, intervalMs = 20, what = 'condition' } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const left = timeLeft();
+  const bound = Math.min(timeoutMs, left);
+  const deadline = Date.now() + bound;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const cut = bound < timeoutMs ? ` (cut to ${bound} ms of ${timeoutMs} by the test's own timeout)` : '';
+      throw new Error(`timed out waiting for ${what}${cut}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -15,8 +15,26 @@ export function track(label: string): () => void {
   };
 }
 
-export function openResources(): string[] {
-  return [...open.values()];
+/** What was registered and never marked closed, forgotten once read so a later test is not blamed for it. */
+export function takeOpenResources(): string[] {
+  const labels = [...open.values()];
+  open.clear();
+  return labels;
+}
+
+let deadline = Number.POSITIVE_INFINITY;
+
+/** Called by the shared beforeEach with the running test's own timeout. */
+export function startTestClock(timeoutMs: number): void {
+  deadline = Date.now() + timeoutMs;
+}
+
+/**
+ * How long a wait inside the running test may still take: the time to its timeout less `marginMs`, so the
+ * wait fails with its own message (what it waited for) before the runner's bare "test timed out" does.
+ */
+export function timeLeft(marginMs = 2_000): number {
+  return Math.max(0, deadline - Date.now() - marginMs);
 }
 
 /** The Redis URL chosen by the global setup. */
@@ -67,8 +85,20 @@ export function cleanupQueue(queueName: string): void {
   });
 }
 
-/** Runs every registered cleanup, newest first; called by the shared afterEach before the leak check. */
+/**
+ * Runs every registered cleanup, newest first; called by the shared afterEach before the leak check. One that
+ * fails does not stop the others (it would leave their resources open too); the failures are thrown after all ran.
+ */
 export async function runCleanups(): Promise<void> {
   const fns = cleanups.splice(0).reverse();
-  for (const fn of fns) await fn();
+  const errors: unknown[] = [];
+  for (const fn of fns) {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanups failed`);
 }

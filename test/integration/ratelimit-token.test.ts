@@ -7,6 +7,7 @@ import {
   type SharedTokenProviderOptions,
 } from '../../src/ratelimit/token-cache.js';
 import { TokenRefreshError } from '../../src/ratelimit/token-error.js';
+import { waitFor } from '../helpers/pipeline.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
 
 const ACCOUNT = 'acct-1';
@@ -180,7 +181,11 @@ describe('shared token provider', () => {
         }),
     );
     const holding = stuck(ACCOUNT);
-    await sleep(50);
+    // The waiter must find the lock held; a fixed pause could end before the stuck replica took it.
+    const redis = testRedis();
+    await waitFor(async () => (await redis.exists(keys.token(ACCOUNT).lock)) === 1, {
+      what: 'the refresh lock',
+    });
     const waiter = replica(keys, async () => ({ accessToken: token, expiresInMs: HALF_HOUR }), {
       waitTimeoutMs: 200,
     });

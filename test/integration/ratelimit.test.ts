@@ -6,7 +6,7 @@ import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
 import { BudgetPausedError, RateLimiter, type RateLimiterOptions } from '../../src/ratelimit/limiter.js';
 import type { PreparedBatch } from '../../src/worker/prepare.js';
 import { sendBatch } from '../../src/worker/send.js';
-import { testSimulator } from '../helpers/pipeline.js';
+import { testSimulator, waitFor } from '../helpers/pipeline.js';
 import { cleanupQueue, onCleanup, testRedis, track, uniqueQueueName } from '../helpers/resources.js';
 import { maxInAnyWindow } from '../helpers/rolling-window.js';
 
@@ -114,7 +114,8 @@ describe('RateLimiter across replicas', () => {
     });
 
     const waiting = b!.waitForGrant(ACCOUNT, BUDGET);
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    // Resumed only once b is waiting through the pause, however long its first look takes.
+    await waitFor(() => waits.includes('paused'), { what: 'b to wait through the pause' });
     await a!.resume(ACCOUNT);
     const grant = await waiting;
     expect(grant.granted).toBe(true);
