@@ -75,8 +75,9 @@ export async function runWorker(config: Config): Promise<number> {
     stopped = resolve;
   });
   function stop(reason: string, err?: Error): void {
-    if (err) exitCode = 1;
+    // Once a signal asked to stop, what fails on the way out (a start that was still connecting) is not fatal.
     if (stopping) return;
+    if (err) exitCode = 1;
     if (err) logger.error({ err, reason }, 'shutting down after a fatal error');
     else logger.info({ signal: reason }, 'shutting down');
     stopping = worker.close().finally(stopped);

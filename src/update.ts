@@ -41,6 +41,8 @@ function propertyNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > 256) return 'must be at most 256 characters long';
   if (!isWellFormed(name)) return NOT_WELL_FORMED;
+  // HubSpot's internal names; this also refuses `__proto__`, which a parsed object would silently drop.
+  if (!PROPERTY_NAME.test(name)) return 'must be a property name (a letter, then letters, digits or "_")';
   return undefined;
 }
 
@@ -54,9 +56,11 @@ function buildSchema(limits: UpdateLimits) {
     z.null(),
   ]);
   const properties = z
-    .record(z.string(), z.unknown())
-    // Names are checked before any value is looked at, and a huge update costs one issue, not one per property.
+    .unknown()
+    // Names are checked on the object as given, before any value is looked at (a record parsed by zod would
+    // have lost `__proto__` already), and a huge update costs one issue, not one per property.
     .superRefine((p, ctx) => {
+      if (typeof p !== 'object' || p === null || Array.isArray(p)) return;
       const names = Object.keys(p);
       if (names.length > limits.maxProperties) {
         const message = `must name at most ${limits.maxProperties} properties (names ${names.length})`;
@@ -185,7 +189,24 @@ export function jobIdFor(objectWriteTraceId: string): string {
 /** HubSpot takes every property value as a string; null clears the property. */
 export function toHubSpotValue(value: PropertyValue): string {
   if (value === null) return '';
+  if (typeof value === 'number') return plainDecimal(value);
   return String(value);
+}
+
+/**
+ * A number in plain decimal notation, exactly: JavaScript writes 1e21 and 1e-7 in exponent form, which HubSpot
+ * refuses for number properties. The digits are those of the shortest round-trip form, with the point moved.
+ */
+export function plainDecimal(value: number): string {
+  const text = String(value);
+  const match = /^(-?)(\d+)(?:\.(\d+))?e([-+]\d+)$/.exec(text);
+  if (!match) return text;
+  const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponentText);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 /**

@@ -181,9 +181,9 @@ interface Transport {
  * loaded machine, or a slow connect, can delay that well past the rate-limit grant. ('finish' would be later
  * still: it waits for the write callback, one more turn of a busy loop.)
  *
- * With `mustLeaveBy`, the deadline is checked here, in the same turn of the event loop as the write: a request
- * past it is created already aborted, so not a byte of it leaves (checking at 'socket' would be too late: a
- * pooled socket has the body written by then).
+ * With `mustLeaveBy`, the deadline is checked in the same turn of the event loop as the write: for a pooled
+ * socket when the request is created (a request past it is created already aborted, so not a byte of it leaves;
+ * at 'socket' the body is written already), for a new connection once it is up, before it is flushed.
  */
 function reportingTransport(
   onSent: ((at: number) => void) | undefined,
@@ -206,8 +206,20 @@ function reportingTransport(
       const req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
       if (departure.late) return req;
       req.once('socket', (socket) => {
-        if (!socket.connecting) report();
-        else socket.once(options.protocol === 'https:' ? 'secureConnect' : 'connect', report);
+        if (!socket.connecting) {
+          report();
+          return;
+        }
+        // A new connection: the request is written once it is up, which a slow connect (or a process frozen
+        // meanwhile) can put past the deadline. This listener runs before the socket flushes the request.
+        socket.once(options.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          if (mustLeaveBy !== undefined && performance.now() > mustLeaveBy) {
+            departure.late = true;
+            req.destroy(new Error('past its departure deadline'));
+            return;
+          }
+          report();
+        });
       });
       return req;
     },

@@ -25,7 +25,8 @@ export interface PropertyIssue {
   message: string;
 }
 
-const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+/** Plain decimals only: HubSpot refuses exponent notation (seen: `1.4210854715202004e-14 was not a valid number.`). */
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const EPOCH_MS = /^-?\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

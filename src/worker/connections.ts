@@ -1,5 +1,14 @@
 import type { Redis } from 'ioredis';
 
+/** The worker was told to stop while it was still connecting. */
+export class StartAbortedError extends Error {
+  readonly code = 'START_ABORTED';
+  constructor() {
+    super('stopped before Redis answered');
+    this.name = 'StartAbortedError';
+  }
+}
+
 /** Redis did not become reachable before the deadline. */
 export class RedisUnavailableError extends Error {
   readonly code = 'REDIS_UNAVAILABLE';
@@ -16,14 +25,15 @@ export class RedisUnavailableError extends Error {
  * `connect()` rejects at the first dropped connection, which a flaky network or a restarting Redis produces),
  * until `timeoutMs` has passed.
  */
-export async function connectWithRetry(redis: Redis, timeoutMs: number): Promise<void> {
+export async function connectWithRetry(redis: Redis, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delayMs = 50;
   let last: unknown;
   for (;;) {
+    if (signal?.aborted) throw new StartAbortedError();
     try {
       if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-      const answered = await within(Math.max(1, deadline - Date.now()), redis.ping());
+      const answered = await within(Math.max(1, deadline - Date.now()), redis.ping(), signal);
       if (answered.value === 'PONG') return;
       last = answered.error ?? last;
     } catch (err) {
@@ -33,7 +43,7 @@ export async function connectWithRetry(redis: Redis, timeoutMs: number): Promise
       redis.disconnect();
       throw new RedisUnavailableError(timeoutMs, last);
     }
-    await new Promise((r) => setTimeout(r, Math.min(delayMs, Math.max(1, deadline - Date.now()))));
+    await within(Math.min(delayMs, Math.max(1, deadline - Date.now())), new Promise(() => {}), signal);
     delayMs = Math.min(delayMs * 2, 2000);
   }
 }
@@ -52,10 +62,15 @@ export async function closeConnection(redis: Redis, timeoutMs: number): Promise<
 export async function within<T>(
   ms: number,
   promise: Promise<T>,
+  signal?: AbortSignal,
 ): Promise<{ done: boolean; value?: T; error?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // Gives up early, unsettled, when the signal aborts.
   const timeout = new Promise<{ done: false }>((resolve) => {
     timer = setTimeout(() => resolve({ done: false }), Math.max(0, ms));
+    onAbort = () => resolve({ done: false });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([
@@ -67,5 +82,6 @@ export async function within<T>(
     ]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }

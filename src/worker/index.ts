@@ -42,7 +42,7 @@ export interface WorkerOptions {
   concurrency?: number;
   /**
    * Lease of a claimed batch, renewed by heartbeat while it runs; a dead worker's batches are taken back once it
-   * expires (default 6 000 ms).
+   * expires (default 5 000 ms).
    */
   leaseMs?: number;
   /**
@@ -146,6 +146,7 @@ export function createWorker(options: WorkerOptions): Worker {
     maxBatchSize: options.batchMaxSize ?? 100,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     ambiguousHoldMs: options.ambiguousHoldMs ?? DEFAULT_AMBIGUOUS_HOLD_MS,
+    httpTimeoutMs: options.httpTimeoutMs ?? 30_000,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

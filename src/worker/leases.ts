@@ -13,6 +13,11 @@ export interface HeldBatch {
   settling: boolean;
 }
 
+/** A worker whose heartbeat stopped this long ago (killed without a clean shutdown) is forgotten. */
+export const FORGET_WORKER_MS = 3_600_000;
+/** How often a heartbeat also forgets such workers. */
+const FORGET_EVERY_MS = 60_000;
+
 export interface LeaseKeeperOptions {
   redis: Redis;
   store: QueueStore;
@@ -41,6 +46,7 @@ export class LeaseKeeper {
   #timer?: NodeJS.Timeout;
   #beating?: Promise<void>;
   #beatStartedAt = 0;
+  #forgotAt = 0;
 
   constructor(options: LeaseKeeperOptions) {
     this.#o = options;
@@ -87,10 +93,15 @@ export class LeaseKeeper {
     const { redis, store, keys, workerId, leaseMs, logger } = this.#o;
     try {
       const ids = [...this.batches.keys()];
+      const now = Date.now();
       const [, lost] = await Promise.all([
-        redis.zadd(keys.workers, Date.now(), workerId),
+        redis.zadd(keys.workers, now, workerId),
         store.extend(ids, leaseMs),
       ]);
+      if (now - this.#forgotAt >= FORGET_EVERY_MS) {
+        this.#forgotAt = now;
+        await redis.zremrangebyscore(keys.workers, '-inf', now - FORGET_WORKER_MS);
+      }
       for (const id of lost) {
         const batch = this.batches.get(id);
         // A batch that settled while the heartbeat was on its way is gone from Redis, not lost.

@@ -96,7 +96,7 @@ export function prepareBatch(
 
   for (const obj of objects) {
     const valid: Array<{ seq: number; update: Update; member: Member }> = [];
-    for (const { entry, data } of obj.updates) {
+    for (const { entry, data, reclaims = 0 } of obj.updates) {
       const raw = safeJson(data);
       const trace = traceIdOfJob(entry.jobId, raw);
       const fingerprint = fingerprintOfJobData(data, trace);
@@ -105,6 +105,12 @@ export function prepareBatch(
         // Retries that run out fail when they settle; an update that comes back already spent was taken back
         // from batches whose worker stopped answering during their calls, one attempt each time.
         early.push({ member, status: 'failed', error: leaseExpiredError(entry.attempts) });
+        continue;
+      }
+      if (options.maxAttempts !== undefined && reclaims >= options.maxAttempts) {
+        // Taken back that often before any call (its worker died each time, perhaps on this very batch): no
+        // attempt was spent, but it must not go round forever.
+        early.push({ member, status: 'failed', error: reclaimedError(reclaims) });
         continue;
       }
       if (raw === undefined) {
@@ -178,6 +184,13 @@ function leaseExpiredError(attempts: number): OutcomeError {
   return {
     category: 'LEASE_EXPIRED',
     message: `gave up after ${attempts} attempts: the worker holding its batch stopped answering during a HubSpot call, and its lease expired`,
+  };
+}
+
+function reclaimedError(reclaims: number): OutcomeError {
+  return {
+    category: 'LEASE_EXPIRED',
+    message: `gave up after its batch was taken back ${reclaims} times before any HubSpot call: the workers holding it kept stopping`,
   };
 }
 

@@ -32,6 +32,8 @@ export interface BatchContext {
   leaseMs: number;
   /** How long objects are held after a call that may still apply. */
   ambiguousHoldMs: number;
+  /** Deadline of one HubSpot call: a call whose batch is taken back may be at HubSpot until then. */
+  httpTimeoutMs: number;
   authPauseMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
@@ -125,7 +127,9 @@ function send(
   return sendBatch(batch, {
     port: ctx.port,
     batchId: claimed.batchId,
-    beginCall: () => ctx.store.beginCall(claimed.batchId, ctx.leaseMs),
+    // The request may leave up to half a lease after this, then take up to its deadline.
+    beginCall: () =>
+      ctx.store.beginCall(claimed.batchId, ctx.leaseMs, Math.floor(ctx.leaseMs / 2) + ctx.httpTimeoutMs),
     // Half the lease: a worker stalled longer than that after confirming its lease may have lost it.
     leaveWithinMs: Math.floor(ctx.leaseMs / 2),
     budget: {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type BatchVerdict, classifyBatchAnswer } from '../hubspot/classify.js';
-import { LeaseLostError } from '../hubspot/errors.js';
+import { ErrorCode, hasErrorCode, LeaseLostError } from '../hubspot/errors.js';
 import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
@@ -151,7 +151,15 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         ...(options.leaveWithinMs !== undefined ? { mustLeaveBy: confirmedAt + options.leaveWithinMs } : {}),
       });
     } catch (err) {
-      // Only the token provider throws: treat it like rejected credentials, without spending attempts.
+      if (!hasErrorCode(err, ErrorCode.tokenUnavailable)) {
+        // The port promises to answer rather than throw; whatever did throw (building the request, say) is
+        // retried like a network failure, held only if the request had left.
+        const error = { category: 'CLIENT_ERROR', message: err instanceof Error ? err.message : String(err) };
+        for (const i of part)
+          fates.set(i, { kind: 'retry', reason: 'network', error, ...(left ? { ambiguous: true } : {}) });
+        continue;
+      }
+      // The token provider failed: treat it like rejected credentials, without spending attempts.
       const detail = `no usable token for account "${account}" (${err instanceof Error ? err.name : 'error'}); account paused, its updates stay queued`;
       await options.budget.pause(account, { durationMs: options.authPauseMs, reason: 'auth', detail });
       options.events?.onPause?.({ account, reason: 'auth', ms: options.authPauseMs, detail });

@@ -14,6 +14,7 @@ const scripts = {
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url)),
   failAccount: luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url)),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
+  failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url)),
 };
 
 /** One pending update as stored: `seq:enqueuedAt:attempts:jobId`. */
@@ -37,7 +38,8 @@ export function formatEntry(e: Entry): string {
 /** One claimed object: its pending updates (entry and raw job data) and its landed-sequence fence. */
 export interface ClaimedObject {
   objectKey: string;
-  updates: Array<{ entry: Entry; data: string }>;
+  /** `reclaims`: how often the update was taken back from a worker that died before calling HubSpot. */
+  updates: Array<{ entry: Entry; data: string; reclaims?: number }>;
   landed: Record<string, number>;
 }
 
@@ -161,12 +163,17 @@ export class QueueStore {
       const entries = o[1] as string[];
       const datas = o[2] as string[];
       const landedFlat = o[3] as string[];
+      const reclaims = (o[4] ?? []) as number[];
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
         landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
       return {
         objectKey: String(o[0]),
-        updates: entries.map((raw, i) => ({ entry: parseEntry(raw), data: datas[i] ?? '' })),
+        updates: entries.map((raw, i) => ({
+          entry: parseEntry(raw),
+          data: datas[i] ?? '',
+          ...(reclaims[i] ? { reclaims: Number(reclaims[i]) } : {}),
+        })),
         landed,
       };
     });
@@ -207,18 +214,23 @@ export class QueueStore {
     const r = (await scripts.tick.run(
       this.#redis,
       [k.delayed, k.leases, k.inflight, k.groups, k.stats, k.holds, k.held, k.sweepCursor],
-      [k.root, options.limit ?? 500, holdMs, options.sweep ?? 100],
+      [k.root, options.limit ?? 500, holdMs, options.sweep ?? 100, k.jobPrefix],
     )) as number[];
     return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1, repaired: r[3] ?? 0 };
   }
 
   /**
-   * Right before a call: true when the batch is still ours (its lease renewed and the call recorded), false when
-   * its lease was lost and the call must not be made.
+   * Right before a call: true when the batch is still ours (its lease renewed, the call and its deadline
+   * recorded), false when its lease was lost and the call must not be made.
    */
-  async beginCall(batchId: string, leaseMs: number): Promise<boolean> {
+  async beginCall(batchId: string, leaseMs: number, callTimeoutMs: number): Promise<boolean> {
     const k = this.#keys;
-    return (await scripts.beginCall.run(this.#redis, [k.batch(batchId), k.leases], [batchId, leaseMs])) === 1;
+    const r = await scripts.beginCall.run(
+      this.#redis,
+      [k.batch(batchId), k.leases],
+      [batchId, leaseMs, callTimeoutMs],
+    );
+    return r === 1;
   }
 
   /** Extends the leases of the given batches; returns those already lost. */
@@ -238,21 +250,20 @@ export class QueueStore {
     return ids.map((jobId, i) => ({ jobId, data: (res[i]?.[1] as string | null) ?? null }));
   }
 
-  /** Records failed outcomes for unroutable jobs and removes them, in one transaction. */
+  /** Records failed outcomes for unroutable jobs and removes them, in one script that counts only what it removed. */
   async failInvalid(items: Array<{ jobId: string; trace: string; outcome: string }>): Promise<void> {
     if (items.length === 0) return;
     const k = this.#keys;
-    const multi = this.#redis.multi();
+    const args: Array<string | number> = [k.jobPrefix, k.outcomePrefix, this.#ttl, k.settledChannel];
     for (const item of items) {
-      multi.set(k.outcome(item.trace), item.outcome, 'EX', this.#ttl);
-      multi.del(k.jobPrefix + item.jobId);
-      multi.lrem(k.invalid, 1, item.jobId);
-      multi.zadd(k.failed, Date.now(), failedMember(item.trace, 'VALIDATION_ERROR', item.jobId));
+      args.push(
+        item.jobId,
+        item.trace,
+        item.outcome,
+        failedMember(item.trace, 'VALIDATION_ERROR', item.jobId),
+      );
     }
-    multi.hincrby(k.stats, 'failed', items.length);
-    multi.hincrby(k.stats, 'failed:VALIDATION_ERROR', items.length);
-    multi.publish(k.settledChannel, 'invalid');
-    await multi.exec();
+    await scripts.failInvalid.run(this.#redis, [k.invalid, k.stats, k.failed], args);
   }
 
   /**

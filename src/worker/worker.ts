@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import type { UpdateLimits } from '../update.js';
-import { closeConnection, connectWithRetry, within } from './connections.js';
+import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
 import { accountLimit, aheadTarget, CallDemand } from './demand.js';
 import { failInvalidJobs } from './invalid.js';
 import { MetricLabels } from './labels.js';
@@ -38,6 +38,8 @@ export interface WorkerSettings {
   shutdownTimeoutMs: number;
   /** How long objects are held after a call that may still apply (a timeout, a reset, a 5xx, a lost lease). */
   ambiguousHoldMs: number;
+  /** Deadline of one HubSpot call (the client's timeout). */
+  httpTimeoutMs: number;
   /**
    * How long the loop may go without one good pass (Redis unreachable) before the worker gives up: it reports
    * not-live and calls `onFatal`. Also bounds how long `start()` waits for Redis.
@@ -121,6 +123,8 @@ export class BatchWorker {
   #ready = false;
   #hadReadyGroups = false;
   #closing?: Promise<void>;
+  /** Aborted by close(): a start still connecting gives up. */
+  readonly #starting = new AbortController();
   #lastProgressAt = performance.now();
   #watchdog?: NodeJS.Timeout;
   #fatal?: Error;
@@ -183,6 +187,7 @@ export class BatchWorker {
       validateProperties: settings.validateProperties,
       leaseMs: settings.leaseMs,
       ambiguousHoldMs: settings.ambiguousHoldMs,
+      httpTimeoutMs: settings.httpTimeoutMs,
       authPauseMs: settings.authPauseMs,
       maxAttempts: settings.maxAttempts,
       backoffBaseMs: settings.backoffBaseMs,
@@ -215,13 +220,15 @@ export class BatchWorker {
   async start(): Promise<void> {
     if (this.#running || this.#closing) return;
     await Promise.all([
-      connectWithRetry(this.#redis, this.#s.livenessTimeoutMs),
-      connectWithRetry(this.#blocking, this.#s.livenessTimeoutMs),
+      connectWithRetry(this.#redis, this.#s.livenessTimeoutMs, this.#starting.signal),
+      connectWithRetry(this.#blocking, this.#s.livenessTimeoutMs, this.#starting.signal),
     ]).catch((err: unknown) => {
       this.#redis.disconnect();
       this.#blocking.disconnect();
       throw err;
     });
+    // Told to stop while connecting: take no work.
+    if (this.#closing) throw new StartAbortedError();
     this.#running = true;
     this.#lastProgressAt = performance.now();
     this.#leases.start();
@@ -245,6 +252,7 @@ export class BatchWorker {
     const deadline = performance.now() + this.#s.shutdownTimeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     clearInterval(this.#watchdog);
+    this.#starting.abort();
     if (!this.#running) {
       this.#redis.disconnect();
       this.#blocking.disconnect();

@@ -172,6 +172,42 @@ describe('Redis replies lost on the wire', () => {
   });
 });
 
+describe('counters stay true when a reply is lost', () => {
+  it('an unroutable job whose failing script is re-sent is counted once', async () => {
+    const sim = await testSimulator();
+    const queueName = testQueue('invalid-twice');
+    const redis = testRedis();
+    const k = queueKeys(queueName);
+    // A job another client wrote, naming no object: the worker fails it with VALIDATION_ERROR.
+    await redis.hset(
+      `${k.jobPrefix}bad-1`,
+      'name',
+      'update',
+      'data',
+      '{"objectType":"contacts"}',
+      'timestamp',
+      1,
+    );
+    await redis.lpush(k.wait, 'bad-1');
+    const source = scriptSource('fail-invalid');
+    await redis.script('LOAD', source);
+    const proxy = await startRedisProxy();
+    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    const worker = await testWorker(queueName, sim, { redisUrl: proxy.url });
+    await waitFor(async () => (await redis.exists(k.outcome('bad-1'))) === 1, { what: 'the outcome' });
+    // A heartbeat after the blip went through the same connection, after the re-sent script.
+    const after = Date.now();
+    await waitFor(async () => Number(await redis.zscore(k.workers, worker.id)) > after, {
+      what: 'a later heartbeat',
+    });
+    const stats = await redis.hgetall(k.stats);
+    expect(proxy.blips).toBe(1);
+    expect(Number(stats.failed)).toBe(1);
+    expect(Number(stats['failed:VALIDATION_ERROR'])).toBe(1);
+    expect(await redis.zcard(k.failed)).toBe(1);
+  });
+});
+
 describe('a worker that loses Redis', () => {
   it('started while Redis is unreachable, gives up after LIVENESS_TIMEOUT_MS and exits non-zero', async () => {
     const sim = await testSimulator();

@@ -122,7 +122,7 @@ describe('leases that expire', () => {
     await s.ingest(100);
     for (let i = 0; i < 3; i++) {
       const dead = await claimAsDeadWorker(s, queueName);
-      expect(await s.beginCall(dead.batchId, 60_000)).toBe(true);
+      expect(await s.beginCall(dead.batchId, 60_000, 0)).toBe(true);
       await dead.expire();
       expect((await s.tick(0)).reclaimed).toBe(1);
     }
@@ -151,6 +151,30 @@ describe('leases that expire', () => {
     await testWorker(queueName, sim, { validateProperties: false });
     const [outcome] = await producer.waitForOutcomes([objectWriteTraceId]);
     expect(outcome).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('an update whose batches are taken back MAX_ATTEMPTS times before any call fails instead of going round', async () => {
+    const sim = await testSimulator();
+    sim.createObjects(TOKEN, 'contacts', [{ id: '1000', properties: {} }]);
+    const queueName = testQueue('lease-reclaims');
+    const producer = testProducer(queueName);
+    const s = store(queueName);
+    const { objectWriteTraceId } = await producer.enqueue({
+      objectType: 'contacts',
+      id: '1000',
+      properties: { firstname: 'x' },
+    });
+    await s.ingest(100);
+    for (let i = 0; i < 3; i++) {
+      const dead = await claimAsDeadWorker(s, queueName);
+      await dead.expire();
+      expect((await s.tick(0)).reclaimed).toBe(1);
+    }
+    await testWorker(queueName, sim, { maxAttempts: 3, validateProperties: false });
+    const [outcome] = await producer.waitForOutcomes([objectWriteTraceId]);
+    expect(outcome).toMatchObject({ status: 'failed', attempts: 0, error: { category: 'LEASE_EXPIRED' } });
+    expect(outcome?.error?.message).toMatch(/taken back 3 times before any HubSpot call/);
+    expect(sim.calls().filter((c) => c.path.endsWith('/batch/update'))).toEqual([]);
   });
 
   it('an account without credentials fails its updates without charging an attempt', async () => {

@@ -13,7 +13,6 @@ describe('property value checks', () => {
   it.each([
     ['age', '42'],
     ['age', '-1.5'],
-    ['age', '1e3'],
     ['hs_marketable_status', 'true'],
     ['hs_marketable_status', 'false'],
     ['lifecyclestage', 'customer'],
@@ -28,6 +27,8 @@ describe('property value checks', () => {
   it.each([
     ['age', '4 2', 'INVALID_INTEGER'],
     ['age', 'NaN', 'INVALID_INTEGER'],
+    // HubSpot refuses exponent notation (seen: "1.4210854715202004e-14 was not a valid number.").
+    ['age', '1e3', 'INVALID_INTEGER'],
     ['hs_marketable_status', 'TRUE', 'INVALID_BOOLEAN'],
     ['lifecyclestage', 'Customer', 'INVALID_OPTION'],
     ['email', 'nobody', 'INVALID_EMAIL'],

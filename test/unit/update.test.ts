@@ -104,3 +104,20 @@ describe('object types and property names', () => {
     expect(UpdateRequestSchema.safeParse(base).success).toBe(true);
   });
 });
+
+describe('numbers go to HubSpot in plain decimal', () => {
+  it('writes what JavaScript would put in exponent form as plain digits, exactly', async () => {
+    const { plainDecimal, toHubSpotValue } = await import('../../src/update.js');
+    expect(toHubSpotValue(0.0000001)).toBe('0.0000001');
+    expect(toHubSpotValue(1e21)).toBe('1000000000000000000000');
+    expect(toHubSpotValue(-1.5e-10)).toBe('-0.00000000015');
+    expect(toHubSpotValue(1.2345e25)).toBe('12345000000000000000000000');
+    expect(plainDecimal(42)).toBe('42');
+    expect(plainDecimal(-3.25)).toBe('-3.25');
+    expect(plainDecimal(123456789.125)).toBe('123456789.125');
+    for (const n of [1e-7, 2.5e-12, 1e21, 9.99e22, -4e-9, 1234.5678]) {
+      expect(Number(plainDecimal(n))).toBe(n);
+      expect(plainDecimal(n)).not.toMatch(/e/i);
+    }
+  });
+});

@@ -68,6 +68,8 @@ for i = 5, #ARGV do
       decrement('failed')
       rcall('DEL', outcomePrefix .. trace)
       rcall('PERSIST', jobPrefix .. jobId)
+      -- A replay starts afresh: how often its batches were taken back before no longer counts.
+      rcall('HDEL', jobPrefix .. jobId, 'reclaims')
       rcall('ZREM', KEYS[3], member)
       rcall('LPUSH', KEYS[1], jobId)
     end

@@ -32,7 +32,8 @@
   ARGV[9] worker id
 
   Returns: { 'empty' } | { 'linger', ms until the linger time is up } |
-           { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... } }, ... }
+           { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
+                          { times taken back before a call, ... } }, ... }
 ]]
 local rcall = redis.call
 local root, jobPrefix, batchId = ARGV[1], ARGV[2], ARGV[3]
@@ -46,11 +47,13 @@ local function jobOf(entry)
 end
 
 local function describe(objKey, entries)
-  local datas = {}
+  local datas, reclaims = {}, {}
   for j, entry in ipairs(entries) do
-    datas[j] = rcall('HGET', jobPrefix .. jobOf(entry), 'data') or ''
+    local job = rcall('HMGET', jobPrefix .. jobOf(entry), 'data', 'reclaims')
+    datas[j] = job[1] or ''
+    reclaims[j] = tonumber(job[2]) or 0
   end
-  return { objKey, entries, datas, rcall('HGETALL', root .. 'landed:' .. objKey) }
+  return { objKey, entries, datas, rcall('HGETALL', root .. 'landed:' .. objKey), reclaims }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.

@@ -4,8 +4,8 @@
     - ends holds that are over, making their objects claimable again;
     - takes back the updates of batches whose lease expired (their worker died or stalled). When the batch had
       started a call, the call may still apply: its updates come back with one more attempt counted, and their
-      objects are held (only those updates may be sent until the hold ends). A batch that never called HubSpot
-      costs no attempt and no hold;
+      objects are held (only those updates may be sent) until the hold time after the call's own deadline. A
+      batch that never called HubSpot costs no attempt and no hold;
     - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists.
 
   Run twice: every step acts only on what is due or broken at the time it runs, so a second run finds nothing left
@@ -24,6 +24,7 @@
   ARGV[2] max items of each kind per call
   ARGV[3] hold after a lost lease whose call may have gone out (ms)
   ARGV[4] in-flight marks to check in this run (0: no sweep)
+  ARGV[5] job key prefix
 
   Returns: { promoted, reclaimed batches, ms until the next retry or hold end is due or -1, repaired marks }
 ]]
@@ -85,9 +86,10 @@ local expired = rcall('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
 for _, batchId in ipairs(expired) do
   local batchKey = root .. 'batch:' .. batchId
   local fields = rcall('HGETALL', batchKey)
-  local called = false
+  local called, callEnds = false, now
   for i = 1, #fields, 2 do
     if fields[i] == '#calls' and tonumber(fields[i + 1]) > 0 then called = true end
+    if fields[i] == '#callEnds' then callEnds = math.max(now, tonumber(fields[i + 1])) end
   end
   for i = 1, #fields, 2 do
     local objKey = fields[i]
@@ -96,13 +98,19 @@ for _, batchId in ipairs(expired) do
       local jobs = {}
       for entry in string.gmatch(fields[i + 1], '[^\n]+') do
         local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')
-        if called then attempts = tonumber(attempts) + 1 end
+        if called then
+          attempts = tonumber(attempts) + 1
+        else
+          -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
+          if rcall('EXISTS', ARGV[5] .. jobId) == 1 then rcall('HINCRBY', ARGV[5] .. jobId, 'reclaims', 1) end
+        end
         insertInOrder(listKey, seq .. ':' .. ts .. ':' .. attempts .. ':' .. jobId)
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
       if called and holdMs > 0 then
-        local untilMs = now + holdMs
+        -- The lost call may still be at HubSpot until its own deadline, and apply late after it.
+        local untilMs = callEnds + holdMs
         rcall('HSET', KEYS[6], objKey, untilMs .. '|' .. table.concat(jobs, ','))
         rcall('ZADD', KEYS[7], untilMs, objKey)
       end
