@@ -33,7 +33,7 @@ export const DEFAULT_LAG_MS = 20;
  * Default age of a missed slot (ms) that a caller may still take after a stall (a GC pause, a loaded host), as
  * far as the rolling window allows: the slots a stalled replica missed are made up instead of lost.
  */
-export const DEFAULT_CATCH_UP_MS = 300;
+export const DEFAULT_CATCH_UP_MS = 0;
 
 /**
  * Most jitter added to a wait (ms), so replicas waiting for the same slot do not all ask at once. Kept small: a
@@ -131,9 +131,13 @@ export class RateLimiter {
     if (!(this.#lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
   }
 
-  /** Takes one call of the account's budget now, or says exactly how long until one is free. One Lua call. */
-  async acquire(account: string, budget: AccountBudget): Promise<AcquireResult> {
-    return this.#acquire(account, budget, false);
+  /**
+   * Takes one call of the account's budget now, or says exactly how long until one is free. One Lua call. With
+   * `reserveMs`, a slot that opens within that long is taken now for its time: the grant's `at` / `localAt` lie
+   * ahead, and the call must not leave before `localAt`.
+   */
+  async acquire(account: string, budget: AccountBudget, reserveMs = 0): Promise<AcquireResult> {
+    return this.#acquire(account, budget, false, reserveMs);
   }
 
   /**
@@ -144,7 +148,12 @@ export class RateLimiter {
     return this.#acquire(account, budget, true);
   }
 
-  async #acquire(account: string, budget: AccountBudget, lookOnly: boolean): Promise<AcquireResult> {
+  async #acquire(
+    account: string,
+    budget: AccountBudget,
+    lookOnly: boolean,
+    reserveMs = 0,
+  ): Promise<AcquireResult> {
     assertValidBudget(budget);
     const rate = this.#keys.rate(account);
     const grantId = randomUUID();
@@ -166,16 +175,17 @@ export class RateLimiter {
         this.#clock(),
         lookOnly ? '1' : '0',
         this.#catchUpMs,
+        reserveMs,
       ],
-    )) as [number, number, string?];
+    )) as [number, number, (string | number)?];
     if (reply[0] === 1) {
       const at = Number(reply[1]);
+      const redisNow = Number(reply[2] ?? at);
       const receivedAt = Date.now();
-      const localAt = Math.min(
-        receivedAt,
-        Math.max(askedAt, at + this.#offset.observe(receivedAt - at, receivedAt)),
-      );
-      return { granted: true, grantId, at, localAt };
+      const offset = this.#offset.observe(receivedAt - redisNow, receivedAt);
+      const nowLocal = Math.min(receivedAt, Math.max(askedAt, redisNow + offset));
+      // A reserved slot lies ahead by exactly as much on either clock.
+      return { granted: true, grantId, at, localAt: nowLocal + Math.max(0, at - redisNow) };
     }
     const reason = reply[2] === 'paused' || reply[2] === 'daily' ? reply[2] : WaitReason.window;
     return { granted: false, waitMs: Math.max(1, Number(reply[1])), reason };
@@ -304,17 +314,18 @@ export class RateLimiter {
    * Acquires, sleeping the exact wait plus a little jitter (0..min(2 ms, 5% of the wait)) so replicas do not
    * stampede when a slot opens. Rejects with the signal's reason when aborted, and with
    * {@link BudgetPausedError} when the account is paused (or out of daily budget) for longer than
-   * `options.maxPauseMs`.
+   * `options.maxPauseMs`. With `options.reserveMs` it resolves as soon as it could reserve a slot opening within
+   * that long: the caller then sends at the grant's `localAt`, not before.
    */
   async waitForGrant(
     account: string,
     budget: AccountBudget,
     signal?: AbortSignal,
-    options: { maxPauseMs?: number } = {},
+    options: { maxPauseMs?: number; reserveMs?: number } = {},
   ): Promise<Grant> {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
-      const result = await this.acquire(account, budget);
+      const result = await this.acquire(account, budget, options.reserveMs ?? 0);
       if (result.granted) return result;
       if (
         result.reason !== WaitReason.window &&
@@ -325,6 +336,8 @@ export class RateLimiter {
       }
       let ms = result.waitMs + Math.random() * Math.min(WAKE_JITTER_MS, result.waitMs * 0.05);
       if (result.reason !== WaitReason.window) ms = Math.min(ms, this.#pauseRecheckMs);
+      // Asking again once the slot is within reach reserves it, well before its time.
+      else if (options.reserveMs) ms = Math.max(1, result.waitMs - options.reserveMs / 2);
       const started = performance.now();
       try {
         await abortableSleep(ms, signal);

@@ -14,6 +14,12 @@ import type { SchemaCache } from './schema-cache.js';
 import { type AccountBudget, type InputFate, sendBatch } from './send.js';
 import type { ClaimedObject, QueueStore, SettlePlan } from './store.js';
 
+/**
+ * A batch reserves its slot up to this long before the slot opens, and confirms its lease meanwhile, so nothing
+ * stands between the slot's time and the request leaving but a timer.
+ */
+const RESERVE_MS = 150;
+
 /** What one batch needs from its worker. */
 export interface BatchContext {
   port: HubSpotPort;
@@ -137,7 +143,10 @@ function send(
       // arrives. A batch holds its claim while it waits, so it waits out a short pause only; a longer one
       // sends it back to the queue, without spending an attempt.
       waitForGrant: async (a, b, sig) => {
-        const got = await ctx.limiter.waitForGrant(a, b, sig, { maxPauseMs: Math.floor(ctx.leaseMs / 2) });
+        const got = await ctx.limiter.waitForGrant(a, b, sig, {
+          maxPauseMs: Math.floor(ctx.leaseMs / 2),
+          reserveMs: RESERVE_MS,
+        });
         claimed.onGranted?.();
         return got;
       },

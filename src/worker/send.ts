@@ -4,6 +4,7 @@ import { ErrorCode, hasErrorCode, LeaseLostError } from '../hubspot/errors.js';
 import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
+import { abortableSleep } from '../ratelimit/sleep.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
 
 /** What became of one input of a batch once sending is over. */
@@ -30,7 +31,7 @@ export interface Grant {
   grantId: string;
   /** Grant time on Redis's clock (ms). */
   at: number;
-  /** Grant time on the local clock, to tell how late the call leaves. */
+  /** Grant time on the local clock: the call leaves then (a reserved slot's lies ahead), and lateness counts from it. */
   localAt: number;
 }
 
@@ -131,6 +132,16 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
     const inputs: BatchInput[] = part.map((i) => (batch.inputs[i] as PreparedInput).input);
     const confirmedAt = performance.now();
     if (options.beginCall && !(await options.beginCall())) throw new LeaseLostError(options.batchId ?? '');
+    // A reserved slot opens a little later: the call leaves then, not before.
+    const early = grant.localAt - Date.now();
+    if (early > 0) {
+      try {
+        await abortableSleep(early, options.signal);
+      } catch {
+        for (const i of part) fates.set(i, { kind: 'requeue', reason: 'shutdown' });
+        continue;
+      }
+    }
     // When the request leaves late (a cold start, a loaded machine, a slow token provider), the grant log must
     // show when it really left, or the window HubSpot counts could hold one call too many. It is told as soon
     // as the request is out: grants up to a window later depend on it.

@@ -64,8 +64,8 @@ describe('RateLimiter waits', () => {
     const t0 = clock.now;
     const first = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
     expect(first).toBe(t0);
-    // On time: a grant at every slot, never before it.
-    const slot = (k: number) => Math.ceil(t0 + k * interval);
+    // On time: a grant at every slot, never before it. The schedule starts at the first grant less the lag.
+    const slot = (k: number) => Math.ceil(t0 - 1 + k * interval);
     for (let k = 1; k < 8; k++) {
       clock.now = slot(k) - 1;
       expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(false);
@@ -82,11 +82,39 @@ describe('RateLimiter waits', () => {
     expect(times.at(-1)).toBe(slot(16));
     for (const gap of gaps.slice(-3)) expect(gap).toBeGreaterThanOrEqual(Math.floor(interval));
 
-    // One later than catchUpMs forfeits the missed slots: the schedule starts again from it, with no burst.
+    // One later than catchUpMs forfeits the missed slots: the schedule starts again from it (keeping the lag it
+    // may take), with no burst.
     clock.now = times.at(-1)! + 1000;
     const restart = expectGrant(await limiter.acquire(ACCOUNT, BUDGET)).at;
     const after = await nextGrant(limiter, clock, BUDGET);
-    expect(after.at - restart).toBe(Math.ceil(interval));
+    expect(after.at - restart).toBe(Math.ceil(interval - 1));
+  });
+});
+
+describe('RateLimiter reservations', () => {
+  it('reserves a slot opening within reserveMs for its own time, and the next caller the slot after', async () => {
+    const { clock, limiter } = virtualLimiter();
+    const interval = 516 / 10;
+    const t0 = clock.now;
+    expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
+    // The next slot is about an interval away: within 100 ms it is reserved now, for its time.
+    const first = expectGrant(await limiter.acquire(ACCOUNT, BUDGET, 100));
+    expect(first.at).toBeGreaterThan(t0);
+    expect(first.at - t0).toBeCloseTo(interval - 1, -0.5);
+    expect(first.localAt - Date.now()).toBeGreaterThan(first.at - t0 - 25);
+    const second = expectGrant(await limiter.acquire(ACCOUNT, BUDGET, 200));
+    expect(second.at - first.at).toBeCloseTo(interval, -0.5);
+    // A slot further off than reserveMs is not reserved: the wait is given instead.
+    const third = await limiter.acquire(ACCOUNT, BUDGET, 50);
+    expect(third.granted).toBe(false);
+    // Reservations fill the window like grants: never more than max in any guarded window.
+    const grants = [t0, first.at, second.at];
+    for (let i = 0; i < 30; i++) {
+      const r = await limiter.acquire(ACCOUNT, BUDGET, 10_000);
+      if (r.granted) grants.push(r.at);
+    }
+    grants.sort((a, b) => a - b);
+    for (let i = 10; i < grants.length; i++) expect(grants[i]! - grants[i - 10]!).toBeGreaterThanOrEqual(515);
   });
 });
 

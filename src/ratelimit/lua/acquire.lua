@@ -31,11 +31,12 @@
   ARGV[11] now in ms to use instead of the server clock (simulations and tests), or ''
   ARGV[12] '1' to only look: answer as if acquiring, but record no grant
   ARGV[13] catch-up (ms): how old a missed slot may be and still be taken, the window check permitting
+  ARGV[14] reserve (ms): a slot opening within this long is granted now, for its time (0: only now)
 
   Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken.
 
-  Returns: {1, grant time ms} when granted (or grantable, when only looking), else {0, wait ms, reason} with
-  reason 'paused', 'daily' or 'window'.
+  Returns: {1, grant time ms, now ms} when granted (or grantable, when only looking; the grant time lies ahead
+  for a reserved slot), else {0, wait ms, reason} with reason 'paused', 'daily' or 'window'.
 ]]
 local rcall = redis.call
 local DAY = 86400000
@@ -52,7 +53,7 @@ end
 -- A re-sent acquire whose first run granted: the same answer again.
 if ARGV[12] ~= '1' then
   local granted = rcall('ZSCORE', logKey, ARGV[1])
-  if granted then return {1, tonumber(granted)} end
+  if granted then return {1, tonumber(granted), now} end
 end
 
 local s = rcall('HMGET', stateKey, 'pausedUntil', 'pauseReason', 'reportedMax', 'reportedInterval', 'outside',
@@ -149,20 +150,26 @@ if spacing > 0 then
     wait = math.max(wait, math.ceil(tonumber(last[2]) + spacing - now))
   end
 end
-if wait > 0 then return {0, math.max(1, wait), 'window'} end
+-- A caller may reserve a slot that opens within `reserve` ms: it gets the grant now, for that time, and sends
+-- then without asking again, so Redis being busy at the slot's time cannot make the call late.
+local at = now
+if wait > 0 then
+  if ARGV[12] == '1' or wait > (tonumber(ARGV[14]) or 0) then return {0, math.max(1, wait), 'window'} end
+  at = now + wait
+end
 -- A caller later than `lag` (a stall) still takes a missed slot while it is at most `catchUp` old; the window
 -- check keeps such catching up safe. Missed slots older than that are forfeited: the schedule starts again from
 -- now (so a first grant, or one after idling, is not followed by a burst).
 local catchUp = math.max(lag, tonumber(ARGV[13]) or 0)
 local nextTat = tat + interval
-if now - tat > catchUp then nextTat = now + interval end
+if at - tat > catchUp then nextTat = at - lag + interval end
 
-if ARGV[12] == '1' then return {1, now} end
-rcall('ZADD', logKey, now, ARGV[1])
+if ARGV[12] == '1' then return {1, now, now} end
+rcall('ZADD', logKey, at, ARGV[1])
 rcall('HINCRBY', stateKey, 'dayCount', 1)
 rcall('HSET', stateKey, 'tat', string.format('%.3f', nextTat),
   'interval', string.format('%.3f', interval), 'windowMs', windowMs, 'guardMs', guard,
   'budgetMax', maxRequests, 'effectiveMax', effMax)
 rcall('PEXPIRE', logKey, guard + retention)
 if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end
-return {1, now}
+return {1, at, now}
