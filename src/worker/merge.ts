@@ -21,6 +21,19 @@ export interface ObjectMerge {
   sequences: Record<string, number>;
 }
 
+/** Prefix of a property's tentative fence in the landed hash (property names never start with it). */
+export const SENT_PREFIX = '~';
+
+/**
+ * Whether the value of `prop` with sequence `seq` may no longer be written: a value as new or newer landed, or a
+ * newer one was sent in a call that may have applied (its tentative fence, `~prop`). The value that call sent
+ * itself may be sent again (its retry); older ones never, or a late apply of that call could land before them and
+ * a retry of theirs after.
+ */
+export function fencedOff(landed: Readonly<Record<string, number>>, prop: string, seq: number): boolean {
+  return (landed[prop] ?? -1) >= seq || (landed[SENT_PREFIX + prop] ?? -1) > seq;
+}
+
 /**
  * Merges the pending updates of one object property by property, the newest enqueue winning each property,
  * and drops every value older than the one that already landed in HubSpot (`landed`, per property). HubSpot
@@ -34,7 +47,7 @@ export function mergeObjectUpdates(
   const winner = new Map<string, SequencedUpdate>();
   for (const u of sorted) {
     for (const prop of Object.keys(u.update.properties)) {
-      if ((landed[prop] ?? -1) >= u.seq) continue;
+      if (fencedOff(landed, prop, u.seq)) continue;
       winner.set(prop, u);
     }
   }
@@ -55,7 +68,7 @@ export function mergeObjectUpdates(
   for (const u of sorted) {
     const trace = u.update.objectWriteTraceId;
     if (contributors.has(trace)) continue;
-    const allFenced = Object.keys(u.update.properties).every((p) => (landed[p] ?? -1) >= u.seq);
+    const allFenced = Object.keys(u.update.properties).every((p) => fencedOff(landed, p, u.seq));
     (allFenced ? fenced : riders).push(trace);
   }
 

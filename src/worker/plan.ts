@@ -46,6 +46,7 @@ export function buildSettlePlan(
       retry: [],
       requeue: [],
       landed: {},
+      sent: {},
     });
   }
   const slot = (m: Member) => objects.get(m.objectKey) as SettlePlan['objects'][number];
@@ -87,6 +88,10 @@ export function buildSettlePlan(
         jobs: prepared.members.map((m) => m.entry.jobId),
       };
     }
+    if ((fate.kind === 'retry' || fate.kind === 'requeue') && fate.ambiguous) {
+      // Whether or not the call applied, no value older than the ones it carried may be written after it.
+      Object.assign(slot(prepared.members[0] as Member).sent, prepared.sequences);
+    }
     switch (fate.kind) {
       case 'succeeded':
         prepared.members.forEach((m, j) => {
@@ -113,8 +118,17 @@ export function buildSettlePlan(
       }
       case 'retry': {
         const row = ATTEMPT_POLICY[fate.reason];
+        const spent = (m: Member) => (row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts);
+        // One wait for the whole input: its updates come back together and merge into the same input again.
+        const delayMs = backoffDelayMs(fate.reason, Math.max(1, ...prepared.members.map(spent)), {
+          baseMs: options.backoffBaseMs,
+          maxMs: options.backoffMaxMs,
+          windowMs: options.windowMs,
+          ...(fate.retryAfterMs !== undefined ? { retryAfterMs: fate.retryAfterMs } : {}),
+          ...(options.random ? { random: options.random } : {}),
+        });
         prepared.members.forEach((m) => {
-          const attempts = row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts;
+          const attempts = spent(m);
           if (attempts >= options.maxAttempts) {
             const error = {
               ...fate.error,
@@ -123,13 +137,6 @@ export function buildSettlePlan(
             finish(m, 'failed', attempts, { error });
             return;
           }
-          const delayMs = backoffDelayMs(fate.reason, Math.max(1, attempts), {
-            baseMs: options.backoffBaseMs,
-            maxMs: options.backoffMaxMs,
-            windowMs: options.windowMs,
-            ...(fate.retryAfterMs !== undefined ? { retryAfterMs: fate.retryAfterMs } : {}),
-            ...(options.random ? { random: options.random } : {}),
-          });
           const entry = formatEntry({ ...m.entry, attempts });
           slot(m).retry.push({
             entry,

@@ -78,6 +78,8 @@ export interface SettlePlan {
     landed: Record<string, number>;
     /** Holds the object for `ms`: only these jobs' updates may be claimed until then (see settle.lua). */
     hold?: { ms: number; jobs: string[] };
+    /** Per property, the sequence of the value a call that may have applied carried (the tentative fence). */
+    sent: Record<string, number>;
   }>;
 }
 

@@ -99,7 +99,8 @@ describe('HubSpot applying a call after the client gave up', () => {
     );
     expect(late).toBeGreaterThan(5);
     expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
-    expect(staleProperties(sim, expected)).toEqual([]);
+    const stale = staleProperties(sim, expected);
+    expect(stale).toEqual([]);
     await assertDrained(testRedis(), queueName);
   }, 150_000);
 });

@@ -114,3 +114,36 @@ describe('mergeObjectUpdates', () => {
     expect(merge.fenced).toEqual([]);
   });
 });
+
+describe('tentative fences of calls that may have applied', () => {
+  const u = (seq: number, properties: Record<string, string>): SequencedUpdate => ({
+    seq,
+    update: {
+      objectType: 'contacts',
+      id: '1',
+      account: 'default',
+      objectWriteTraceId: `t${seq}`,
+      properties,
+    } as Update,
+  });
+
+  it('never writes a value older than one a call that may have applied carried; that value itself may go again', () => {
+    // A call carrying firstname at seq 20 timed out: its retry (seq 20) may go, the older rider (seq 10) not.
+    const sent = { '~firstname': 20 };
+    const alone = mergeObjectUpdates([u(10, { firstname: 'old' })], sent);
+    expect(alone.input).toBeUndefined();
+    expect(alone.fenced).toEqual(['t10']);
+    const retry = mergeObjectUpdates(
+      [u(10, { firstname: 'old', lastname: 'x' }), u(20, { firstname: 'new' })],
+      sent,
+    );
+    expect(retry.input?.properties).toEqual({ firstname: 'new', lastname: 'x' });
+    const newer = mergeObjectUpdates([u(30, { firstname: 'newest' })], sent);
+    expect(newer.input?.properties).toEqual({ firstname: 'newest' });
+    // A landed value fences its own sequence too; a tentative one only older ones.
+    expect(mergeObjectUpdates([u(20, { firstname: 'new' })], { firstname: 20 }).input).toBeUndefined();
+    expect(mergeObjectUpdates([u(20, { firstname: 'new' })], sent).input?.properties).toEqual({
+      firstname: 'new',
+    });
+  });
+});

@@ -38,6 +38,7 @@
             retry: [ { entry, delayMs, trace, outcome } ],   -- entry carries the new attempt count
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
             landed: { prop: seq },
+            sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
             hold: { ms, jobs: [ jobId, ... ] } (optional) } ] }
 
   Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours.
@@ -94,6 +95,11 @@ for _, obj in ipairs(plan.objects) do
   for prop, seq in pairs(obj.landed) do
     local cur = tonumber(rcall('HGET', landedKey, prop))
     if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
+  end
+  -- A call that may have applied: no value older than the ones it carried may be written after it.
+  for prop, seq in pairs(obj.sent or {}) do
+    local cur = tonumber(rcall('HGET', landedKey, '~' .. prop))
+    if cur == nil or seq > cur then rcall('HSET', landedKey, '~' .. prop, seq) end
   end
   for _, r in ipairs(obj.retry) do
     rcall('SET', outcomePrefix .. r.trace, r.outcome, 'EX', ttl)
