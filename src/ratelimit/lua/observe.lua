@@ -9,6 +9,9 @@
 
   Mirrored by src/ratelimit/estimate.ts; keep both in step.
 
+  An accepted answer (no 429) to a call granted at or after a probe (acquire.lua: calls one at a time after a
+  daily pause) ends the probing: HubSpot's day has reset, calls flow again.
+
   KEYS[1] grant log: zset of grant id scored by grant time (ms)
   KEYS[2] state hash of the account
 
@@ -18,7 +21,7 @@
   ARGV[4]  reported Interval in ms, or ''
   ARGV[5]  reported Daily, or ''
   ARGV[6]  reported Daily-Remaining, or ''
-  ARGV[7]  windowMs of the budget (the reported interval wins when larger)
+  ARGV[7]  windowMs of the budget (HubSpot's reported interval is used once there is one, as acquire does)
   ARGV[8]  daily reset anchor (ms); resets repeat every 24 h from it, 0 is midnight UTC
   ARGV[9]  gain up
   ARGV[10] gain down
@@ -29,7 +32,7 @@
            still have arrived inside HubSpot's window
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
 
-  Run twice: the figures are recorded again unchanged; the outside-usage estimate takes the same sample twice,
+  Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage estimate takes the same sample twice,
   a step twice the gain towards it, which the next samples correct.
 
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
@@ -49,8 +52,15 @@ local at = tonumber(ARGV[1]) or now
 local reportedMax, remaining = tonumber(ARGV[2]), tonumber(ARGV[3])
 local reportedInterval, daily, dailyRemaining = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local s = rcall('HMGET', stateKey, 'reportedInterval', 'outside', 'outsideAt', 'observedAt', 'dayCount', 'dayResetAt')
-local windowMs = math.max(tonumber(ARGV[7]), reportedInterval or tonumber(s[1]) or 0)
+local s = rcall('HMGET', stateKey, 'reportedInterval', 'outside', 'outsideAt', 'observedAt', 'dayCount', 'dayResetAt',
+  'pauseProbe', 'probeAt')
+local windowMs = reportedInterval or tonumber(s[1]) or tonumber(ARGV[7])
+
+local probeAt = tonumber(s[8])
+if ARGV[13] ~= '1' and s[7] == '1' and probeAt and at >= probeAt then
+  rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt', 'pauseProbe',
+    'probeAt', 'dailyStop')
+end
 
 -- Reports may come back out of order; only a newer one replaces the figures shown by status.
 local observedAt = tonumber(s[4])
@@ -96,6 +106,7 @@ if dailyRemaining and newest then
   if not dayResetAt or now >= dayResetAt then
     dayCount = 0
     rcall('HSET', stateKey, 'dayCount', 0)
+    rcall('HDEL', stateKey, 'dayResumeCount')
   end
   rcall('HSET', stateKey, 'dayResetAt', nextReset)
   local after = rcall('ZCOUNT', logKey, '(' .. at, '+inf')
