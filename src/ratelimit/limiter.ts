@@ -226,6 +226,8 @@ export class RateLimiter {
         call.rejected ? '1' : '0',
         this.#marginMs ?? defaultMarginMs(budget.windowMs),
         snapshot.secondly !== undefined && snapshot.secondly > 0 ? n(snapshot.secondly) : '',
+        DAILY_RESET_GRACE_MS,
+        budget.dailyReserve ?? 0,
       ],
     )) as [string, string];
     if (reply[0] !== '' && Number(reply[0]) > 0) {

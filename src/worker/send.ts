@@ -118,6 +118,9 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
   const queue: number[][] = batch.inputs.length > 0 ? [batch.inputs.map((_, i) => i)] : [];
   // A call refused with an expired token is sent again once, with the fresh token the provider now gets.
   let renewedToken = false;
+  // One short 429 pause is waited out holding the batch; a second one hands it back, so a run of them (probes
+  // around a daily reset) never keeps the claim.
+  let heldPauses = 0;
 
   while (queue.length > 0) {
     const part = queue.shift() ?? [];
@@ -224,7 +227,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         const { reason, detail = '' } = pause.options;
         options.events?.onPause?.({ account, reason, ms, policyName: verdict.policyName, detail });
         // A short pause is waited out holding the batch, which keeps it whole; a long one hands it back.
-        if (ms <= options.maxInlinePauseMs) queue.unshift(part);
+        if (ms <= options.maxInlinePauseMs && heldPauses++ === 0) queue.unshift(part);
         else for (const i of part) fates.set(i, { kind: 'requeue', reason: 'rate_limited' });
         break;
       }

@@ -31,6 +31,8 @@
   ARGV[14] margin (ms) the limiter adds to the window: grants older than the window by up to this much may
            still have arrived inside HubSpot's window
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
+  ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing is not taken
+  ARGV[17] daily reserve
 
   Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage estimate takes the same sample twice,
   a step twice the gain towards it, which the next samples correct.
@@ -96,11 +98,18 @@ if reportedMax and remaining and now - at <= tonumber(ARGV[11]) then
   rcall('HSET', stateKey, 'outside', string.format('%.17g', estimate), 'outsideAt', now)
 end
 
+local anchor = tonumber(ARGV[8]) or 0
+local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
+-- Just after our reset HubSpot's day may not have rolled over yet (its clock a little behind ours): a report
+-- leaving nothing may be its previous day's, and would stop the account until our next reset. It is not taken;
+-- a DAILY 429 then pauses briefly and probes instead (pause.lua).
+if dailyRemaining and dailyRemaining <= (tonumber(ARGV[17]) or 0)
+  and at - (nextReset - DAY) < (tonumber(ARGV[16]) or 0) then
+  dailyRemaining = nil
+end
 if dailyRemaining and newest then
   -- Acquire subtracts our grants since this report: remember the day count it corresponds to, i.e. today's
   -- count minus our grants made after the observed call.
-  local anchor = tonumber(ARGV[8]) or 0
-  local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
   local dayCount = tonumber(s[5]) or 0
   local dayResetAt = tonumber(s[6])
   if not dayResetAt or now >= dayResetAt then
