@@ -124,7 +124,7 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
       });
       return { jobId, trace, outcome: JSON.stringify(outcome) };
     });
-    await store.failInvalid(records);
+    await store.failInvalid(records, now);
     total += records.length;
     if (items.length < BATCH) return total;
   }

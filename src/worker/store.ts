@@ -259,8 +259,14 @@ export class QueueStore {
     return ids.map((jobId, i) => ({ jobId, data: (res[i]?.[1] as string | null) ?? null }));
   }
 
-  /** Records failed outcomes for unroutable jobs and removes them, in one transaction. */
-  async failInvalid(items: Array<{ jobId: string; trace: string; outcome: string }>): Promise<void> {
+  /**
+   * Records failed outcomes for unroutable jobs and removes them, in one transaction; `at` (their finish time,
+   * Redis's clock) scores them in the dead-letter index.
+   */
+  async failInvalid(
+    items: Array<{ jobId: string; trace: string; outcome: string }>,
+    at?: number,
+  ): Promise<void> {
     if (items.length === 0) return;
     const k = this.#keys;
     const multi = this.#redis.multi();
@@ -268,7 +274,7 @@ export class QueueStore {
       multi.set(k.outcome(item.trace), item.outcome, 'EX', this.#ttl);
       multi.del(k.jobPrefix + item.jobId);
       multi.lrem(k.invalid, 1, item.jobId);
-      multi.zadd(k.failed, Date.now(), failedMember(item.trace, 'VALIDATION_ERROR', item.jobId));
+      multi.zadd(k.failed, at ?? Date.now(), failedMember(item.trace, 'VALIDATION_ERROR', item.jobId));
     }
     multi.hincrby(k.stats, 'failed', items.length);
     multi.hincrby(k.stats, 'failed:VALIDATION_ERROR', items.length);
