@@ -34,8 +34,8 @@
   ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing is not taken
   ARGV[17] daily reserve
 
-  Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage estimate takes the same sample twice,
-  a step twice the gain towards it, which the next samples correct.
+  Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage
+  estimate takes the same sample twice, a step twice the gain towards it, which the next samples correct.
 
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
 ]]
