@@ -228,6 +228,7 @@ export class RateLimiter {
         snapshot.secondly !== undefined && snapshot.secondly > 0 ? n(snapshot.secondly) : '',
         DAILY_RESET_GRACE_MS,
         budget.dailyReserve ?? 0,
+        grant?.grantId ?? '',
       ],
     )) as [string, string];
     if (reply[0] !== '' && Number(reply[0]) > 0) {

@@ -120,7 +120,14 @@ describe('daily limits as pauses', () => {
     });
     const traces = (await producer.enqueueMany(updates(3))).map((r) => r.objectWriteTraceId);
 
-    await waitFor(async () => (await accountStatus(queue)).paused, { what: 'the daily stop in status' });
+    // The stop comes as soon as the first answer's Daily-Remaining (1) is used; the second answer reports 0.
+    await waitFor(
+      async () => {
+        const a = await accountStatus(queue);
+        return a.paused && a.reportedDailyRemaining === 0;
+      },
+      { what: 'the daily stop in status' },
+    );
     const stopped = await accountStatus(queue);
     expect(stopped).toMatchObject({ paused: true, pauseReason: 'daily', reportedDailyRemaining: 0 });
     await waitFor(async () => (await pausedGauge(registry, 'daily')) === 1, {
@@ -199,6 +206,19 @@ describe('DAILY pauses in the limiter', () => {
     const limiter = new RateLimiter({ redis: testRedis(), keys: queueKeys(queue), now: () => clock.now });
     return { clock, limiter };
   }
+
+  it('counts a call that left late once against the Daily-Remaining its own answer reported', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 1, 12));
+    const first = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!first.granted) throw new Error('no first grant');
+    // It left 50 ms after its grant: the log moves it there.
+    expect(await limiter.departed(ACCOUNT, first, first.localAt + 50)).toBe(true);
+    await limiter.observe(ACCOUNT, first, { daily: 2, dailyRemaining: 1 }, BUDGET);
+    clock.now += 1_000;
+    expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+    clock.now += 1_000;
+    expect(await limiter.acquire(ACCOUNT, BUDGET)).toMatchObject({ granted: false, reason: 'daily' });
+  });
 
   it('pauses until the account’s next reset on the limiter’s clock when the 429 comes mid-day', async () => {
     const anchor = -300 * 60_000; // UTC+05:00: midnight is 19:00 UTC

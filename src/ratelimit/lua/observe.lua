@@ -33,6 +33,7 @@
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
   ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing is not taken
   ARGV[17] daily reserve
+  ARGV[18] grant id of the observed call, or ''
 
   Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage
   estimate takes the same sample twice, a step twice the gain towards it, which the next samples correct.
@@ -119,6 +120,9 @@ if dailyRemaining and newest then
   end
   rcall('HSET', stateKey, 'dayResetAt', nextReset)
   local after = rcall('ZCOUNT', logKey, '(' .. at, '+inf')
+  -- The observed call itself is not one of them, even when it left late and its grant was moved past `at`.
+  local own = ARGV[18] ~= '' and tonumber(rcall('ZSCORE', logKey, ARGV[18]))
+  if own and own > at then after = after - 1 end
   rcall('HSET', stateKey, 'dailyBase', dailyRemaining, 'dailyBaseCount', dayCount - after, 'dailyBaseAt', at)
 end
 
