@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
+/** Offsets of real time zones, minutes east of UTC: UTC-12:00 to UTC+14:00. */
+const utcOffsetMinutes = z.number().int().min(-720).max(840);
 
 /** Per-account settings in HUBSPOT_ACCOUNTS: a bare token, or a token with its own budget. */
 export const AccountConfigSchema = z.union([
@@ -13,6 +15,8 @@ export const AccountConfigSchema = z.union([
       windowMs: z.number().int().min(100).optional(),
       dailyLimit: z.number().int().min(1).optional(),
       dailyReserve: z.number().int().min(0).optional(),
+      /** The account's time zone (minutes east of UTC): its daily limit resets at local midnight. */
+      dailyResetUtcOffsetMinutes: utcOffsetMinutes.optional(),
     })
     .strict(),
 ]);
@@ -52,6 +56,7 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_MARGIN_MS: int(0).optional(),
   DAILY_LIMIT: int(1).optional(),
   DAILY_RESERVE: int(0).default(0),
+  DAILY_RESET_UTC_OFFSET_MINUTES: z.coerce.number().pipe(utcOffsetMinutes).default(0),
   BATCH_LINGER_MS: int(0).default(250),
   BATCH_MAX_SIZE: int(1).max(100).default(100),
   WORKER_CONCURRENCY: int(1).default(100),
@@ -106,6 +111,8 @@ export interface AccountSettings {
   windowMs: number;
   dailyLimit?: number;
   dailyReserve: number;
+  /** Minutes east of UTC of the account's time zone, whose midnight resets its daily limit. */
+  dailyResetUtcOffsetMinutes: number;
 }
 
 /** Resolves accounts: HUBSPOT_ACCOUNTS entries, plus `default` from HUBSPOT_ACCESS_TOKEN when set. */
@@ -115,6 +122,7 @@ export function accountsOf(config: Config): Map<string, AccountSettings> {
     maxRequests: config.RATE_LIMIT_MAX,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     dailyReserve: config.DAILY_RESERVE,
+    dailyResetUtcOffsetMinutes: config.DAILY_RESET_UTC_OFFSET_MINUTES,
     ...(config.DAILY_LIMIT ? { dailyLimit: config.DAILY_LIMIT } : {}),
   };
   if (config.HUBSPOT_ACCESS_TOKEN) accounts.set('default', { ...base, token: config.HUBSPOT_ACCESS_TOKEN });

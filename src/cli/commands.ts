@@ -105,7 +105,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'fail-account',
-    summary: 'fail every waiting update of an account (e.g. revoked credentials)',
+    summary: 'fail every waiting update of an account, and its in-flight ones once their call ends',
     usage: 'fail-account --account A [--reason TEXT] [--dry-run]',
     details: [
       flagLine('--account A', 'the account (required)'),
@@ -116,7 +116,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'resume-account',
-    summary: "lift an account's pause on every replica",
+    summary: "lift an account's pause (a daily stop included) on every replica",
     usage: 'resume-account --account A',
     run: (args, ctx) => runResumeAccount(parseResumeAccountArgs(args), ctx.config()),
   },

@@ -29,8 +29,9 @@ export function parseFailAccountArgs(args: string[]): FailAccountRequest {
 
 /**
  * An operator fails every update of an account that waits to be sent, typically after its credentials were
- * revoked for good (a 401 only pauses the account). Prints how many updates the script failed, or with
- * `dryRun` how many it would fail. The updates can be replayed later with `retry-failed --account A`.
+ * revoked for good (a 401 only pauses the account), and marks its batches in flight to fail what they would hand
+ * back. Prints how many updates the script failed (and `inFlight`, how many it marked, when any), or with
+ * `dryRun` how many it would. The updates can be replayed later with `retry-failed --account A`.
  */
 export async function runFailAccount(request: FailAccountRequest, config: Config): Promise<number> {
   const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
@@ -40,10 +41,12 @@ export async function runFailAccount(request: FailAccountRequest, config: Config
       keys: queueKeys(config.QUEUE_NAME),
       outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
     });
-    const n = await store.failAccount(request.account, request.reason, { dryRun: request.dryRun });
+    const r = await store.failAccount(request.account, request.reason, { dryRun: request.dryRun });
+    // Updates of batches in flight fail when their batch settles (unless their call succeeded).
+    const inFlight = r.inFlight > 0 ? { inFlight: r.inFlight } : {};
     const report = request.dryRun
-      ? { account: request.account, dryRun: true, wouldFail: n }
-      : { account: request.account, failed: n };
+      ? { account: request.account, dryRun: true, wouldFail: r.failed, ...inFlight }
+      : { account: request.account, failed: r.failed, ...inFlight };
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await redis.quit().catch(() => redis.disconnect());

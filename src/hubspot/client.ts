@@ -12,7 +12,13 @@ import {
   type TokenProvider,
   TransportErrorCode,
 } from './port.js';
-import { type HeaderBag, headerValue, parseRateLimitHeaders, parseRetryAfterMs } from './responses.js';
+import {
+  type HeaderBag,
+  headerValue,
+  parseErrorBody,
+  parseRateLimitHeaders,
+  parseRetryAfterMs,
+} from './responses.js';
 
 /** Options of {@link createHubSpotClient}. */
 export interface HubSpotClientOptions {
@@ -128,6 +134,18 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
           : {}),
       });
       const answer = toAnswer(response, token, performance.now() - started);
+      if (answer.status === 401 && tokenProvider.invalidate && isExpiredToken(answer.body)) {
+        try {
+          await tokenProvider.invalidate(account, token);
+          answer.tokenDropped = true;
+        } catch (error) {
+          // The provider's own error may quote what it was given; only its name is logged.
+          logger?.warn(
+            { account, err: error instanceof Error ? error.name : 'error' },
+            'token provider could not drop an expired token',
+          );
+        }
+      }
       logger?.debug(
         {
           account,
@@ -252,6 +270,11 @@ function toAnswer(
   const correlationId = headerValue(headers, 'x-hubspot-correlation-id');
   if (correlationId) answer.correlationId = correlationId;
   return answer;
+}
+
+/** True for HubSpot's answer to an expired OAuth token: a 401 body of category EXPIRED_AUTHENTICATION. */
+function isExpiredToken(body: unknown): boolean {
+  return parseErrorBody(body)?.category === 'EXPIRED_AUTHENTICATION';
 }
 
 /** JSON when it parses, else the raw text (gateway HTML); an echoed token is redacted first. */

@@ -52,6 +52,11 @@ export type HubSpotAnswer =
       retryAfterMs?: number;
       correlationId?: string;
       latencyMs: number;
+      /**
+       * True when HubSpot refused the token as expired (401 EXPIRED_AUTHENTICATION) and the token provider was
+       * told to drop it ({@link TokenProvider.invalidate}): the next call gets a fresh token.
+       */
+      tokenDropped?: boolean;
     }
   | {
       kind: 'transport';
@@ -89,5 +94,12 @@ export interface HubSpotPort {
   getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer>;
 }
 
-/** Supplies the bearer token of an account; library users may plug in OAuth refresh here. */
-export type TokenProvider = (account: string) => Promise<string>;
+/**
+ * Supplies the bearer token of an account; library users may plug in OAuth refresh here. The optional
+ * `invalidate` is told when HubSpot refused `token` as expired (401 EXPIRED_AUTHENTICATION): the provider drops it
+ * (only it: a newer token another call already got stays) so that its next answer is a fresh one. Without it an
+ * expired token pauses the account like any rejected credentials.
+ */
+export type TokenProvider = ((account: string) => Promise<string>) & {
+  invalidate?: (account: string, token: string) => void | Promise<void>;
+};

@@ -168,14 +168,38 @@ const RATE_LIMIT_HEADERS = {
   secondlyRemaining: 'x-hubspot-ratelimit-secondly-remaining',
 } as const satisfies Record<keyof RateLimitSnapshot, string>;
 
-/** Reads HubSpot's rate-limit headers; a missing or unparsable header is simply absent from the snapshot. */
+/**
+ * The values each rate-limit header may take to be believed. HubSpot's windows are 1 s (SECONDLY) or 10 s, its
+ * limits per window a few hundred at most (with capacity packs), its daily limits up to a few million. A value
+ * outside these bounds is a proxy's or a bug's, not a limit: one absurd Interval (a day) would otherwise stretch
+ * the window the limiter paces over and stall the account for minutes. Bounds are inclusive.
+ */
+export const RATE_LIMIT_HEADER_RANGES = {
+  /** Calls per window. */
+  max: { min: 1, max: 100_000 },
+  remaining: { min: 0, max: 100_000 },
+  /** The window: 100 ms to a minute. */
+  intervalMs: { min: 100, max: 60_000 },
+  /** Calls per day. */
+  daily: { min: 1, max: 100_000_000 },
+  dailyRemaining: { min: 0, max: 100_000_000 },
+  /** Calls per tenth of the window (older keys' SECONDLY policy). */
+  secondly: { min: 1, max: 10_000 },
+  secondlyRemaining: { min: 0, max: 10_000 },
+} as const satisfies Record<keyof RateLimitSnapshot, { min: number; max: number }>;
+
+/**
+ * Reads HubSpot's rate-limit headers; a missing or unparsable header, or one outside
+ * {@link RATE_LIMIT_HEADER_RANGES}, is simply absent from the snapshot.
+ */
 export function parseRateLimitHeaders(headers: HeaderBag): RateLimitSnapshot {
   const snapshot: RateLimitSnapshot = {};
   for (const [field, header] of Object.entries(RATE_LIMIT_HEADERS) as Array<
     [keyof RateLimitSnapshot, string]
   >) {
     const value = nonNegativeInt(headerValue(headers, header));
-    if (value !== undefined) snapshot[field] = value;
+    const range = RATE_LIMIT_HEADER_RANGES[field];
+    if (value !== undefined && value >= range.min && value <= range.max) snapshot[field] = value;
   }
   return snapshot;
 }

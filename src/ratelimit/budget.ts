@@ -52,15 +52,34 @@ export interface Wait {
 
 export type AcquireResult = Grant | Wait;
 
-/** A pause shared by every replica. Give `durationMs` or `untilMs` (epoch ms, Redis's clock). */
+/**
+ * A pause shared by every replica. Give exactly one of `durationMs`, `untilMs` (epoch ms, Redis's clock) and
+ * `untilDailyReset`.
+ */
 export interface PauseOptions {
   durationMs?: number;
   untilMs?: number;
+  /**
+   * A DAILY 429: until the account's next daily reset (on Redis's clock, resets every 24 h from `anchorMs`, 0 for
+   * midnight UTC), or only briefly when it came just after the reset we expected (HubSpot's clock may be behind
+   * ours). Either way the pause ends in a probe: one call at a time until HubSpot accepts one.
+   */
+  untilDailyReset?: { anchorMs: number };
   reason: PauseReason;
   /** HubSpot's `policyName` of the 429 that caused it, e.g. `TEN_SECONDLY_ROLLING` or `DAILY`. */
   policyName?: string;
   /** Human-readable cause for the status CLI. Never put a token here. */
   detail?: string;
+}
+
+/** The pause in force once a pause was asked for (it may be a longer one already in force). */
+export interface PauseInForce {
+  /** Epoch ms on Redis's clock; 0 when no pause is in force. */
+  untilMs: number;
+  /** Its reason; undefined when none is in force. */
+  reason?: PauseReason;
+  /** How long it still lasts, measured on Redis's clock. */
+  ms: number;
 }
 
 /** One account's limiter state, for the status CLI and Prometheus gauges. */

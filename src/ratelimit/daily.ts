@@ -12,3 +12,12 @@ export const DAY_MS = 86_400_000;
 export function nextDailyResetMs(now: number, anchorMs = 0): number {
   return anchorMs + (Math.floor((now - anchorMs) / DAY_MS) + 1) * DAY_MS;
 }
+
+/**
+ * The reset anchor of an account whose time zone is `utcOffsetMinutes` east of UTC (e.g. -300 for UTC-05:00):
+ * its day rolls over at local midnight, `utcOffsetMinutes` before midnight UTC. For {@link nextDailyResetMs} and
+ * the limiter's `dailyResetAt`.
+ */
+export function dailyResetAnchorMs(utcOffsetMinutes: number): number {
+  return -utcOffsetMinutes * 60_000;
+}

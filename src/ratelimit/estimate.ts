@@ -63,15 +63,36 @@ export function smoothOutsideUsage(
   return Math.max(0, decayed + gain * (x - decayed));
 }
 
+/** The budget's window and HubSpot's reported one, for comparing limits as rates. */
+export interface Windows {
+  /** The budget's window (ms). */
+  windowMs: number;
+  /** HubSpot's reported `Interval-Milliseconds`, when there is one: the window grants are then counted in. */
+  reportedIntervalMs?: number;
+}
+
 /**
- * The number of grants allowed per guarded window: our budget, capped by HubSpot's reported Max, minus the
- * rounded outside usage; never below 1 so a busy account still progresses.
+ * Calls per window the budget allows over HubSpot's window once it reported one: limits compare as rates, so a
+ * budget of 10 per 1 s is 100 per HubSpot's 10 s. At least 1.
+ */
+export function budgetCapOf(maxRequests: number, windows?: Windows): number {
+  const interval = windows?.reportedIntervalMs;
+  if (interval === undefined || !(interval > 0) || !(windows && windows.windowMs > 0)) return maxRequests;
+  return Math.max(1, Math.floor((maxRequests * interval) / windows.windowMs + 1e-9));
+}
+
+/**
+ * The number of grants allowed per guarded window: our budget (as a rate over HubSpot's window, see
+ * {@link budgetCapOf}), capped by HubSpot's reported Max, minus the rounded outside usage; never below 1 so a
+ * busy account still progresses.
  */
 export function effectiveMaxOf(
   maxRequests: number,
   reportedMax: number | undefined,
   outside: number,
+  windows?: Windows,
 ): number {
-  const cap = reportedMax !== undefined && reportedMax > 0 ? Math.min(maxRequests, reportedMax) : maxRequests;
+  const budgetCap = budgetCapOf(maxRequests, windows);
+  const cap = reportedMax !== undefined && reportedMax > 0 ? Math.min(budgetCap, reportedMax) : budgetCap;
   return Math.max(1, cap - (outside >= 1 ? Math.ceil(outside - 0.05) + 1 : 0));
 }

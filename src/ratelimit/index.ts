@@ -2,13 +2,15 @@ export type {
   AccountBudget,
   AcquireResult,
   Grant,
+  PauseInForce,
   PauseOptions,
   RateLimitState,
   Wait,
 } from './budget.js';
 export { PauseReason, WaitReason } from './budget.js';
-export { DAY_MS, nextDailyResetMs } from './daily.js';
+export { DAY_MS, dailyResetAnchorMs, nextDailyResetMs } from './daily.js';
 export {
+  budgetCapOf,
   DEFAULT_GAINS,
   decayEstimate,
   defaultMarginMs,
@@ -17,7 +19,13 @@ export {
   type SmoothingGains,
   smoothOutsideUsage,
 } from './estimate.js';
-export { BudgetPausedError, RateLimiter, type RateLimiterOptions } from './limiter.js';
+export {
+  BudgetPausedError,
+  DAILY_PROBE_DELAY_MS,
+  DAILY_RESET_GRACE_MS,
+  RateLimiter,
+  type RateLimiterOptions,
+} from './limiter.js';
 export {
   createSharedTokenProvider,
   type FetchedToken,

@@ -9,7 +9,9 @@ import {
   type AcquireResult,
   assertValidBudget,
   type Grant,
+  type PauseInForce,
   type PauseOptions,
+  PauseReason,
   type RateLimitState,
   WaitReason,
 } from './budget.js';
@@ -22,6 +24,16 @@ const acquireScript = luaScript('rl_acquire', new URL('./lua/acquire.lua', impor
 const observeScript = luaScript('rl_observe', new URL('./lua/observe.lua', import.meta.url));
 const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
 const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
+const resumeScript = luaScript('rl_resume', new URL('./lua/resume.lua', import.meta.url));
+
+/**
+ * A DAILY 429 within this long after the daily reset we expected means HubSpot's clock is a little behind ours
+ * (its day has not rolled over yet), not that the new day's budget is gone: the account pauses only
+ * {@link DAILY_PROBE_DELAY_MS} and probes again, instead of pausing until the next reset a day later.
+ */
+export const DAILY_RESET_GRACE_MS = 5 * 60_000;
+/** The pause after a DAILY 429 within {@link DAILY_RESET_GRACE_MS} of the reset. */
+export const DAILY_PROBE_DELAY_MS = 1000;
 
 /**
  * Default lateness a grant may have after its slot and still take it (at most one interval): the wake-up of a
@@ -224,6 +236,9 @@ export class RateLimiter {
         call.rejected ? '1' : '0',
         this.#marginMs ?? defaultMarginMs(budget.windowMs),
         snapshot.secondly !== undefined && snapshot.secondly > 0 ? n(snapshot.secondly) : '',
+        DAILY_RESET_GRACE_MS,
+        budget.dailyReserve ?? 0,
+        grant?.grantId ?? '',
       ],
     )) as [string, string];
     if (reply[0] !== '' && Number(reply[0]) > 0) {
@@ -260,14 +275,17 @@ export class RateLimiter {
     return moved === 1;
   }
 
-  /** Pauses the account for every replica. A pause already in force that ends later is kept. */
-  async pause(account: string, options: PauseOptions): Promise<void> {
-    const { durationMs, untilMs } = options;
-    if ((durationMs === undefined) === (untilMs === undefined)) {
-      throw new RangeError('pause needs exactly one of durationMs and untilMs');
-    }
-    const value = durationMs ?? untilMs ?? 0;
-    if (!Number.isFinite(value)) throw new RangeError('pause durationMs/untilMs must be finite');
+  /**
+   * Pauses the account for every replica, on Redis's clock. A pause already in force that ends later is kept;
+   * resolves with the pause in force afterwards.
+   */
+  async pause(account: string, options: PauseOptions): Promise<PauseInForce> {
+    const { durationMs, untilMs, untilDailyReset } = options;
+    const given = [durationMs, untilMs, untilDailyReset].filter((v) => v !== undefined).length;
+    if (given !== 1)
+      throw new RangeError('pause needs exactly one of durationMs, untilMs and untilDailyReset');
+    const value = durationMs ?? untilMs ?? untilDailyReset?.anchorMs ?? 0;
+    if (!Number.isFinite(value)) throw new RangeError('pause durationMs/untilMs/anchorMs must be finite');
     const reply = (await pauseScript.run(
       this.#redis,
       [this.#keys.rate(account).state],
@@ -278,25 +296,32 @@ export class RateLimiter {
         options.policyName ?? '',
         options.detail ?? '',
         this.#clock(),
+        untilDailyReset ? Math.floor(untilDailyReset.anchorMs) : '',
+        DAILY_RESET_GRACE_MS,
+        DAILY_PROBE_DELAY_MS,
       ],
-    )) as [number, string];
+    )) as [number, string, number];
+    const inForce = Number(reply[0]);
+    const reason = Object.values(PauseReason).find((r) => r === reply[1]);
     // Callers log the cause; this records which pause ended up in force when several overlap.
     this.#logger?.debug(
-      { account, reason: reply[1], pausedUntil: Number(reply[0]), requested: options.reason },
+      { account, reason: reply[1], pausedUntil: inForce, requested: options.reason },
       'rate limiter pause',
     );
+    return {
+      untilMs: inForce,
+      ...(reason ? { reason } : {}),
+      ms: inForce > 0 ? Math.max(0, inForce - Number(reply[2])) : 0,
+    };
   }
 
-  /** Lifts the account's pause, whatever its reason, for every replica. */
+  /**
+   * Lifts the account's pause, whatever its reason, for every replica. A daily stop is lifted for the rest of
+   * the day: the configured daily budget counts again from now, and HubSpot's last reported Daily-Remaining is
+   * forgotten until the next answer reports it (see `lua/resume.lua`).
+   */
   async resume(account: string): Promise<void> {
-    await this.#redis.hdel(
-      this.#keys.rate(account).state,
-      'pausedUntil',
-      'pauseReason',
-      'pausePolicy',
-      'pauseDetail',
-      'pausedAt',
-    );
+    await resumeScript.run(this.#redis, [this.#keys.rate(account).state], []);
     this.#logger?.info({ account }, 'rate limiter resumed');
   }
 
@@ -307,7 +332,7 @@ export class RateLimiter {
   async state(account: string, budget?: AccountBudget): Promise<RateLimitState> {
     const rate = this.#keys.rate(account);
     const reply = await stateScript.run(this.#redis, [rate.log, rate.state], [this.#clock()]);
-    return parseRateLimitState(reply, budget?.maxRequests);
+    return parseRateLimitState(reply, budget);
   }
 
   /**

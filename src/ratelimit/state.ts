@@ -5,9 +5,12 @@ const PAUSE_REASONS: readonly string[] = ['rate_limit', 'daily', 'auth', 'manual
 
 /**
  * Builds {@link RateLimitState} from the reply of state.lua: `[now, grantsInWindow, field, value, ...]`.
- * `maxRequests` overrides the budget remembered from the last acquire.
+ * `budget` overrides the budget remembered from the last acquire.
  */
-export function parseRateLimitState(reply: unknown, maxRequests?: number): RateLimitState {
+export function parseRateLimitState(
+  reply: unknown,
+  budget?: { maxRequests: number; windowMs: number },
+): RateLimitState {
   const items = Array.isArray(reply) ? reply : [];
   const now = Number(items[0] ?? 0);
   const grantsInWindow = Number(items[1] ?? 0);
@@ -28,7 +31,9 @@ export function parseRateLimitState(reply: unknown, maxRequests?: number): RateL
       ? decayEstimate(estimate, now - outsideAt, windowMs)
       : estimate;
   const reportedMax = num('reportedMax');
-  const cap = maxRequests ?? num('budgetMax') ?? reportedMax;
+  const cap = budget?.maxRequests ?? num('budgetMax') ?? reportedMax;
+  const budgetWindowMs = budget?.windowMs ?? num('budgetWindowMs');
+  const reportedIntervalMs = num('reportedInterval');
   const pausedUntil = num('pausedUntil');
   const paused = pausedUntil !== undefined && now < pausedUntil;
   const reason = hash.get('pauseReason');
@@ -37,7 +42,20 @@ export function parseRateLimitState(reply: unknown, maxRequests?: number): RateL
   const state: RateLimitState = {
     paused,
     grantsInWindow,
-    effectiveMax: cap === undefined ? 0 : effectiveMaxOf(cap, reportedMax, outside),
+    effectiveMax:
+      cap === undefined
+        ? 0
+        : effectiveMaxOf(
+            cap,
+            reportedMax,
+            outside,
+            budgetWindowMs !== undefined
+              ? {
+                  windowMs: budgetWindowMs,
+                  ...(reportedIntervalMs !== undefined ? { reportedIntervalMs } : {}),
+                }
+              : undefined,
+          ),
     outsideUsageEstimate: outside,
     dailyCount: dayResetAt !== undefined && now >= dayResetAt ? 0 : (num('dayCount') ?? 0),
   };
@@ -50,7 +68,6 @@ export function parseRateLimitState(reply: unknown, maxRequests?: number): RateL
     if (detail) state.detail = detail;
   }
   const reportedRemaining = num('reportedRemaining');
-  const reportedIntervalMs = num('reportedInterval');
   const reportedDailyRemaining = num('reportedDailyRemaining');
   const observedAt = num('observedAt');
   if (reportedMax !== undefined) state.reportedMax = reportedMax;

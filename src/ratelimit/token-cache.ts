@@ -61,6 +61,8 @@ export class TokenCache {
   readonly #logger: SharedTokenProviderOptions['logger'];
   readonly #local = new Map<string, { token: string; freshUntil: number }>();
   readonly #inflight = new Map<string, Promise<string>>();
+  /** Per account, the last token HubSpot refused as expired: never handed out again, even if read back. */
+  readonly #rejected = new Map<string, string>();
 
   constructor(options: SharedTokenProviderOptions) {
     this.#redis = options.redis;
@@ -93,9 +95,27 @@ export class TokenCache {
     return pending;
   }
 
-  /** Forgets this process's copy, e.g. after HubSpot rejected it; the shared copy is left to its TTL. */
+  /** Forgets this process's copy; the shared copy is left to its TTL (see {@link invalidate}). */
   forget(account: string): void {
     this.#local.delete(account);
+  }
+
+  /**
+   * Drops `token` because HubSpot refused it as expired: this process's copy and the shared copy in Redis, each
+   * only while it still is that token (a newer one another call or replica already got stays). The next
+   * {@link token} then refreshes once across all replicas, under the shared lock.
+   */
+  async invalidate(account: string, token: string): Promise<void> {
+    this.#rejected.set(account, token);
+    if (this.#local.get(account)?.token === token) this.#local.delete(account);
+    if (!this.#share || !this.#sealKey) return;
+    const key = this.#keys.token(account).value;
+    const sealed = await this.#redis.get(key);
+    if (typeof sealed !== 'string' || sealed === '' || openToken(this.#sealKey, account, sealed) !== token)
+      return;
+    // Deleted only while it holds what was read: a refresh that stored a new token meanwhile keeps it.
+    await unlockScript.run(this.#redis, [key], [sealed]);
+    this.#logger?.debug({ account }, 'expired access token dropped');
   }
 
   async #obtainShared(account: string): Promise<string> {
@@ -130,6 +150,7 @@ export class TokenCache {
     ]) as [[unknown, unknown], [unknown, unknown]];
     if (typeof sealed !== 'string' || sealed === '' || typeof ttl !== 'number' || ttl <= 0) return undefined;
     const token = this.#sealKey ? openToken(this.#sealKey, account, sealed) : undefined;
+    if (token !== undefined && token === this.#rejected.get(account)) return undefined;
     if (!token) {
       // Refreshing here replaces the shared copy, so replicas on different secrets would take turns refreshing.
       this.#logger?.warn(
@@ -173,9 +194,12 @@ export class TokenCache {
 
 /**
  * A {@link TokenProvider} whose tokens are refreshed once across all replicas (see {@link TokenCache}, including
- * its note on storing tokens in Redis).
+ * its note on storing tokens in Redis). Its `invalidate` drops a token HubSpot refused as expired, here and for
+ * every replica, so the next call refreshes it (once) instead of retrying the expired one until its TTL ends.
  */
 export function createSharedTokenProvider(options: SharedTokenProviderOptions): TokenProvider {
   const cache = new TokenCache(options);
-  return (account) => cache.token(account);
+  const provider: TokenProvider = (account) => cache.token(account);
+  provider.invalidate = (account, token) => cache.invalidate(account, token);
+  return provider;
 }

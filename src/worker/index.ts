@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
+import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import type { UpdateLimits } from '../update.js';
 import type { AccountBudget } from './send.js';
 import { BatchWorker } from './worker.js';
@@ -16,6 +17,11 @@ export interface AccountOptions {
   windowMs?: number;
   dailyLimit?: number;
   dailyReserve?: number;
+  /**
+   * The account's time zone as minutes east of UTC (-720..840, default 0): its daily limit resets at local
+   * midnight, measured on Redis's clock.
+   */
+  dailyResetUtcOffsetMinutes?: number;
 }
 
 export interface WorkerOptions {
@@ -108,11 +114,16 @@ export function createWorker(options: WorkerOptions): Worker {
   };
   const budgets = new Map<string, AccountBudget>();
   for (const [name, a] of Object.entries(options.accounts)) {
+    const offset = a.dailyResetUtcOffsetMinutes ?? 0;
+    if (!Number.isInteger(offset) || offset < -720 || offset > 840) {
+      throw new RangeError(`accounts.${name}.dailyResetUtcOffsetMinutes must be an integer from -720 to 840`);
+    }
     budgets.set(name, {
       maxRequests: a.maxRequests ?? defaults.maxRequests,
       windowMs: a.windowMs ?? defaults.windowMs,
       ...(a.dailyLimit !== undefined ? { dailyLimit: a.dailyLimit } : {}),
       ...(a.dailyReserve !== undefined ? { dailyReserve: a.dailyReserve } : {}),
+      ...(offset !== 0 ? { dailyResetAt: dailyResetAnchorMs(offset) } : {}),
     });
   }
   const tokenProvider: TokenProvider =

@@ -100,7 +100,8 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
   for (;;) {
     const items = await store.peekInvalid(BATCH);
     if (items.length === 0) return total;
-    const now = Date.now();
+    // On Redis's clock, like every other outcome time.
+    const now = await store.time();
     const records = items.map(({ jobId, data }) => {
       let raw: unknown;
       try {

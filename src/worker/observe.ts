@@ -72,13 +72,16 @@ export async function refreshGauges(
   accounts: string[],
   oldestPending: number[],
 ): Promise<void> {
-  const [stats, waiting, invalid, delayed, oldestJob] = await Promise.all([
+  const [stats, waiting, invalid, delayed, oldestJob, time] = await Promise.all([
     redis.hgetall(keys.stats),
     redis.llen(keys.wait),
     redis.llen(keys.invalid),
     redis.zcard(keys.delayed),
     redis.lindex(keys.wait, -1),
+    redis.time(),
   ]);
+  // Enqueue times are on Redis's clock; so is the age.
+  const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   metrics.queueDepth.set({ state: 'waiting' }, waiting);
   metrics.queueDepth.set({ state: 'pending' }, Math.max(0, Number(stats.pending ?? 0)));
   metrics.queueDepth.set({ state: 'inflight' }, Math.max(0, Number(stats.inflight ?? 0)));
@@ -88,7 +91,7 @@ export async function refreshGauges(
   let oldestTs = Number.POSITIVE_INFINITY;
   if (oldestJob) oldestTs = Number(await redis.hget(keys.jobPrefix + oldestJob, 'timestamp')) || oldestTs;
   for (const g of oldestPending) oldestTs = Math.min(oldestTs, g);
-  metrics.oldestWaitingAge.set(Number.isFinite(oldestTs) ? Math.max(0, (Date.now() - oldestTs) / 1000) : 0);
+  metrics.oldestWaitingAge.set(Number.isFinite(oldestTs) ? Math.max(0, (now - oldestTs) / 1000) : 0);
   metrics.failedUpdates.reset();
   for (const [field, value] of Object.entries(stats)) {
     if (field.startsWith('failed:'))

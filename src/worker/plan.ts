@@ -6,13 +6,17 @@ import type { InputFate } from './send.js';
 import { type ClaimedObject, formatEntry, type SettlePlan } from './store.js';
 
 export interface PlanOptions {
-  now: number;
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   windowMs: number;
   /** How long an object is held after a call that may still apply (see `SettlePlan` holds). */
   holdMs: number;
+  /**
+   * Fails every update that would go back to the queue (a retry or a hand-back) with this error instead: an
+   * operator failed the account while the batch was in flight (`fail-account`). What the call settled stays.
+   */
+  failUnfinished?: OutcomeError;
   random?: () => number;
 }
 
@@ -28,7 +32,8 @@ export interface PlanSummary {
 /**
  * Turns the fate of every input into the settle plan: one terminal outcome per finished update, a backoff for
  * retried ones (or a final failure once attempts run out), and a hand-back for updates that were not attempted.
- * Every claimed object appears in the plan so its in-flight mark is released. Pure.
+ * Every claimed object appears in the plan so its in-flight mark is released. Terminal outcomes carry no
+ * `finishedAt`: settle.lua stamps it on Redis's clock, the clock `enqueuedAt` comes from. Pure.
  */
 export function buildSettlePlan(
   claimed: readonly ClaimedObject[],
@@ -63,13 +68,17 @@ export function buildSettlePlan(
       seq: m.entry.seq,
       status,
       ...(extra.error ? { category: extra.error.category } : {}),
-      outcome: record(m, status, attempts, options.now, extra),
+      outcome: record(m, status, attempts, extra),
     });
     summary[status]++;
   };
+  const unfinished = options.failUnfinished;
   const requeue = (m: Member) => {
-    slot(m).requeue.push(formatEntry(m.entry));
-    summary.requeued++;
+    if (unfinished) finish(m, 'failed', m.entry.attempts, { error: unfinished });
+    else {
+      slot(m).requeue.push(formatEntry(m.entry));
+      summary.requeued++;
+    }
   };
 
   for (const d of batch.early) {
@@ -129,6 +138,10 @@ export function buildSettlePlan(
         });
         prepared.members.forEach((m) => {
           const attempts = spent(m);
+          if (unfinished) {
+            finish(m, 'failed', attempts, { error: unfinished });
+            return;
+          }
           if (attempts >= options.maxAttempts) {
             const error = {
               ...fate.error,
@@ -142,7 +155,7 @@ export function buildSettlePlan(
             entry,
             delayMs,
             trace: m.trace,
-            outcome: record(m, 'retrying', attempts, undefined, { error: fate.error }),
+            outcome: record(m, 'retrying', attempts, { error: fate.error }),
           });
           summary.retrying++;
         });
@@ -161,13 +174,7 @@ interface Extra {
   hubspotObjectId?: string;
 }
 
-function record(
-  m: Member,
-  status: OutcomeStatus,
-  attempts: number,
-  finishedAt: number | undefined,
-  extra: Extra,
-): string {
+function record(m: Member, status: OutcomeStatus, attempts: number, extra: Extra): string {
   return JSON.stringify(
     buildOutcome({
       objectWriteTraceId: m.trace,
@@ -175,7 +182,6 @@ function record(
       status,
       attempts,
       enqueuedAt: m.entry.enqueuedAt,
-      ...(finishedAt !== undefined ? { finishedAt } : {}),
       ...extra,
       fingerprint: m.fingerprint,
     }),

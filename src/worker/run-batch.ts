@@ -2,17 +2,17 @@ import type { Logger } from 'pino';
 import { LeaseLostError } from '../hubspot/errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import type { Metrics } from '../metrics.js';
-import { nextDailyResetMs } from '../ratelimit/daily.js';
-import type { RateLimiter } from '../ratelimit/limiter.js';
+import { BudgetPausedError, type RateLimiter } from '../ratelimit/limiter.js';
 import type { UpdateLimits } from '../update.js';
 import type { CallDemand } from './demand.js';
 import type { MetricLabels } from './labels.js';
 import { observeCall } from './observe.js';
-import { buildSettlePlan } from './plan.js';
-import { prepareBatch } from './prepare.js';
+import { heldPauseBoundMs } from './pauses.js';
+import { buildSettlePlan, type PlanOptions } from './plan.js';
+import { type PropertyValidator, prepareBatch } from './prepare.js';
 import type { SchemaCache } from './schema-cache.js';
 import { type AccountBudget, type InputFate, sendBatch } from './send.js';
-import type { ClaimedObject, QueueStore, SettlePlan } from './store.js';
+import type { ClaimedObject, QueueStore, SettlePlan, SettleResult } from './store.js';
 
 /**
  * A batch reserves its slot up to this long before the slot opens, and confirms its lease meanwhile, so nothing
@@ -67,10 +67,17 @@ export interface ClaimedBatch {
 export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promise<void> {
   const { group, batchId, objects, budget, signal } = claimed;
   const [account = '', objectType = ''] = group.split('|');
-  const validator =
-    ctx.validateProperties && budget
-      ? await ctx.schemas.validatorFor(account, objectType, signal)
-      : undefined;
+  let validator: PropertyValidator | undefined;
+  // The schema fetch found the account paused for longer than a batch may hold its claim.
+  let paused = false;
+  if (ctx.validateProperties && budget) {
+    try {
+      validator = await ctx.schemas.validatorFor(account, objectType, signal);
+    } catch (err) {
+      if (!(err instanceof BudgetPausedError)) throw err;
+      paused = true;
+    }
+  }
   const batch = prepareBatch(group, objects, validator, {
     maxAttempts: ctx.maxAttempts,
     ...(ctx.limits ? { limits: ctx.limits } : {}),
@@ -87,6 +94,9 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     );
   } else if (batch.inputs.length === 0) {
     fates = new Map();
+  } else if (paused) {
+    // Back to the queue without spending an attempt; the loop claims nothing for the account while it is paused.
+    fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'requeue', reason: 'paused' } as InputFate]));
   } else {
     try {
       fates = await send(ctx, claimed, batch, account, objectType, budget);
@@ -100,16 +110,23 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
       return;
     }
   }
-  const { plan, summary } = buildSettlePlan(objects, batch, fates, {
-    now: Date.now(),
+  const planOptions: PlanOptions = {
     maxAttempts: ctx.maxAttempts,
     backoffBaseMs: ctx.backoffBaseMs,
     backoffMaxMs: ctx.backoffMaxMs,
     windowMs: budget?.windowMs ?? 10_000,
     holdMs: ctx.ambiguousHoldMs,
-  });
+  };
+  let { plan, summary } = buildSettlePlan(objects, batch, fates, planOptions);
   claimed.onSettling?.();
-  if (!(await settleWithRetry(ctx, batchId, plan))) {
+  let settled = await settleWithRetry(ctx, batchId, plan);
+  if (typeof settled === 'object') {
+    // An operator failed the account while this batch was in flight: what would go back to the queue fails.
+    const error = { category: 'OPERATOR_FAILED', message: settled.failAccount };
+    ({ plan, summary } = buildSettlePlan(objects, batch, fates, { ...planOptions, failUnfinished: error }));
+    settled = await settleWithRetry(ctx, batchId, plan);
+  }
+  if (settled !== 'settled') {
     ctx.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
     return;
   }
@@ -144,7 +161,7 @@ function send(
       // sends it back to the queue, without spending an attempt.
       waitForGrant: async (a, b, sig) => {
         const got = await ctx.limiter.waitForGrant(a, b, sig, {
-          maxPauseMs: Math.floor(ctx.leaseMs / 2),
+          maxPauseMs: heldPauseBoundMs(ctx.leaseMs),
           reserveMs: RESERVE_MS,
         });
         claimed.onGranted?.();
@@ -156,9 +173,8 @@ function send(
     },
     accountBudget: budget,
     signal: claimed.signal,
-    maxInlinePauseMs: Math.floor(ctx.leaseMs / 2),
+    maxInlinePauseMs: heldPauseBoundMs(ctx.leaseMs),
     authPauseMs: ctx.authPauseMs,
-    nextDailyResetMs: () => nextDailyResetMs(Date.now()),
     events: {
       onCall: (info) => {
         ctx.demand.observe(account, info.answer.latencyMs);
@@ -182,7 +198,7 @@ function send(
   });
 }
 
-async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettlePlan): Promise<boolean> {
+async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettlePlan): Promise<SettleResult> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.store.settle(batchId, plan);

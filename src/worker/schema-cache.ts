@@ -1,11 +1,16 @@
 import type { Logger } from 'pino';
 import type { HubSpotPort, PropertyDefinition } from '../hubspot/port.js';
 import { parsePropertyDefinitions, validateProperties } from '../hubspot/properties.js';
+import { BudgetPausedError } from '../ratelimit/limiter.js';
 import type { PropertyValidator } from './prepare.js';
 
 export interface SchemaCacheOptions {
   port: HubSpotPort;
-  /** Called before each schema fetch: the fetch is a HubSpot call and spends rate budget like any other. */
+  /**
+   * Called before each schema fetch: the fetch is a HubSpot call and spends rate budget like any other. A
+   * `BudgetPausedError` (the account is paused for longer than a batch may wait) is passed on to the caller
+   * and not cached: the schema is asked for again once the pause is over.
+   */
   beforeFetch: (account: string, signal: AbortSignal) => Promise<void>;
   ttlMs: number;
   logger?: Logger;
@@ -24,6 +29,10 @@ export class SchemaCache {
     this.#options = options;
   }
 
+  /**
+   * The validator of the object type, `undefined` when its schema cannot be read.
+   * @throws BudgetPausedError when the account is paused for longer than the fetch may wait.
+   */
   validatorFor(
     account: string,
     objectType: string,
@@ -33,7 +42,11 @@ export class SchemaCache {
     const hit = this.#entries.get(key);
     if (hit && Date.now() - hit.at < this.#options.ttlMs) return hit.value;
     const value = this.#load(account, objectType, signal);
-    this.#entries.set(key, { at: Date.now(), value });
+    const entry = { at: Date.now(), value };
+    this.#entries.set(key, entry);
+    value.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    });
     return value;
   }
 
@@ -63,6 +76,7 @@ export class SchemaCache {
       if (defs.size === 0) return undefined;
       return (properties) => validateProperties(defs, properties);
     } catch (err) {
+      if (err instanceof BudgetPausedError) throw err;
       this.#options.logger?.warn({ account, objectType, err: String(err) }, 'property schema fetch failed');
       return undefined;
     }

@@ -5,6 +5,7 @@ import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
+import { rateLimitPause } from './pauses.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
 
 /** What became of one input of a batch once sending is over. */
@@ -25,6 +26,8 @@ export interface AccountBudget {
   windowMs: number;
   dailyLimit?: number;
   dailyReserve?: number;
+  /** Any instant (epoch ms) the account's day rolls over; resets repeat every 24 h. Default: midnight UTC. */
+  dailyResetAt?: number;
 }
 
 export interface Grant {
@@ -49,16 +52,18 @@ export interface BudgetPort {
   ): Promise<void>;
   /** Records when a granted call really left, so the window counts it where HubSpot will. */
   departed?(account: string, grant: Grant, sentAt: number): Promise<unknown>;
+  /** Resolves with how long the pause in force lasts (Redis's clock), when the limiter tells. */
   pause(
     account: string,
     options: {
       durationMs?: number;
       untilMs?: number;
+      untilDailyReset?: { anchorMs: number };
       reason: PauseReason;
       policyName?: string;
       detail?: string;
     },
-  ): Promise<void>;
+  ): Promise<{ ms: number } | undefined>;
 }
 
 /** Hooks for metrics and logs; all optional. */
@@ -100,7 +105,6 @@ export interface SendOptions {
   maxInlinePauseMs: number;
   /** Pause after a 401/403 before credentials are tried again. */
   authPauseMs: number;
-  nextDailyResetMs: () => number;
   events?: SendEvents;
 }
 
@@ -113,6 +117,11 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
   const { account, objectType } = batch;
   const fates = new Map<number, InputFate>();
   const queue: number[][] = batch.inputs.length > 0 ? [batch.inputs.map((_, i) => i)] : [];
+  // A call refused with an expired token is sent again once, with the fresh token the provider now gets.
+  let renewedToken = false;
+  // One short 429 pause is waited out holding the batch; a second one hands it back, so a run of them (probes
+  // around a daily reset) never keeps the claim.
+  let heldPauses = 0;
 
   while (queue.length > 0) {
     const part = queue.shift() ?? [];
@@ -229,33 +238,25 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         break;
       }
       case 'rateLimited': {
-        const daily = verdict.policyName === 'DAILY';
-        const untilMs = daily ? options.nextDailyResetMs() : undefined;
-        const ms = daily
-          ? Math.max(0, (untilMs ?? 0) - Date.now())
-          : (verdict.retryAfterMs ?? options.accountBudget.windowMs);
-        const detail = daily
-          ? `HubSpot daily limit reached; paused until the daily reset`
-          : `HubSpot answered 429 (${verdict.policyName}); paused for ${ms} ms`;
-        await options.budget.pause(account, {
-          ...(daily ? { untilMs } : { durationMs: ms }),
-          reason: daily ? 'daily' : 'rate_limit',
-          policyName: verdict.policyName,
-          detail,
-        });
-        options.events?.onPause?.({
-          account,
-          reason: daily ? 'daily' : 'rate_limit',
-          ms,
-          policyName: verdict.policyName,
-          detail,
-        });
+        const pause = rateLimitPause(verdict.policyName, verdict.retryAfterMs, options.accountBudget);
+        const inForce = await options.budget.pause(account, pause.options);
+        // The pause in force may be longer than the one asked for (another already was); DAILY's end is the
+        // limiter's to compute.
+        const ms = inForce?.ms ?? pause.ms ?? Number.POSITIVE_INFINITY;
+        const { reason, detail = '' } = pause.options;
+        options.events?.onPause?.({ account, reason, ms, policyName: verdict.policyName, detail });
         // A short pause is waited out holding the batch, which keeps it whole; a long one hands it back.
-        if (ms <= options.maxInlinePauseMs) queue.unshift(part);
+        if (ms <= options.maxInlinePauseMs && heldPauses++ === 0) queue.unshift(part);
         else for (const i of part) fates.set(i, { kind: 'requeue', reason: 'rate_limited' });
         break;
       }
       case 'authFailed': {
+        if (answer.kind === 'http' && answer.tokenDropped && !renewedToken) {
+          // HubSpot said the token expired and the provider dropped it: the next call takes a fresh one.
+          renewedToken = true;
+          queue.unshift(part);
+          break;
+        }
         const detail = `HubSpot rejected the credentials of account "${account}" (${verdict.error.category}: ${verdict.error.message}); account paused, its updates stay queued`;
         await options.budget.pause(account, { durationMs: options.authPauseMs, reason: 'auth', detail });
         options.events?.onPause?.({ account, reason: 'auth', ms: options.authPauseMs, detail });

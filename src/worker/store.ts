@@ -83,6 +83,16 @@ export interface SettlePlan {
   }>;
 }
 
+/** See {@link QueueStore.settle}. */
+export type SettleResult = 'settled' | 'lost' | { failAccount: string };
+
+/** What `fail-account` did: updates failed now, and updates in flight marked to fail at their settle. */
+export interface FailAccountResult {
+  failed: number;
+  /** Updates in batches in flight: failed when their batch settles, unless their call succeeded. */
+  inFlight: number;
+}
+
 export interface StoreOptions {
   redis: Redis;
   keys: QueueKeys;
@@ -182,8 +192,12 @@ export class QueueStore {
     return { kind: 'ok', batchId: options.batchId, claimedAt: Number(r[1]), objects };
   }
 
-  /** Returns false when the batch's lease was lost and someone else owns its updates now. */
-  async settle(batchId: string, plan: SettlePlan): Promise<boolean> {
+  /**
+   * Settles the batch: `settled`, or `lost` when its lease was lost and someone else owns its updates now, or
+   * `{ failAccount }` (nothing written) when an operator failed the account while the batch was in flight and
+   * the plan would hand updates back: settle again with them failed with that message.
+   */
+  async settle(batchId: string, plan: SettlePlan): Promise<SettleResult> {
     const k = this.#keys;
     const r = await scripts.settle.run(
       this.#redis,
@@ -201,7 +215,8 @@ export class QueueStore {
       ],
       [k.root, k.jobPrefix, k.outcomePrefix, batchId, this.#ttl, k.settledChannel, JSON.stringify(plan)],
     );
-    return r === 1;
+    if (Array.isArray(r) && r[0] === 'fail') return { failAccount: String(r[1] ?? '') };
+    return r === 1 ? 'settled' : 'lost';
   }
 
   /**
@@ -242,6 +257,12 @@ export class QueueStore {
     return (await scripts.extend.run(this.#redis, [k.leases], [k.root, leaseMs, ...batchIds])) as string[];
   }
 
+  /** Redis's clock (epoch ms), the clock every outcome time is taken on. */
+  async time(): Promise<number> {
+    const [seconds, micros] = await this.#redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   /** Job ids whose data could not even be routed, with their raw data, oldest first. */
   async peekInvalid(max: number): Promise<Array<{ jobId: string; data: string | null }>> {
     const ids = await this.#redis.lrange(this.#keys.invalid, 0, max - 1);
@@ -269,20 +290,21 @@ export class QueueStore {
   }
 
   /**
-   * Fails every update of an account that waits to be sent (pending or in backoff), as an operator decision;
-   * batches in flight settle as usual. Returns how many updates this request failed (with `dryRun`, how many
-   * would fail; nothing changes). `requestId` names the request so a script re-sent after a reconnect reports
-   * the first run's count; one is made up when absent.
+   * Fails every update of an account that waits to be sent (pending or in backoff), as an operator decision, and
+   * marks the account's batches in flight: their settle fails what it would have handed back or retried (what
+   * their call settled stays). Returns how many updates this request failed and marked (with `dryRun`, how many
+   * it would; nothing changes). `requestId` names the request so a script re-sent after a reconnect reports the
+   * first run's counts; one is made up when absent.
    */
   async failAccount(
     account: string,
     message: string,
     options: { dryRun?: boolean; requestId?: string } = {},
-  ): Promise<number> {
+  ): Promise<FailAccountResult> {
     const k = this.#keys;
     const r = (await scripts.failAccount.run(
       this.#redis,
-      [k.groups, k.delayed, k.stats, k.failed, k.request(options.requestId ?? randomUUID())],
+      [k.groups, k.delayed, k.stats, k.failed, k.request(options.requestId ?? randomUUID()), k.leases],
       [
         k.root,
         k.jobPrefix,
@@ -294,7 +316,7 @@ export class QueueStore {
         REQUEST_RESULT_TTL_SECONDS,
       ],
     )) as number[];
-    return (r[0] ?? 0) + (r[1] ?? 0);
+    return { failed: (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
   }
 
   /**

@@ -14,6 +14,7 @@ import { failInvalidJobs } from './invalid.js';
 import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
 import { refreshGauges } from './observe.js';
+import { heldPauseBoundMs, schemaFetchGate } from './pauses.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
 import type { AccountBudget } from './send.js';
@@ -169,10 +170,7 @@ export class BatchWorker {
       port: settings.port,
       ttlMs: 10 * 60_000,
       logger: settings.logger,
-      beforeFetch: async (account, signal) => {
-        const budget = settings.budgetFor(account);
-        if (budget) await this.#limiter.waitForGrant(account, budget, signal);
-      },
+      beforeFetch: schemaFetchGate(this.#limiter, settings.budgetFor, heldPauseBoundMs(settings.leaseMs)),
     });
     this.#batchContext = {
       port: settings.port,

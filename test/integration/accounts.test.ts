@@ -46,7 +46,7 @@ describe('several HubSpot accounts', () => {
 
     // The operator gives up on account a's waiting updates...
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
-    expect(await store.failAccount('a', 'credentials revoked')).toBe(2);
+    expect((await store.failAccount('a', 'credentials revoked')).failed).toBe(2);
     const failed = await producer.getOutcomes(traceA);
     for (const o of failed)
       expect(o).toMatchObject({ status: 'failed', error: { category: 'OPERATOR_FAILED' } });

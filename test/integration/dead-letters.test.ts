@@ -182,14 +182,14 @@ describe('dead-letter index', () => {
     await testProducer(queue).enqueueMany([...contacts(2, 'a'), ...contacts(1, 'b')]);
     await q.store.ingest(100);
 
-    expect(await q.store.failAccount('a', 'revoked', { dryRun: true })).toBe(2);
+    expect((await q.store.failAccount('a', 'revoked', { dryRun: true })).failed).toBe(2);
     expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('3');
     expect(await q.redis.zcard(q.keys.failed)).toBe(0);
 
-    expect(await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).toBe(2);
-    expect(await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).toBe(2);
+    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).failed).toBe(2);
+    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).failed).toBe(2);
     expect(await failures(q)).toEqual({ byCategory: { OPERATOR_FAILED: 2 } });
     expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('1');
-    expect(await q.store.failAccount('a', 'revoked', { requestId: 'fa-2' })).toBe(0);
+    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-2' })).failed).toBe(0);
   });
 });

@@ -208,10 +208,11 @@ describe('a replica that dies or freezes', () => {
       'contacts',
       objects.map((id) => ({ id, properties: {} })),
     );
-    // Its first call meets a 429 asking for 2 s: the batch waits that out holding its claim, and is frozen then.
+    // Its first call meets a 429 asking for 1 s (the longest pause a batch waits out holding its claim): the
+    // batch waits that out, and is frozen then.
     sim.failNext(1, 'status', {
       status: 429,
-      headers: { 'Retry-After': '2' },
+      headers: { 'Retry-After': '1' },
       body: {
         status: 'error',
         message: 'You have reached your ten_secondly_rolling limit.',

@@ -248,7 +248,6 @@ describe('RateLimiter across replicas', () => {
       signal: new AbortController().signal,
       maxInlinePauseMs: 1_000,
       authPauseMs: 1_000,
-      nextDailyResetMs: () => nextDailyResetMs(Date.now()),
     });
     expect(fates.get(0)?.kind).toBe('succeeded');
     expect(grants).toHaveLength(1);

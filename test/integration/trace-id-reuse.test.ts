@@ -117,7 +117,7 @@ describe('a reused trace id', () => {
     const data = (await redis.hget(keys.jobPrefix + jobIdFor('op-1'), 'data')) ?? '';
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
     expect((await store.ingest(10)).moved).toBe(1);
-    expect(await store.failAccount('default', 'credentials revoked')).toBe(1);
+    expect((await store.failAccount('default', 'credentials revoked')).failed).toBe(1);
 
     const stored = JSON.parse((await redis.get(keys.outcome('op-1'))) ?? '{}') as { fp?: string };
     expect(stored.fp).toBe(fingerprint(data));

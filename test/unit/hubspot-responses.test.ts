@@ -48,6 +48,30 @@ describe('parseRateLimitHeaders', () => {
     ).toEqual({ intervalMs: 10000 });
   });
 
+  it('leaves out values outside a sane range, so one absurd header cannot stretch or stall the limiter', () => {
+    expect(
+      parseRateLimitHeaders({
+        'x-hubspot-ratelimit-max': '0',
+        'x-hubspot-ratelimit-remaining': '100001',
+        'x-hubspot-ratelimit-interval-milliseconds': '86400000',
+        'x-hubspot-ratelimit-daily': '100000001',
+        'x-hubspot-ratelimit-daily-remaining': '99999999999',
+        'x-hubspot-ratelimit-secondly': '0',
+      }),
+    ).toEqual({});
+    expect(
+      parseRateLimitHeaders({
+        'x-hubspot-ratelimit-interval-milliseconds': '99',
+        'x-hubspot-ratelimit-max': '100000',
+        'x-hubspot-ratelimit-daily': '100000000',
+        'x-hubspot-ratelimit-daily-remaining': '0',
+      }),
+    ).toEqual({ max: 100_000, daily: 100_000_000, dailyRemaining: 0 });
+    expect(parseRateLimitHeaders({ 'x-hubspot-ratelimit-interval-milliseconds': '60000' })).toEqual({
+      intervalMs: 60_000,
+    });
+  });
+
   it('matches header names case-insensitively', () => {
     expect(headerValue({ 'retry-after': '3' }, 'Retry-After')).toBe('3');
     expect(headerValue({ 'retry-after': 3 }, 'retry-after')).toBe('3');

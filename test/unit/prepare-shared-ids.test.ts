@@ -32,7 +32,6 @@ function claimed(id: string, idProperty: string | undefined, ...updates: Array<R
 }
 
 const planOptions = {
-  now: 5_000,
   maxAttempts: 10,
   backoffBaseMs: 100,
   backoffMaxMs: 1_000,

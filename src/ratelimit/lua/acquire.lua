@@ -3,9 +3,15 @@
   clock, so every replica shares one budget and one time line.
 
   A grant needs, in this order:
-    1. no pause in force;
-    2. daily budget left: our own count since the reset against dailyLimit - dailyReserve, and HubSpot's
-       last reported Daily-Remaining (minus the reserve and our grants since) when observed today;
+    1. no pause in force. A daily stop (recorded by 2.) is decided again on every call instead: it ends as soon
+       as the daily budget has room again (a raised limit, an operator's resume), else at the reset. A pause
+       marked `pauseProbe` (a DAILY 429's, pause.lua) does not lift for everyone at once when it ends: each grant
+       is then a probe, holding the others back for PROBE_HOLD_MS, until HubSpot accepts a call (observe.lua
+       lifts it): HubSpot's day may roll over a little after ours;
+    2. daily budget left: our own count since the reset (or since an operator's resume) against dailyLimit -
+       dailyReserve, and HubSpot's last reported Daily-Remaining (minus the reserve and our grants since) when
+       observed today. When none is left the stop is recorded as a pause (reason 'daily', until the reset), so
+       status, gauges and alerts see it;
     3. fewer than effectiveMax grants in the guarded window (now - windowMs - margin, now]. A call arrives at
        HubSpot within `margin` of the others' delays, so this keeps every HubSpot window at or below max;
        and, once HubSpot reported a Secondly limit (older keys' SECONDLY policy), fewer than that many grants in
@@ -15,12 +21,16 @@
        Grants come evenly spaced; after a caller that woke late, the next grants come spacingFactor * interval
        apart until up to tolerance intervals are made up, so a late wake does not cost the slot (3. still caps).
 
+  Limits compare as rates: the window is HubSpot's reported interval once there is one (else the budget's), and
+  the cap over it the tighter of the budget's rate over that window and HubSpot's reported Max, less outside
+  usage (effectiveMax).
+
   KEYS[1] grant log: zset of grant id scored by grant time (ms)
   KEYS[2] state hash of the account
 
   ARGV[1]  grant id
   ARGV[2]  maxRequests of the budget
-  ARGV[3]  windowMs of the budget (HubSpot's reported interval wins when larger)
+  ARGV[3]  windowMs of the budget (its rate is compared with HubSpot's over HubSpot's window once reported)
   ARGV[4]  margin in ms, or '' for 1% of the window + 10 ms
   ARGV[5]  daily limit, or '' for none
   ARGV[6]  daily reserve
@@ -33,13 +43,19 @@
   ARGV[13] catch-up (ms): how old a missed slot may be and still be taken, the window check permitting
   ARGV[14] reserve (ms): a slot opening within this long is granted now, for its time (0: only now)
 
-  Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken.
+  Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken. A
+  daily stop found twice is recorded twice, the same.
 
   Returns: {1, grant time ms, now ms} when granted (or grantable, when only looking; the grant time lies ahead
   for a reserved slot), else {0, wait ms, reason} with reason 'paused', 'daily' or 'window'.
 ]]
 local rcall = redis.call
 local DAY = 86400000
+-- How long a probe after a daily pause holds the other calls back when its answer is not seen (a transport
+-- error, a schema read): then the next grant probes again.
+local PROBE_HOLD_MS = 5000
+local PAUSE_FIELDS = {'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt', 'pauseProbe', 'probeAt',
+  'dailyStop'}
 local logKey, stateKey = KEYS[1], KEYS[2]
 
 local now
@@ -57,25 +73,39 @@ if ARGV[12] ~= '1' then
 end
 
 local s = rcall('HMGET', stateKey, 'pausedUntil', 'pauseReason', 'reportedMax', 'reportedInterval', 'outside',
-  'outsideAt', 'tat', 'dayCount', 'dayResetAt', 'dailyBase', 'dailyBaseCount', 'dailyBaseAt', 'reportedSecondly')
+  'outsideAt', 'tat', 'dayCount', 'dayResetAt', 'dailyBase', 'dailyBaseCount', 'dailyBaseAt', 'reportedSecondly',
+  'dailyStop', 'pauseProbe', 'pausedAt', 'dayResumeCount')
 
 -- 1. pause
 local pausedUntil = tonumber(s[1])
+local dailyStop = s[14] == '1'
+local probing = false
 if pausedUntil then
-  if now < pausedUntil then
+  if now < pausedUntil and not dailyStop then
     local reason = 'paused'
     if s[2] == 'daily' then reason = 'daily' end
     return {0, pausedUntil - now, reason}
   end
-  rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt')
+  if now >= pausedUntil then
+    if s[15] == '1' then probing = true else rcall('HDEL', stateKey, unpack(PAUSE_FIELDS)) end
+  end
 end
 
+-- Limits compare as rates. Over HubSpot's window once it reported one, the budget's rate gives
+-- max * interval / window calls; taking the larger window with the smaller max would cut a budget of 10 per 1 s
+-- to 10 per 10 s against HubSpot's 10-s window.
 local maxRequests = tonumber(ARGV[2])
-local windowMs = math.max(tonumber(ARGV[3]), tonumber(s[4]) or 0)
+local budgetWindow = tonumber(ARGV[3])
+local windowMs = budgetWindow
+local cap = maxRequests
+local reportedInterval = tonumber(s[4])
+if reportedInterval and reportedInterval > 0 then
+  windowMs = reportedInterval
+  cap = math.max(1, math.floor(maxRequests * reportedInterval / budgetWindow + 1e-9))
+end
 local margin = tonumber(ARGV[4]) or (math.floor(windowMs * 0.01) + 10)
 local guard = math.ceil(windowMs + margin)
 
-local cap = maxRequests
 local reportedMax = tonumber(s[3])
 if reportedMax and reportedMax > 0 and reportedMax < cap then cap = reportedMax end
 local outside = 0
@@ -92,9 +122,12 @@ local anchor = tonumber(ARGV[7]) or 0
 local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
 local dayResetAt = tonumber(s[9])
 local dayCount = tonumber(s[8]) or 0
+local resumeCount = tonumber(s[17]) or 0
 if not dayResetAt or now >= dayResetAt then
   dayCount = 0
+  resumeCount = 0
   rcall('HSET', stateKey, 'dayCount', 0, 'dayResetAt', nextReset)
+  rcall('HDEL', stateKey, 'dayResumeCount')
   if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end
 elseif dayResetAt ~= nextReset then
   rcall('HSET', stateKey, 'dayResetAt', nextReset)
@@ -102,13 +135,33 @@ end
 dayResetAt = nextReset
 local reserve = tonumber(ARGV[6]) or 0
 local dailyLeft = nil
-if ARGV[5] ~= '' then dailyLeft = tonumber(ARGV[5]) - reserve - dayCount end
+local why = ''
+if ARGV[5] ~= '' then
+  dailyLeft = tonumber(ARGV[5]) - reserve - (dayCount - resumeCount)
+  why = 'the daily budget is used up (dailyLimit ' .. ARGV[5] .. ', reserve ' .. reserve .. ')'
+end
 local base, baseAt = tonumber(s[10]), tonumber(s[12])
 if base and baseAt and baseAt >= dayResetAt - DAY then
   local left = base - reserve - (dayCount - (tonumber(s[11]) or 0))
-  if not dailyLeft or left < dailyLeft then dailyLeft = left end
+  if not dailyLeft or left < dailyLeft then
+    dailyLeft = left
+    why = "HubSpot's daily limit is used up (Daily-Remaining " .. base .. ' when last reported, reserve ' .. reserve
+      .. ')'
+  end
 end
-if dailyLeft and dailyLeft <= 0 then return {0, dayResetAt - now, 'daily'} end
+if dailyLeft and dailyLeft <= 0 then
+  -- Recorded as a pause; the first time it was found is kept for status. It ends at the reset (1.), and should
+  -- HubSpot's day roll over a little after ours, its DAILY 429 pauses only briefly (pause.lua).
+  rcall('HSET', stateKey, 'pausedUntil', dayResetAt, 'pauseReason', 'daily', 'dailyStop', 1,
+    'pauseDetail', why .. '; paused until the daily reset')
+  if not (dailyStop and s[16]) then rcall('HSET', stateKey, 'pausedAt', now) end
+  rcall('HDEL', stateKey, 'pausePolicy', 'pauseProbe', 'probeAt')
+  return {0, dayResetAt - now, 'daily'}
+elseif dailyStop and pausedUntil and now < pausedUntil then
+  -- The budget has room again before the reset (raised, or resumed by an operator): the stop is over.
+  rcall('HDEL', stateKey, unpack(PAUSE_FIELDS))
+  probing = false
+end
 
 -- 3. rolling window
 local retention = tonumber(ARGV[10])
@@ -169,7 +222,11 @@ rcall('ZADD', logKey, at, ARGV[1])
 rcall('HINCRBY', stateKey, 'dayCount', 1)
 rcall('HSET', stateKey, 'tat', string.format('%.3f', nextTat),
   'interval', string.format('%.3f', interval), 'windowMs', windowMs, 'guardMs', guard,
-  'budgetMax', maxRequests, 'effectiveMax', effMax)
+  'budgetMax', maxRequests, 'budgetWindowMs', budgetWindow, 'effectiveMax', effMax)
+if probing then
+  rcall('HSET', stateKey, 'pausedUntil', now + PROBE_HOLD_MS, 'pauseReason', 'daily', 'pausedAt', now, 'probeAt', now,
+    'pauseDetail', 'probing whether the daily limit has reset: one call at a time until HubSpot accepts one')
+end
 rcall('PEXPIRE', logKey, guard + retention)
 if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end
 return {1, at, now}

@@ -9,6 +9,9 @@
 
   Mirrored by src/ratelimit/estimate.ts; keep both in step.
 
+  An accepted answer (no 429) to a call granted at or after a probe (acquire.lua: calls one at a time after a
+  daily pause) ends the probing: HubSpot's day has reset, calls flow again.
+
   KEYS[1] grant log: zset of grant id scored by grant time (ms)
   KEYS[2] state hash of the account
 
@@ -18,7 +21,7 @@
   ARGV[4]  reported Interval in ms, or ''
   ARGV[5]  reported Daily, or ''
   ARGV[6]  reported Daily-Remaining, or ''
-  ARGV[7]  windowMs of the budget (the reported interval wins when larger)
+  ARGV[7]  windowMs of the budget (HubSpot's reported interval is used once there is one, as acquire does)
   ARGV[8]  daily reset anchor (ms); resets repeat every 24 h from it, 0 is midnight UTC
   ARGV[9]  gain up
   ARGV[10] gain down
@@ -28,9 +31,12 @@
   ARGV[14] margin (ms) the limiter adds to the window: grants older than the window by up to this much may
            still have arrived inside HubSpot's window
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
+  ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing is not taken
+  ARGV[17] daily reserve
+  ARGV[18] grant id of the observed call, or ''
 
-  Run twice: the figures are recorded again unchanged; the outside-usage estimate takes the same sample twice,
-  a step twice the gain towards it, which the next samples correct.
+  Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage
+  estimate takes the same sample twice, a step twice the gain towards it, which the next samples correct.
 
   Returns: {sample ('' when none was taken), estimate after the update, as strings}.
 ]]
@@ -49,8 +55,15 @@ local at = tonumber(ARGV[1]) or now
 local reportedMax, remaining = tonumber(ARGV[2]), tonumber(ARGV[3])
 local reportedInterval, daily, dailyRemaining = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local s = rcall('HMGET', stateKey, 'reportedInterval', 'outside', 'outsideAt', 'observedAt', 'dayCount', 'dayResetAt')
-local windowMs = math.max(tonumber(ARGV[7]), reportedInterval or tonumber(s[1]) or 0)
+local s = rcall('HMGET', stateKey, 'reportedInterval', 'outside', 'outsideAt', 'observedAt', 'dayCount', 'dayResetAt',
+  'pauseProbe', 'probeAt')
+local windowMs = reportedInterval or tonumber(s[1]) or tonumber(ARGV[7])
+
+local probeAt = tonumber(s[8])
+if ARGV[13] ~= '1' and s[7] == '1' and probeAt and at >= probeAt then
+  rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt', 'pauseProbe',
+    'probeAt', 'dailyStop')
+end
 
 -- Reports may come back out of order; only a newer one replaces the figures shown by status.
 local observedAt = tonumber(s[4])
@@ -86,19 +99,30 @@ if reportedMax and remaining and now - at <= tonumber(ARGV[11]) then
   rcall('HSET', stateKey, 'outside', string.format('%.17g', estimate), 'outsideAt', now)
 end
 
+local anchor = tonumber(ARGV[8]) or 0
+local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
+-- Just after our reset HubSpot's day may not have rolled over yet (its clock a little behind ours): a report
+-- leaving nothing may be its previous day's, and would stop the account until our next reset. It is not taken;
+-- a DAILY 429 then pauses briefly and probes instead (pause.lua).
+if dailyRemaining and dailyRemaining <= (tonumber(ARGV[17]) or 0)
+  and at - (nextReset - DAY) < (tonumber(ARGV[16]) or 0) then
+  dailyRemaining = nil
+end
 if dailyRemaining and newest then
   -- Acquire subtracts our grants since this report: remember the day count it corresponds to, i.e. today's
   -- count minus our grants made after the observed call.
-  local anchor = tonumber(ARGV[8]) or 0
-  local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
   local dayCount = tonumber(s[5]) or 0
   local dayResetAt = tonumber(s[6])
   if not dayResetAt or now >= dayResetAt then
     dayCount = 0
     rcall('HSET', stateKey, 'dayCount', 0)
+    rcall('HDEL', stateKey, 'dayResumeCount')
   end
   rcall('HSET', stateKey, 'dayResetAt', nextReset)
   local after = rcall('ZCOUNT', logKey, '(' .. at, '+inf')
+  -- The observed call itself is not one of them, even when it left late and its grant was moved past `at`.
+  local own = ARGV[18] ~= '' and tonumber(rcall('ZSCORE', logKey, ARGV[18]))
+  if own and own > at then after = after - 1 end
   rcall('HSET', stateKey, 'dailyBase', dailyRemaining, 'dailyBaseCount', dayCount - after, 'dailyBaseAt', at)
 end
 

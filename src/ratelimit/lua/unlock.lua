@@ -1,14 +1,15 @@
 --[[
-  Releases the token refresh lock only when this replica still holds it: a refresh that outlived the lock's
-  TTL must not delete the lock a newer holder took.
+  Deletes a key only while it holds the given value. Releases the token refresh lock only when this replica still
+  holds it (a refresh that outlived the lock's TTL must not delete the lock a newer holder took), and drops a
+  shared token refused as expired only while it is that token (not the newer one a refresh stored meanwhile).
 
-  KEYS[1] lock key
+  KEYS[1] lock key, or shared token key
 
-  ARGV[1] owner id the lock was taken with
+  ARGV[1] owner id the lock was taken with, or the sealed token that was read
 
-  Run twice: the second run finds the lock released (or another owner's) and leaves it.
+  Run twice: the second run finds the key deleted (or holding another value) and leaves it.
 
-  Returns: 1 when the lock was released, 0 when another owner holds it or it expired.
+  Returns: 1 when the key was deleted, 0 when it holds another value or is gone.
 ]]
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])

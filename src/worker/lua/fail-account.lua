@@ -1,13 +1,20 @@
 --[[
   An operator's decision: fails every update of one account that is waiting to be sent (pending or in retry
-  backoff), e.g. after its credentials were revoked for good. Batches in flight are left to settle. The failed
-  updates keep their jobs, so `retry-failed` can bring them back once the account works again.
+  backoff), e.g. after its credentials were revoked for good. The failed updates keep their jobs, so
+  `retry-failed` can bring them back once the account works again.
+
+  Batches of the account in flight are marked (`#fail` in their record, the message): their settle fails what
+  it would hand back or retry, and records what their call settled as it happened (settle.lua). Marking here
+  and settling there are each atomic, so an update settled before this script is failed here (it waits again)
+  or was finished, and one settled after is failed there: never both. A marked batch whose worker dies is
+  taken back like any other (tick.lua) and its updates wait again: run the command once more.
 
   KEYS[1] groups set
   KEYS[2] delayed zset
   KEYS[3] stats hash
   KEYS[4] failed zset (members `traceId|category|jobId`)
   KEYS[5] result key of this request
+  KEYS[6] leases zset (in-flight batch ids)
 
   ARGV[1] key root
   ARGV[2] job key prefix
@@ -18,7 +25,8 @@
   ARGV[7] '1' for a dry run: count what would fail and change nothing
   ARGV[8] seconds to keep this request's result
 
-  Returns: { failed pending updates, failed delayed updates } (in a dry run, those that would fail)
+  Returns: { failed pending updates, failed delayed updates, updates in marked in-flight batches } (in a dry
+  run, those that would be failed or marked)
 
   Run twice: the first run stores its result under the request's key (KEYS[5], a fresh id per call) and a
   re-run with the same key returns that stored result without touching anything, so the count an operator is
@@ -89,7 +97,27 @@ for _, member in ipairs(rcall('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 
-if dryRun then return { pending, delayed } end
+local inflight = 0
+for _, batchId in ipairs(rcall('ZRANGE', KEYS[6], 0, -1)) do
+  local batchKey = root .. 'batch:' .. batchId
+  local fields = rcall('HGETALL', batchKey)
+  local ours = false
+  local updates = 0
+  for i = 1, #fields, 2 do
+    local field = fields[i]
+    if string.sub(field, 1, 1) ~= '#' then
+      -- A batch holds one group: one account.
+      if string.sub(field, 1, #prefix) == prefix then ours = true end
+      for _ in string.gmatch(fields[i + 1], '[^\n]+') do updates = updates + 1 end
+    end
+  end
+  if ours then
+    if not dryRun then rcall('HSET', batchKey, '#fail', message) end
+    inflight = inflight + updates
+  end
+end
+
+if dryRun then return { pending, delayed, inflight } end
 if pending + delayed > 0 then
   -- Redis rejects '-0' as an integer, so only non-zero decrements are sent.
   if pending > 0 then rcall('HINCRBY', KEYS[3], 'pending', -pending) end
@@ -97,5 +125,5 @@ if pending + delayed > 0 then
   rcall('HINCRBY', KEYS[3], 'failed', pending + delayed)
   rcall('HINCRBY', KEYS[3], 'failed:OPERATOR_FAILED', pending + delayed)
 end
-rcall('SET', KEYS[5], cjson.encode({ pending, delayed }), 'EX', tonumber(ARGV[8]))
-return { pending, delayed }
+rcall('SET', KEYS[5], cjson.encode({ pending, delayed, inflight }), 'EX', tonumber(ARGV[8]))
+return { pending, delayed, inflight }

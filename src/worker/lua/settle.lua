@@ -13,8 +13,17 @@
   retry); once none is, it expires with the outcome TTL, which also outlives every failed update of the object
   kept for replay.
 
+  Operator failure: a batch that `fail-account` marked while it was in flight (field `#fail` of its record, the
+  error message) may not hand anything back to the queue. A plan that would (a retry or a hand-back) is refused
+  without writing anything, with the message, and the caller settles again with those updates failed
+  (OPERATOR_FAILED). What the call settled (succeeded, failed, superseded) is recorded as it happened: marking
+  and settling are each atomic, so an update ends with exactly one outcome.
+
+  Every terminal outcome gets its `finishedAt` here, on Redis's clock (the clock of `enqueuedAt`): the plan's
+  records leave it out.
+
   Run twice: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
-  returns 1 without writing anything.
+  returns 1 without writing anything; a refused plan is refused again.
 
   KEYS[1] inflight hash
   KEYS[2] leases zset
@@ -41,7 +50,8 @@
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
             hold: { ms, jobs: [ jobId, ... ] } (optional) } ] }
 
-  Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours.
+  Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours, {'fail', message} when
+  the batch was marked to fail and the plan hands updates back.
 ]]
 local rcall = redis.call
 local root, jobPrefix, outcomePrefix, batchId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -52,6 +62,13 @@ if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local plan = cjson.decode(ARGV[7])
+
+local failMark = rcall('HGET', KEYS[3], '#fail')
+if failMark then
+  for _, obj in ipairs(plan.objects) do
+    if #obj.retry > 0 or #obj.requeue > 0 then return { 'fail', failMark } end
+  end
+end
 
 local function setHold(objKey, hold)
   local untilMs = now + hold.ms
@@ -77,7 +94,9 @@ for _, obj in ipairs(plan.objects) do
   local objKey = obj.key
   local listKey = root .. 'obj:' .. objKey
   for _, d in ipairs(obj.done) do
-    rcall('SET', outcomePrefix .. d.trace, d.outcome, 'EX', ttl)
+    -- The record is a JSON object built without finishedAt: it is closed here with Redis's time.
+    local outcome = string.sub(d.outcome, 1, -2) .. ',"finishedAt":' .. string.format('%d', now) .. '}'
+    rcall('SET', outcomePrefix .. d.trace, outcome, 'EX', ttl)
     rcall('HINCRBY', KEYS[6], d.status, 1)
     if d.status == 'failed' then
       -- A failed update keeps its job (with its original sequence) for the outcome's lifetime, so it can be
