@@ -84,6 +84,11 @@ describe('daily limits as pauses', () => {
     // The account's day ends at its local midnight (18:30 UTC), measured on Redis's clock.
     expect(stopped.pausedUntil).toBe(nextDailyResetMs(stopped.at, -IST * 60_000));
     expect(stopped.detail).toContain('dailyLimit 2');
+    // The two calls of the day settle (the stop may come while the second is still out); the third waits.
+    await waitFor(
+      async () => (await producer.getOutcomes(traces)).filter((o) => o?.status === 'succeeded').length === 2,
+      { what: 'the day’s two updates to succeed' },
+    );
     const outcomes = await producer.getOutcomes(traces);
     expect(outcomes.map((o) => o?.status).sort()).toEqual(['queued', 'succeeded', 'succeeded']);
     await waitFor(async () => (await pausedGauge(registry, 'daily')) === 1, {
