@@ -74,7 +74,9 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     try {
       validator = await ctx.schemas.validatorFor(account, objectType, signal);
     } catch (err) {
-      if (!(err instanceof BudgetPausedError)) throw err;
+      // A long pause, or the batch stopping (shutdown, lease lost) while it waited for the schema's call: its
+      // updates go back to the queue as they are.
+      if (!(err instanceof BudgetPausedError) && !signal.aborted) throw err;
       paused = true;
     }
   }

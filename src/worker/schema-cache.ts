@@ -13,7 +13,16 @@ export interface SchemaCacheOptions {
    */
   beforeFetch: (account: string, signal: AbortSignal) => Promise<void>;
   ttlMs: number;
+  /** How long a schema that could not be read is taken as missing before it is asked for again. Default 30 s. */
+  missingTtlMs?: number;
   logger?: Logger;
+}
+
+/** One cached lookup: its result once known, so a failed one can be kept for a shorter time. */
+interface Entry {
+  at: number;
+  value: Promise<PropertyValidator | undefined>;
+  found?: boolean;
 }
 
 /**
@@ -23,7 +32,7 @@ export interface SchemaCacheOptions {
  */
 export class SchemaCache {
   readonly #options: SchemaCacheOptions;
-  readonly #entries = new Map<string, { at: number; value: Promise<PropertyValidator | undefined> }>();
+  readonly #entries = new Map<string, Entry>();
 
   constructor(options: SchemaCacheOptions) {
     this.#options = options;
@@ -40,13 +49,22 @@ export class SchemaCache {
   ): Promise<PropertyValidator | undefined> {
     const key = `${account}|${objectType}`;
     const hit = this.#entries.get(key);
-    if (hit && Date.now() - hit.at < this.#options.ttlMs) return hit.value;
+    const ttl = hit?.found === false ? (this.#options.missingTtlMs ?? 30_000) : this.#options.ttlMs;
+    if (hit && Date.now() - hit.at < ttl) return hit.value;
+    // One fetch serves every batch waiting for it, so it is not tied to the first one's abort: that batch may
+    // lose its lease or stop, the others still need the schema. It still gives up if the first caller's signal
+    // aborts before the fetch is under way (budget wait), which the cache then forgets.
     const value = this.#load(account, objectType, signal);
-    const entry = { at: Date.now(), value };
+    const entry: Entry = { at: Date.now(), value };
     this.#entries.set(key, entry);
-    value.catch(() => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    });
+    value.then(
+      (validator) => {
+        entry.found = validator !== undefined;
+      },
+      () => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      },
+    );
     return value;
   }
 
@@ -62,7 +80,7 @@ export class SchemaCache {
   ): Promise<PropertyValidator | undefined> {
     try {
       await this.#options.beforeFetch(account, signal);
-      const answer = await this.#options.port.getProperties(account, objectType, signal);
+      const answer = await this.#options.port.getProperties(account, objectType);
       if (answer.kind !== 'http' || answer.status !== 200) {
         this.#options.logger?.warn(
           { account, objectType, status: answer.kind === 'http' ? answer.status : answer.code },
@@ -76,7 +94,7 @@ export class SchemaCache {
       if (defs.size === 0) return undefined;
       return (properties) => validateProperties(defs, properties);
     } catch (err) {
-      if (err instanceof BudgetPausedError) throw err;
+      if (err instanceof BudgetPausedError || signal.aborted) throw err;
       this.#options.logger?.warn({ account, objectType, err: String(err) }, 'property schema fetch failed');
       return undefined;
     }

@@ -1,6 +1,7 @@
 --[[
-  An operator's decision: fails every update of one account that is waiting to be sent (pending or in retry
-  backoff), e.g. after its credentials were revoked for good. The failed updates keep their jobs, so
+  An operator's decision: fails every update of one account that is waiting to be sent (pending, held after an
+  ambiguous call, waiting behind an object in flight, or in retry backoff), e.g. after its credentials were
+  revoked for good. The failed updates keep their jobs, so
   `retry-failed` can bring them back once the account works again.
 
   Batches of the account in flight are marked (`#fail` in their record, the message): their settle fails what
@@ -66,22 +67,49 @@ local function fail(objKey, entry)
   rcall('ZADD', KEYS[4], now, (string.gsub(trace, '|', '_')) .. '|OPERATOR_FAILED|' .. jobId)
 end
 
+-- Fails what waits in an object's list (updates pending, or arrived while it was held or in flight).
+local function failList(objKey)
+  local listKey = root .. 'obj:' .. objKey
+  local n = 0
+  for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
+    if not dryRun then fail(objKey, entry) end
+    n = n + 1
+  end
+  if not dryRun then rcall('DEL', listKey) end
+  return n
+end
+
+-- Nothing of the object is left to write: its fence expires with the outcome TTL (it outlives the failed jobs).
+local function releaseFence(objKey)
+  if not dryRun and rcall('HEXISTS', root .. 'inflight', objKey) == 0 then
+    rcall('EXPIRE', root .. 'landed:' .. objKey, ttl)
+  end
+end
+
 local pending = 0
 for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   if string.sub(group, 1, #prefix) == prefix then
     local zkey = root .. 'pending:' .. group
     for _, objKey in ipairs(rcall('ZRANGE', zkey, 0, -1)) do
-      local listKey = root .. 'obj:' .. objKey
-      for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
-        if not dryRun then fail(objKey, entry) end
-        pending = pending + 1
-      end
-      if not dryRun then rcall('DEL', listKey) end
+      pending = pending + failList(objKey)
+      releaseFence(objKey)
     end
     if not dryRun then
       rcall('DEL', zkey)
       rcall('SREM', KEYS[1], group)
     end
+  end
+end
+
+-- Held objects wait in the held zset, not in their group's pending zset.
+for _, objKey in ipairs(rcall('ZRANGE', root .. 'held', 0, -1)) do
+  if string.sub(objKey, 1, #prefix) == prefix then
+    pending = pending + failList(objKey)
+    if not dryRun then
+      rcall('ZREM', root .. 'held', objKey)
+      rcall('HDEL', root .. 'holds', objKey)
+    end
+    releaseFence(objKey)
   end
 end
 
@@ -92,6 +120,7 @@ for _, member in ipairs(rcall('ZRANGE', KEYS[2], 0, -1)) do
       local objKey, entry = string.match(member, '^(.*)\n(.*)$')
       fail(objKey, entry)
       rcall('ZREM', KEYS[2], member)
+      releaseFence(objKey)
     end
     delayed = delayed + 1
   end
@@ -107,7 +136,11 @@ for _, batchId in ipairs(rcall('ZRANGE', KEYS[6], 0, -1)) do
     local field = fields[i]
     if string.sub(field, 1, 1) ~= '#' then
       -- A batch holds one group: one account.
-      if string.sub(field, 1, #prefix) == prefix then ours = true end
+      if string.sub(field, 1, #prefix) == prefix then
+        ours = true
+        -- Updates of the object that arrived while it was in flight wait in its list.
+        pending = pending + failList(field)
+      end
       for _ in string.gmatch(fields[i + 1], '[^\n]+') do updates = updates + 1 end
     end
   end
