@@ -1,3 +1,5 @@
+import type { RateLimitSnapshot } from '../hubspot/port.js';
+
 /** The types of the rate limiter's public surface. */
 
 /** The budget of one HubSpot account that all replicas share. */
@@ -105,6 +107,34 @@ export interface RateLimitState {
   dailyCount: number;
   /** The next daily reset as last computed by acquire. */
   dailyResetAt?: number;
+}
+
+/**
+ * The rate budget as the worker uses it, whatever keeps it: look without taking (to decide whether to prepare a
+ * batch), take (waiting, or reserving a slot that opens soon), report HubSpot's headers back, record when a call
+ * really left, and pause. `RateLimiter` implements it over Redis.
+ */
+export interface BudgetPort {
+  peek(account: string, budget: AccountBudget): Promise<AcquireResult>;
+  waitForGrant(
+    account: string,
+    budget: AccountBudget,
+    signal?: AbortSignal,
+    options?: { maxPauseMs?: number; reserveMs?: number },
+  ): Promise<Grant>;
+  report(
+    account: string,
+    grant: { grantId: string; at: number } | undefined,
+    snapshot: RateLimitSnapshot,
+    budget: AccountBudget,
+    call?: { rejected?: boolean },
+  ): Promise<void>;
+  departed(
+    account: string,
+    grant: { grantId: string; at: number; localAt: number },
+    sentAt: number,
+  ): Promise<unknown>;
+  pause(account: string, options: PauseOptions): Promise<PauseInForce>;
 }
 
 /** Throws a RangeError unless the budget can be enforced. */

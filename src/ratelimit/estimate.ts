@@ -1,6 +1,6 @@
 /**
  * The arithmetic the Lua scripts do, mirrored in TypeScript: `state()` reads the stored outside-usage estimate
- * through it, and the tests check the scripts against it. Keep both in step (acquire.lua, observe.lua).
+ * through it, and the tests check the scripts against it. Keep both in step (acquire.lua, report.lua).
  */
 
 /** How fast the outside-usage estimate follows a new sample: quickly up (429s are costly), slower down. */

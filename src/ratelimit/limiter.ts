@@ -8,6 +8,7 @@ import {
   type AccountBudget,
   type AcquireResult,
   assertValidBudget,
+  type BudgetPort,
   type Grant,
   type PauseInForce,
   type PauseOptions,
@@ -21,7 +22,7 @@ import { abortableSleep } from './sleep.js';
 import { parseRateLimitState } from './state.js';
 
 const acquireScript = luaScript('rl_acquire', new URL('./lua/acquire.lua', import.meta.url));
-const observeScript = luaScript('rl_observe', new URL('./lua/observe.lua', import.meta.url));
+const reportScript = luaScript('rl_report', new URL('./lua/report.lua', import.meta.url));
 const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
 const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
 const resumeScript = luaScript('rl_resume', new URL('./lua/resume.lua', import.meta.url));
@@ -111,7 +112,7 @@ export interface RateLimiterOptions {
  * schedule of slots `(windowMs + marginMs + lagMs) / effectiveMax` apart, which a caller up to `lagMs` late keeps;
  * the daily budget minus its reserve; pauses honoured by all.
  */
-export class RateLimiter {
+export class RateLimiter implements BudgetPort {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #marginMs: number | undefined;
@@ -208,7 +209,7 @@ export class RateLimiter {
    * outside-usage estimate (which lowers effectiveMax), and anchors the daily budget to Daily-Remaining.
    * `grant` is the grant the call was sent under, when it had one.
    */
-  async observe(
+  async report(
     account: string,
     grant: { grantId: string; at: number } | undefined,
     snapshot: RateLimitSnapshot,
@@ -217,7 +218,7 @@ export class RateLimiter {
   ): Promise<void> {
     const rate = this.#keys.rate(account);
     const n = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : '');
-    const reply = (await observeScript.run(
+    const reply = (await reportScript.run(
       this.#redis,
       [rate.log, rate.state],
       [

@@ -29,7 +29,7 @@ export class CallDemand {
   readonly #latencyMs = new Map<string, number>();
 
   /** Records one answered call. */
-  observe(account: string, latencyMs: number): void {
+  recordLatency(account: string, latencyMs: number): void {
     if (!Number.isFinite(latencyMs) || latencyMs < 0) return;
     const previous = this.#latencyMs.get(account);
     this.#latencyMs.set(

@@ -5,9 +5,9 @@ import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
+import type { AccountBudget } from '../ratelimit/budget.js';
 import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import type { UpdateLimits } from '../update.js';
-import type { AccountBudget } from './send.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */

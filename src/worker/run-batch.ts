@@ -2,16 +2,17 @@ import type { Logger } from 'pino';
 import { LeaseLostError } from '../hubspot/errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import type { Metrics } from '../metrics.js';
+import type { AccountBudget } from '../ratelimit/budget.js';
 import { BudgetPausedError, type RateLimiter } from '../ratelimit/limiter.js';
 import type { UpdateLimits } from '../update.js';
+import { recordCall } from './call-record.js';
 import type { CallDemand } from './demand.js';
 import type { MetricLabels } from './labels.js';
-import { observeCall } from './observe.js';
 import { heldPauseBoundMs } from './pauses.js';
 import { buildSettlePlan, type PlanOptions } from './plan.js';
 import { type PropertyValidator, prepareBatch } from './prepare.js';
 import type { SchemaCache } from './schema-cache.js';
-import { type AccountBudget, type InputFate, sendBatch } from './send.js';
+import { type InputFate, sendBatch } from './send.js';
 import type { ClaimedObject, QueueStore, SettlePlan, SettleResult } from './store.js';
 
 /**
@@ -169,7 +170,7 @@ function send(
         claimed.onGranted?.();
         return got;
       },
-      observe: (a, g, snapshot, b, call) => ctx.limiter.observe(a, g, snapshot, b, call),
+      report: (a, g, snapshot, b, call) => ctx.limiter.report(a, g, snapshot, b, call),
       pause: (a, options) => ctx.limiter.pause(a, options),
       departed: (a, g, sentAt) => ctx.limiter.departed(a, g, sentAt),
     },
@@ -179,8 +180,8 @@ function send(
     authPauseMs: ctx.authPauseMs,
     events: {
       onCall: (info) => {
-        ctx.demand.observe(account, info.answer.latencyMs);
-        observeCall(ctx.metrics, ctx.labels, ctx.logger, info, () =>
+        ctx.demand.recordLatency(account, info.answer.latencyMs);
+        recordCall(ctx.metrics, ctx.labels, ctx.logger, info, () =>
           ctx.schemas.invalidate(account, objectType),
         );
       },

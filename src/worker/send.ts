@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { type BatchVerdict, classifyBatchAnswer } from '../hubspot/classify.js';
 import { ErrorCode, hasErrorCode, LeaseLostError } from '../hubspot/errors.js';
 import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
-import type { BatchInput, HubSpotAnswer, HubSpotPort, RateLimitSnapshot } from '../hubspot/port.js';
+import type { BatchInput, HubSpotAnswer, HubSpotPort } from '../hubspot/port.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
+import type { AccountBudget, BudgetPort, Grant, PauseReason } from '../ratelimit/budget.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
 import { rateLimitPause } from './pauses.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
@@ -19,52 +20,6 @@ export type InputFate =
   | { kind: 'retry'; reason: AttemptReason; error: OutcomeError; retryAfterMs?: number; ambiguous?: boolean }
   /** Not attempted (rate limit, credentials, shutdown): back to pending without spending an attempt. */
   | { kind: 'requeue'; reason: string; ambiguous?: boolean };
-
-/** The account budget the limiter enforces. */
-export interface AccountBudget {
-  maxRequests: number;
-  windowMs: number;
-  dailyLimit?: number;
-  dailyReserve?: number;
-  /** Any instant (epoch ms) the account's day rolls over; resets repeat every 24 h. Default: midnight UTC. */
-  dailyResetAt?: number;
-}
-
-export interface Grant {
-  grantId: string;
-  /** Grant time on Redis's clock (ms). */
-  at: number;
-  /** Grant time on the local clock: the call leaves then (a reserved slot's lies ahead), and lateness counts from it. */
-  localAt: number;
-}
-
-export type PauseReason = 'rate_limit' | 'daily' | 'auth' | 'manual';
-
-/** The slice of the rate limiter the sender needs. */
-export interface BudgetPort {
-  waitForGrant(account: string, budget: AccountBudget, signal?: AbortSignal): Promise<Grant>;
-  observe(
-    account: string,
-    grant: Grant | undefined,
-    snapshot: RateLimitSnapshot,
-    budget: AccountBudget,
-    call?: { rejected?: boolean },
-  ): Promise<void>;
-  /** Records when a granted call really left, so the window counts it where HubSpot will. */
-  departed?(account: string, grant: Grant, sentAt: number): Promise<unknown>;
-  /** Resolves with how long the pause in force lasts (Redis's clock), when the limiter tells. */
-  pause(
-    account: string,
-    options: {
-      durationMs?: number;
-      untilMs?: number;
-      untilDailyReset?: { anchorMs: number };
-      reason: PauseReason;
-      policyName?: string;
-      detail?: string;
-    },
-  ): Promise<{ ms: number } | undefined>;
-}
 
 /** Hooks for metrics and logs; all optional. */
 export interface SendEvents {
@@ -86,7 +41,8 @@ export interface SendEvents {
 
 export interface SendOptions {
   port: HubSpotPort;
-  budget: BudgetPort;
+  /** The slice of the account's budget a send needs. */
+  budget: Pick<BudgetPort, 'waitForGrant' | 'report' | 'pause' | 'departed'>;
   /**
    * Called right before each call, once its grant is taken: resolves false when the batch's lease was lost, and
    * then nothing more is sent ({@link sendBatch} rejects with {@link LeaseLostError}).
@@ -158,7 +114,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
     let left = false;
     const onSent = (sentAt: number) => {
       left = true;
-      departed = options.budget.departed?.(account, grant, sentAt).catch(() => undefined);
+      departed = options.budget.departed(account, grant, sentAt).catch(() => undefined);
     };
     let answer: HubSpotAnswer;
     try {
@@ -189,7 +145,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
     await departed;
     if (answer.kind === 'http') {
       await options.budget
-        .observe(account, grant, answer.rateLimit, options.accountBudget, { rejected: answer.status === 429 })
+        .report(account, grant, answer.rateLimit, options.accountBudget, { rejected: answer.status === 429 })
         .catch(() => {});
     }
     const verdict = classifyBatchAnswer(inputs, answer);

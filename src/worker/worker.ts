@@ -5,19 +5,19 @@ import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
+import type { AccountBudget } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import type { UpdateLimits } from '../update.js';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
 import { accountLimit, aheadTarget, CallDemand } from './demand.js';
+import { refreshGauges } from './gauges.js';
 import { failInvalidJobs } from './invalid.js';
 import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
-import { refreshGauges } from './observe.js';
 import { heldPauseBoundMs, schemaFetchGate } from './pauses.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
-import type { AccountBudget } from './send.js';
 import { type ClaimedObject, QueueStore } from './store.js';
 
 /** Tunables of the worker loop; `createWorker` fills defaults. */

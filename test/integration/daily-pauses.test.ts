@@ -218,7 +218,7 @@ describe('DAILY pauses in the limiter', () => {
     if (!first.granted) throw new Error('no first grant');
     // It left 50 ms after its grant: the log moves it there.
     expect(await limiter.departed(ACCOUNT, first, first.localAt + 50)).toBe(true);
-    await limiter.observe(ACCOUNT, first, { daily: 2, dailyRemaining: 1 }, BUDGET);
+    await limiter.report(ACCOUNT, first, { daily: 2, dailyRemaining: 1 }, BUDGET);
     clock.now += 1_000;
     expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
     clock.now += 1_000;
@@ -254,7 +254,7 @@ describe('DAILY pauses in the limiter', () => {
     clock.now += 200;
     expect(await limiter.acquire(ACCOUNT, BUDGET)).toMatchObject({ granted: false, reason: 'daily' });
     if (!probe.granted) return;
-    await limiter.observe(ACCOUNT, probe, { daily: 1000, dailyRemaining: 999 }, BUDGET);
+    await limiter.report(ACCOUNT, probe, { daily: 1000, dailyRemaining: 999 }, BUDGET);
     expect((await limiter.state(ACCOUNT)).paused).toBe(false);
     expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
   });

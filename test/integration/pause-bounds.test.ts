@@ -184,8 +184,9 @@ describe('429 pauses', () => {
       port: client(sim.url),
       budget: {
         waitForGrant: (a, b, sig) => limiter.waitForGrant(a, b, sig, { maxPauseMs: 1_000 }),
-        observe: (a, g, snapshot, b, call) => limiter.observe(a, g, snapshot, b, call),
+        report: (a, g, snapshot, b, call) => limiter.report(a, g, snapshot, b, call),
         pause: (a, options) => limiter.pause(a, options),
+        departed: (a, g, sentAt) => limiter.departed(a, g, sentAt),
       },
       accountBudget: BUDGET,
       signal: new AbortController().signal,

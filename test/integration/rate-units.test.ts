@@ -40,7 +40,7 @@ describe('rate-limit units', () => {
     const { clock, limiter } = virtualLimiter();
     const budget: AccountBudget = { maxRequests: 10, windowMs: 1_000 };
     const first = await nextGrant(limiter, clock, budget);
-    await limiter.observe(ACCOUNT, first.grant, { max: 100, remaining: 99, intervalMs: 10_000 }, budget);
+    await limiter.report(ACCOUNT, first.grant, { max: 100, remaining: 99, intervalMs: 10_000 }, budget);
     const times = [first.grant.at];
     while (clock.now < START + 10_000) times.push((await nextGrant(limiter, clock, budget)).grant.at);
     const inFirstWindow = times.filter((t) => t < START + 10_000).length;
@@ -56,7 +56,7 @@ describe('rate-limit units', () => {
     const { clock, limiter } = virtualLimiter();
     const budget: AccountBudget = { maxRequests: 50, windowMs: 1_000 };
     const first = await nextGrant(limiter, clock, budget);
-    await limiter.observe(ACCOUNT, first.grant, { max: 100, remaining: 99, intervalMs: 10_000 }, budget);
+    await limiter.report(ACCOUNT, first.grant, { max: 100, remaining: 99, intervalMs: 10_000 }, budget);
     await nextGrant(limiter, clock, budget);
     expect(await limiter.state(ACCOUNT, budget)).toMatchObject({ effectiveMax: 100 });
   });
@@ -70,7 +70,7 @@ describe('rate-limit units', () => {
       'x-hubspot-ratelimit-remaining': '99',
       'x-hubspot-ratelimit-interval-milliseconds': '86400000',
     });
-    await limiter.observe(ACCOUNT, first.grant, snapshot, budget);
+    await limiter.report(ACCOUNT, first.grant, snapshot, budget);
     for (let i = 0; i < 5; i++) {
       // Paced at about 10 s / 100, as before the answer.
       expect((await nextGrant(limiter, clock, budget)).waitedMs).toBeLessThan(200);

@@ -126,7 +126,7 @@ describe('RateLimiter adapting to HubSpot reports', () => {
     expect((await limiter.state(ACCOUNT)).effectiveMax).toBe(10);
 
     // HubSpot counted 8 calls in its window, one of them ours: 7 came from elsewhere.
-    await limiter.observe(ACCOUNT, grant, { max: 10, remaining: 2, intervalMs: 500 }, BUDGET);
+    await limiter.report(ACCOUNT, grant, { max: 10, remaining: 2, intervalMs: 500 }, BUDGET);
     const lowered = await limiter.state(ACCOUNT);
     expect(lowered.outsideUsageEstimate).toBeCloseTo(3.5, 9);
     expect(lowered.effectiveMax).toBe(5);
@@ -150,14 +150,14 @@ describe('RateLimiter adapting to HubSpot reports', () => {
   it('lowers the estimate with reports showing no outside use', async () => {
     const { clock, limiter } = virtualLimiter();
     const first = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
-    await limiter.observe(ACCOUNT, first, { max: 10, remaining: 1 }, BUDGET);
+    await limiter.report(ACCOUNT, first, { max: 10, remaining: 1 }, BUDGET);
     const high = (await limiter.state(ACCOUNT)).outsideUsageEstimate;
     let estimate = high;
     for (let i = 0; i < 8; i++) {
       const grant = await nextGrant(limiter, clock, BUDGET);
       const ours = (await limiter.state(ACCOUNT)).grantsInWindow;
       // HubSpot now counts only our calls (its window is the raw one, ours the guarded one: at most equal).
-      await limiter.observe(ACCOUNT, grant, { max: 10, remaining: 10 - Math.min(ours, 10) }, BUDGET);
+      await limiter.report(ACCOUNT, grant, { max: 10, remaining: 10 - Math.min(ours, 10) }, BUDGET);
       const next = (await limiter.state(ACCOUNT)).outsideUsageEstimate;
       expect(next).toBeLessThanOrEqual(estimate);
       estimate = next;
@@ -179,7 +179,7 @@ describe('RateLimiter adapting to HubSpot reports', () => {
           for (const { gapMs, used } of reports) {
             clock.now += gapMs;
             // No grants: every call HubSpot counted is someone else's.
-            await limiter.observe(ACCOUNT, undefined, { max: 10, remaining: 10 - used }, BUDGET);
+            await limiter.report(ACCOUNT, undefined, { max: 10, remaining: 10 - used }, BUDGET);
             const elapsed = lastAt === undefined ? 0 : clock.now - lastAt;
             // Only a refused call (a 429) marks HubSpot's count as capped; these reports are of accepted calls.
             expected = smoothOutsideUsage(expected, elapsed, used, 500, DEFAULT_GAINS, false);
@@ -195,7 +195,7 @@ describe('RateLimiter adapting to HubSpot reports', () => {
   it('caps at HubSpot reported Max and prefers its longer interval', async () => {
     const { clock, limiter } = virtualLimiter();
     const grant = expectGrant(await limiter.acquire(ACCOUNT, BUDGET));
-    await limiter.observe(ACCOUNT, grant, { max: 5, remaining: 4, intervalMs: 1_000 }, BUDGET);
+    await limiter.report(ACCOUNT, grant, { max: 5, remaining: 4, intervalMs: 1_000 }, BUDGET);
     const times = [grant.at];
     while (times.length < 11) times.push((await nextGrant(limiter, clock, BUDGET)).at);
     // 5 per (1000 ms + 20 ms margin), not 10 per 515 ms.
@@ -238,7 +238,7 @@ describe('RateLimiter daily budget', () => {
     const budget: AccountBudget = { ...BUDGET, dailyReserve: 1 };
     const observed = await nextGrant(limiter, clock, budget);
     const before = await nextGrant(limiter, clock, budget); // granted before the report came back
-    await limiter.observe(ACCOUNT, observed, { daily: 1000, dailyRemaining: 4 }, budget);
+    await limiter.report(ACCOUNT, observed, { daily: 1000, dailyRemaining: 4 }, budget);
     expect((await limiter.state(ACCOUNT)).reportedDailyRemaining).toBe(4);
     // 4 left at the observed call's arrival, 1 reserved, 1 granted since: 2 more.
     await nextGrant(limiter, clock, budget);

@@ -56,7 +56,7 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
       intervalMs: budget.windowMs,
       secondly: scenario.secondly,
     };
-    await limiters[0]!.observe('acct', undefined, report, budget);
+    await limiters[0]!.report('acct', undefined, report, budget);
   }
   const callers = limiters.flatMap((limiter) =>
     Array.from({ length: callersPerReplica }, () => ({ limiter, nextTry: start + random() * 5 })),
@@ -207,7 +207,7 @@ describe('RateLimiter sharing the account with another client (virtual time)', (
           if (arrival >= start + 2 * budget.windowMs) rejectedLater++;
         }
         const remaining = Math.max(0, budget.maxRequests - used);
-        await limiter.observe('acct', grant, { max: 100, remaining, intervalMs: 10_000 }, budget);
+        await limiter.report('acct', grant, { max: 100, remaining, intervalMs: 10_000 }, budget);
       }
       clock.now = caller.nextTry;
       const result = await caller.limiter.acquire('acct', budget);

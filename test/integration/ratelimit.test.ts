@@ -240,7 +240,7 @@ describe('RateLimiter across replicas', () => {
           grants.push(grant);
           return grant;
         },
-        observe: (a, g, snapshot, b, call) => limiter.observe(a, g, snapshot, b, call),
+        report: (a, g, snapshot, b, call) => limiter.report(a, g, snapshot, b, call),
         pause: (a, options) => limiter.pause(a, options),
         departed: (a, g, sentAt) => limiter.departed(a, g, sentAt),
       },

@@ -18,12 +18,12 @@ describe('calls in flight follow demand (Little’s law)', () => {
   it('learns each account’s latency from its answers, starting generous', () => {
     const demand = new CallDemand();
     expect(demand.latencyMs('a')).toBe(INITIAL_LATENCY_MS);
-    demand.observe('a', 2000);
+    demand.recordLatency('a', 2000);
     expect(demand.latencyMs('a')).toBe(2000);
-    for (let i = 0; i < 50; i++) demand.observe('a', 100);
+    for (let i = 0; i < 50; i++) demand.recordLatency('a', 100);
     expect(demand.latencyMs('a')).toBeCloseTo(100, 0);
-    demand.observe('a', Number.NaN);
-    demand.observe('a', -5);
+    demand.recordLatency('a', Number.NaN);
+    demand.recordLatency('a', -5);
     expect(demand.latencyMs('a')).toBeCloseTo(100, 0);
     expect(demand.latencyMs('b')).toBe(INITIAL_LATENCY_MS);
   });

@@ -6,7 +6,7 @@
     1. no pause in force. A daily stop (recorded by 2.) is decided again on every call instead: it ends as soon
        as the daily budget has room again (a raised limit, an operator's resume), else at the reset. A pause
        marked `pauseProbe` (a DAILY 429's, pause.lua) does not lift for everyone at once when it ends: each grant
-       is then a probe, holding the others back for PROBE_HOLD_MS, until HubSpot accepts a call (observe.lua
+       is then a probe, holding the others back for PROBE_HOLD_MS, until HubSpot accepts a call (report.lua
        lifts it): HubSpot's day may roll over a little after ours;
     2. daily budget left: our own count since the reset (or since an operator's resume) against dailyLimit -
        dailyReserve, and HubSpot's last reported Daily-Remaining (minus the reserve and our grants since) when
