@@ -141,6 +141,14 @@ export function groupOf(account: string, objectType: string): string {
   return `${account}|${objectType}`;
 }
 
+/** The parts of a group name built by {@link groupOf}. */
+export function parseGroup(group: string): { account: string; objectType: string } {
+  const at = group.indexOf('|');
+  return at < 0
+    ? { account: group, objectType: '' }
+    : { account: group.slice(0, at), objectType: group.slice(at + 1) };
+}
+
 /**
  * The identity of one HubSpot object as addressed by updates. `id` comes last and the other parts may not
  * contain `|` (validated), so the key is unambiguous.
@@ -152,4 +160,15 @@ export function objectKeyOf(
   id: string,
 ): string {
   return `${account}|${objectType}|${idProperty ?? ''}|${id}`;
+}
+
+/** The parts of an object key built by {@link objectKeyOf}; `idProperty` only when the key has one. */
+export function parseObjectKey(objectKey: string): {
+  account: string;
+  objectType: string;
+  idProperty?: string;
+  id: string;
+} {
+  const [account = '', objectType = '', idProperty = '', ...rest] = objectKey.split('|');
+  return { account, objectType, ...(idProperty ? { idProperty } : {}), id: rest.join('|') };
 }

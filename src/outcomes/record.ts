@@ -1,3 +1,4 @@
+import { parseObjectKey } from '../keys.js';
 import type { Outcome, OutcomeError, OutcomeStatus } from './outcome.js';
 
 /** What an outcome record is built from: the object an update addresses and how far it got. */
@@ -21,17 +22,6 @@ export interface OutcomeFacts {
  * a different update reusing it.
  */
 export type StoredOutcome = Outcome & { fp?: string };
-
-/** Splits an object key (`account|objectType|idProperty|id`) back into its parts. */
-export function parseObjectKey(objectKey: string): {
-  account: string;
-  objectType: string;
-  idProperty?: string;
-  id: string;
-} {
-  const [account = '', objectType = '', idProperty = '', ...rest] = objectKey.split('|');
-  return { account, objectType, ...(idProperty ? { idProperty } : {}), id: rest.join('|') };
-}
 
 /** Builds the outcome record stored in Redis; optional fields are left out rather than set to undefined. */
 export function buildOutcome(facts: OutcomeFacts): StoredOutcome {

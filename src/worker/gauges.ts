@@ -12,7 +12,7 @@ export async function refreshGauges(
   keys: QueueKeys,
   limiter: RateLimiter,
   metrics: Metrics,
-  accounts: string[],
+  accounts: readonly string[],
   oldestPending: number[],
 ): Promise<void> {
   const [stats, waiting, invalid, delayed, oldestJob, time] = await Promise.all([

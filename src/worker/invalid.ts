@@ -1,3 +1,4 @@
+import { objectKeyOf } from '../keys.js';
 import { buildOutcome } from '../outcomes/record.js';
 import {
   describeIssues,
@@ -111,7 +112,12 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
       }
       const issues = describeUnroutable(data, limits);
       const trace = traceIdOfJob(jobId, raw);
-      const objectKey = `${str(raw, 'account') || 'default'}|${str(raw, 'objectType')}|${str(raw, 'idProperty')}|${str(raw, 'id')}`;
+      const objectKey = objectKeyOf(
+        str(raw, 'account') || 'default',
+        str(raw, 'objectType'),
+        str(raw, 'idProperty'),
+        str(raw, 'id'),
+      );
       const outcome = buildOutcome({
         objectWriteTraceId: trace,
         objectKey,

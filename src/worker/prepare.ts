@@ -1,7 +1,7 @@
 import type { BatchInput } from '../hubspot/port.js';
+import { parseGroup } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import {
-  DEFAULT_ACCOUNT,
   describeIssues,
   fingerprintOfJobData,
   type Update,
@@ -87,7 +87,7 @@ export function prepareBatch(
   options: { maxAttempts?: number; limits?: Partial<UpdateLimits> } = {},
 ): PreparedBatch {
   const schema = updateSchema(options.limits);
-  const [account = DEFAULT_ACCOUNT, objectType = ''] = group.split('|');
+  const { account, objectType } = parseGroup(group);
   const inputs: PreparedInput[] = [];
   const early: EarlyDecision[] = [];
   // HubSpot echoes emails in another case, so ids are compared folded.

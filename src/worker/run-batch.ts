@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../hubspot/errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
+import { parseGroup } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import { BudgetPausedError, type RateLimiter } from '../ratelimit/limiter.js';
@@ -67,7 +68,7 @@ export interface ClaimedBatch {
  */
 export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promise<void> {
   const { group, batchId, objects, budget, signal } = claimed;
-  const [account = '', objectType = ''] = group.split('|');
+  const { account, objectType } = parseGroup(group);
   let validator: PropertyValidator | undefined;
   // The schema fetch found the account paused for longer than a batch may hold its claim.
   let paused = false;

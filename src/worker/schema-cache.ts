@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { HubSpotPort, PropertyDefinition } from '../hubspot/port.js';
 import { parsePropertyDefinitions, validateProperties } from '../hubspot/properties.js';
+import { groupOf } from '../keys.js';
 import { BudgetPausedError } from '../ratelimit/limiter.js';
 import type { PropertyValidator } from './prepare.js';
 
@@ -47,7 +48,7 @@ export class SchemaCache {
     objectType: string,
     signal: AbortSignal,
   ): Promise<PropertyValidator | undefined> {
-    const key = `${account}|${objectType}`;
+    const key = groupOf(account, objectType);
     const hit = this.#entries.get(key);
     const ttl = hit?.found === false ? (this.#options.missingTtlMs ?? 30_000) : this.#options.ttlMs;
     if (hit && Date.now() - hit.at < ttl) return hit.value;
@@ -70,7 +71,7 @@ export class SchemaCache {
 
   /** Forgets a schema, e.g. after HubSpot rejected a property the cached schema allowed. */
   invalidate(account: string, objectType: string): void {
-    this.#entries.delete(`${account}|${objectType}`);
+    this.#entries.delete(groupOf(account, objectType));
   }
 
   async #load(

@@ -26,7 +26,10 @@ describe('leak guard', () => {
     await once(client, 'connect');
     const [serverSide] = (await accepted) as [import('node:net').Socket];
     const open = await settle(before, { timeoutMs: 50 });
-    expect(open).toEqual([{ type: 'TCPSocketWrap', before: 0, after: 2 }]);
+    // The connect request (ConnectWrap) is freed a moment after 'connect'; on a loaded host it may still show.
+    expect(open.filter((g) => g.type !== 'ConnectWrap')).toEqual([
+      { type: 'TCPSocketWrap', before: 0, after: 2 },
+    ]);
     client.destroy();
     serverSide.destroy();
     expect(await settle(before)).toEqual([]);

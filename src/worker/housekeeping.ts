@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { QueueKeys } from '../keys.js';
+import type { Metrics } from '../metrics.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { UpdateLimits } from '../update.js';
+import { refreshGauges } from './gauges.js';
+import { failInvalidJobs } from './invalid.js';
+import type { QueueStore } from './store.js';
+
+/** How often housekeeping runs. */
+export const TICK_MS = 1000;
+/** In-flight marks checked for a vanished batch, every this many ticks. */
+const SWEEP_MARKS = 100;
+const SWEEP_EVERY_TICKS = 10;
+/** How often the queue's gauges are read. */
+const GAUGES_EVERY_MS = 5000;
+
+export interface HousekeepingOptions {
+  redis: Redis;
+  keys: QueueKeys;
+  store: QueueStore;
+  limiter: RateLimiter;
+  ambiguousHoldMs: number;
+  limits?: Partial<UpdateLimits>;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Accounts whose gauges are kept. */
+  accounts: readonly string[];
+}
+
+/**
+ * What any replica does now and then besides sending: fails unroutable jobs, runs the tick (due retries, ended
+ * holds, expired leases, a slice of the in-flight marks), prunes the dead-letter index, and refreshes gauges.
+ */
+export class Housekeeping {
+  readonly #o: HousekeepingOptions;
+  #nextTickAt = 0;
+  #nextGaugesAt = 0;
+  #ticks = 0;
+
+  constructor(options: HousekeepingOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Runs what is due at `now`; `invalid` is how many unroutable jobs the pass's ingest set aside. Resolves with
+   * how soon the next retry or hold end is due (ms), capped at the tick interval.
+   */
+  async run(now: number, invalid: number): Promise<number> {
+    const o = this.#o;
+    const due = now >= this.#nextTickAt;
+    if (invalid > 0 || due) await failInvalidJobs(o.store, o.limits);
+    if (!due) return Math.max(0, Math.min(TICK_MS, this.#nextTickAt - now));
+    this.#nextTickAt = now + TICK_MS;
+    // Broken in-flight marks cannot arise from a script run twice, only from older versions or manual edits: a
+    // slice of them is checked every tenth tick.
+    const sweep = this.#ticks++ % SWEEP_EVERY_TICKS === 0 ? SWEEP_MARKS : 0;
+    const t = await o.store.tick(o.ambiguousHoldMs, { sweep });
+    await o.store.pruneFailed();
+    if (t.reclaimed > 0) o.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
+    if (t.repaired > 0)
+      o.logger.warn({ objects: t.repaired }, 'repaired in-flight marks of vanished batches');
+    return t.nextDueMs >= 0 ? Math.min(TICK_MS, t.nextDueMs) : TICK_MS;
+  }
+
+  /** Refreshes the gauges when due; `oldestPending` are the groups' oldest enqueue times. */
+  async gauges(now: number, oldestPending: number[]): Promise<void> {
+    const o = this.#o;
+    if (!o.metrics || now < this.#nextGaugesAt) return;
+    this.#nextGaugesAt = now + GAUGES_EVERY_MS;
+    await refreshGauges(o.redis, o.keys, o.limiter, o.metrics, o.accounts, oldestPending).catch(
+      (err: unknown) => o.logger.debug({ err }, 'gauges not refreshed'),
+    );
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The loop's scheduling decisions, as pure functions over what one pass knows: which group may get another batch
+ * now, whether a batch may be claimed ahead of its grant, and how long the loop sleeps. The loop does the I/O
+ * (peek, claim); these only decide, so they are unit-tested on plain data.
+ */
+
+/** Groups from `rotation` on, then the ones before: each pass starts at another group, so none is favoured. */
+export function rotate<T>(groups: readonly T[], rotation: number): T[] {
+  if (groups.length === 0) return [];
+  const start = rotation % groups.length;
+  return [...groups.slice(start), ...groups.slice(0, start)];
+}
+
+/** What the loop knows when it considers one more batch of a group. */
+export interface NextBatchInput {
+  /** Claimable objects of the group not yet taken in this pass. */
+  remaining: number;
+  /** True for the group's first batch of this pass. */
+  first: boolean;
+  oldestEnqueuedAt: number;
+  /** Redis's clock when the ready report was read. */
+  now: number;
+  /** Jobs still in the wait list (not yet ingested): a lingering batch waits for them. */
+  waiting: number;
+  lingerMs: number;
+  maxBatchSize: number;
+  /** Local time until which the account is known to have no budget (from an earlier look). */
+  blockedForMs: number;
+  inflightOfAccount: number;
+  accountLimit: number;
+  inflightTotal: number;
+  concurrency: number;
+}
+
+/** Claim another batch of the group now, or stop with it for this pass (and wake within `sleepMs`, if given). */
+export type NextBatch = { kind: 'claim' } | { kind: 'stop'; sleepMs?: number };
+
+/**
+ * Whether the group gets another batch in this pass: not while the worker is full or the account at its
+ * limit or out of budget; a full batch always, a partial one only as the group's first batch of the pass once
+ * its oldest update lingered `lingerMs` and nothing is left to ingest (later updates may still fill it).
+ */
+export function nextBatch(input: NextBatchInput): NextBatch {
+  if (input.inflightTotal >= input.concurrency) return { kind: 'stop' };
+  if (input.blockedForMs > 0) return { kind: 'stop', sleepMs: input.blockedForMs };
+  if (input.inflightOfAccount >= input.accountLimit) return { kind: 'stop' };
+  if (input.remaining >= input.maxBatchSize) return { kind: 'claim' };
+  const lingerLeft = input.oldestEnqueuedAt + input.lingerMs - input.now;
+  if (input.first && lingerLeft <= 0 && input.waiting === 0) return { kind: 'claim' };
+  return input.first && lingerLeft > 0 ? { kind: 'stop', sleepMs: lingerLeft } : { kind: 'stop' };
+}
+
+/** What a look at the account's budget said, as the claim-ahead decision needs it. */
+export type BudgetLook = { granted: true } | { granted: false; waitMs: number; reason: string };
+
+/** Claim the batch now, or wait: the account's budget is not due soon enough, or enough batches wait already. */
+export type AheadDecision = { kind: 'claim' } | { kind: 'wait'; ms: number; blocked: boolean };
+
+/**
+ * A batch is claimed before its grant only when the budget is free now or within `maxWaitMs`, and fewer than
+ * `target` of the account's batches already wait for theirs: a claimed object takes no more updates, so claiming
+ * far ahead would send later updates of the same objects in calls of their own. A pause can be lifted early
+ * (credentials fixed, an operator's resume), so it is looked at again at least every `recheckMs`.
+ */
+export function aheadDecision(options: {
+  look?: BudgetLook;
+  waiting: number;
+  target: number;
+  maxWaitMs: number;
+  recheckMs: number;
+}): AheadDecision {
+  const { look, waiting, target, maxWaitMs, recheckMs } = options;
+  if (waiting >= target) return { kind: 'wait', ms: maxWaitMs, blocked: false };
+  if (!look || look.granted) return { kind: 'claim' };
+  if (look.reason === 'window' && look.waitMs <= maxWaitMs) return { kind: 'claim' };
+  const ms = look.reason === 'window' ? look.waitMs : Math.min(look.waitMs, recheckMs);
+  return { kind: 'wait', ms, blocked: true };
+}
+
+/**
+ * How long the loop sleeps after a pass: not at all when it started batches and has room for more (more work is
+ * likely ready), else the shortest wake-up any group or housekeeping asked for.
+ */
+export function passSleepMs(options: {
+  dispatched: number;
+  inflightTotal: number;
+  concurrency: number;
+  sleepMs: number;
+}): number {
+  return options.dispatched > 0 && options.inflightTotal < options.concurrency ? 0 : options.sleepMs;
+}

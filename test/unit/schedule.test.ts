@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import {
+  aheadDecision,
+  type NextBatchInput,
+  nextBatch,
+  passSleepMs,
+  rotate,
+} from '../../src/worker/schedule.js';
+
+const base: NextBatchInput = {
+  remaining: 100,
+  first: true,
+  oldestEnqueuedAt: 1_000,
+  now: 2_000,
+  waiting: 0,
+  lingerMs: 250,
+  maxBatchSize: 100,
+  blockedForMs: 0,
+  inflightOfAccount: 0,
+  accountLimit: 10,
+  inflightTotal: 0,
+  concurrency: 100,
+};
+
+describe('rotate', () => {
+  it('starts at the rotation and wraps around, visiting every group once', () => {
+    expect(rotate(['a', 'b', 'c'], 1)).toEqual(['b', 'c', 'a']);
+    expect(rotate(['a', 'b', 'c'], 5)).toEqual(['c', 'a', 'b']);
+    expect(rotate([], 3)).toEqual([]);
+  });
+});
+
+describe('nextBatch', () => {
+  it('claims a full batch whatever its age', () => {
+    expect(nextBatch({ ...base, oldestEnqueuedAt: 1_999, first: false })).toEqual({ kind: 'claim' });
+  });
+
+  it('stops when the worker is full, before anything else', () => {
+    expect(nextBatch({ ...base, inflightTotal: 100, blockedForMs: 50 })).toEqual({ kind: 'stop' });
+  });
+
+  it('stops with a wake-up when the account is known to be out of budget', () => {
+    expect(nextBatch({ ...base, blockedForMs: 40 })).toEqual({ kind: 'stop', sleepMs: 40 });
+  });
+
+  it('stops when the account has as many batches in flight as it may', () => {
+    expect(nextBatch({ ...base, inflightOfAccount: 10 })).toEqual({ kind: 'stop' });
+  });
+
+  it('sends a partial batch only once it lingered and nothing is left to ingest', () => {
+    const partial = { ...base, remaining: 3 };
+    expect(nextBatch(partial)).toEqual({ kind: 'claim' });
+    expect(nextBatch({ ...partial, waiting: 5 })).toEqual({ kind: 'stop' });
+    expect(nextBatch({ ...partial, now: 1_100 })).toEqual({ kind: 'stop', sleepMs: 150 });
+  });
+
+  it('never sends a second partial batch of a group in one pass', () => {
+    expect(nextBatch({ ...base, remaining: 3, first: false })).toEqual({ kind: 'stop' });
+  });
+});
+
+describe('aheadDecision', () => {
+  const opts = { waiting: 0, target: 2, maxWaitMs: 150, recheckMs: 1000 };
+
+  it('claims when the account has no budget to check or its budget is free', () => {
+    expect(aheadDecision(opts)).toEqual({ kind: 'claim' });
+    expect(aheadDecision({ ...opts, look: { granted: true } })).toEqual({ kind: 'claim' });
+  });
+
+  it('claims ahead when the window frees up within the limit, and waits when it frees up later', () => {
+    expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 150, reason: 'window' } })).toEqual({
+      kind: 'claim',
+    });
+    expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 151, reason: 'window' } })).toEqual({
+      kind: 'wait',
+      ms: 151,
+      blocked: true,
+    });
+  });
+
+  it('looks at a pause again at least every recheck, since it can be lifted early', () => {
+    expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 60_000, reason: 'auth' } })).toEqual({
+      kind: 'wait',
+      ms: 1000,
+      blocked: true,
+    });
+    expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 20, reason: 'auth' } })).toEqual({
+      kind: 'wait',
+      ms: 20,
+      blocked: true,
+    });
+  });
+
+  it('does not claim more batches ahead than the target, without marking the account blocked', () => {
+    expect(aheadDecision({ ...opts, waiting: 2, look: { granted: true } })).toEqual({
+      kind: 'wait',
+      ms: 150,
+      blocked: false,
+    });
+  });
+});
+
+describe('passSleepMs', () => {
+  it('goes on at once after dispatching with room left, else sleeps as asked', () => {
+    expect(passSleepMs({ dispatched: 1, inflightTotal: 5, concurrency: 10, sleepMs: 500 })).toBe(0);
+    expect(passSleepMs({ dispatched: 1, inflightTotal: 10, concurrency: 10, sleepMs: 500 })).toBe(500);
+    expect(passSleepMs({ dispatched: 0, inflightTotal: 0, concurrency: 10, sleepMs: 500 })).toBe(500);
+  });
+});
