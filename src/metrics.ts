@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric name starts with this prefix. */
 export const METRIC_PREFIX = 'hbq_';
@@ -101,7 +101,7 @@ export function createMetrics(registry: Registry, options: { defaultMetrics?: bo
     }),
     paused: new Gauge({
       name: `${p}account_paused`,
-      help: '1 while an account is paused, by reason.',
+      help: '1 while an account is paused, by reason (rate_limit, daily, auth, manual); a daily stop is a daily pause.',
       labelNames: ['account', 'reason'],
       registers,
     }),
@@ -128,4 +128,24 @@ export function createMetrics(registry: Registry, options: { defaultMetrics?: bo
       registers,
     }),
   };
+}
+
+/** The README's row for the metrics `defaultMetrics` adds, which prom-client names and which vary by Node version. */
+const PROCESS_METRICS_ROW = `| \`${METRIC_PREFIX}process_*\`, \`${METRIC_PREFIX}nodejs_*\` | – | – | Node.js process metrics. |`;
+
+/**
+ * The README's Metrics table: every metric {@link createMetrics} registers, with its type, label names and help
+ * text read back from a registry, then one row for the Node process metrics.
+ */
+export function metricsMarkdown(): string {
+  const registry = new Registry();
+  createMetrics(registry, { defaultMetrics: false });
+  const rows = registry.getMetricsAsArray().map((metric) => {
+    // prom-client keeps the configured label names on the metric, though its typings do not declare them.
+    const labels = (metric as { labelNames?: readonly string[] }).labelNames ?? [];
+    const help = metric.help.replaceAll('|', '\\|');
+    return `| \`${metric.name}\` | ${metric.type} | ${labels.join(', ') || '–'} | ${help} |`;
+  });
+  const header = ['| metric | type | labels | meaning |', '| --- | --- | --- | --- |'];
+  return `${[...header, ...rows, PROCESS_METRICS_ROW].join('\n')}\n`;
 }
