@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update.js';
+import { WORKER_DEFAULTS as D } from './worker/defaults.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 /** Offsets of real time zones, minutes east of UTC: UTC-12:00 to UTC+14:00. */
@@ -43,33 +44,33 @@ const accountsJson = z
  * nothing else reads `process.env`.
  */
 export const ConfigSchema = z.object({
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default(D.redisUrl),
   QUEUE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
-    .default('hubspot-updates'),
+    .default(D.queueName),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_ACCOUNTS: accountsJson.optional(),
-  HUBSPOT_BASE_URL: z.string().url('must be an http(s) URL').default('https://api.hubapi.com'),
-  RATE_LIMIT_MAX: int(1).default(100),
-  RATE_LIMIT_WINDOW_MS: int(100).default(10_000),
+  HUBSPOT_BASE_URL: z.string().url('must be an http(s) URL').default(D.hubspotBaseUrl),
+  RATE_LIMIT_MAX: int(1).default(D.maxRequests),
+  RATE_LIMIT_WINDOW_MS: int(100).default(D.windowMs),
   RATE_LIMIT_MARGIN_MS: int(0).optional(),
   DAILY_LIMIT: int(1).optional(),
   DAILY_RESERVE: int(0).default(0),
   DAILY_RESET_UTC_OFFSET_MINUTES: z.coerce.number().pipe(utcOffsetMinutes).default(0),
-  BATCH_LINGER_MS: int(0).default(250),
-  BATCH_MAX_SIZE: int(1).max(100).default(100),
-  WORKER_CONCURRENCY: int(1).default(100),
-  LEASE_MS: int(1000).default(5000),
-  AMBIGUOUS_HOLD_MS: int(0).default(60_000),
-  LIVENESS_TIMEOUT_MS: int(1000).default(60_000),
-  MAX_ATTEMPTS: int(1).default(10),
-  BACKOFF_BASE_MS: int(1).default(1000),
-  BACKOFF_MAX_MS: int(1).default(300_000),
-  AUTH_PAUSE_MS: int(1000).default(60_000),
-  HTTP_TIMEOUT_MS: int(100).default(30_000),
-  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
-  OUTCOME_TTL_SECONDS: int(60).default(7 * 24 * 3600),
+  BATCH_LINGER_MS: int(0).default(D.batchLingerMs),
+  BATCH_MAX_SIZE: int(1).max(100).default(D.batchMaxSize),
+  WORKER_CONCURRENCY: int(1).default(D.concurrency),
+  LEASE_MS: int(1000).default(D.leaseMs),
+  AMBIGUOUS_HOLD_MS: int(0).default(D.ambiguousHoldMs),
+  LIVENESS_TIMEOUT_MS: int(1000).default(D.livenessTimeoutMs),
+  MAX_ATTEMPTS: int(1).default(D.maxAttempts),
+  BACKOFF_BASE_MS: int(1).default(D.backoffBaseMs),
+  BACKOFF_MAX_MS: int(1).default(D.backoffMaxMs),
+  AUTH_PAUSE_MS: int(1000).default(D.authPauseMs),
+  HTTP_TIMEOUT_MS: int(100).default(D.httpTimeoutMs),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(D.shutdownTimeoutMs),
+  OUTCOME_TTL_SECONDS: int(60).default(D.outcomeTtlSeconds),
   UPDATE_MAX_VALUE_LENGTH: int(1).default(DEFAULT_UPDATE_LIMITS.maxValueLength),
   UPDATE_MAX_PROPERTIES: int(1).default(DEFAULT_UPDATE_LIMITS.maxProperties),
   VALIDATE_PROPERTIES: z

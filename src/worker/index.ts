@@ -1,13 +1,13 @@
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHubSpotClient, type HubSpotClient } from '../hubspot/client.js';
-import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import type { UpdateLimits } from '../update.js';
+import { WORKER_DEFAULTS as D } from './defaults.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */
@@ -42,8 +42,8 @@ export interface WorkerOptions {
   batchLingerMs?: number;
   batchMaxSize?: number;
   /**
-   * Most batches in flight per worker (default {@link DEFAULT_CONCURRENCY}); each account keeps as many as its
-   * rate times its calls' latency needs, below this ceiling. Memory is bounded by it (at most 100 updates each).
+   * Most batches in flight per worker (default 100); each account keeps as many as its
+   * rate times its calls' latency needs, below this ceiling. Memory is bounded by it (each holds up to 100 objects and their updates).
    */
   concurrency?: number;
   /**
@@ -95,22 +95,12 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-/** Default lease of a claimed batch: a dead worker's batches are sent again within about this long. */
-export const DEFAULT_LEASE_MS = 5000;
-/**
- * Default ceiling of batches in flight per worker. Below it, each account gets what its budget needs: its rate
- * times its calls' latency, with headroom (a 250-per-10-s account answering in 2 s needs about 50).
- */
-export const DEFAULT_CONCURRENCY = 100;
-/** Default hold after a call that may still apply. */
-export const DEFAULT_AMBIGUOUS_HOLD_MS = 60_000;
-
 /** Creates a worker that drains the queue into HubSpot batch-update calls. */
 export function createWorker(options: WorkerOptions): Worker {
   const logger = options.logger ?? pino({ level: 'info', redact: redactPaths });
   const defaults = {
-    maxRequests: options.rateLimit?.maxRequests ?? 100,
-    windowMs: options.rateLimit?.windowMs ?? 10_000,
+    maxRequests: options.rateLimit?.maxRequests ?? D.maxRequests,
+    windowMs: options.rateLimit?.windowMs ?? D.windowMs,
   };
   const budgets = new Map<string, AccountBudget>();
   for (const [name, a] of Object.entries(options.accounts)) {
@@ -139,34 +129,34 @@ export function createWorker(options: WorkerOptions): Worker {
   if (options.hubspot) port = options.hubspot;
   else {
     ownClient = createHubSpotClient({
-      baseUrl: options.hubspotBaseUrl ?? 'https://api.hubapi.com',
+      baseUrl: options.hubspotBaseUrl ?? D.hubspotBaseUrl,
       tokenProvider,
-      timeoutMs: options.httpTimeoutMs ?? 30_000,
+      timeoutMs: options.httpTimeoutMs ?? D.httpTimeoutMs,
       logger,
     });
     port = ownClient;
   }
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
   const worker = new BatchWorker({
-    redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379',
-    queueName: options.queueName ?? 'hubspot-updates',
+    redisUrl: options.redisUrl ?? D.redisUrl,
+    queueName: options.queueName ?? D.queueName,
     budgetFor: (account) => budgets.get(account),
     port,
-    lingerMs: options.batchLingerMs ?? 250,
-    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-    maxBatchSize: options.batchMaxSize ?? 100,
-    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
-    ambiguousHoldMs: options.ambiguousHoldMs ?? DEFAULT_AMBIGUOUS_HOLD_MS,
-    httpTimeoutMs: options.httpTimeoutMs ?? 30_000,
-    livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
+    lingerMs: options.batchLingerMs ?? D.batchLingerMs,
+    concurrency: options.concurrency ?? D.concurrency,
+    maxBatchSize: options.batchMaxSize ?? D.batchMaxSize,
+    leaseMs: options.leaseMs ?? D.leaseMs,
+    ambiguousHoldMs: options.ambiguousHoldMs ?? D.ambiguousHoldMs,
+    httpTimeoutMs: options.httpTimeoutMs ?? D.httpTimeoutMs,
+    livenessTimeoutMs: options.livenessTimeoutMs ?? D.livenessTimeoutMs,
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
-    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    outcomeTtlSeconds: options.outcomeTtlSeconds ?? 7 * 24 * 3600,
-    backoffBaseMs: options.backoffBaseMs ?? 1000,
-    backoffMaxMs: options.backoffMaxMs ?? 300_000,
-    authPauseMs: options.authPauseMs ?? 60_000,
-    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
-    validateProperties: options.validateProperties ?? true,
+    maxAttempts: options.maxAttempts ?? D.maxAttempts,
+    outcomeTtlSeconds: options.outcomeTtlSeconds ?? D.outcomeTtlSeconds,
+    backoffBaseMs: options.backoffBaseMs ?? D.backoffBaseMs,
+    backoffMaxMs: options.backoffMaxMs ?? D.backoffMaxMs,
+    authPauseMs: options.authPauseMs ?? D.authPauseMs,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? D.shutdownTimeoutMs,
+    validateProperties: options.validateProperties ?? D.validateProperties,
     configuredAccounts: Object.keys(options.accounts),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),
