@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { queueKeys } from '../dist/index.js';
+import { kindOfKey } from '../dist/keys.js';
 import { runDrainProcess, startWorkerProcess } from './queue-cost/drain.mjs';
 import { fixed, int, median, percentile, ratio, rounds, verdict } from './queue-cost/figures.mjs';
 import {
@@ -79,17 +80,11 @@ function simSeed(n) {
   };
 }
 
-/** Memory kinds of our keys. */
+/** Memory kinds of our keys, by the key table's names. */
 function classifyOurs(queueName) {
   const k = queueKeys(queueName);
-  return (key) => {
-    if (key === k.wait) return 'wait list';
-    if (key.startsWith(`${k.jobPrefix}t-`)) return 'job hashes';
-    if (key.startsWith(k.outcomePrefix)) return 'outcomes';
-    if (key.startsWith(k.landedPrefix)) return 'landed fences';
-    if (key === k.events) return 'events stream';
-    return 'other';
-  };
+  const names = { wait: 'wait list', job: 'job hashes', outcome: 'outcomes', landed: 'landed fences' };
+  return (key) => names[kindOfKey(k, key)] ?? 'other';
 }
 
 /** Memory kinds of BullMQ's keys (`bull:<queue>:<suffix>`). */

@@ -1,86 +1,27 @@
 /**
- * Every Redis key the project writes, built in one place.
+ * Every Redis key the queue owns, built and parsed in one place, and the compound values stored under them.
  *
  * All keys of a queue share the hash tag `{QUEUE_NAME}`, so a queue lives in one Redis Cluster slot (our Lua
  * scripts touch many keys at once) and two queues never interfere. BullMQ's own keys use the prefix
  * `hbq:{QUEUE_NAME}`, so BullMQ clients in other languages enqueue with `prefix = "hbq:{QUEUE_NAME}"`.
+ *
+ * Lua scripts build the same keys through the prelude {@link LUA_KEYS}, generated here from the same table: a
+ * script gets the queue's key root and job prefix as `ARGV[1]` and `ARGV[2]` and never spells a key itself.
  */
-export interface QueueKeys {
-  /** BullMQ `prefix` option for this queue. */
-  readonly bullPrefix: string;
-  /** The BullMQ queue name. */
-  readonly queueName: string;
-  /** Root shared by every key of this queue, e.g. `hbq:{hubspot-updates}:`. */
-  readonly root: string;
-  /** BullMQ's job hash prefix: `<bullPrefix>:<queueName>:` + job id. */
-  readonly jobPrefix: string;
-  /** BullMQ's wait list (LPUSH by producers, popped FIFO by ingestion). */
-  readonly wait: string;
-  /** BullMQ's marker zset, which wakes blocked consumers when jobs arrive. */
-  readonly marker: string;
-  /** BullMQ's meta hash. */
-  readonly meta: string;
-  /** BullMQ's events stream. */
-  readonly events: string;
-  /** Outcome record of one update, a JSON string with a TTL. */
-  outcome(objectWriteTraceId: string): string;
-  /** Prefix of outcome keys (used by Lua scripts that build them). */
-  readonly outcomePrefix: string;
-  /** Counter giving every ingested update its sequence number (enqueue order). */
-  readonly seq: string;
-  /** Set of group names (`account|objectType`) that have claimable objects. */
-  readonly groups: string;
-  /** Zset of claimable object keys in a group, scored by the enqueue time of the object's oldest update. */
-  pending(group: string): string;
-  readonly pendingPrefix: string;
-  /** List of pending update entries of one object, in sequence order. */
-  objectUpdates(objectKey: string): string;
-  readonly objectPrefix: string;
-  /** Hash of property name to the sequence number of the last value that landed in HubSpot. */
-  landed(objectKey: string): string;
-  readonly landedPrefix: string;
-  /** Hash of object key to the batch that has it in flight: at most one in-flight batch per object. */
-  readonly inflight: string;
-  /** Zset of in-flight batch ids scored by lease deadline (ms). */
-  readonly leases: string;
-  /** Hash describing one in-flight batch. */
-  batch(batchId: string): string;
-  readonly batchPrefix: string;
-  /**
-   * Hash of object key to a hold, `untilMs|jobId,jobId,...`: after a call that may still apply (a timeout, a
-   * reset, a 5xx, a lost lease), only those updates of the object may be sent until the hold ends.
-   */
-  readonly holds: string;
-  /** Zset of held object keys scored by the end of their hold, so housekeeping finds the ones that end. */
-  readonly held: string;
-  /** Marker left for a while by a settled batch, so a settle that runs twice reports the first run's success. */
-  settled(batchId: string): string;
-  /** Cursor of the sweep that repairs in-flight marks whose batch is gone. */
-  readonly sweepCursor: string;
-  /** Zset of `objectKey\nentry` scored by the time a retry is due. */
-  readonly delayed: string;
-  /** List of job ids whose data could not be routed; the worker fails them with a validation error. */
-  readonly invalid: string;
-  /** Zset of failed updates (`traceId|category|jobId`) scored by finish time: the dead-letter index. */
-  readonly failed: string;
-  /** Result of one operator request (replay, fail-account), kept briefly so a re-sent script reports it again. */
-  request(requestId: string): string;
-  /** Hash of counters: queue depth by state and outcomes by status. */
-  readonly stats: string;
-  /** Zset of worker ids scored by last heartbeat (ms). */
-  readonly workers: string;
-  /** Pub/sub channel announcing settled batches, for `waitForOutcomes`. */
-  readonly settledChannel: string;
-  /** What one enqueue call returned, kept briefly under its request id so a re-sent call returns the same. */
-  enqueueResult(requestId: string): string;
-  /** Rate limiter keys of one account. */
-  rate(account: string): RateKeys;
-  /** Lock and cache for a shared OAuth token of one account. */
-  token(account: string): { lock: string; value: string };
-  /** Cached HubSpot property schema of one object type of one account. */
-  propertySchema(account: string, objectType: string): string;
-}
+import { KEY_TABLE, type KeyDoc, type KeyName } from './key-table.js';
 
+export { KEY_TABLE, type KeyDoc } from './key-table.js';
+
+/** Separates the parts of group and object keys; names that become part of a key may not contain it. */
+export const KEY_SEPARATOR = '|';
+
+/**
+ * The BullMQ job name our producer gives the jobs it validated: the worker trusts their data and does not
+ * validate it again. Jobs other clients add (any other name) are validated by the worker.
+ */
+export const CHECKED_JOB_NAME = 'hbq:update';
+
+/** Rate limiter keys of one account. */
 export interface RateKeys {
   /** Zset log of granted calls (member grant id, score time ms). */
   readonly log: string;
@@ -88,62 +29,87 @@ export interface RateKeys {
   readonly state: string;
 }
 
+type Fixed = { readonly [N in KeyName as (typeof KEY_TABLE)[N]['arg'] extends '' ? N : never]: string };
+type Built = {
+  readonly [N in KeyName as (typeof KEY_TABLE)[N]['arg'] extends '' ? never : N]: (part: string) => string;
+};
+
+/** The keys of one queue. See {@link KEY_TABLE} for what each holds, who writes it and how long it lives. */
+export type QueueKeys = Fixed &
+  Built & {
+    /** BullMQ `prefix` option for this queue. */
+    readonly bullPrefix: string;
+    /** The BullMQ queue name. */
+    readonly queueName: string;
+    /** Root shared by every key of this queue, e.g. `hbq:{hubspot-updates}:`. */
+    readonly root: string;
+    /** BullMQ's job hash prefix: `<bullPrefix>:<queueName>:` + job id. */
+    readonly jobPrefix: string;
+    /** Prefix of outcome keys. */
+    readonly outcomePrefix: string;
+    /** Rate limiter keys of one account. */
+    rate(account: string): RateKeys;
+    /** Lock and cache for a shared OAuth token of one account. */
+    token(account: string): { lock: string; value: string };
+    /** The two arguments every queue script takes first: the key root and the job prefix (see {@link LUA_KEYS}). */
+    readonly scriptArgs: readonly [string, string];
+  };
+
 /** Builds the key set of one queue. */
 export function queueKeys(queueName: string): QueueKeys {
   const tag = `{${queueName}}`;
   const bullPrefix = `hbq:${tag}`;
   const root = `${bullPrefix}:`;
   const jobPrefix = `${bullPrefix}:${queueName}:`;
-  const k = (suffix: string) => `${root}${suffix}`;
-  return {
+  const keys: Record<string, unknown> = {
     bullPrefix,
     queueName,
     root,
     jobPrefix,
-    wait: `${jobPrefix}wait`,
-    marker: `${jobPrefix}marker`,
-    meta: `${jobPrefix}meta`,
-    events: `${jobPrefix}events`,
-    outcomePrefix: k('outcome:'),
-    outcome: (id) => k(`outcome:${id}`),
-    seq: k('seq'),
-    groups: k('groups'),
-    pendingPrefix: k('pending:'),
-    pending: (group) => k(`pending:${group}`),
-    objectPrefix: k('obj:'),
-    objectUpdates: (objectKey) => k(`obj:${objectKey}`),
-    landedPrefix: k('landed:'),
-    landed: (objectKey) => k(`landed:${objectKey}`),
-    inflight: k('inflight'),
-    leases: k('leases'),
-    batchPrefix: k('batch:'),
-    batch: (batchId) => k(`batch:${batchId}`),
-    holds: k('holds'),
-    held: k('held'),
-    settled: (batchId) => k(`done:${batchId}`),
-    sweepCursor: k('sweep'),
-    delayed: k('delayed'),
-    invalid: k('invalid'),
-    failed: k('failed'),
-    request: (requestId) => k(`request:${requestId}`),
-    stats: k('stats'),
-    workers: k('workers'),
-    settledChannel: k('settled'),
-    enqueueResult: (requestId) => k(`enqueue:${requestId}`),
-    rate: (account) => ({ log: k(`rate:${account}:log`), state: k(`rate:${account}:state`) }),
-    token: (account) => ({ lock: k(`token:${account}:lock`), value: k(`token:${account}:value`) }),
-    propertySchema: (account, objectType) => k(`schema:${account}:${objectType}`),
+    outcomePrefix: `${root}${KEY_TABLE.outcome.suffix}`,
+    scriptArgs: [root, jobPrefix] as const,
   };
+  for (const [name, doc] of Object.entries(KEY_TABLE) as Array<[string, KeyDoc]>) {
+    const base = doc.bull ? `${jobPrefix}${doc.suffix}` : `${root}${doc.suffix}`;
+    const tail = doc.tail ?? '';
+    keys[name] = doc.arg === '' ? base : (part: string) => `${base}${part}${tail}`;
+  }
+  const built = keys as Omit<QueueKeys, 'rate' | 'token'>;
+  return {
+    ...built,
+    rate: (account) => ({ log: built.rateLog(account), state: built.rateState(account) }),
+    token: (account) => ({ lock: built.tokenLock(account), value: built.tokenValue(account) }),
+  };
+}
+
+/**
+ * What a key of the queue is, by name in {@link KEY_TABLE} (`'job'` for a BullMQ job hash, `'rate'`/`'token'`
+ * for per-account limiter and token keys), or undefined for a key the queue does not own.
+ */
+export function kindOfKey(keys: QueueKeys, key: string): KeyName | undefined {
+  let best: { name: KeyName; length: number } | undefined;
+  for (const [name, doc] of Object.entries(KEY_TABLE) as Array<[KeyName, KeyDoc]>) {
+    const base = doc.bull ? `${keys.jobPrefix}${doc.suffix}` : `${keys.root}${doc.suffix}`;
+    const tail = doc.tail ?? '';
+    const matches =
+      doc.arg === ''
+        ? key === base
+        : key.startsWith(base) && key.endsWith(tail) && key.length > base.length + tail.length;
+    // A job id may look like any other BullMQ key's suffix: the longest match wins, the job prefix last.
+    const length = base.length + tail.length;
+    if (matches && (!best || length > best.length)) best = { name, length };
+  }
+  return best?.name;
 }
 
 /** The group an update is batched in: one HubSpot endpoint of one account. */
 export function groupOf(account: string, objectType: string): string {
-  return `${account}|${objectType}`;
+  return `${account}${KEY_SEPARATOR}${objectType}`;
 }
 
 /** The parts of a group name built by {@link groupOf}. */
 export function parseGroup(group: string): { account: string; objectType: string } {
-  const at = group.indexOf('|');
+  const at = group.indexOf(KEY_SEPARATOR);
   return at < 0
     ? { account: group, objectType: '' }
     : { account: group.slice(0, at), objectType: group.slice(at + 1) };
@@ -159,7 +125,7 @@ export function objectKeyOf(
   idProperty: string | undefined,
   id: string,
 ): string {
-  return `${account}|${objectType}|${idProperty ?? ''}|${id}`;
+  return [account, objectType, idProperty ?? '', id].join(KEY_SEPARATOR);
 }
 
 /** The parts of an object key built by {@link objectKeyOf}; `idProperty` only when the key has one. */
@@ -169,6 +135,138 @@ export function parseObjectKey(objectKey: string): {
   idProperty?: string;
   id: string;
 } {
-  const [account = '', objectType = '', idProperty = '', ...rest] = objectKey.split('|');
-  return { account, objectType, ...(idProperty ? { idProperty } : {}), id: rest.join('|') };
+  const [account = '', objectType = '', idProperty = '', ...rest] = objectKey.split(KEY_SEPARATOR);
+  return { account, objectType, ...(idProperty ? { idProperty } : {}), id: rest.join(KEY_SEPARATOR) };
 }
+
+/** One pending update as stored in an object's list: `seq:enqueuedAt:attempts:jobId`. */
+export interface Entry {
+  seq: number;
+  enqueuedAt: number;
+  attempts: number;
+  jobId: string;
+}
+
+export function parseEntry(raw: string): Entry {
+  const m = /^(\d+):(\d+):(\d+):(.*)$/s.exec(raw);
+  if (!m) throw new Error(`malformed queue entry: ${raw}`);
+  return { seq: Number(m[1]), enqueuedAt: Number(m[2]), attempts: Number(m[3]), jobId: m[4] ?? '' };
+}
+
+export function formatEntry(e: Entry): string {
+  return `${e.seq}:${e.enqueuedAt}:${e.attempts}:${e.jobId}`;
+}
+
+/** The BullMQ job id of an update: stable, so enqueueing the same trace id twice is one job. */
+export function jobIdFor(objectWriteTraceId: string): string {
+  return `t-${objectWriteTraceId}`;
+}
+
+/**
+ * The trace id of a job whose data names none: its job id without the producer's `t-` (a job another BullMQ
+ * client added answers under its own id).
+ */
+export function traceIdOfJobId(jobId: string): string {
+  return jobId.startsWith('t-') ? jobId.slice(2) : jobId;
+}
+
+/** `|` separates a dead-letter member's fields, so it may not appear inside a trace id or a category. */
+export function memberField(text: string): string {
+  return text.replaceAll(KEY_SEPARATOR, '_');
+}
+
+/** The dead-letter index member of a failed update: `traceId|category|jobId` (see {@link parseFailedMember}). */
+export function failedMember(traceId: string, category: string, jobId: string): string {
+  return `${memberField(traceId)}${KEY_SEPARATOR}${memberField(category)}${KEY_SEPARATOR}${jobId}`;
+}
+
+/** One parsed index member. `category` is undefined for a member in the earlier `jobId|traceId` form. */
+export interface FailedMember {
+  traceId: string;
+  category: string | undefined;
+  jobId: string;
+}
+
+/**
+ * Members of the dead-letter index (the `failed` zset, scored by finish time in ms) are `traceId|category|jobId`.
+ * The category travels with the entry so that pruning can take the entry off the `failed:<category>` counter
+ * after its outcome record has expired. Trace ids never contain `|` and categories have it replaced, so the first
+ * two `|` separate the fields and the job id, which may contain `|`, comes last.
+ *
+ * Queues written by earlier versions hold `jobId|traceId`. Such a member has exactly one `|` (job ids made by the
+ * producer are `t-<traceId>`), which is how it is told apart; its category is unknown until its outcome record is
+ * read. Undefined for a string that is neither form.
+ */
+export function parseFailedMember(member: string): FailedMember | undefined {
+  const first = member.indexOf(KEY_SEPARATOR);
+  if (first <= 0) return undefined;
+  const second = member.indexOf(KEY_SEPARATOR, first + 1);
+  if (second < 0) {
+    const traceId = member.slice(first + 1);
+    return traceId === '' ? undefined : { traceId, category: undefined, jobId: member.slice(0, first) };
+  }
+  const jobId = member.slice(second + 1);
+  if (jobId === '') return undefined;
+  return { traceId: member.slice(0, first), category: member.slice(first + 1, second), jobId };
+}
+
+function luaString(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+/**
+ * The Lua prelude of every queue script: `K`, the queue's keys (from {@link KEY_TABLE}) and the compound values
+ * above, with the same formats. A script using it takes the key root as `ARGV[1]` and the job prefix as `ARGV[2]`
+ * ({@link QueueKeys.scriptArgs}); its own arguments follow.
+ */
+export const LUA_KEYS: string = (() => {
+  const sep = luaString(KEY_SEPARATOR);
+  const lines = [
+    "-- The queue's keys and stored formats (generated by keys.ts). ARGV[1] key root, ARGV[2] job prefix.",
+    'local K = { root = ARGV[1], jobPrefix = ARGV[2] }',
+  ];
+  for (const [name, doc] of Object.entries(KEY_TABLE) as Array<[string, KeyDoc]>) {
+    const base = `${doc.bull ? 'K.jobPrefix' : 'K.root'} .. ${luaString(doc.suffix)}`;
+    const tail = doc.tail ? ` .. ${luaString(doc.tail)}` : '';
+    lines.push(
+      doc.arg === ''
+        ? `K.${name} = ${base}`
+        : `function K.${name}(${doc.arg}) return ${base} .. ${doc.arg}${tail} end`,
+    );
+  }
+  lines.push(
+    `function K.group(account, objectType) return account .. ${sep} .. objectType end`,
+    `function K.objectKey(group, idProperty, id) return group .. ${sep} .. idProperty .. ${sep} .. id end`,
+    "-- account, objectType, idProperty ('' when none), id",
+    `function K.parseObjectKey(objectKey) return string.match(objectKey, '${'^([^|]*)|([^|]*)|([^|]*)|(.*)$'.replaceAll('|', KEY_SEPARATOR)}') end`,
+    `function K.groupOfObject(objectKey) return string.match(objectKey, '${'^([^|]*|[^|]*)|'.replaceAll('|', KEY_SEPARATOR)}') end`,
+    "function K.entry(seq, enqueuedAt, attempts, jobId) return string.format('%d:%d:%d:', seq, enqueuedAt, attempts) .. jobId end",
+    '-- seq, enqueuedAt, attempts (numbers), jobId',
+    'function K.parseEntry(entry)',
+    "  local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')",
+    '  return tonumber(seq), tonumber(ts), tonumber(attempts), jobId',
+    'end',
+    "function K.jobOfEntry(entry) return string.match(entry, '^%d+:%d+:%d+:(.*)$') end",
+    "function K.jobIdFor(trace) return 't-' .. trace end",
+    "function K.traceOfJobId(jobId) return (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId end",
+    `K.CHECKED_JOB_NAME = ${luaString(CHECKED_JOB_NAME)}`,
+    '-- The entries of one object in a batch record, one per line.',
+    "function K.eachEntry(text) return string.gmatch(text, '[^\\n]+') end",
+    "function K.delayedMember(objectKey, entry) return objectKey .. '\\n' .. entry end",
+    "function K.parseDelayedMember(member) return string.match(member, '^(.*)\\n(.*)$') end",
+    '-- A hold: `untilMs|jobId,jobId,...`.',
+    "function K.hold(untilMs, jobs) return string.format('%d|', untilMs) .. table.concat(jobs, ',') end",
+    '-- untilMs (nil for no hold) and the set of held job ids.',
+    'function K.parseHold(value)',
+    '  if not value then return nil, {} end',
+    "  local untilMs, list = string.match(value, '^(%d+)|(.*)$')",
+    '  local jobs = {}',
+    "  for job in string.gmatch(list or '', '[^,]+') do jobs[job] = true end",
+    '  return tonumber(untilMs), jobs',
+    'end',
+    `function K.memberField(text) return (string.gsub(text, '%|', '_')) end`,
+    `function K.failedMember(trace, category, jobId) return K.memberField(trace) .. ${sep} .. K.memberField(category) .. ${sep} .. jobId end`,
+    '',
+  );
+  return lines.join('\n');
+})();

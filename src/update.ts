@@ -181,10 +181,7 @@ export function parseUpdate(
   };
 }
 
-/** The BullMQ job id of an update: stable, so enqueueing the same trace id twice is one job. */
-export function jobIdFor(objectWriteTraceId: string): string {
-  return `t-${objectWriteTraceId}`;
-}
+export { jobIdFor } from './keys.js';
 
 /** HubSpot takes every property value as a string; null clears the property. */
 export function toHubSpotValue(value: PropertyValue): string {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
+import { memberField, parseFailedMember } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { memberField, parseFailedMember } from './failed-member.js';
 import type { Outcome } from './outcome.js';
 import { parseOutcomeRecord } from './record.js';
 

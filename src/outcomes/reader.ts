@@ -5,7 +5,7 @@ import { DEFAULT_ACCOUNT } from '../update.js';
 import type { Outcome } from './outcome.js';
 import { parseOutcomeRecord } from './record.js';
 
-const getScript = luaScript('getOutcomes', new URL('./lua/get.lua', import.meta.url));
+const getScript = luaScript('getOutcomes', new URL('./lua/get.lua', import.meta.url), { keys: true });
 const CHUNK = 500;
 
 /** Reads outcomes by trace id: the stored record, or `queued` while the job waits, or null when never seen. */
@@ -18,11 +18,7 @@ export async function readOutcomes(
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
     // KEYS[1] only routes the call to the queue's node in a cluster.
-    const r = (await getScript.run(
-      redis,
-      [keys.stats],
-      [keys.outcomePrefix, keys.jobPrefix, ...chunk],
-    )) as string[];
+    const r = (await getScript.run(redis, [keys.stats], [...keys.scriptArgs, ...chunk])) as string[];
     chunk.forEach((id, j) => {
       const kind = r[j * 3];
       const payload = r[j * 3 + 1] ?? '';

@@ -1,19 +1,28 @@
-import { parseObjectKey } from '../keys.js';
-import type { Outcome, OutcomeError, OutcomeStatus } from './outcome.js';
+import type { Outcome, OutcomeError } from './outcome.js';
 
-/** What an outcome record is built from: the object an update addresses and how far it got. */
-export interface OutcomeFacts {
-  objectWriteTraceId: string;
-  objectKey: string;
-  idProperty?: string;
-  status: OutcomeStatus;
+/**
+ * What the outcome record of an update of a batch is built from, besides what its object key says (account,
+ * object type, id): finish.lua builds the record, so its shape is written in one place.
+ */
+export interface EndFacts {
+  trace: string;
   attempts: number;
   enqueuedAt: number;
-  finishedAt?: number;
+  /** Fingerprint of the update's canonical job data (`fingerprintOfJobData`). */
+  fp?: string;
   hubspotObjectId?: string;
   error?: OutcomeError;
-  /** Fingerprint of the update's canonical job data (`fingerprintOfJobData`). */
-  fingerprint?: string;
+}
+
+/**
+ * The facts of a record with no object key to read them from (a job that could not be routed); its enqueue time
+ * is the job's own.
+ */
+export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt'> {
+  account: string;
+  objectType: string;
+  id: string;
+  idProperty?: string;
 }
 
 /**
@@ -22,25 +31,6 @@ export interface OutcomeFacts {
  * a different update reusing it.
  */
 export type StoredOutcome = Outcome & { fp?: string };
-
-/** Builds the outcome record stored in Redis; optional fields are left out rather than set to undefined. */
-export function buildOutcome(facts: OutcomeFacts): StoredOutcome {
-  const { account, objectType, idProperty, id } = parseObjectKey(facts.objectKey);
-  return {
-    objectWriteTraceId: facts.objectWriteTraceId,
-    status: facts.status,
-    account,
-    objectType,
-    id,
-    ...(idProperty ? { idProperty } : {}),
-    attempts: facts.attempts,
-    enqueuedAt: facts.enqueuedAt,
-    ...(facts.finishedAt !== undefined ? { finishedAt: facts.finishedAt } : {}),
-    ...(facts.hubspotObjectId ? { hubspotObjectId: facts.hubspotObjectId } : {}),
-    ...(facts.error ? { error: facts.error } : {}),
-    ...(facts.fingerprint ? { fp: facts.fingerprint } : {}),
-  };
-}
 
 /** Reads a stored outcome record for users: internal fields are left out. */
 export function parseOutcomeRecord(record: string): Outcome {

@@ -23,7 +23,7 @@ import {
   type TraceIdHolder,
 } from './trace-ids.js';
 
-const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url));
+const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), { keys: true });
 /** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
 const CHUNK = 500;
 /** How long an enqueue call's result is kept for a re-sent call: far longer than any reconnect. */
@@ -137,7 +137,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     const results: EnqueueResult[] = [];
     for (let i = 0; i < updates.length; i += CHUNK) {
       const chunk = updates.slice(i, i + CHUNK);
-      const args: string[] = [keys.jobPrefix, keys.outcomePrefix, String(RESULT_TTL_SECONDS)];
+      const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS)];
       chunk.forEach((u, j) => {
         const d = data[i + j] as string;
         const trace = u.objectWriteTraceId;

@@ -1,6 +1,6 @@
-import { objectKeyOf } from '../keys.js';
-import { buildOutcome } from '../outcomes/record.js';
+import type { RecordFacts } from '../outcomes/record.js';
 import {
+  DEFAULT_ACCOUNT,
   describeIssues,
   fingerprintOfJobData,
   isWellFormed,
@@ -101,8 +101,6 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
   for (;;) {
     const items = await store.peekInvalid(BATCH);
     if (items.length === 0) return total;
-    // On Redis's clock, like every other outcome time.
-    const now = await store.time();
     const records = items.map(({ jobId, data }) => {
       let raw: unknown;
       try {
@@ -112,23 +110,18 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
       }
       const issues = describeUnroutable(data, limits);
       const trace = traceIdOfJob(jobId, raw);
-      const objectKey = objectKeyOf(
-        str(raw, 'account') || 'default',
-        str(raw, 'objectType'),
-        str(raw, 'idProperty'),
-        str(raw, 'id'),
-      );
-      const outcome = buildOutcome({
-        objectWriteTraceId: trace,
-        objectKey,
-        status: 'failed',
+      const idProperty = str(raw, 'idProperty');
+      const facts: RecordFacts = {
+        trace,
+        account: str(raw, 'account') || DEFAULT_ACCOUNT,
+        objectType: str(raw, 'objectType'),
+        id: str(raw, 'id'),
+        ...(idProperty ? { idProperty } : {}),
         attempts: 0,
-        enqueuedAt: now,
-        finishedAt: now,
         error: { category: 'VALIDATION_ERROR', message: `invalid update: ${issues.join('; ')}` },
-        fingerprint: fingerprintOfJobData(data, trace),
-      });
-      return { jobId, trace, outcome: JSON.stringify(outcome) };
+        fp: fingerprintOfJobData(data, trace),
+      };
+      return { jobId, facts };
     });
     await store.failInvalid(records);
     total += records.length;

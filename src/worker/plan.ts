@@ -1,9 +1,10 @@
 import { ATTEMPT_POLICY, backoffDelayMs } from '../hubspot/policy.js';
-import type { OutcomeError, OutcomeStatus } from '../outcomes/outcome.js';
-import { buildOutcome } from '../outcomes/record.js';
+import { formatEntry } from '../keys.js';
+import type { OutcomeError } from '../outcomes/outcome.js';
+import type { EndFacts } from '../outcomes/record.js';
 import type { Member, PreparedBatch } from './prepare.js';
 import type { InputFate } from './send.js';
-import { type ClaimedObject, formatEntry, type SettlePlan } from './store.js';
+import type { ClaimedObject, SettlePlan } from './store.js';
 
 export interface PlanOptions {
   maxAttempts: number;
@@ -62,14 +63,7 @@ export function buildSettlePlan(
     attempts: number,
     extra: Extra = {},
   ) => {
-    slot(m).done.push({
-      job: m.entry.jobId,
-      trace: m.trace,
-      seq: m.entry.seq,
-      status,
-      ...(extra.error ? { category: extra.error.category } : {}),
-      outcome: record(m, status, attempts, extra),
-    });
+    slot(m).done.push({ job: m.entry.jobId, seq: m.entry.seq, status, ...facts(m, attempts, extra) });
     summary[status]++;
   };
   const unfinished = options.failUnfinished;
@@ -151,12 +145,7 @@ export function buildSettlePlan(
             return;
           }
           const entry = formatEntry({ ...m.entry, attempts });
-          slot(m).retry.push({
-            entry,
-            delayMs,
-            trace: m.trace,
-            outcome: record(m, 'retrying', attempts, { error: fate.error }),
-          });
+          slot(m).retry.push({ entry, delayMs, ...facts(m, attempts, { error: fate.error }) });
           summary.retrying++;
         });
         break;
@@ -174,16 +163,6 @@ interface Extra {
   hubspotObjectId?: string;
 }
 
-function record(m: Member, status: OutcomeStatus, attempts: number, extra: Extra): string {
-  return JSON.stringify(
-    buildOutcome({
-      objectWriteTraceId: m.trace,
-      objectKey: m.objectKey,
-      status,
-      attempts,
-      enqueuedAt: m.entry.enqueuedAt,
-      ...extra,
-      fingerprint: m.fingerprint,
-    }),
-  );
+function facts(m: Member, attempts: number, extra: Extra): EndFacts {
+  return { trace: m.trace, attempts, enqueuedAt: m.entry.enqueuedAt, fp: m.fingerprint, ...extra };
 }

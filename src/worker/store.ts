@@ -1,45 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { QueueKeys } from '../keys.js';
+import { type Entry, parseEntry, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { type PruneResult, pruneFailed, REQUEST_RESULT_TTL_SECONDS } from '../outcomes/dead-letters.js';
-import { failedMember } from '../outcomes/failed-member.js';
+import type { EndFacts, RecordFacts } from '../outcomes/record.js';
 
+const queue = { keys: true } as const;
+const ending = { keys: true, libs: ['finish.lua'] } as const;
 const scripts = {
-  ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url)),
-  ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url)),
-  claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url)),
-  settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url)),
-  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url)),
-  extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url)),
+  ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), queue),
+  ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
+  claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
+  settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),
+  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), queue),
+  extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url), queue),
   failAccount: luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url)),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
-  failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url)),
+  failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url), ending),
 };
-
-/** One pending update as stored: `seq:enqueuedAt:attempts:jobId`. */
-export interface Entry {
-  seq: number;
-  enqueuedAt: number;
-  attempts: number;
-  jobId: string;
-}
-
-export function parseEntry(raw: string): Entry {
-  const m = /^(\d+):(\d+):(\d+):(.*)$/s.exec(raw);
-  if (!m) throw new Error(`malformed queue entry: ${raw}`);
-  return { seq: Number(m[1]), enqueuedAt: Number(m[2]), attempts: Number(m[3]), jobId: m[4] ?? '' };
-}
-
-export function formatEntry(e: Entry): string {
-  return `${e.seq}:${e.enqueuedAt}:${e.attempts}:${e.jobId}`;
-}
 
 /** One claimed object: its pending updates (entry and raw job data) and its landed-sequence fence. */
 export interface ClaimedObject {
   objectKey: string;
   /** `reclaims`: how often the update was taken back from a worker that died before calling HubSpot. */
-  updates: Array<{ entry: Entry; data: string; reclaims?: number }>;
+  /** `checked`: our producer validated the data (see `CHECKED_JOB_NAME`), so it is not validated again. */
+  updates: Array<{ entry: Entry; data: string; reclaims?: number; checked?: boolean }>;
   landed: Record<string, number>;
 }
 
@@ -65,15 +50,10 @@ export interface SettlePlan {
   objects: Array<{
     key: string;
     group: string;
-    done: Array<{
-      job: string;
-      trace: string;
-      seq: number;
-      status: 'succeeded' | 'failed' | 'superseded';
-      category?: string;
-      outcome: string;
-    }>;
-    retry: Array<{ entry: string; delayMs: number; trace: string; outcome: string }>;
+    /** Updates that end here; their outcome records are built from these facts (finish.lua). */
+    done: Array<EndFacts & { job: string; seq: number; status: 'succeeded' | 'failed' | 'superseded' }>;
+    /** Updates retried after `delayMs`; `entry` carries the new attempt count. */
+    retry: Array<EndFacts & { entry: string; delayMs: number }>;
     requeue: string[];
     landed: Record<string, number>;
     /** Holds the object for `ms`: only these jobs' updates may be claimed until then (see settle.lua). */
@@ -121,7 +101,7 @@ export class QueueStore {
     const r = (await scripts.ingest.run(
       this.#redis,
       [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats],
-      [k.root, k.jobPrefix, k.outcomePrefix, max],
+      [...k.scriptArgs, max],
     )) as number[];
     return { moved: r[0] ?? 0, invalid: r[1] ?? 0, duplicates: r[2] ?? 0, waiting: r[3] ?? 0 };
   }
@@ -130,7 +110,7 @@ export class QueueStore {
     const r = (await scripts.ready.run(
       this.#redis,
       [this.#keys.groups, this.#keys.wait],
-      [this.#keys.root],
+      this.#keys.scriptArgs,
     )) as Array<string | number>;
     const groups: ReadyGroup[] = [];
     for (let i = 2; i + 2 < r.length; i += 3) {
@@ -158,8 +138,7 @@ export class QueueStore {
       this.#redis,
       [k.pending(options.group), k.inflight, k.leases, k.batch(options.batchId), k.stats, k.holds, k.held],
       [
-        k.root,
-        k.jobPrefix,
+        ...k.scriptArgs,
         options.batchId,
         options.leaseMs,
         options.maxObjects,
@@ -176,6 +155,7 @@ export class QueueStore {
       const datas = o[2] as string[];
       const landedFlat = o[3] as string[];
       const reclaims = (o[4] ?? []) as number[];
+      const checked = (o[5] ?? []) as number[];
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
         landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
@@ -185,6 +165,7 @@ export class QueueStore {
           entry: parseEntry(raw),
           data: datas[i] ?? '',
           ...(reclaims[i] ? { reclaims: Number(reclaims[i]) } : {}),
+          ...(checked[i] === 1 ? { checked: true } : {}),
         })),
         landed,
       };
@@ -213,7 +194,7 @@ export class QueueStore {
         k.holds,
         k.held,
       ],
-      [k.root, k.jobPrefix, k.outcomePrefix, batchId, this.#ttl, k.settledChannel, JSON.stringify(plan)],
+      [...k.scriptArgs, batchId, this.#ttl, JSON.stringify(plan)],
     );
     if (Array.isArray(r) && r[0] === 'fail') return { failAccount: String(r[1] ?? '') };
     return r === 1 ? 'settled' : 'lost';
@@ -231,7 +212,7 @@ export class QueueStore {
     const r = (await scripts.tick.run(
       this.#redis,
       [k.delayed, k.leases, k.inflight, k.groups, k.stats, k.holds, k.held, k.sweepCursor],
-      [k.root, options.limit ?? 500, holdMs, options.sweep ?? 100, k.jobPrefix],
+      [...k.scriptArgs, options.limit ?? 500, holdMs, options.sweep ?? 100],
     )) as number[];
     return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1, repaired: r[3] ?? 0 };
   }
@@ -254,7 +235,11 @@ export class QueueStore {
   async extend(batchIds: readonly string[], leaseMs: number): Promise<string[]> {
     if (batchIds.length === 0) return [];
     const k = this.#keys;
-    return (await scripts.extend.run(this.#redis, [k.leases], [k.root, leaseMs, ...batchIds])) as string[];
+    return (await scripts.extend.run(
+      this.#redis,
+      [k.leases],
+      [...k.scriptArgs, leaseMs, ...batchIds],
+    )) as string[];
   }
 
   /** Redis's clock (epoch ms), the clock every outcome time is taken on. */
@@ -273,19 +258,15 @@ export class QueueStore {
     return ids.map((jobId, i) => ({ jobId, data: (res[i]?.[1] as string | null) ?? null }));
   }
 
-  /** Records failed outcomes for unroutable jobs and removes them, in one script that counts only what it removed. */
-  async failInvalid(items: Array<{ jobId: string; trace: string; outcome: string }>): Promise<void> {
+  /**
+   * Fails unroutable jobs with the facts of their outcome (finish.lua builds the records), and removes them, in
+   * one script that counts only what it removed.
+   */
+  async failInvalid(items: Array<{ jobId: string; facts: RecordFacts }>): Promise<void> {
     if (items.length === 0) return;
     const k = this.#keys;
-    const args: Array<string | number> = [k.jobPrefix, k.outcomePrefix, this.#ttl, k.settledChannel];
-    for (const item of items) {
-      args.push(
-        item.jobId,
-        item.trace,
-        item.outcome,
-        failedMember(item.trace, 'VALIDATION_ERROR', item.jobId),
-      );
-    }
+    const args: Array<string | number> = [...k.scriptArgs, this.#ttl];
+    for (const item of items) args.push(item.jobId, JSON.stringify(item.facts));
     await scripts.failInvalid.run(this.#redis, [k.invalid, k.stats, k.failed], args);
   }
 

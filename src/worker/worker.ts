@@ -66,7 +66,7 @@ export class BatchWorker {
   #ready = false;
   #hadReadyGroups = false;
   #closing?: Promise<void>;
-  /** Aborted by close(): a start still connecting gives up. */
+  /** Aborted by close(): a start still connecting gives up, and the marker listener stops waiting. */
   readonly #starting = new AbortController();
   #lastProgressAt = performance.now();
   #watchdog?: NodeJS.Timeout;
@@ -297,7 +297,9 @@ export class BatchWorker {
         const popped = await within(
           MARKER_WAIT_S * 3000,
           this.#blocking.bzpopmin(this.#keys.marker, MARKER_WAIT_S),
+          this.#starting.signal,
         );
+        if (!this.#running) return;
         // BZPOPMIN answers within its own timeout; an answer overdue by far more means a hung connection.
         if (!popped.done) this.#blocking.disconnect(true);
         if (popped.error) throw popped.error;

@@ -169,7 +169,9 @@ describe('a reused trace id', () => {
 });
 
 describe('enqueue.lua', () => {
-  const script = luaScript('enqueue', new URL('../../src/producer/lua/enqueue.lua', import.meta.url));
+  const script = luaScript('enqueue', new URL('../../src/producer/lua/enqueue.lua', import.meta.url), {
+    keys: true,
+  });
 
   function valid(trace: string, request: object): Update {
     const parsed = parseUpdate({ ...request, objectWriteTraceId: trace });
@@ -178,7 +180,7 @@ describe('enqueue.lua', () => {
   }
 
   function args(keysPrefix: ReturnType<typeof queueKeys>, updates: Update[]): string[] {
-    const out = [keysPrefix.jobPrefix, keysPrefix.outcomePrefix, '300'];
+    const out = [...keysPrefix.scriptArgs, '300'];
     for (const u of updates) {
       const data = canonicalJobData(u);
       out.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, data, fingerprint(data), '');

@@ -5,8 +5,7 @@
   KEYS[1] stats hash (not read: it routes the call to the queue's node in a Redis Cluster; every key built
           below shares the queue's hash tag)
 
-  ARGV[1] outcome key prefix
-  ARGV[2] job key prefix
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3..] trace ids
 
   Run twice: reads only.
@@ -17,13 +16,13 @@ local rcall = redis.call
 local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local record = rcall('GET', ARGV[1] .. id)
+  local record = rcall('GET', K.outcome(id))
   if record then
     out[#out + 1] = 'o'
     out[#out + 1] = record
     out[#out + 1] = ''
   else
-    local job = rcall('HMGET', ARGV[2] .. 't-' .. id, 'data', 'timestamp')
+    local job = rcall('HMGET', K.job(K.jobIdFor(id)), 'data', 'timestamp')
     if job[1] then
       out[#out + 1] = 'q'
       out[#out + 1] = job[1]

@@ -20,8 +20,7 @@
   KEYS[2] marker zset (wakes blocked consumers)
   KEYS[3] result of this call, under its request id
 
-  ARGV[1] job key prefix (`<bullPrefix>:<queue>:`)
-  ARGV[2] outcome key prefix
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
   ARGV[4..] groups of five: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
             accepted SHA-1 of an existing job's data ('' for none)
@@ -35,7 +34,7 @@ local rcall = redis.call
 local kept = rcall('GET', KEYS[3])
 if kept then return cjson.decode(kept) end
 
-local jobPrefix, outcomePrefix, keepSeconds = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keepSeconds = tonumber(ARGV[3])
 
 -- Pass one decides every update without writing, so a conflict leaves the queue untouched.
 local fresh = {}      -- job id -> { data, position } of updates this call adds
@@ -50,12 +49,12 @@ for i = 4, #ARGV, 5 do
   if earlier then
     same, by = earlier[1] == data, 'call:' .. earlier[2]
   else
-    local existing = rcall('HGET', jobPrefix .. jobId, 'data')
+    local existing = rcall('HGET', K.job(jobId), 'data')
     if existing then
       same = existing == data or (accepted ~= '' and redis.sha1hex(existing) == accepted)
       by = 'queued'
     else
-      local record = rcall('GET', outcomePrefix .. traceId)
+      local record = rcall('GET', K.outcome(traceId))
       if record then
         -- JSON escapes every quote inside strings, so this finds the record's own field only.
         local stored = string.match(record, '"fp":"(%x+)"')
@@ -89,7 +88,8 @@ else
     n = n + 1
     if status[n] == 1 then
       local jobId = ARGV[i]
-      rcall('HSET', jobPrefix .. jobId, 'name', 'update', 'data', ARGV[i + 2], 'timestamp', now)
+      -- The name tells the worker this data was validated here (CHECKED_JOB_NAME).
+      rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now)
       rcall('LPUSH', KEYS[1], jobId)
       pushed = pushed + 1
     end

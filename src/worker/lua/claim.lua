@@ -21,8 +21,7 @@
   KEYS[6] holds hash
   KEYS[7] held zset
 
-  ARGV[1] key root
-  ARGV[2] job key prefix
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] batch id
   ARGV[4] lease ms
   ARGV[5] max objects
@@ -33,27 +32,24 @@
 
   Returns: { 'empty' } | { 'linger', ms until the linger time is up } |
            { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
-                          { times taken back before a call, ... } }, ... }
+                          { times taken back before a call, ... }, { 1 when our producer checked it, ... } }, ... }
 ]]
 local rcall = redis.call
-local root, jobPrefix, batchId = ARGV[1], ARGV[2], ARGV[3]
+local batchId = ARGV[3]
 local leaseMs, maxObjects, minObjects = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local lingerMs, maxPerObject = tonumber(ARGV[7]), tonumber(ARGV[8])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
-local function jobOf(entry)
-  return string.match(entry, '^%d+:%d+:%d+:(.*)$')
-end
-
 local function describe(objKey, entries)
-  local datas, reclaims = {}, {}
+  local datas, reclaims, checked = {}, {}, {}
   for j, entry in ipairs(entries) do
-    local job = rcall('HMGET', jobPrefix .. jobOf(entry), 'data', 'reclaims')
+    local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name')
     datas[j] = job[1] or ''
     reclaims[j] = tonumber(job[2]) or 0
+    checked[j] = job[3] == K.CHECKED_JOB_NAME and 1 or 0
   end
-  return { objKey, entries, datas, rcall('HGETALL', root .. 'landed:' .. objKey), reclaims }
+  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, checked }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.
@@ -66,7 +62,7 @@ if #existing > 0 then
       at = tonumber(existing[i + 1])
     elseif string.sub(field, 1, 1) ~= '#' then
       local entries = {}
-      for entry in string.gmatch(existing[i + 1], '[^\n]+') do entries[#entries + 1] = entry end
+      for entry in K.eachEntry(existing[i + 1]) do entries[#entries + 1] = entry end
       objects[#objects + 1] = describe(field, entries)
     end
   end
@@ -85,7 +81,7 @@ local function heldEntries(listKey, jobs)
   local taken = {}
   for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
     if #taken >= maxPerObject then break end
-    if jobs[jobOf(entry)] then
+    if jobs[K.jobOfEntry(entry)] then
       taken[#taken + 1] = entry
       rcall('LREM', listKey, 1, entry)
     end
@@ -98,13 +94,11 @@ local objects = {}
 local taken = 0
 for i = 1, #popped, 2 do
   local objKey = popped[i]
-  local listKey = root .. 'obj:' .. objKey
+  local listKey = K.objectUpdates(objKey)
   local entries
   local hold = rcall('HGET', KEYS[6], objKey)
-  local holdUntil = hold and tonumber(string.match(hold, '^(%d+)|'))
+  local holdUntil, jobs = K.parseHold(hold)
   if holdUntil and holdUntil > now then
-    local jobs = {}
-    for job in string.gmatch(string.match(hold, '^%d+|(.*)$'), '[^,]+') do jobs[job] = true end
     entries = heldEntries(listKey, jobs)
     if #entries == 0 then rcall('ZADD', KEYS[7], holdUntil, objKey) end
   else
@@ -118,7 +112,7 @@ for i = 1, #popped, 2 do
   if #entries > 0 then
     rcall('HSET', KEYS[2], objKey, batchId)
     rcall('HSET', KEYS[4], objKey, table.concat(entries, '\n'))
-    rcall('PERSIST', root .. 'landed:' .. objKey)
+    rcall('PERSIST', K.landed(objKey))
     objects[#objects + 1] = describe(objKey, entries)
     taken = taken + #entries
   end

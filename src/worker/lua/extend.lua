@@ -3,9 +3,9 @@
 
   KEYS[1] leases zset
 
-  ARGV[1] key root
-  ARGV[2] lease ms
-  ARGV[3..] batch ids
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] lease ms
+  ARGV[4..] batch ids
 
   Run twice: the lease is renewed once more.
 
@@ -14,10 +14,10 @@
 local rcall = redis.call
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local deadline = now + tonumber(ARGV[2])
+local deadline = now + tonumber(ARGV[3])
 local lost = {}
-for i = 3, #ARGV do
-  if rcall('EXISTS', ARGV[1] .. 'batch:' .. ARGV[i]) == 1 then
+for i = 4, #ARGV do
+  if rcall('EXISTS', K.batch(ARGV[i])) == 1 then
     rcall('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
   else
     lost[#lost + 1] = ARGV[i]

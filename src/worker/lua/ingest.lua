@@ -14,10 +14,8 @@
   KEYS[5] invalid list
   KEYS[6] stats hash
 
-  ARGV[1] key root (pending:, obj: keys are built from it)
-  ARGV[2] job key prefix
-  ARGV[3] outcome key prefix
-  ARGV[4] max jobs to move
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] max jobs to move
 
   Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
   are its own.
@@ -25,8 +23,7 @@
   Returns: { moved, invalid, duplicates, still waiting }
 ]]
 local rcall = redis.call
-local root, jobPrefix, outcomePrefix = ARGV[1], ARGV[2], ARGV[3]
-local ids = rcall('RPOP', KEYS[1], tonumber(ARGV[4]))
+local ids = rcall('RPOP', KEYS[1], tonumber(ARGV[3]))
 if not ids then return { 0, 0, 0, 0 } end
 
 local t = rcall('TIME')
@@ -43,7 +40,7 @@ local groupsSeen = {}
 local moved, invalid, dups = 0, 0, 0
 for _, jobId in ipairs(ids) do
   nextSeq = nextSeq + 1
-  local jobKey = jobPrefix .. jobId
+  local jobKey = K.job(jobId)
   local fields = rcall('HMGET', jobKey, 'data', 'timestamp', 'seq')
   local raw = fields[1]
   if raw then
@@ -55,24 +52,21 @@ for _, jobId in ipairs(ids) do
       rcall('RPUSH', KEYS[5], jobId)
       invalid = invalid + 1
     else
-      local traceId = d.objectWriteTraceId
-      if traceId == nil then
-        traceId = (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId
-      end
-      if rcall('EXISTS', outcomePrefix .. traceId) == 1 then
+      local traceId = d.objectWriteTraceId or K.traceOfJobId(jobId)
+      if rcall('EXISTS', K.outcome(traceId)) == 1 then
         rcall('DEL', jobKey)
         dups = dups + 1
       else
         -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
-        local group = (d.account or 'default') .. '|' .. d.objectType
-        local objKey = group .. '|' .. (d.idProperty or '') .. '|' .. d.id
-        rcall('RPUSH', root .. 'obj:' .. objKey, seq .. ':' .. ts .. ':0:' .. jobId)
+        local group = K.group(d.account or 'default', d.objectType)
+        local objKey = K.objectKey(group, d.idProperty or '', d.id)
+        rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId))
         -- A replay is older than what may have landed since: its object's fence must outlive it.
-        if fields[3] then rcall('PERSIST', root .. 'landed:' .. objKey) end
+        if fields[3] then rcall('PERSIST', K.landed(objKey)) end
         if rcall('HEXISTS', KEYS[4], objKey) == 0 then
-          rcall('ZADD', root .. 'pending:' .. group, 'NX', ts, objKey)
+          rcall('ZADD', K.pending(group), 'NX', ts, objKey)
           if not groupsSeen[group] then
             rcall('SADD', KEYS[3], group)
             groupsSeen[group] = true

@@ -4,7 +4,7 @@
   KEYS[1] groups set
   KEYS[2] wait list
 
-  ARGV[1] key root
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
 
   Run twice: reads, and drops empty groups; a second run answers the same.
 
@@ -12,11 +12,10 @@
   A group without claimable objects is dropped from the set (ingest and settle add it back).
 ]]
 local rcall = redis.call
-local root = ARGV[1]
 local t = rcall('TIME')
 local out = { t[1] * 1000 + math.floor(t[2] / 1000), rcall('LLEN', KEYS[2]) }
 for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
-  local key = root .. 'pending:' .. group
+  local key = K.pending(group)
   local n = rcall('ZCARD', key)
   if n == 0 then
     rcall('SREM', KEYS[1], group)

@@ -19,8 +19,8 @@
   (OPERATOR_FAILED). What the call settled (succeeded, failed, superseded) is recorded as it happened: marking
   and settling are each atomic, so an update ends with exactly one outcome.
 
-  Every terminal outcome gets its `finishedAt` here, on Redis's clock (the clock of `enqueuedAt`): the plan's
-  records leave it out.
+  Outcome records are built here (finish.lua) from the plan's facts; every terminal outcome gets its `finishedAt`
+  here, on Redis's clock (the clock of `enqueuedAt`).
 
   Run twice: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
   returns 1 without writing anything; a refused plan is refused again.
@@ -36,15 +36,12 @@
   KEYS[9] holds hash
   KEYS[10] held zset
 
-  ARGV[1] key root
-  ARGV[2] job key prefix
-  ARGV[3] outcome key prefix
-  ARGV[4] batch id
-  ARGV[5] outcome TTL seconds
-  ARGV[6] settled pub/sub channel
-  ARGV[7] plan, JSON: { objects: [ { key, group,
-            done: [ { job, trace, seq, status, category, outcome } ],  -- terminal; outcome is the JSON record
-            retry: [ { entry, delayMs, trace, outcome } ],   -- entry carries the new attempt count
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] batch id
+  ARGV[4] outcome TTL seconds
+  ARGV[5] plan, JSON: { objects: [ { key, group,
+            done: [ { job, seq, trace, status, attempts, enqueuedAt, fp, hubspotObjectId, error } ],  -- terminal
+            retry: [ { entry, delayMs, trace, attempts, enqueuedAt, fp, error } ],  -- entry: the new attempt count
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
             landed: { prop: seq },
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
@@ -54,14 +51,14 @@
   the batch was marked to fail and the plan hands updates back.
 ]]
 local rcall = redis.call
-local root, jobPrefix, outcomePrefix, batchId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ttl = tonumber(ARGV[5])
+local batchId = ARGV[3]
+local ttl = tonumber(ARGV[4])
 if rcall('EXISTS', KEYS[8]) == 1 then return 1 end
 if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
 
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local plan = cjson.decode(ARGV[7])
+local plan = cjson.decode(ARGV[5])
 
 local failMark = rcall('HGET', KEYS[3], '#fail')
 if failMark then
@@ -77,40 +74,34 @@ local function setHold(objKey, hold)
   for _, job in ipairs(hold.jobs) do
     if not seen[job] then jobs[#jobs + 1] = job; seen[job] = true end
   end
-  local current = rcall('HGET', KEYS[9], objKey)
-  local currentUntil = current and tonumber(string.match(current, '^(%d+)|'))
+  local currentUntil, currentJobs = K.parseHold(rcall('HGET', KEYS[9], objKey))
   if currentUntil and currentUntil > now then
     if currentUntil > untilMs then untilMs = currentUntil end
-    for job in string.gmatch(string.match(current, '^%d+|(.*)$'), '[^,]+') do
+    for job in pairs(currentJobs) do
       if not seen[job] then jobs[#jobs + 1] = job; seen[job] = true end
     end
   end
-  rcall('HSET', KEYS[9], objKey, untilMs .. '|' .. table.concat(jobs, ','))
+  rcall('HSET', KEYS[9], objKey, K.hold(untilMs, jobs))
   rcall('ZADD', KEYS[10], untilMs, objKey)
 end
 
 local settled, requeued, delayed, inflight = 0, 0, 0, 0
 for _, obj in ipairs(plan.objects) do
   local objKey = obj.key
-  local listKey = root .. 'obj:' .. objKey
+  local listKey = K.objectUpdates(objKey)
+  local account, objectType, idProperty, id = K.parseObjectKey(objKey)
+  local function facts(d, status, finishedAt)
+    return {
+      trace = d.trace, status = status, account = account, objectType = objectType, id = id,
+      idProperty = idProperty, attempts = d.attempts, enqueuedAt = d.enqueuedAt, finishedAt = finishedAt,
+      hubspotObjectId = d.hubspotObjectId, error = d.error, fp = d.fp,
+    }
+  end
   for _, d in ipairs(obj.done) do
-    -- The record is a JSON object built without finishedAt: it is closed here with Redis's time.
-    local outcome = string.sub(d.outcome, 1, -2) .. ',"finishedAt":' .. string.format('%d', now) .. '}'
-    rcall('SET', outcomePrefix .. d.trace, outcome, 'EX', ttl)
-    rcall('HINCRBY', KEYS[6], d.status, 1)
-    if d.status == 'failed' then
-      -- A failed update keeps its job (with its original sequence) for the outcome's lifetime, so it can be
-      -- replayed, fenced like any other write.
-      rcall('HSET', jobPrefix .. d.job, 'seq', d.seq)
-      rcall('EXPIRE', jobPrefix .. d.job, ttl)
-      rcall('ZADD', KEYS[7], now, (string.gsub(d.trace, '|', '_')) .. '|' .. (string.gsub(d.category or 'UNKNOWN', '|', '_')) .. '|' .. d.job)
-      rcall('HINCRBY', KEYS[6], 'failed:' .. (d.category or 'UNKNOWN'), 1)
-    else
-      rcall('DEL', jobPrefix .. d.job)
-    end
+    Outcome.finish(d.job, facts(d, d.status, now), d.seq, true, ttl)
     settled = settled + 1
   end
-  local landedKey = root .. 'landed:' .. objKey
+  local landedKey = K.landed(objKey)
   for prop, seq in pairs(obj.landed) do
     local cur = tonumber(rcall('HGET', landedKey, prop))
     if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
@@ -121,8 +112,8 @@ for _, obj in ipairs(plan.objects) do
     if cur == nil or seq > cur then rcall('HSET', landedKey, '~' .. prop, seq) end
   end
   for _, r in ipairs(obj.retry) do
-    rcall('SET', outcomePrefix .. r.trace, r.outcome, 'EX', ttl)
-    rcall('ZADD', KEYS[5], now + r.delayMs, objKey .. '\n' .. r.entry)
+    rcall('SET', K.outcome(r.trace), Outcome.record(facts(r, 'retrying', nil)), 'EX', ttl)
+    rcall('ZADD', KEYS[5], now + r.delayMs, K.delayedMember(objKey, r.entry))
     delayed = delayed + 1
   end
   for i = #obj.requeue, 1, -1 do
@@ -134,8 +125,8 @@ for _, obj in ipairs(plan.objects) do
   if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
   local first = rcall('LINDEX', listKey, 0)
   if first then
-    local ts = string.match(first, '^%d+:(%d+):')
-    rcall('ZADD', root .. 'pending:' .. obj.group, 'NX', ts, objKey)
+    local _, ts = K.parseEntry(first)
+    rcall('ZADD', K.pending(obj.group), 'NX', ts, objKey)
     rcall('SADD', KEYS[4], obj.group)
   end
   if first or #obj.retry > 0 then
@@ -147,8 +138,9 @@ end
 rcall('DEL', KEYS[3])
 rcall('ZREM', KEYS[2], batchId)
 rcall('SET', KEYS[8], '1', 'PX', 600000)
+Outcome.count(KEYS[6])
 if inflight > 0 then rcall('HINCRBY', KEYS[6], 'inflight', -inflight) end
 if requeued > 0 then rcall('HINCRBY', KEYS[6], 'pending', requeued) end
 if delayed > 0 then rcall('HINCRBY', KEYS[6], 'delayed', delayed) end
-if settled > 0 then rcall('PUBLISH', ARGV[6], batchId) end
+if settled > 0 then rcall('PUBLISH', K.settledChannel, batchId) end
 return 1

@@ -20,37 +20,35 @@
   KEYS[7] held zset
   KEYS[8] sweep cursor
 
-  ARGV[1] key root
-  ARGV[2] max items of each kind per call
-  ARGV[3] hold after a lost lease whose call may have gone out (ms)
-  ARGV[4] in-flight marks to check in this run (0: no sweep)
-  ARGV[5] job key prefix
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] max items of each kind per call
+  ARGV[4] hold after a lost lease whose call may have gone out (ms)
+  ARGV[5] in-flight marks to check in this run (0: no sweep)
 
   Returns: { promoted, reclaimed batches, ms until the next retry or hold end is due or -1, repaired marks }
 ]]
 local rcall = redis.call
-local root = ARGV[1]
-local limit = tonumber(ARGV[2])
-local holdMs = tonumber(ARGV[3])
+local limit = tonumber(ARGV[3])
+local holdMs = tonumber(ARGV[4])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 local function makePending(objKey)
-  local listKey = root .. 'obj:' .. objKey
   if rcall('HEXISTS', KEYS[3], objKey) == 1 then return end
-  local first = rcall('LINDEX', listKey, 0)
+  local first = rcall('LINDEX', K.objectUpdates(objKey), 0)
   if not first then return end
-  local group = string.match(objKey, '^([^|]*|[^|]*)|')
-  rcall('ZADD', root .. 'pending:' .. group, 'NX', string.match(first, '^%d+:(%d+):'), objKey)
+  local group = K.groupOfObject(objKey)
+  local _, ts = K.parseEntry(first)
+  rcall('ZADD', K.pending(group), 'NX', ts, objKey)
   rcall('SADD', KEYS[4], group)
 end
 
 -- Keep the list in sequence order: a retried entry is older than most of what arrived during its backoff.
 local function insertInOrder(listKey, entry)
-  local seq = tonumber(string.match(entry, '^(%d+):'))
+  local seq = K.parseEntry(entry)
   local items = rcall('LRANGE', listKey, 0, -1)
   for _, item in ipairs(items) do
-    if tonumber(string.match(item, '^(%d+):')) > seq then
+    if K.parseEntry(item) > seq then
       rcall('LINSERT', listKey, 'BEFORE', item, entry)
       return
     end
@@ -61,10 +59,10 @@ end
 local promoted = 0
 local due = rcall('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
 for _, member in ipairs(due) do
-  local objKey, entry = string.match(member, '^(.*)\n(.*)$')
+  local objKey, entry = K.parseDelayedMember(member)
   rcall('ZREM', KEYS[1], member)
-  insertInOrder(root .. 'obj:' .. objKey, entry)
-  rcall('PERSIST', root .. 'landed:' .. objKey)
+  insertInOrder(K.objectUpdates(objKey), entry)
+  rcall('PERSIST', K.landed(objKey))
   makePending(objKey)
   promoted = promoted + 1
 end
@@ -75,8 +73,7 @@ end
 
 for _, objKey in ipairs(rcall('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, limit)) do
   rcall('ZREM', KEYS[7], objKey)
-  local hold = rcall('HGET', KEYS[6], objKey)
-  local holdUntil = hold and tonumber(string.match(hold, '^(%d+)|'))
+  local holdUntil = K.parseHold(rcall('HGET', KEYS[6], objKey))
   if holdUntil and holdUntil <= now then rcall('HDEL', KEYS[6], objKey) end
   makePending(objKey)
 end
@@ -84,7 +81,7 @@ end
 local reclaimed, returned = 0, 0
 local expired = rcall('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
 for _, batchId in ipairs(expired) do
-  local batchKey = root .. 'batch:' .. batchId
+  local batchKey = K.batch(batchId)
   local fields = rcall('HGETALL', batchKey)
   local called, callEnds = false, now
   for i = 1, #fields, 2 do
@@ -94,24 +91,24 @@ for _, batchId in ipairs(expired) do
   for i = 1, #fields, 2 do
     local objKey = fields[i]
     if string.sub(objKey, 1, 1) ~= '#' then
-      local listKey = root .. 'obj:' .. objKey
+      local listKey = K.objectUpdates(objKey)
       local jobs = {}
-      for entry in string.gmatch(fields[i + 1], '[^\n]+') do
-        local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')
+      for entry in K.eachEntry(fields[i + 1]) do
+        local seq, ts, attempts, jobId = K.parseEntry(entry)
         if called then
-          attempts = tonumber(attempts) + 1
+          attempts = attempts + 1
         else
           -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
-          if rcall('EXISTS', ARGV[5] .. jobId) == 1 then rcall('HINCRBY', ARGV[5] .. jobId, 'reclaims', 1) end
+          if rcall('EXISTS', K.job(jobId)) == 1 then rcall('HINCRBY', K.job(jobId), 'reclaims', 1) end
         end
-        insertInOrder(listKey, seq .. ':' .. ts .. ':' .. attempts .. ':' .. jobId)
+        insertInOrder(listKey, K.entry(seq, ts, attempts, jobId))
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
       if called and holdMs > 0 then
         -- The lost call may still be at HubSpot until its own deadline, and apply late after it.
         local untilMs = callEnds + holdMs
-        rcall('HSET', KEYS[6], objKey, untilMs .. '|' .. table.concat(jobs, ','))
+        rcall('HSET', KEYS[6], objKey, K.hold(untilMs, jobs))
         rcall('ZADD', KEYS[7], untilMs, objKey)
       end
       if rcall('HGET', KEYS[3], objKey) == batchId then rcall('HDEL', KEYS[3], objKey) end
@@ -130,13 +127,13 @@ end
 -- A slice of the in-flight marks per run: a mark whose batch is gone would keep its object from ever being
 -- claimed again. Claims and settles write marks and batches together, so a mark without a batch is broken.
 local repaired = 0
-local sweep = tonumber(ARGV[4]) or 0
+local sweep = tonumber(ARGV[5]) or 0
 if sweep > 0 then
   local scan = rcall('HSCAN', KEYS[3], rcall('GET', KEYS[8]) or '0', 'COUNT', sweep)
   rcall('SET', KEYS[8], scan[1])
   local marks = scan[2]
   for i = 1, #marks, 2 do
-    if rcall('EXISTS', root .. 'batch:' .. marks[i + 1]) == 0 then
+    if rcall('EXISTS', K.batch(marks[i + 1])) == 0 then
       rcall('HDEL', KEYS[3], marks[i])
       makePending(marks[i])
       repaired = repaired + 1

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failedMember, parseFailedMember } from '../../src/outcomes/failed-member.js';
+import { failedMember, parseFailedMember } from '../../src/keys.js';
 
 describe('dead-letter index members', () => {
   it('carry trace id, category and job id; a job id may contain "|", a category has it replaced', () => {

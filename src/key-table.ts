@@ -1,0 +1,264 @@
+/**
+ * The Redis keys a queue owns, as data: `keys.ts` builds every key (and the Lua prelude) from this table, and the
+ * README's key table for operators is rendered from it.
+ */
+
+/** One key (or family of keys) of a queue. */
+export interface KeyDoc {
+  /** After the queue's key root (or BullMQ's job prefix when `bull`). */
+  readonly suffix: string;
+  /** Name of the part that completes the key ('' for a single key). */
+  readonly arg: string;
+  /** After the part, for keys whose part sits in the middle. */
+  readonly tail?: string;
+  /** A BullMQ key, under `<bullPrefix>:<queueName>:`. */
+  readonly bull?: boolean;
+  readonly type: 'string' | 'hash' | 'list' | 'set' | 'zset' | 'channel';
+  /** What it holds. */
+  readonly holds: string;
+  /** Who writes it. */
+  readonly writers: string;
+  /** How long it lives. */
+  readonly ttl: string;
+}
+
+const table = {
+  wait: {
+    suffix: 'wait',
+    arg: '',
+    bull: true,
+    type: 'list',
+    holds: "BullMQ's wait list: ids of jobs not yet ingested",
+    writers: 'producers (LPUSH); ingest pops',
+    ttl: 'none',
+  },
+  marker: {
+    suffix: 'marker',
+    arg: '',
+    bull: true,
+    type: 'zset',
+    holds: "BullMQ's marker, which wakes blocked workers when jobs arrive",
+    writers: 'producers; workers pop',
+    ttl: 'none',
+  },
+  job: {
+    suffix: '',
+    arg: 'jobId',
+    bull: true,
+    type: 'hash',
+    holds:
+      'one update as a BullMQ job: `name`, `data`, `timestamp`; `seq` and `reclaims` once the queue has it',
+    writers: 'producers; settle drops it, or keeps a failed one for replay',
+    ttl: 'none while queued; the outcome TTL once failed; deleted once finished otherwise',
+  },
+  outcome: {
+    suffix: 'outcome:',
+    arg: 'traceId',
+    type: 'string',
+    holds: 'the outcome record (JSON) of one update, by trace id',
+    writers: 'settle, fail-account, the invalid-job pass',
+    ttl: 'OUTCOME_TTL_SECONDS',
+  },
+  seq: {
+    suffix: 'seq',
+    arg: '',
+    type: 'string',
+    holds: 'counter giving every ingested update its sequence number (enqueue order, the fencing order)',
+    writers: 'ingest',
+    ttl: 'none',
+  },
+  groups: {
+    suffix: 'groups',
+    arg: '',
+    type: 'set',
+    holds: 'groups (`account|objectType`) that have claimable objects',
+    writers: 'ingest, settle, tick; ready drops empty ones',
+    ttl: 'none',
+  },
+  pending: {
+    suffix: 'pending:',
+    arg: 'group',
+    type: 'zset',
+    holds: "claimable object keys of a group, scored by their oldest update's enqueue time",
+    writers: 'ingest, settle, tick; claim pops',
+    ttl: 'none (empty zsets vanish)',
+  },
+  objectUpdates: {
+    suffix: 'obj:',
+    arg: 'objectKey',
+    type: 'list',
+    holds: 'pending updates of one object (`seq:enqueuedAt:attempts:jobId`) in sequence order',
+    writers: 'ingest, settle, tick; claim takes',
+    ttl: 'none (empty lists vanish)',
+  },
+  landed: {
+    suffix: 'landed:',
+    arg: 'objectKey',
+    type: 'hash',
+    holds:
+      'the fence: per property, the sequence of the newest value that landed (`~prop`: that may have landed)',
+    writers: 'settle',
+    ttl: 'none while updates of the object wait; then the outcome TTL',
+  },
+  inflight: {
+    suffix: 'inflight',
+    arg: '',
+    type: 'hash',
+    holds: 'object key → the batch that has it in flight (one batch per object)',
+    writers: 'claim; settle and tick release',
+    ttl: 'none',
+  },
+  leases: {
+    suffix: 'leases',
+    arg: '',
+    type: 'zset',
+    holds: 'in-flight batch ids scored by lease deadline (ms)',
+    writers: 'claim, heartbeat, begin-call; settle and tick remove',
+    ttl: 'none',
+  },
+  batch: {
+    suffix: 'batch:',
+    arg: 'batchId',
+    type: 'hash',
+    holds:
+      'one in-flight batch: object key → its claimed entries; `#worker`, `#at`, `#calls`, `#callEnds`, `#fail`',
+    writers: 'claim, begin-call, fail-account; settle and tick delete',
+    ttl: 'none (deleted at settle or when taken back)',
+  },
+  settled: {
+    suffix: 'done:',
+    arg: 'batchId',
+    type: 'string',
+    holds: 'marker of a settled batch, so a settle that runs twice reports the first run',
+    writers: 'settle',
+    ttl: '10 minutes',
+  },
+  holds: {
+    suffix: 'holds',
+    arg: '',
+    type: 'hash',
+    holds:
+      'object key → `untilMs|jobId,...`: after a call that may still apply, only those updates may be sent',
+    writers: 'settle, tick; claim and tick end them',
+    ttl: 'none',
+  },
+  held: {
+    suffix: 'held',
+    arg: '',
+    type: 'zset',
+    holds: 'held object keys scored by the end of their hold',
+    writers: 'settle, claim, tick',
+    ttl: 'none',
+  },
+  sweepCursor: {
+    suffix: 'sweep',
+    arg: '',
+    type: 'string',
+    holds: 'cursor of the sweep that repairs in-flight marks whose batch is gone',
+    writers: 'tick',
+    ttl: 'none',
+  },
+  delayed: {
+    suffix: 'delayed',
+    arg: '',
+    type: 'zset',
+    holds: '`objectKey\\nentry` of updates in retry backoff, scored by when the retry is due',
+    writers: 'settle; tick promotes',
+    ttl: 'none',
+  },
+  invalid: {
+    suffix: 'invalid',
+    arg: '',
+    type: 'list',
+    holds: 'ids of jobs whose data could not be routed; the worker fails them with a validation error',
+    writers: 'ingest; the invalid-job pass removes',
+    ttl: 'none',
+  },
+  failed: {
+    suffix: 'failed',
+    arg: '',
+    type: 'zset',
+    holds: 'the dead-letter index: `traceId|category|jobId` scored by finish time',
+    writers: 'settle, fail-account, the invalid-job pass; pruning and replay remove',
+    ttl: 'none (entries pruned after the outcome TTL)',
+  },
+  request: {
+    suffix: 'request:',
+    arg: 'requestId',
+    type: 'string',
+    holds: 'the result of one operator request (replay, fail-account), so a re-sent script reports it again',
+    writers: 'replay, fail-account',
+    ttl: '5 minutes',
+  },
+  enqueueResult: {
+    suffix: 'enqueue:',
+    arg: 'requestId',
+    type: 'string',
+    holds: 'what one enqueue call returned, so a re-sent call returns the same',
+    writers: 'producers',
+    ttl: '5 minutes',
+  },
+  stats: {
+    suffix: 'stats',
+    arg: '',
+    type: 'hash',
+    holds: 'counters: updates pending, in flight, delayed; outcomes by status; `failed:<category>`',
+    writers: 'every script that moves an update',
+    ttl: 'none',
+  },
+  workers: {
+    suffix: 'workers',
+    arg: '',
+    type: 'zset',
+    holds: 'worker ids scored by last heartbeat (ms)',
+    writers: 'heartbeat; a clean shutdown removes; forgotten after an hour of silence',
+    ttl: 'none',
+  },
+  settledChannel: {
+    suffix: 'settled',
+    arg: '',
+    type: 'channel',
+    holds: 'pub/sub channel announcing settled batches, for `waitForOutcomes`',
+    writers: 'settle, the invalid-job pass',
+    ttl: '-',
+  },
+  rateLog: {
+    suffix: 'rate:',
+    arg: 'account',
+    tail: ':log',
+    type: 'zset',
+    holds: "an account's granted calls (grant id scored by time): its rolling window",
+    writers: 'the rate limiter',
+    ttl: 'two windows and a minute after the last grant',
+  },
+  rateState: {
+    suffix: 'rate:',
+    arg: 'account',
+    tail: ':state',
+    type: 'hash',
+    holds: "an account's schedule anchor, pause and HubSpot's reported budget",
+    writers: 'the rate limiter, resume-account',
+    ttl: 'two days after the last write (longer while paused)',
+  },
+  tokenLock: {
+    suffix: 'token:',
+    arg: 'account',
+    tail: ':lock',
+    type: 'string',
+    holds: 'lock of one OAuth token refresh across replicas',
+    writers: 'the token cache',
+    ttl: '30 seconds',
+  },
+  tokenValue: {
+    suffix: 'token:',
+    arg: 'account',
+    tail: ':value',
+    type: 'string',
+    holds: "an account's OAuth access token, sealed (AES-GCM with a key only the workers hold)",
+    writers: 'the token cache',
+    ttl: "the token's lifetime",
+  },
+} as const satisfies Record<string, KeyDoc>;
+
+export type KeyName = keyof typeof table;
+export const KEY_TABLE: { readonly [N in KeyName]: (typeof table)[N] & KeyDoc } = table;

@@ -1,0 +1,67 @@
+--[[
+  How an update ends, written in one place: the outcome record's shape, and the side effects of a terminal
+  outcome. settle.lua, fail-account.lua and fail-invalid.lua end updates only through these functions.
+  Needs the keys prelude (`K`).
+
+  Outcome.record(f): the outcome record as JSON. f = { trace, status, account, objectType, id, idProperty
+  ('' or nil), attempts, enqueuedAt, finishedAt (nil while retrying), hubspotObjectId, error = { category,
+  message, httpStatus }, fp (fingerprint of the update's data) }.
+
+  Outcome.finish(jobId, f, seq, keepJob, ttl): records the outcome and ends the update. A failed update is filed in
+  the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
+  write) for the outcome's lifetime, so it can be replayed; any other end drops the job.
+
+  Outcome.count(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
+  rather than one per update.
+
+  Run twice: SET, HSET, EXPIRE, DEL and ZADD leave the same state when repeated; a caller that may run twice
+  guards the counters (each caller's header says how).
+]]
+local Outcome = {}
+do
+  local call = redis.call
+  local counts = {}
+
+  function Outcome.record(f)
+    local o = {
+      objectWriteTraceId = f.trace, status = f.status, account = f.account, objectType = f.objectType, id = f.id,
+      attempts = f.attempts, enqueuedAt = f.enqueuedAt,
+    }
+    if f.idProperty and f.idProperty ~= '' then o.idProperty = f.idProperty end
+    if f.finishedAt then o.finishedAt = f.finishedAt end
+    if f.hubspotObjectId and f.hubspotObjectId ~= '' then o.hubspotObjectId = f.hubspotObjectId end
+    if type(f.error) == 'table' then
+      o.error = { category = f.error.category, message = f.error.message, httpStatus = f.error.httpStatus }
+    end
+    if f.fp and f.fp ~= '' then o.fp = f.fp end
+    return cjson.encode(o)
+  end
+
+  local function bump(field)
+    counts[field] = (counts[field] or 0) + 1
+  end
+
+  function Outcome.finish(jobId, f, seq, keepJob, ttl)
+    call('SET', K.outcome(f.trace), Outcome.record(f), 'EX', ttl)
+    bump(f.status)
+    local jobKey = K.job(jobId)
+    if f.status == 'failed' then
+      local category = (type(f.error) == 'table' and f.error.category) or 'UNKNOWN'
+      if keepJob then
+        call('HSET', jobKey, 'seq', seq)
+        call('EXPIRE', jobKey, ttl)
+      else
+        call('DEL', jobKey)
+      end
+      call('ZADD', K.failed, f.finishedAt, K.failedMember(f.trace, category, jobId))
+      bump('failed:' .. category)
+    else
+      call('DEL', jobKey)
+    end
+  end
+
+  function Outcome.count(stats)
+    for field, n in pairs(counts) do call('HINCRBY', stats, field, n) end
+    counts = {}
+  end
+end
