@@ -12,9 +12,9 @@ export type { EnqueueResult, Producer, ProducerOptions, TraceIdCheck } from './p
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
 export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
 export { TraceIdConflictError } from './producer/trace-ids.js';
-export type { FetchedToken, SharedTokenProviderOptions } from './ratelimit/token-cache.js';
-export { createSharedTokenProvider } from './ratelimit/token-cache.js';
-export { TokenRefreshError } from './ratelimit/token-error.js';
+export type { FetchedToken, SharedTokenProviderOptions } from './tokens/token-cache.js';
+export { createSharedTokenProvider } from './tokens/token-cache.js';
+export { TokenRefreshError } from './tokens/token-error.js';
 export type { PropertyValue, Update, UpdateLimits, UpdateRequest } from './update.js';
 export {
   DEFAULT_UPDATE_LIMITS,
