@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { pruneFailed } from '../admin/prune.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
@@ -361,7 +362,7 @@ export class BatchWorker {
       // edits: a slice of them is checked every tenth tick.
       const sweep = this.#ticks++ % SWEEP_EVERY_TICKS === 0 ? SWEEP_MARKS : 0;
       const t = await this.#store.tick(s.ambiguousHoldMs, { sweep });
-      await this.#store.pruneFailed();
+      await pruneFailed(this.#redis, this.#keys, { outcomeTtlSeconds: s.outcomeTtlSeconds });
       this.#nextTickAt = now + TICK_MS;
       if (t.nextDueMs >= 0) nextTick = Math.min(nextTick, t.nextDueMs);
       if (t.reclaimed > 0) s.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { createQueueAdmin, type QueueAdmin, type QueueAdminOptions } from '../../src/admin/queue-admin.js';
 import { createProducer, type Producer } from '../../src/producer/producer.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
@@ -40,6 +41,20 @@ export function testProducer(queueName: string): Producer {
     done();
   });
   return producer;
+}
+
+/** The admin of a queue (`outcomeTtlSeconds`, `accounts` as given) on its own connection, closed after the test. */
+export function testAdmin(
+  queueName: string,
+  options: Omit<QueueAdminOptions, 'redis' | 'queueName'> = {},
+): QueueAdmin {
+  const admin = createQueueAdmin({ redis: redisUrl(), queueName, ...options });
+  const done = track('queue admin');
+  onCleanup(async () => {
+    await admin.close();
+    done();
+  });
+  return admin;
 }
 
 /** The producer with `waitForOutcomes` bounded by the running test's timeout. */
@@ -81,7 +96,7 @@ export async function testWorker(
   return worker;
 }
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
 /** A worker in its own process (built CLI), so tests can SIGKILL it; killed after the test if still alive. */
 export function spawnWorker(env: Record<string, string>): ChildProcess {

@@ -10,7 +10,7 @@ import { deadLetterQueue, operatorFailed, unroutableFailed } from '../helpers/de
 import { spawnWorker, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
 /** Runs the built CLI; resolves with its exit code and output instead of throwing on a non-zero exit. */
 async function cli(args: string[], env: Record<string, string>, input?: string) {

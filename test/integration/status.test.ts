@@ -7,13 +7,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { QueueStatus } from '../../src/admin/status.js';
 import { queueKeys } from '../../src/keys.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
-import type { QueueStatus } from '../../src/status/read.js';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const run = promisify(execFile);
 
 const TOKENS = { default: TOKEN, slow: 'slow-token', retry: 'retry-token', paused: 'paused-token' } as const;
