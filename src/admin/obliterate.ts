@@ -51,6 +51,8 @@ function globEscape(text: string): string {
  * business: scanning each keeps this right across resharding.
  */
 function nodesOf(redis: Redis): Redis[] {
+  // A cluster client knows its masters once it has the slot map, so only after a command was answered: the
+  // live-worker check comes first.
   return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
 }
 
