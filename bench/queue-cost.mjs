@@ -16,7 +16,6 @@ import {
   bullConnection,
   commandStats,
   commandStatsDelta,
-  deleteKeys,
   memoryOf,
   redisCpuMs,
   scriptNames,
@@ -26,6 +25,7 @@ import {
 import { startSimulatorProcess } from './queue-cost/sim.mjs';
 import {
   bullPattern,
+  deleteQueue,
   enqueueBull,
   enqueueOurs,
   FIRST_OBJECT_ID,
@@ -151,9 +151,9 @@ async function sample(system, round, ctx) {
   } finally {
     await producer?.close();
     await queue?.close();
-    await deleteKeys(control, pattern);
+    await deleteQueue(control, ours, queueName);
     // The drain process's warm-up queue, left behind when that process crashed.
-    await deleteKeys(control, ours ? ourPattern(`${queueName}-warm`) : bullPattern(`${queueName}-warm`));
+    await deleteQueue(control, ours, `${queueName}-warm`);
   }
   const drain = out.drain?.crashed
     ? `, drain CRASHED: ${out.drain.error}`
@@ -184,7 +184,7 @@ async function warmUp(ctx) {
     await enqueueOurs(producer, updates);
   } finally {
     await producer.close();
-    await deleteKeys(ctx.control, ourPattern(q1));
+    await deleteQueue(ctx.control, true, q1);
   }
   const q2 = `qc-warm-${tag()}`;
   const queue = await openBullQueue(ctx.connection, q2);
@@ -193,7 +193,7 @@ async function warmUp(ctx) {
     await enqueueBull(queue, makeUpdates(WARM_UP), false);
   } finally {
     await queue.close();
-    await deleteKeys(ctx.control, bullPattern(q2));
+    await deleteQueue(ctx.control, false, q2);
   }
 }
 
@@ -203,7 +203,6 @@ async function commandsOf(system, ctx) {
   const updates = makeUpdates(N_COMMANDS);
   const ours = system === 'ours';
   const queueName = `qc-cm-${CODE[system]}-${tag()}`;
-  const pattern = ours ? ourPattern(queueName) : bullPattern(queueName);
   let producer;
   let queue;
   let counter;
@@ -244,7 +243,7 @@ async function commandsOf(system, ctx) {
     if (counter) await counter.stop().catch(() => {});
     await producer?.close();
     await queue?.close();
-    await deleteKeys(control, pattern);
+    await deleteQueue(control, ours, queueName);
   }
 }
 
@@ -296,7 +295,7 @@ async function latencyRun(ctx) {
     await producer?.close();
     await worker?.close();
     await sim.close();
-    await deleteKeys(control, ourPattern(queueName));
+    await deleteQueue(control, true, queueName);
   }
 }
 

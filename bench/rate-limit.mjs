@@ -208,7 +208,7 @@ export async function run({ redisUrl, log }) {
     '## Rate limits (issue 3)',
     '',
     `Simulator: ${LIMIT} calls per rolling ${WINDOW_MS} ms, ${LATENCY_MS} ms latency, objects created on first write. ` +
-      `Each replica is a separate \`node dist/cli/index.js worker\` process (concurrency ${CONCURRENCY}, linger ` +
+      `Each replica is a separate \`node dist/bin.js worker\` process (concurrency ${CONCURRENCY}, linger ` +
       `${LINGER_MS} ms, lease ${LEASE_MS / 1000} s, property validation off, default limiter margin) started after the backlog of ` +
       `${UPDATES.toLocaleString('en-US')} updates to distinct contacts (200 full batches) was enqueued; the drain ends ` +
       'when every update has an outcome. All figures come from the simulator’s arrival log: calls/s is ' +

@@ -76,7 +76,7 @@ export async function run({ redisUrl, log }) {
     '## Rate limits at HubSpot’s real windows (issue 12)',
     '',
     'Simulator: one account, a rolling window of 10 s at 100, 190 or 250 calls (HubSpot’s tiers), the latency ' +
-      'given per row, objects created on first write. Each replica is a `node dist/cli/index.js worker` process with ' +
+      'given per row, objects created on first write. Each replica is a `node dist/bin.js worker` process with ' +
       'default settings (in-flight calls following demand up to `WORKER_CONCURRENCY` 100, linger 250 ms, lease 5 s, ' +
       'default limiter margin), property validation off; the updates go to distinct contacts (no merging), enqueued ' +
       'before the replicas start (a backlog; about 50 s of calls at the limit), or fed while they run (steady flow). ' +

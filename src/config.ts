@@ -40,7 +40,7 @@ const accountsJson = z
   );
 
 /**
- * Every setting the process reads, from environment variables, with defaults. Read once in `main.ts`;
+ * Every setting the process reads, from environment variables, with defaults. Read once in `bin.ts`;
  * nothing else reads `process.env`.
  */
 export const ConfigSchema = z.object({

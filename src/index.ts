@@ -3,6 +3,15 @@
  * rate-limited batch-update calls and record an outcome for every update.
  */
 
+export type { FailedFilter, ReplayOptions } from './admin/dead-letters.js';
+export type { FailAccountOptions, FailAccountResult } from './admin/fail-account.js';
+export type { ObliterateOptions, ObliterateResult } from './admin/obliterate.js';
+export { ObliterateRefusal, ObliterateRefusedError } from './admin/obliterate.js';
+export type { PruneResult } from './admin/prune.js';
+export type { QueueAdmin, QueueAdminOptions } from './admin/queue-admin.js';
+export { createQueueAdmin } from './admin/queue-admin.js';
+export type { AccountStatus, QueueDepth, QueueStatus, StatusBudget } from './admin/status.js';
+export type { StrandedJobs } from './admin/stranded.js';
 export type { HubSpotPort, TokenProvider } from './hubspot/port.js';
 export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
@@ -12,9 +21,9 @@ export type { EnqueueResult, Producer, ProducerOptions, TraceIdCheck } from './p
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
 export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
 export { TraceIdConflictError } from './producer/trace-ids.js';
-export type { FetchedToken, SharedTokenProviderOptions } from './ratelimit/token-cache.js';
-export { createSharedTokenProvider } from './ratelimit/token-cache.js';
-export { TokenRefreshError } from './ratelimit/token-error.js';
+export type { FetchedToken, SharedTokenProviderOptions } from './tokens/token-cache.js';
+export { createSharedTokenProvider } from './tokens/token-cache.js';
+export { TokenRefreshError } from './tokens/token-error.js';
 export type { PropertyValue, Update, UpdateLimits, UpdateRequest } from './update.js';
 export {
   DEFAULT_UPDATE_LIMITS,

@@ -45,8 +45,6 @@ export type QueueKeys = Fixed &
     readonly root: string;
     /** BullMQ's job hash prefix: `<bullPrefix>:<queueName>:` + job id. */
     readonly jobPrefix: string;
-    /** Prefix of outcome keys. */
-    readonly outcomePrefix: string;
     /** Rate limiter keys of one account. */
     rate(account: string): RateKeys;
     /** Lock and cache for a shared OAuth token of one account. */
@@ -66,7 +64,6 @@ export function queueKeys(queueName: string): QueueKeys {
     queueName,
     root,
     jobPrefix,
-    outcomePrefix: `${root}${KEY_TABLE.outcome.suffix}`,
     scriptArgs: [root, jobPrefix] as const,
   };
   for (const [name, doc] of Object.entries(KEY_TABLE) as Array<[string, KeyDoc]>) {
@@ -265,6 +262,22 @@ export const LUA_KEYS: string = (() => {
     '  return tonumber(untilMs), jobs',
     'end',
     `function K.memberField(text) return (string.gsub(text, '%|', '_')) end`,
+    '-- trace, category (nil in the earlier `jobId|traceId` form), jobId; nil for neither form.',
+    'function K.parseFailedMember(member)',
+    "  local trace, category, jobId = string.match(member, '^([^|]+)|([^|]*)|(.+)$')",
+    '  if trace then return trace, category, jobId end',
+    "  jobId, trace = string.match(member, '^([^|]+)|([^|]+)$')",
+    '  return trace, nil, jobId',
+    'end',
+    '-- The failure category an outcome record names, or nil.',
+    'function K.categoryOfRecord(record)',
+    '  if not record then return nil end',
+    '  local ok, o = pcall(cjson.decode, record)',
+    "  if ok and type(o) == 'table' and type(o.error) == 'table' and type(o.error.category) == 'string' then",
+    '    return o.error.category',
+    '  end',
+    '  return nil',
+    'end',
     `function K.failedMember(trace, category, jobId) return K.memberField(trace) .. ${sep} .. K.memberField(category) .. ${sep} .. jobId end`,
     '',
   );

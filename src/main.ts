@@ -1,7 +1,5 @@
 import { Registry } from 'prom-client';
-import { commandUsage, findCommand, usageText } from './cli/commands.js';
-import { EXIT_USAGE, UsageError } from './cli/usage.js';
-import { accountsOf, type Config, ConfigError, loadConfig, updateLimitsOf } from './config.js';
+import { accountsOf, type Config, updateLimitsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { queueKeys } from './keys.js';
 import { createLogger } from './logger.js';
@@ -130,27 +128,4 @@ function openDashboard(config: Config, logger: ReturnType<typeof createLogger>):
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** Entry point of the `hubspot-batch-queue` binary; the only place that reads `process.env`. */
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  const command = name === undefined ? undefined : findCommand(name);
-  if (!command) {
-    process.stderr.write(`${name === undefined ? '' : `unknown command "${name}"\n`}${usageText()}`);
-    return EXIT_USAGE;
-  }
-  try {
-    return await command.run(args, { config: () => loadConfig(process.env), runWorker });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 78;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`${command.name}: ${err.message}\n${commandUsage(command)}`);
-      return EXIT_USAGE;
-    }
-    throw err;
-  }
 }

@@ -5,9 +5,9 @@
 // Reports `{ timed: true }` when the timed drain starts, then `{ result, probe }` over IPC: the drain's figures
 // (CPU included) and the address of the connection that polled.
 import { Redis } from 'ioredis';
-import { deleteKeys, redisCpuMs } from './redis-util.mjs';
+import { redisCpuMs } from './redis-util.mjs';
 import {
-  bullPattern,
+  deleteQueue,
   drainBull,
   drainOurs,
   enqueueBull,
@@ -15,7 +15,6 @@ import {
   makeUpdates,
   openBullQueue,
   openProducer,
-  ourPattern,
 } from './workloads.mjs';
 
 const p = JSON.parse(process.argv[2] ?? '{}');
@@ -44,7 +43,7 @@ if (p.warmUp > 0) {
     }
     await drain(queueName, p.warmUp);
   } finally {
-    await deleteKeys(control, ours ? ourPattern(queueName) : bullPattern(queueName));
+    await deleteQueue(control, ours, queueName);
   }
 }
 

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Queue, Worker } from 'bullmq';
 import pino from 'pino';
-import { createProducer, createWorker, queueKeys } from '../../dist/index.js';
+import { createProducer, createQueueAdmin, createWorker, queueKeys } from '../../dist/index.js';
+import { deleteKeys } from './redis-util.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,6 +34,15 @@ export function makeUpdates(n, firstId = FIRST_OBJECT_ID) {
 
 export const ourPattern = (queueName) => `${queueKeys(queueName).root}*`;
 export const bullPattern = (queueName) => `bull:${queueName}:*`;
+
+/**
+ * Deletes every key of one system's queue: ours through the queue admin (forced: a crashed drain process may
+ * leave a heartbeat that still looks alive), BullMQ's by its key pattern.
+ */
+export async function deleteQueue(redis, ours, queueName) {
+  if (ours) await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
+  else await deleteKeys(redis, bullPattern(queueName));
+}
 
 /** Our producer, connected and with its script loaded before any timing starts. */
 export async function openProducer(redisUrl, queueName) {

@@ -2,21 +2,11 @@
 // outcome, then the simulator's arrival log.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createProducer, queueKeys } from '../../dist/index.js';
+import { createProducer, createQueueAdmin, queueKeys } from '../../dist/index.js';
 import { startReplicas } from './replicas.mjs';
 import { startSimulatorProcess } from './simulator.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function deleteQueueKeys(redis, queueName) {
-  const match = `${queueKeys(queueName).root}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 /** Updates to distinct contacts, the accounts' backlogs interleaved in enqueue order. */
 function backlog(accounts) {
@@ -160,7 +150,8 @@ export async function runDrain(redisUrl, accounts, options) {
     if (workers) await workers.stop(5_000);
     await producer.close();
     await sim.close();
-    await deleteQueueKeys(redis, queueName);
+    // Forced: replicas that did not stop in time may leave heartbeats that still look alive.
+    await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
     await redis.quit();
   }
 }

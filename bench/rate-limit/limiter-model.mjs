@@ -4,7 +4,7 @@
 // fast: minutes of drain in seconds, independent of how busy the machine is.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { queueKeys } from '../../dist/keys.js';
+import { createQueueAdmin, queueKeys } from '../../dist/index.js';
 import { RateLimiter } from '../../dist/ratelimit/limiter.js';
 
 function prng(seed) {
@@ -101,8 +101,7 @@ export async function simulateLimiter(redisUrl, options) {
     // The grant wakes the loop, which prepares the replica's next batch.
     push({ at: result.at + between(prepMs), replica: e.replica });
   }
-  const keysToDelete = await redis.keys(`${keys.root}*`);
-  if (keysToDelete.length > 0) await redis.del(...keysToDelete);
+  await createQueueAdmin({ redis, queueName: keys.queueName }).obliterate();
   await redis.quit();
   return { grants, arrivals, asks, ...figures(arrivals, max, windowMs, start, durationMs) };
 }

@@ -1,8 +1,8 @@
-// Worker replicas as separate processes running the built CLI (`node dist/cli/index.js worker`).
+// Worker replicas as separate processes running the built CLI (`node dist/bin.js worker`).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const live = new Set();
 
 // A crashed benchmark must not leave workers behind: kill the ones this process started, by pid.

@@ -8,6 +8,7 @@ import {
   runResumeAccount,
 } from './fail-account.js';
 import { parseFailedArgs, parseRetryFailedArgs, runFailed, runRetryFailed } from './failed.js';
+import { parseObliterateArgs, runObliterate } from './obliterate.js';
 import { parseOutcomesArgs, runOutcomes } from './outcomes.js';
 import { runSimulator, SIMULATOR_OPTION_LINES } from './simulator.js';
 import { parseStatusArgs, runStatus } from './status.js';
@@ -20,7 +21,7 @@ export const PROGRAM = 'hubspot-batch-queue';
 export interface CommandContext {
   /** Reads and checks the configuration (throws `ConfigError`); commands call it after parsing their flags. */
   config(): Config;
-  /** The `worker` command's body, which lives with the process wiring in `main.ts`. */
+  /** The `worker` command's body: the process wiring (`main.ts`), handed in by the entry point (`bin.ts`). */
   runWorker(config: Config): Promise<number>;
 }
 
@@ -119,6 +120,17 @@ export const COMMANDS: readonly Command[] = [
     summary: "lift an account's pause (a daily stop included) on every replica",
     usage: 'resume-account --account A',
     run: (args, ctx) => runResumeAccount(parseResumeAccountArgs(args), ctx.config()),
+  },
+  {
+    name: 'obliterate',
+    summary: 'delete every key of the queue; refuses while its workers are alive, unless --force',
+    usage: 'obliterate (--yes | --dry-run) [--force]',
+    details: [
+      flagLine('--yes', 'confirm: every key of QUEUE_NAME is deleted (required unless --dry-run)'),
+      flagLine('--dry-run', 'print how many keys would be deleted; change nothing'),
+      flagLine('--force', 'delete even while workers of the queue are alive'),
+    ],
+    run: (args, ctx) => runObliterate(parseObliterateArgs(args), ctx.config()),
   },
   {
     name: 'demo',

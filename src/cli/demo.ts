@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { createQueueAdmin } from '../admin/queue-admin.js';
 import type { Config } from '../config.js';
 import { queueKeys } from '../keys.js';
 import { createProducer } from '../producer/producer.js';
@@ -162,8 +163,8 @@ export async function runDemo(config: Config): Promise<number> {
     await Promise.all(workers.map((w) => w.close()));
     await producer.close();
     await sim.close();
-    const stale = await redis.keys(`${keys.root}*`);
-    if (stale.length > 0) await redis.unlink(...stale);
+    // The demo's queue is its own and its workers are closed (one that closed late may still look alive).
+    await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
     await redis.quit();
   }
   return exitCode;

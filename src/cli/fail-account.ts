@@ -1,8 +1,6 @@
+import { defaultFailReason } from '../admin/fail-account.js';
 import type { Config } from '../config.js';
-import { queueKeys } from '../keys.js';
-import { RateLimiter } from '../ratelimit/limiter.js';
-import { connectRedis } from '../redis.js';
-import { QueueStore } from '../worker/store.js';
+import { withQueueAdmin } from './admin.js';
 import { parseCommandArgs, requiredFlag, textFlag } from './usage.js';
 
 /** A `fail-account` request as given on the command line. */
@@ -22,7 +20,7 @@ export function parseFailAccountArgs(args: string[]): FailAccountRequest {
   const account = requiredFlag('account', values.account);
   return {
     account,
-    reason: textFlag('reason', values.reason) ?? `failed by an operator: account "${account}" is not usable`,
+    reason: textFlag('reason', values.reason) ?? defaultFailReason(account),
     dryRun: values['dry-run'] === true,
   };
 }
@@ -34,24 +32,16 @@ export function parseFailAccountArgs(args: string[]): FailAccountRequest {
  * `dryRun` how many it would. The updates can be replayed later with `retry-failed --account A`.
  */
 export async function runFailAccount(request: FailAccountRequest, config: Config): Promise<number> {
-  const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  try {
-    const store = new QueueStore({
-      redis,
-      keys: queueKeys(config.QUEUE_NAME),
-      outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
-    });
-    const r = await store.failAccount(request.account, request.reason, { dryRun: request.dryRun });
+  return withQueueAdmin(config, async (admin) => {
+    const r = await admin.failAccount(request.account, { reason: request.reason, dryRun: request.dryRun });
     // Updates of batches in flight fail when their batch settles (unless their call succeeded).
     const inFlight = r.inFlight > 0 ? { inFlight: r.inFlight } : {};
     const report = request.dryRun
       ? { account: request.account, dryRun: true, wouldFail: r.failed, ...inFlight }
       : { account: request.account, failed: r.failed, ...inFlight };
     process.stdout.write(`${JSON.stringify(report)}\n`);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `resume-account --account A`; throws {@link UsageError}. */
@@ -62,12 +52,9 @@ export function parseResumeAccountArgs(args: string[]): { account: string } {
 
 /** Lifts an account's pause (e.g. once its credentials work again) on every replica. */
 export async function runResumeAccount(request: { account: string }, config: Config): Promise<number> {
-  const redis = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  try {
-    await new RateLimiter({ redis, keys: queueKeys(config.QUEUE_NAME) }).resume(request.account);
+  return withQueueAdmin(config, async (admin) => {
+    await admin.resumeAccount(request.account);
     process.stdout.write(`${JSON.stringify({ account: request.account, resumed: true })}\n`);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -1,7 +1,6 @@
+import type { FailedFilter } from '../admin/dead-letters.js';
 import type { Config } from '../config.js';
-import { queueKeys } from '../keys.js';
-import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-letters.js';
-import { connectRedis } from '../redis.js';
+import { withQueueAdmin } from './admin.js';
 import { write } from './io.js';
 import { integerFlag, parseCommandArgs, textFlag, UsageError } from './usage.js';
 
@@ -63,20 +62,12 @@ export function parseRetryFailedArgs(args: string[]): RetryFailedRequest {
   return { filter, dryRun: values['dry-run'] === true };
 }
 
-function connect(config: Config) {
-  return connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-}
-
 /** Prints failed outcomes matching the filter as NDJSON, newest first. */
 export async function runFailed(filter: FailedFilter, config: Config): Promise<number> {
-  const redis = connect(config);
-  try {
-    for (const o of await listFailed(redis, queueKeys(config.QUEUE_NAME), filter))
-      await write(process.stdout, `${JSON.stringify(o)}\n`);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-  return 0;
+  return withQueueAdmin(config, async (admin) => {
+    for (const o of await admin.listFailed(filter)) await write(process.stdout, `${JSON.stringify(o)}\n`);
+    return 0;
+  });
 }
 
 /**
@@ -84,19 +75,14 @@ export async function runFailed(filter: FailedFilter, config: Config): Promise<n
  * exactly what the replay script reports; with `dryRun`, those that would be put back, changing nothing.
  */
 export async function runRetryFailed(request: RetryFailedRequest, config: Config): Promise<number> {
-  const redis = connect(config);
-  try {
-    const ids = await retryFailed(redis, queueKeys(config.QUEUE_NAME), request.filter, {
-      dryRun: request.dryRun,
-    });
+  return withQueueAdmin(config, async (admin) => {
+    const ids = await admin.retryFailed(request.filter, { dryRun: request.dryRun });
     for (const id of ids) await write(process.stdout, `${JSON.stringify({ objectWriteTraceId: id })}\n`);
     process.stderr.write(
       request.dryRun
         ? `dry run: ${ids.length} failed update(s) would be put back in the queue; nothing changed\n`
         : `${ids.length} failed update(s) put back in the queue\n`,
     );
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-  return 0;
+    return 0;
+  });
 }

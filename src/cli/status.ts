@@ -1,8 +1,6 @@
-import { accountsOf, type Config } from '../config.js';
-import { queueKeys } from '../keys.js';
-import { connectRedis } from '../redis.js';
-import { readStatus } from '../status/read.js';
-import { renderStatus } from '../status/render.js';
+import { renderStatus } from '../admin/status-render.js';
+import type { Config } from '../config.js';
+import { withQueueAdmin } from './admin.js';
 import { write } from './io.js';
 import { parseCommandArgs } from './usage.js';
 
@@ -17,20 +15,21 @@ export function parseStatusArgs(args: string[]): { json: boolean } {
  */
 export async function runStatus(request: { json: boolean }, config: Config): Promise<number> {
   // An operator asking for status wants an answer or an error quickly, not a client that waits out an outage.
-  const redis = connectRedis(config.REDIS_URL, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5000,
-    retryStrategy: (attempt) => (attempt > 3 ? null : 200 * attempt),
-  });
-  try {
-    const status = await readStatus({
-      redis,
-      keys: queueKeys(config.QUEUE_NAME),
-      accounts: accountsOf(config),
-    });
-    await write(process.stdout, request.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
-    return 0;
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  return withQueueAdmin(
+    config,
+    async (admin) => {
+      const status = await admin.status();
+      await write(
+        process.stdout,
+        request.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status),
+      );
+      return 0;
+    },
+    // An operator asking for status wants an answer or an error quickly, not a client that waits out an outage.
+    {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+      retryStrategy: (attempt) => (attempt > 3 ? null : 200 * attempt),
+    },
+  );
 }

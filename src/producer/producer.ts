@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { type FailedFilter, listFailed, retryFailed } from '../outcomes/dead-letters.js';
 import { isTerminal, type Outcome } from '../outcomes/outcome.js';
 import { readOutcomes } from '../outcomes/reader.js';
 import { connectRedis } from '../redis.js';
@@ -80,13 +79,6 @@ export interface Producer {
     objectWriteTraceIds: readonly string[],
     options?: { timeoutMs?: number },
   ): Promise<Outcome[]>;
-  /** Failed updates (the dead letters), newest first, filtered by account, object type and error category. */
-  listFailed(filter?: FailedFilter): Promise<Outcome[]>;
-  /**
-   * Replays failed updates matching the filter; each is fenced like any other write, so a replay never
-   * overwrites a newer value. Returns the replayed trace ids.
-   */
-  retryFailed(filter?: FailedFilter): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -228,12 +220,6 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         const since = Date.now() - queriedAt;
         if (since < 50) await new Promise((r) => setTimeout(r, 50 - since));
       }
-    },
-    listFailed(filter) {
-      return listFailed(redis, keys, filter);
-    },
-    retryFailed(filter) {
-      return retryFailed(redis, keys, filter);
     },
     async close() {
       if (subscriber) await subscriber.quit().catch(() => subscriber?.disconnect());

@@ -26,10 +26,3 @@ export {
   RateLimiter,
   type RateLimiterOptions,
 } from './limiter.js';
-export {
-  createSharedTokenProvider,
-  type FetchedToken,
-  type SharedTokenProviderOptions,
-  TokenCache,
-} from './token-cache.js';
-export { TokenRefreshError } from './token-error.js';

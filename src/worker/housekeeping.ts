@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { pruneFailed } from '../admin/prune.js';
 import type { QueueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
@@ -22,6 +23,7 @@ export interface HousekeepingOptions {
   store: QueueStore;
   limiter: RateLimiter;
   ambiguousHoldMs: number;
+  outcomeTtlSeconds: number;
   limits?: Partial<UpdateLimits>;
   logger: Logger;
   metrics?: Metrics;
@@ -38,6 +40,8 @@ export class Housekeeping {
   #nextTickAt = 0;
   #nextGaugesAt = 0;
   #ticks = 0;
+  /** Where the next pass over the dead-letter index resumes. */
+  #pruneCursor = 0;
 
   constructor(options: HousekeepingOptions) {
     this.#o = options;
@@ -57,7 +61,12 @@ export class Housekeeping {
     // slice of them is checked every tenth tick.
     const sweep = this.#ticks++ % SWEEP_EVERY_TICKS === 0 ? SWEEP_MARKS : 0;
     const t = await o.store.tick(o.ambiguousHoldMs, { sweep });
-    await o.store.pruneFailed();
+    this.#pruneCursor = (
+      await pruneFailed(o.redis, o.keys, {
+        outcomeTtlSeconds: o.outcomeTtlSeconds,
+        cursor: this.#pruneCursor,
+      })
+    ).cursor;
     if (t.reclaimed > 0) o.logger.warn({ batches: t.reclaimed }, 'took back batches whose lease expired');
     if (t.repaired > 0)
       o.logger.warn({ objects: t.repaired }, 'repaired in-flight marks of vanished batches');

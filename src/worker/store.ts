@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Entry, parseEntry, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { type PruneResult, pruneFailed, REQUEST_RESULT_TTL_SECONDS } from '../outcomes/dead-letters.js';
 import type { EndFacts, RecordFacts } from '../outcomes/record.js';
 
 const queue = { keys: true } as const;
@@ -14,7 +12,6 @@ const scripts = {
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),
   tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), queue),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url), queue),
-  failAccount: luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url)),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
   failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url), ending),
 };
@@ -66,13 +63,6 @@ export interface SettlePlan {
 /** See {@link QueueStore.settle}. */
 export type SettleResult = 'settled' | 'lost' | { failAccount: string };
 
-/** What `fail-account` did: updates failed now, and updates in flight marked to fail at their settle. */
-export interface FailAccountResult {
-  failed: number;
-  /** Updates in batches in flight: failed when their batch settles, unless their call succeeded. */
-  inFlight: number;
-}
-
 export interface StoreOptions {
   redis: Redis;
   keys: QueueKeys;
@@ -84,8 +74,6 @@ export class QueueStore {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #ttl: number;
-  /** Where the next pruning pass resumes its check for missing outcome records. */
-  #pruneCursor = 0;
 
   constructor(options: StoreOptions) {
     this.#redis = options.redis;
@@ -268,48 +256,5 @@ export class QueueStore {
     const args: Array<string | number> = [...k.scriptArgs, this.#ttl];
     for (const item of items) args.push(item.jobId, JSON.stringify(item.facts));
     await scripts.failInvalid.run(this.#redis, [k.invalid, k.stats, k.failed], args);
-  }
-
-  /**
-   * Fails every update of an account that waits to be sent (pending or in backoff), as an operator decision, and
-   * marks the account's batches in flight: their settle fails what it would have handed back or retried (what
-   * their call settled stays). Returns how many updates this request failed and marked (with `dryRun`, how many
-   * it would; nothing changes). `requestId` names the request so a script re-sent after a reconnect reports the
-   * first run's counts; one is made up when absent.
-   */
-  async failAccount(
-    account: string,
-    message: string,
-    options: { dryRun?: boolean; requestId?: string } = {},
-  ): Promise<FailAccountResult> {
-    const k = this.#keys;
-    const r = (await scripts.failAccount.run(
-      this.#redis,
-      [k.groups, k.delayed, k.stats, k.failed, k.request(options.requestId ?? randomUUID()), k.leases],
-      [
-        k.root,
-        k.jobPrefix,
-        k.outcomePrefix,
-        account,
-        this.#ttl,
-        message,
-        options.dryRun ? '1' : '0',
-        REQUEST_RESULT_TTL_SECONDS,
-      ],
-    )) as number[];
-    return { failed: (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
-  }
-
-  /**
-   * One bounded pass of dead-letter pruning: index entries older than the outcome TTL, or whose outcome is
-   * gone, are removed and taken off the failure counters. Successive calls walk the whole index.
-   */
-  async pruneFailed(): Promise<PruneResult> {
-    const r = await pruneFailed(this.#redis, this.#keys, {
-      outcomeTtlSeconds: this.#ttl,
-      cursor: this.#pruneCursor,
-    });
-    this.#pruneCursor = r.cursor;
-    return r;
   }
 }

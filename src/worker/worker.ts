@@ -155,6 +155,7 @@ export class BatchWorker {
       store: this.#store,
       limiter,
       ambiguousHoldMs: settings.ambiguousHoldMs,
+      outcomeTtlSeconds: settings.outcomeTtlSeconds,
       ...(settings.limits ? { limits: settings.limits } : {}),
       logger: settings.logger,
       ...(settings.metrics ? { metrics: settings.metrics } : {}),

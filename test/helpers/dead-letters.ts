@@ -1,22 +1,29 @@
 import type { Redis } from 'ioredis';
+import type { QueueAdmin } from '../../src/admin/queue-admin.js';
 import { type QueueKeys, queueKeys } from '../../src/keys.js';
 import type { UpdateRequest } from '../../src/update.js';
 import { failInvalidJobs } from '../../src/worker/invalid.js';
 import { QueueStore } from '../../src/worker/store.js';
-import { testProducer } from './pipeline.js';
+import { testAdmin, testProducer } from './pipeline.js';
 import { testRedis } from './resources.js';
 
-/** A queue's Redis connection, keys and store (outcomes kept `outcomeTtlSeconds`, default an hour). */
+/** A queue's Redis connection, keys, store and admin (outcomes kept `outcomeTtlSeconds`, default an hour). */
 export interface DeadLetterQueue {
   redis: Redis;
   keys: QueueKeys;
   store: QueueStore;
+  admin: QueueAdmin;
 }
 
 export function deadLetterQueue(queue: string, outcomeTtlSeconds = 3600): DeadLetterQueue {
   const redis = testRedis();
   const keys = queueKeys(queue);
-  return { redis, keys, store: new QueueStore({ redis, keys, outcomeTtlSeconds }) };
+  return {
+    redis,
+    keys,
+    store: new QueueStore({ redis, keys, outcomeTtlSeconds }),
+    admin: testAdmin(queue, { outcomeTtlSeconds }),
+  };
 }
 
 /**
@@ -32,7 +39,7 @@ export async function operatorFailed(
   const results = await testProducer(queue).enqueueMany(updates);
   await q.store.ingest(1000);
   for (const account of new Set(updates.map((u) => u.account ?? 'default'))) {
-    await q.store.failAccount(account, 'given up by an operator');
+    await q.admin.failAccount(account, { reason: 'given up by an operator' });
   }
   return results.map((r) => r.objectWriteTraceId);
 }

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import pino from 'pino';
+import { createQueueAdmin, type QueueAdmin, type QueueAdminOptions } from '../../src/admin/queue-admin.js';
+import { queueKeys } from '../../src/keys.js';
 import { createProducer, type Producer } from '../../src/producer/producer.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
@@ -40,6 +43,20 @@ export function testProducer(queueName: string): Producer {
     done();
   });
   return producer;
+}
+
+/** The admin of a queue (`outcomeTtlSeconds`, `accounts` as given) on its own connection, closed after the test. */
+export function testAdmin(
+  queueName: string,
+  options: Omit<QueueAdminOptions, 'redis' | 'queueName'> = {},
+): QueueAdmin {
+  const admin = createQueueAdmin({ redis: redisUrl(), queueName, ...options });
+  const done = track('queue admin');
+  onCleanup(async () => {
+    await admin.close();
+    done();
+  });
+  return admin;
 }
 
 /** The producer with `waitForOutcomes` bounded by the running test's timeout. */
@@ -81,7 +98,48 @@ export async function testWorker(
   return worker;
 }
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+/** The built binary, which tests spawn. */
+export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+/**
+ * Runs the built CLI with `env` (plus PATH and REDIS_URL) and `input` on stdin; resolves with its exit code and
+ * output instead of throwing on a non-zero exit.
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdin.end(input ?? '');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** A BullMQ `Queue` on the queue's keys, as a producer in another language would use it; closed after the test. */
+export function testBullQueue(queueName: string): Queue {
+  const queue = new Queue(queueName, {
+    connection: { url: redisUrl() },
+    prefix: queueKeys(queueName).bullPrefix,
+  });
+  const done = track('bullmq queue');
+  onCleanup(async () => {
+    await queue.close();
+    done();
+  });
+  return queue;
+}
 
 /** A worker in its own process (built CLI), so tests can SIGKILL it; killed after the test if still alive. */
 export function spawnWorker(env: Record<string, string>): ChildProcess {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { queueKeys } from '../../src/keys.js';
+import { createQueueAdmin } from '../../src/admin/queue-admin.js';
 
 const open = new Map<number, string>();
 let nextId = 1;
@@ -67,18 +67,15 @@ export function onCleanup(fn: () => Promise<void> | void): void {
   });
 }
 
-/** Deletes every key of a queue after the test. */
+/**
+ * Deletes every key of a queue after the test. Forced: a worker process the test killed leaves a heartbeat
+ * that still looks alive.
+ */
 export function cleanupQueue(queueName: string): void {
   onCleanup(async () => {
     const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
     try {
-      const match = `${queueKeys(queueName).root}*`;
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
     } finally {
       await redis.quit();
     }

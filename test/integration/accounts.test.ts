@@ -1,9 +1,14 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { RateLimiter } from '../../src/ratelimit/limiter.js';
-import { QueueStore } from '../../src/worker/store.js';
-import { testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 describe('several HubSpot accounts', () => {
@@ -45,19 +50,19 @@ describe('several HubSpot accounts', () => {
     for (const o of await producer.getOutcomes(traceA)) expect(['queued', 'retrying']).toContain(o?.status);
 
     // The operator gives up on account a's waiting updates...
-    const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
-    expect((await store.failAccount('a', 'credentials revoked')).failed).toBe(2);
+    const admin = testAdmin(queue, { outcomeTtlSeconds: 3600 });
+    expect((await admin.failAccount('a', { reason: 'credentials revoked' })).failed).toBe(2);
     const failed = await producer.getOutcomes(traceA);
     for (const o of failed)
       expect(o).toMatchObject({ status: 'failed', error: { category: 'OPERATOR_FAILED' } });
-    expect((await producer.listFailed({ account: 'a' })).map((o) => o.objectWriteTraceId).sort()).toEqual(
+    expect((await admin.listFailed({ account: 'a' })).map((o) => o.objectWriteTraceId).sort()).toEqual(
       [...traceA].sort(),
     );
 
     // ...and replays them once the credentials work again.
     sim.restoreToken('tok-a');
-    await new RateLimiter({ redis, keys }).resume('a');
-    expect((await producer.retryFailed({ account: 'a' })).sort()).toEqual([...traceA].sort());
+    await admin.resumeAccount('a');
+    expect((await admin.retryFailed({ account: 'a' })).sort()).toEqual([...traceA].sort());
     const replayed = await producer.waitForOutcomes(traceA);
     expect(replayed.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
     expect(sim.getObject('tok-a', 'contacts', '2')?.properties.city).toBe('Accra');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { unknownEnvNames } from '../helpers/config-names.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
 /** The built CLI's output for `args` (help needs no Redis and no configuration). */
 function run(args: string[]): string {

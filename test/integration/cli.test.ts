@@ -1,35 +1,12 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import { deadLetterQueue, operatorFailed, unroutableFailed } from '../helpers/dead-letters.js';
-import { spawnWorker, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
-import { redisUrl, testRedis } from '../helpers/resources.js';
-
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
-
-/** Runs the built CLI; resolves with its exit code and output instead of throwing on a non-zero exit. */
-async function cli(args: string[], env: Record<string, string>, input?: string) {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin.end(input ?? '');
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+import { runCli, spawnWorker, testProducer, testQueue, testSimulator, waitFor } from '../helpers/pipeline.js';
+import { testRedis } from '../helpers/resources.js';
 
 function tempFile(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'hbq-cli-')), name);
@@ -50,7 +27,7 @@ describe('command line', () => {
         JSON.stringify({ objectType: 'contacts', id: '2', properties: {} }),
       ].join('\n'),
     );
-    const result = await cli(['enqueue', file], { QUEUE_NAME: queue });
+    const result = await runCli(['enqueue', file], { QUEUE_NAME: queue });
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/line 2: not valid JSON/);
@@ -67,7 +44,7 @@ describe('command line', () => {
       { objectType: 'contacts', id: '1', properties: { firstname: 'Ada' }, objectWriteTraceId: 'cli-1' },
       { objectType: 'companies', id: '9', properties: { name: 'Acme' } },
     ];
-    const enq = await cli(
+    const enq = await runCli(
       ['enqueue', '-'],
       { QUEUE_NAME: queue },
       lines.map((l) => JSON.stringify(l)).join('\n'),
@@ -81,7 +58,7 @@ describe('command line', () => {
     expect(out[0]).toEqual({ objectWriteTraceId: 'cli-1' });
     expect(out[1]?.objectWriteTraceId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const res = await cli(['outcomes'], { QUEUE_NAME: queue }, `${enq.stdout}never-seen\n`);
+    const res = await runCli(['outcomes'], { QUEUE_NAME: queue }, `${enq.stdout}never-seen\n`);
     expect(res.code).toBe(0);
     const outcomes = res.stdout
       .trim()
@@ -114,7 +91,7 @@ describe('command line', () => {
         JSON.stringify({ objectType: '..', id: '5', properties: { firstname: 'Ada' } }),
       ].join('\n'),
     );
-    const result = await cli(['enqueue', file], { QUEUE_NAME: queue });
+    const result = await runCli(['enqueue', file], { QUEUE_NAME: queue });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^line 2: properties\.notes: must be at most 65536 characters long$/m);
@@ -125,7 +102,7 @@ describe('command line', () => {
     expect(await testRedis().exists(queueKeys(queue).wait)).toBe(0);
 
     // The limits come from UPDATE_MAX_VALUE_LENGTH / UPDATE_MAX_PROPERTIES.
-    const small = await cli(
+    const small = await runCli(
       ['enqueue'],
       { QUEUE_NAME: queue, UPDATE_MAX_VALUE_LENGTH: '3', UPDATE_MAX_PROPERTIES: '1' },
       [
@@ -143,7 +120,7 @@ describe('command line', () => {
   it('enqueue names lines that reuse a trace id for a different update and enqueues nothing', async () => {
     const queue = testQueue('cli-reuse');
     const ada = { objectType: 'contacts', id: '1', properties: { firstname: 'Ada' } };
-    const first = await cli(
+    const first = await runCli(
       ['enqueue'],
       { QUEUE_NAME: queue },
       JSON.stringify({ ...ada, objectWriteTraceId: 'u-1' }),
@@ -156,7 +133,7 @@ describe('command line', () => {
       { ...ada, id: '3', objectWriteTraceId: 'u-3' },
       { ...ada, id: '4', objectWriteTraceId: 'u-3' },
     ];
-    const refused = await cli(
+    const refused = await runCli(
       ['enqueue', '-'],
       { QUEUE_NAME: queue },
       lines.map((l) => JSON.stringify(l)).join('\n'),
@@ -176,7 +153,7 @@ describe('command line', () => {
     expect(await redis.llen(queueKeys(queue).wait)).toBe(1);
 
     // The same update again (same trace id, same content) is reported as a duplicate, not dropped silently.
-    const again = await cli(
+    const again = await runCli(
       ['enqueue'],
       { QUEUE_NAME: queue },
       [
@@ -196,16 +173,16 @@ describe('command line', () => {
   });
 
   it('enqueue refuses arguments it does not understand (exit 64)', async () => {
-    const unknown = await cli(['enqueue', '--dry-run'], {});
+    const unknown = await runCli(['enqueue', '--dry-run'], {});
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toMatch(/^enqueue: .*--dry-run/);
-    const extra = await cli(['enqueue', 'a.ndjson', 'b.ndjson'], {});
+    const extra = await runCli(['enqueue', 'a.ndjson', 'b.ndjson'], {});
     expect(extra.code).toBe(64);
     expect(extra.stderr).toMatch(/^enqueue: unexpected argument "b\.ndjson"/);
   });
 
   it('stops at start-up naming a bad variable and what it expects', async () => {
-    const bad = await cli(['worker'], {
+    const bad = await runCli(['worker'], {
       RATE_LIMIT_MAX: 'lots',
       HUBSPOT_ACCOUNTS: '{"a": 5}',
       METRICS_PORT: '0',
@@ -220,7 +197,7 @@ describe('command line', () => {
     const queue = testQueue('cli-term');
     const secret = 'pat-na1-secret-token-0123456789';
     sim.createObjects(secret, 'contacts', [{ id: '1', properties: {} }]);
-    const enq = await cli(
+    const enq = await runCli(
       ['enqueue', '-'],
       { QUEUE_NAME: queue },
       JSON.stringify({ objectType: 'contacts', id: '1', properties: { city: 'Oslo' } }),
@@ -242,7 +219,7 @@ describe('command line', () => {
     const output = (child as unknown as { output: string }).output;
     expect(output).toContain('worker stopped');
     expect(output).not.toContain(secret);
-    const res = await cli(['outcomes'], { QUEUE_NAME: queue }, enq.stdout);
+    const res = await runCli(['outcomes'], { QUEUE_NAME: queue }, enq.stdout);
     expect(JSON.parse(res.stdout.trim())).toMatchObject({ status: 'succeeded' });
   });
 
@@ -267,7 +244,7 @@ describe('command line', () => {
       const q = deadLetterQueue(queue);
       await operatorFailed(queue, q, [...updates('a', 2), ...updates('b', 1)]);
 
-      const res = await cli(['retry-failed', '--acount', 'a'], { QUEUE_NAME: queue });
+      const res = await runCli(['retry-failed', '--acount', 'a'], { QUEUE_NAME: queue });
       expect(res.code).toBe(64);
       expect(res.stderr).toContain('unknown flag "--acount"');
       expect(res.stderr).toContain('usage: hubspot-batch-queue retry-failed');
@@ -281,11 +258,11 @@ describe('command line', () => {
       const q = deadLetterQueue(queue);
       await operatorFailed(queue, q, updates('a', 2));
 
-      const res = await cli(['failed', '--limit', 'ten'], { QUEUE_NAME: queue });
+      const res = await runCli(['failed', '--limit', 'ten'], { QUEUE_NAME: queue });
       expect(res.code).toBe(64);
       expect(res.stderr).toContain('--limit expects an integer of at least 1, got "ten"');
       expect(res.stdout).toBe('');
-      const ok = await cli(['failed', '--limit', '1'], { QUEUE_NAME: queue });
+      const ok = await runCli(['failed', '--limit', '1'], { QUEUE_NAME: queue });
       expect(ok.code).toBe(0);
       expect(ok.stdout.trim().split('\n')).toHaveLength(1);
     });
@@ -296,25 +273,25 @@ describe('command line', () => {
       const a = await operatorFailed(queue, q, updates('a', 2));
       const b = await operatorFailed(queue, q, updates('b', 1));
 
-      const bare = await cli(['retry-failed'], { QUEUE_NAME: queue });
+      const bare = await runCli(['retry-failed'], { QUEUE_NAME: queue });
       expect(bare.code).toBe(64);
       expect(bare.stderr).toMatch(/--all/);
-      const both = await cli(['retry-failed', '--all', '--account', 'a'], { QUEUE_NAME: queue });
+      const both = await runCli(['retry-failed', '--all', '--account', 'a'], { QUEUE_NAME: queue });
       expect(both.code).toBe(64);
       expect(await q.redis.zcard(q.keys.failed)).toBe(3);
 
-      const dry = await cli(['retry-failed', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
+      const dry = await runCli(['retry-failed', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
       expect(dry.code).toBe(0);
       expect(traceIdsOf(dry.stdout)).toEqual([...a].sort());
       expect(dry.stderr).toContain('dry run: 2 failed update(s) would be put back');
       expect(await q.redis.zcard(q.keys.failed)).toBe(3);
       expect(await q.redis.llen(q.keys.wait)).toBe(0);
 
-      const one = await cli(['retry-failed', '--account', 'a'], { QUEUE_NAME: queue });
+      const one = await runCli(['retry-failed', '--account', 'a'], { QUEUE_NAME: queue });
       expect(one.code).toBe(0);
       expect(traceIdsOf(one.stdout)).toEqual([...a].sort());
       expect(one.stderr).toContain('2 failed update(s) put back');
-      const all = await cli(['retry-failed', '--all'], { QUEUE_NAME: queue });
+      const all = await runCli(['retry-failed', '--all'], { QUEUE_NAME: queue });
       expect(traceIdsOf(all.stdout)).toEqual([...b].sort());
       expect(await q.redis.zcard(q.keys.failed)).toBe(0);
       expect(await q.redis.llen(q.keys.wait)).toBe(3);
@@ -326,14 +303,14 @@ describe('command line', () => {
       const replayable = await operatorFailed(queue, q, updates('a', 1));
       await unroutableFailed(q, 'cannot-replay');
 
-      const res = await cli(['retry-failed', '--all'], { QUEUE_NAME: queue });
+      const res = await runCli(['retry-failed', '--all'], { QUEUE_NAME: queue });
       expect(res.code).toBe(0);
       expect(traceIdsOf(res.stdout)).toEqual(replayable);
       expect(res.stderr).toContain('1 failed update(s) put back');
-      const left = await cli(['failed'], { QUEUE_NAME: queue });
+      const left = await runCli(['failed'], { QUEUE_NAME: queue });
       expect(traceIdsOf(left.stdout)).toEqual(['cannot-replay']);
       // What is left cannot be replayed, and a dry run says so.
-      const dry = await cli(['retry-failed', '--all', '--dry-run'], { QUEUE_NAME: queue });
+      const dry = await runCli(['retry-failed', '--all', '--dry-run'], { QUEUE_NAME: queue });
       expect(dry.stdout).toBe('');
       expect(dry.stderr).toContain('dry run: 0 failed update(s) would be put back');
     });
@@ -344,37 +321,37 @@ describe('command line', () => {
       await testProducer(queue).enqueueMany([...updates('a', 2), ...updates('b', 1)]);
       await q.store.ingest(100);
 
-      const bare = await cli(['fail-account'], { QUEUE_NAME: queue });
+      const bare = await runCli(['fail-account'], { QUEUE_NAME: queue });
       expect(bare.code).toBe(64);
       expect(bare.stderr).toContain('--account is required');
-      const typo = await cli(['fail-account', '--account', 'a', '--dryrun'], { QUEUE_NAME: queue });
+      const typo = await runCli(['fail-account', '--account', 'a', '--dryrun'], { QUEUE_NAME: queue });
       expect(typo.code).toBe(64);
       expect(typo.stderr).toContain('unknown flag "--dryrun"');
 
-      const dry = await cli(['fail-account', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
+      const dry = await runCli(['fail-account', '--account', 'a', '--dry-run'], { QUEUE_NAME: queue });
       expect(dry.code).toBe(0);
       expect(JSON.parse(dry.stdout)).toEqual({ account: 'a', dryRun: true, wouldFail: 2 });
       expect(await q.redis.zcard(q.keys.failed)).toBe(0);
       expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('3');
 
-      const real = await cli(['fail-account', '--account', 'a'], { QUEUE_NAME: queue });
+      const real = await runCli(['fail-account', '--account', 'a'], { QUEUE_NAME: queue });
       expect(JSON.parse(real.stdout)).toEqual({ account: 'a', failed: 2 });
       expect(await q.redis.zcard(q.keys.failed)).toBe(2);
       expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('1');
     });
 
     it('an unknown command, a stray argument or a bad simulator flag exits 64; help exits 0', async () => {
-      const unknown = await cli(['retry'], {});
+      const unknown = await runCli(['retry'], {});
       expect(unknown.code).toBe(64);
       expect(unknown.stderr).toContain('unknown command "retry"');
       expect(unknown.stderr).toContain('retry-failed');
-      const stray = await cli(['status', 'now'], {});
+      const stray = await runCli(['status', 'now'], {});
       expect(stray.code).toBe(64);
       expect(stray.stderr).toContain('unexpected argument "now"');
-      const sim = await cli(['simulator', '--port', 'x'], {});
+      const sim = await runCli(['simulator', '--port', 'x'], {});
       expect(sim.code).toBe(64);
       expect(sim.stderr).toContain('--port expects an integer');
-      const help = await cli(['help'], {});
+      const help = await runCli(['help'], {});
       expect(help.code).toBe(0);
       for (const name of ['worker', 'enqueue', 'failed', 'retry-failed', 'fail-account', 'resume-account'])
         expect(help.stdout).toContain(`  ${name}`);

@@ -1,11 +1,19 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import type { AccountStatus } from '../../src/admin/status.js';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { queueKeys } from '../../src/keys.js';
 import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
-import { type AccountStatus, readStatus } from '../../src/status/read.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { onCleanup, testRedis, track } from '../helpers/resources.js';
 
 const DAY = 86_400_000;
@@ -27,11 +35,7 @@ async function accountStatus(queue: string, dailyLimit?: number): Promise<Accoun
     dailyResetUtcOffsetMinutes: IST,
     ...(dailyLimit !== undefined ? { dailyLimit } : {}),
   };
-  const status = await readStatus({
-    redis: testRedis(),
-    keys: queueKeys(queue),
-    accounts: new Map([['default', settings]]),
-  });
+  const status = await testAdmin(queue, { accounts: new Map([['default', settings]]) }).status();
   const account = status.accounts.find((a) => a.account === 'default');
   if (!account) throw new Error('no status for the default account');
   return { ...account, at: status.at };
@@ -96,7 +100,7 @@ describe('daily limits as pauses', () => {
     });
 
     // What `resume-account` runs.
-    await new RateLimiter({ redis: testRedis(), keys: queueKeys(queue) }).resume('default');
+    await testAdmin(queue).resumeAccount('default');
     const done = await producer.waitForOutcomes(traces, { timeoutMs: 20_000 });
     expect(done.map((o) => [o.status, o.attempts])).toEqual([
       ['succeeded', 1],
@@ -141,7 +145,7 @@ describe('daily limits as pauses', () => {
 
     // HubSpot's day rolled over (or the account's limit was raised); the operator resumes the account.
     sim.setClockOffset(DAY);
-    await new RateLimiter({ redis: testRedis(), keys: queueKeys(queue) }).resume('default');
+    await testAdmin(queue).resumeAccount('default');
     const done = await producer.waitForOutcomes(traces, { timeoutMs: 20_000 });
     expect(done.map((o) => [o.status, o.attempts])).toEqual([
       ['succeeded', 1],

@@ -5,9 +5,8 @@
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { replayMembers } from '../../src/admin/dead-letters.js';
 import { createMetrics } from '../../src/metrics.js';
-import { listFailed, replayMembers, retryFailed } from '../../src/outcomes/dead-letters.js';
-import { readStatus } from '../../src/status/read.js';
 import { deadLetterQueue, operatorFailed, unroutableFailed } from '../helpers/dead-letters.js';
 import { testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
 
@@ -22,7 +21,7 @@ const contacts = (n: number, account = 'default') =>
   }));
 
 async function failures(q: ReturnType<typeof deadLetterQueue>) {
-  const status = await readStatus({ redis: q.redis, keys: q.keys, accounts: new Map() });
+  const status = await q.admin.status();
   return { byCategory: status.failedByCategory };
 }
 
@@ -48,7 +47,7 @@ describe('dead-letter index', () => {
       },
       { what: 'no failures left once their outcomes expired' },
     );
-    expect(await listFailed(q.redis, q.keys)).toEqual([]);
+    expect(await q.admin.listFailed()).toEqual([]);
   });
 
   it('removes entries older than the outcome TTL, in either member form, and keeps the live ones', async () => {
@@ -75,16 +74,14 @@ describe('dead-letter index', () => {
       byCategory: { OBJECT_NOT_FOUND: 1, OPERATOR_FAILED: 2, VALIDATION_ERROR: 1 },
     });
 
-    expect(await q.store.pruneFailed()).toMatchObject({ aged: 2, gone: 0 });
+    expect(await q.admin.pruneFailed()).toMatchObject({ aged: 2, gone: 0 });
     expect(await failures(q)).toEqual({ byCategory: { OPERATOR_FAILED: 2 } });
     const members = await q.redis.zrange(q.keys.failed, 0, -1);
     expect(members.sort()).toEqual(live.map((t) => `${t}|OPERATOR_FAILED|t-${t}`).sort());
-    expect((await listFailed(q.redis, q.keys)).map((o) => o.objectWriteTraceId).sort()).toEqual(
-      [...live].sort(),
-    );
+    expect((await q.admin.listFailed()).map((o) => o.objectWriteTraceId).sort()).toEqual([...live].sort());
 
     // A second pass (or the same script sent again) finds nothing more to do.
-    expect(await q.store.pruneFailed()).toMatchObject({ aged: 0, gone: 0 });
+    expect(await q.admin.pruneFailed()).toMatchObject({ aged: 0, gone: 0 });
     expect(await failures(q)).toEqual({ byCategory: { OPERATOR_FAILED: 2 } });
   });
 
@@ -98,7 +95,7 @@ describe('dead-letter index', () => {
     await q.redis.hincrby(q.keys.stats, 'failed', 1);
     await q.redis.hincrby(q.keys.stats, 'failed:OBJECT_NOT_FOUND', 1);
 
-    expect(await q.store.pruneFailed()).toMatchObject({ aged: 0, gone: 3 });
+    expect(await q.admin.pruneFailed()).toMatchObject({ aged: 0, gone: 3 });
     expect(await q.redis.zcard(q.keys.failed)).toBe(0);
     expect(await failures(q)).toEqual({ byCategory: {} });
   });
@@ -114,7 +111,7 @@ describe('dead-letter index', () => {
     await q.redis.hset(q.keys.stats, 'failed', 1450, 'failed:OBJECT_NOT_FOUND', 1200, 'failed:CONFLICT', 250);
 
     const passes = [];
-    for (let i = 0; i < 3; i++) passes.push(await q.store.pruneFailed());
+    for (let i = 0; i < 3; i++) passes.push(await q.admin.pruneFailed());
     expect(passes.map((p) => p.aged)).toEqual([500, 500, 200]);
     expect(passes.map((p) => p.gone)).toEqual([100, 100, 50]);
     expect(await q.redis.zcard(q.keys.failed)).toBe(0);
@@ -129,12 +126,10 @@ describe('dead-letter index', () => {
     await q.redis.zrem(q.keys.failed, `${legacy}|OPERATOR_FAILED|t-${legacy}`);
     await q.redis.zadd(q.keys.failed, Date.now(), `t-${legacy}|${legacy}`);
 
-    expect((await listFailed(q.redis, q.keys)).map((o) => o.objectWriteTraceId).sort()).toEqual(
+    expect((await q.admin.listFailed()).map((o) => o.objectWriteTraceId).sort()).toEqual(
       [legacy, current].sort(),
     );
-    expect((await retryFailed(q.redis, q.keys, { account: 'default' })).sort()).toEqual(
-      [legacy, current].sort(),
-    );
+    expect((await q.admin.retryFailed({ account: 'default' })).sort()).toEqual([legacy, current].sort());
     expect(await q.redis.zcard(q.keys.failed)).toBe(0);
     expect(await failures(q)).toEqual({ byCategory: {} });
     expect((await q.redis.lrange(q.keys.wait, 0, -1)).sort()).toEqual([`t-${legacy}`, `t-${current}`].sort());
@@ -145,13 +140,13 @@ describe('dead-letter index', () => {
     const q = deadLetterQueue(queue);
     const [replayable] = await operatorFailed(queue, q, contacts(1));
     const unroutable = await unroutableFailed(q, 'no-object');
-    expect((await listFailed(q.redis, q.keys)).map((o) => o.objectWriteTraceId).sort()).toEqual(
+    expect((await q.admin.listFailed()).map((o) => o.objectWriteTraceId).sort()).toEqual(
       [replayable, unroutable].sort(),
     );
 
-    expect(await retryFailed(q.redis, q.keys)).toEqual([replayable]);
+    expect(await q.admin.retryFailed()).toEqual([replayable]);
     // The unroutable update stays a dead letter, still counted.
-    expect((await listFailed(q.redis, q.keys)).map((o) => o.objectWriteTraceId)).toEqual([unroutable]);
+    expect((await q.admin.listFailed()).map((o) => o.objectWriteTraceId)).toEqual([unroutable]);
     expect(await failures(q)).toEqual({ byCategory: { VALIDATION_ERROR: 1 } });
   });
 
@@ -182,14 +177,14 @@ describe('dead-letter index', () => {
     await testProducer(queue).enqueueMany([...contacts(2, 'a'), ...contacts(1, 'b')]);
     await q.store.ingest(100);
 
-    expect((await q.store.failAccount('a', 'revoked', { dryRun: true })).failed).toBe(2);
+    expect((await q.admin.failAccount('a', { reason: 'revoked', dryRun: true })).failed).toBe(2);
     expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('3');
     expect(await q.redis.zcard(q.keys.failed)).toBe(0);
 
-    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).failed).toBe(2);
-    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-1' })).failed).toBe(2);
+    expect((await q.admin.failAccount('a', { reason: 'revoked', requestId: 'fa-1' })).failed).toBe(2);
+    expect((await q.admin.failAccount('a', { reason: 'revoked', requestId: 'fa-1' })).failed).toBe(2);
     expect(await failures(q)).toEqual({ byCategory: { OPERATOR_FAILED: 2 } });
     expect(await q.redis.hget(q.keys.stats, 'pending')).toBe('1');
-    expect((await q.store.failAccount('a', 'revoked', { requestId: 'fa-2' })).failed).toBe(0);
+    expect((await q.admin.failAccount('a', { reason: 'revoked', requestId: 'fa-2' })).failed).toBe(0);
   });
 });

@@ -160,7 +160,7 @@ describe('deploy: Dockerfile and .dockerignore', () => {
     const user = lastStage.filter((l) => l.startsWith('USER ')).at(-1);
     expect(user, 'USER in the runtime stage').toBeDefined();
     expect(user).not.toMatch(/^USER (root|0)(:|$)/);
-    expect(lastStage).toContain('ENTRYPOINT ["node", "dist/cli/index.js"]');
+    expect(lastStage).toContain('ENTRYPOINT ["node", "dist/bin.js"]');
     expect(lastStage).toContain('CMD ["worker"]');
     expect(lastStage).toContain('EXPOSE 9464');
     expect(lastStage).toContain('STOPSIGNAL SIGTERM');

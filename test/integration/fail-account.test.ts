@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { objectKeyOf, queueKeys } from '../../src/keys.js';
-import { QueueStore } from '../../src/worker/store.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 const OBJECT = objectKeyOf('default', 'contacts', undefined, '1000');
 
-function store(queueName: string) {
-  return new QueueStore({ redis: testRedis(), keys: queueKeys(queueName), outcomeTtlSeconds: 600 });
-}
+const admin = (queueName: string) => testAdmin(queueName, { outcomeTtlSeconds: 600 });
 
 describe('fail-account fails every waiting update of the account', () => {
   it('an update waiting behind a hold (object parked in the held zset) is failed too', async () => {
@@ -42,7 +47,9 @@ describe('fail-account fails every waiting update of the account', () => {
       },
     );
 
-    const { failed } = await store(queueName).failAccount('default', 'credentials revoked for good');
+    const { failed } = await admin(queueName).failAccount('default', {
+      reason: 'credentials revoked for good',
+    });
     const [oa, ob] = await producer.getOutcomes([a.objectWriteTraceId, b.objectWriteTraceId]);
     // What happens to B once the hold ends: it is sent, although the operator failed the account.
     const [later] = await producer
@@ -71,7 +78,9 @@ describe('fail-account fails every waiting update of the account', () => {
       what: 'B ingested behind A',
     });
 
-    const { failed } = await store(queueName).failAccount('default', 'credentials revoked for good');
+    const { failed } = await admin(queueName).failAccount('default', {
+      reason: 'credentials revoked for good',
+    });
     await producer.waitForOutcomes([a.objectWriteTraceId]);
     // Give B the chance to go out if it was left behind.
     await waitFor(
@@ -109,7 +118,7 @@ describe('fail-account fails every waiting update of the account', () => {
     await waitFor(async () => (await producer.getOutcome(a.objectWriteTraceId))?.status === 'retrying', {
       what: 'A to back off',
     });
-    expect((await store(queueName).failAccount('default', 'revoked')).failed).toBe(1);
+    expect((await admin(queueName).failAccount('default', { reason: 'revoked' })).failed).toBe(1);
     const fenceTtl = await redis.pttl(k.landed(OBJECT));
     const jobTtl = await redis.pttl(`${k.jobPrefix}t-${a.objectWriteTraceId}`);
     console.info(`after fail-account: fence PTTL ${fenceTtl}, failed job PTTL ${jobTtl}`);

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { objectKeyOf, queueKeys } from '../../src/keys.js';
 import { QueueStore } from '../../src/worker/store.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 const OBJECT = objectKeyOf('default', 'contacts', undefined, '1000');
@@ -70,7 +78,7 @@ describe('fences outlive every update that could still write the object', () => 
     expect(fenceTtl, 'the fence lives at least as long as the failed update').toBeGreaterThanOrEqual(jobTtl);
 
     // Replayed, it writes its own property and never the older firstname over the newer one.
-    const replayed = await producer.retryFailed({ account: 'default' });
+    const replayed = await testAdmin(queueName).retryFailed({ account: 'default' });
     expect(replayed).toEqual([older.objectWriteTraceId]);
     const [again] = await producer.waitForOutcomes([older.objectWriteTraceId]);
     expect(again?.status).toBe('succeeded');

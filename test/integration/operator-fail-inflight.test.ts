@@ -1,7 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { QueueStore } from '../../src/worker/store.js';
-import { testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { onCleanup, testRedis } from '../helpers/resources.js';
 
 const HOUR = 3_600_000;
@@ -19,7 +25,7 @@ describe('operator failures and finish times', () => {
     const queue = testQueue('fail-inflight');
     const redis = testRedis();
     const keys = queueKeys(queue);
-    const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
+    const admin = testAdmin(queue, { outcomeTtlSeconds: 3600 });
     const producer = testProducer(queue);
     await testWorker(queue, sim, { validateProperties: false });
     const results = await producer.enqueueMany([
@@ -35,7 +41,7 @@ describe('operator failures and finish times', () => {
       { what: 'both calls in flight' },
     );
 
-    const marked = await store.failAccount('default', 'credentials revoked for good');
+    const marked = await admin.failAccount('default', { reason: 'credentials revoked for good' });
     const outcomes = await producer.waitForOutcomes(results.map((r) => r.objectWriteTraceId));
     const failed = outcomes.filter((o) => o.status === 'failed');
     expect(outcomes.map((o) => o.status).sort()).toEqual(['failed', 'succeeded']);

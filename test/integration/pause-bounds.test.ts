@@ -13,7 +13,15 @@ import { runBatch } from '../../src/worker/run-batch.js';
 import { SchemaCache } from '../../src/worker/schema-cache.js';
 import { sendBatch } from '../../src/worker/send.js';
 import { QueueStore } from '../../src/worker/store.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { onCleanup, testRedis, track } from '../helpers/resources.js';
 
 const BUDGET: AccountBudget = { maxRequests: 100, windowMs: 10_000 };
@@ -147,7 +155,7 @@ describe('no batch holds its claim through a long pause', () => {
       expect.stringMatching(/^\d+:\d+:0:/),
     ]);
     expect(await producer.getOutcome(r?.objectWriteTraceId as string)).toMatchObject({ status: 'queued' });
-    expect((await store.failAccount('default', 'credentials revoked')).failed).toBe(1);
+    expect((await testAdmin(queue).failAccount('default', { reason: 'credentials revoked' })).failed).toBe(1);
 
     // A paused fetch is not remembered as a missing schema: once the pause is over, the schema is read.
     await limiter.resume('default');

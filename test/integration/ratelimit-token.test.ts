@@ -5,8 +5,8 @@ import {
   createSharedTokenProvider,
   type FetchedToken,
   type SharedTokenProviderOptions,
-} from '../../src/ratelimit/token-cache.js';
-import { TokenRefreshError } from '../../src/ratelimit/token-error.js';
+} from '../../src/tokens/token-cache.js';
+import { TokenRefreshError } from '../../src/tokens/token-error.js';
 import { waitFor } from '../helpers/pipeline.js';
 import { cleanupQueue, testRedis, uniqueQueueName } from '../helpers/resources.js';
 

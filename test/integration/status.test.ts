@@ -4,16 +4,23 @@
  * worker runs. Both the table and `--json` are checked, and no token may appear in either.
  */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { QueueStatus } from '../../src/admin/status.js';
 import { queueKeys } from '../../src/keys.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
-import type { QueueStatus } from '../../src/status/read.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
+import {
+  CLI,
+  TOKEN,
+  testBullQueue,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
 const run = promisify(execFile);
 
 const TOKENS = { default: TOKEN, slow: 'slow-token', retry: 'retry-token', paused: 'paused-token' } as const;
@@ -193,6 +200,28 @@ describe('status command', () => {
     for (const line of lines.slice(start + 1, start + 5)) {
       expect(offsets(line).slice(0, 3), line).toEqual(offsets(lines[start] ?? '').slice(0, 3));
     }
+  });
+
+  it('counts the jobs a BullMQ producer stranded with delay or priority, which the worker never reads', async () => {
+    const queue = testQueue('status-stranded');
+    const empty = await statusJson(queue);
+    expect(empty.stranded).toEqual({ delayed: 0, prioritized: 0, waitingChildren: 0, paused: 0, total: 0 });
+    expect(await status(queue, false)).toContain('Stranded: none\n');
+
+    const bull = testBullQueue(queue);
+    const update = (id: string) => ({ objectType: 'contacts', id, properties: { firstname: id } });
+    await bull.add('update', update('1'), { jobId: 't-plain' });
+    await bull.add('update', update('2'), { jobId: 't-later', delay: 3_600_000 });
+    await bull.add('update', update('3'), { jobId: 't-urgent', priority: 1 });
+
+    const after = await statusJson(queue);
+    expect(after.stranded).toEqual({ delayed: 1, prioritized: 1, waitingChildren: 0, paused: 0, total: 2 });
+    // The job without options waits like any other; the two stranded ones are not counted as waiting.
+    expect(after.depth.waiting).toBe(1);
+    const table = await status(queue, false);
+    expect(table).toContain(
+      'Stranded: 2 (BullMQ delay/priority options are not supported): 1 delayed, 1 prioritized\n',
+    );
   });
 
   it('rejects unknown options', async () => {

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { TokenProvider } from '../../src/hubspot/port.js';
 import { queueKeys } from '../../src/keys.js';
-import { createSharedTokenProvider, type FetchedToken } from '../../src/ratelimit/token-cache.js';
+import { createSharedTokenProvider, type FetchedToken } from '../../src/tokens/token-cache.js';
 import { testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 

@@ -4,7 +4,7 @@ import { queueKeys } from '../../src/keys.js';
 import { luaScript } from '../../src/lua.js';
 import { canonicalJobData, fingerprint, jobIdFor, parseUpdate, type Update } from '../../src/update.js';
 import { QueueStore } from '../../src/worker/store.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { redisUrl, testRedis } from '../helpers/resources.js';
 
 const ada = { objectType: 'contacts', id: '801', properties: { firstname: 'Ada', city: 'Paris' } };
@@ -117,11 +117,12 @@ describe('a reused trace id', () => {
     const data = (await redis.hget(keys.jobPrefix + jobIdFor('op-1'), 'data')) ?? '';
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
     expect((await store.ingest(10)).moved).toBe(1);
-    expect((await store.failAccount('default', 'credentials revoked')).failed).toBe(1);
+    const admin = testAdmin(queue);
+    expect((await admin.failAccount('default', { reason: 'credentials revoked' })).failed).toBe(1);
 
     const stored = JSON.parse((await redis.get(keys.outcome('op-1'))) ?? '{}') as { fp?: string };
     expect(stored.fp).toBe(fingerprint(data));
-    const [listed] = await producer.listFailed();
+    const [listed] = await admin.listFailed();
     expect(listed).toMatchObject({ objectWriteTraceId: 'op-1', status: 'failed' });
     expect(listed).not.toHaveProperty('fp');
     expect(await producer.getOutcome('op-1')).not.toHaveProperty('fp');

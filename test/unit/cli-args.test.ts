@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandUsage, findCommand, usageText } from '../../src/cli/commands.js';
 import { parseFailAccountArgs, parseResumeAccountArgs } from '../../src/cli/fail-account.js';
 import { parseFailedArgs, parseRetryFailedArgs } from '../../src/cli/failed.js';
+import { parseObliterateArgs } from '../../src/cli/obliterate.js';
 import { parseOutcomesArgs } from '../../src/cli/outcomes.js';
 import { parseSimulatorArgs } from '../../src/cli/simulator.js';
 import { parseStatusArgs } from '../../src/cli/status.js';
@@ -68,6 +69,18 @@ describe('command-line parsing', () => {
     expect(usageError(() => parseResumeAccountArgs(['a']))).toContain('"a"');
   });
 
+  it('obliterate: --yes or --dry-run, never both, never neither; --force', () => {
+    expect(parseObliterateArgs(['--yes'])).toEqual({ force: false, dryRun: false });
+    expect(parseObliterateArgs(['--yes', '--force'])).toEqual({ force: true, dryRun: false });
+    expect(parseObliterateArgs(['--dry-run'])).toEqual({ force: false, dryRun: true });
+    expect(usageError(() => parseObliterateArgs([]))).toContain('--yes');
+    expect(usageError(() => parseObliterateArgs(['--force']))).toContain('--yes');
+    expect(usageError(() => parseObliterateArgs(['--yes', '--dry-run']))).toContain('--dry-run');
+    expect(usageError(() => parseObliterateArgs(['--yes=no']))).toContain('--yes');
+    expect(usageError(() => parseObliterateArgs(['--yes', '--all']))).toBe('unknown flag "--all"');
+    expect(usageError(() => parseObliterateArgs(['--yes', 'queue']))).toContain('"queue"');
+  });
+
   it('status, outcomes and simulator refuse flags and arguments they do not take', () => {
     expect(parseStatusArgs(['--json'])).toEqual({ json: true });
     expect(parseStatusArgs([])).toEqual({ json: false });
@@ -97,6 +110,7 @@ describe('command table', () => {
         'retry-failed',
         'fail-account',
         'resume-account',
+        'obliterate',
         'demo',
         'help',
       ]),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openToken, sealToken, tokenSealKey } from '../../src/ratelimit/token-seal.js';
+import { openToken, sealToken, tokenSealKey } from '../../src/tokens/token-seal.js';
 
 const key = tokenSealKey('a-secret-of-at-least-16-bytes');
 const TOKEN = 'CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OIpuIFEavB2-qYAGQsF4';

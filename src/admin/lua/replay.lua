@@ -12,8 +12,7 @@
   KEYS[4] stats hash
   KEYS[5] result key of this request
 
-  ARGV[1] job key prefix
-  ARGV[2] outcome key prefix
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] '1' for a dry run: report what would be replayed and change nothing
   ARGV[4] seconds to keep this request's result
   ARGV[5..] failed-index members
@@ -26,29 +25,11 @@
   would still be harmless (replayed members are no longer in the index), only its report would be empty.
 ]]
 local rcall = redis.call
-local jobPrefix, outcomePrefix = ARGV[1], ARGV[2]
 local dryRun = ARGV[3] == '1'
 
 if not dryRun then
   local stored = rcall('GET', KEYS[5])
   if stored then return cjson.decode(stored) end
-end
-
--- `traceId|category|jobId`, or `jobId|traceId` (exactly one `|`) with an unknown category.
-local function parse(member)
-  local trace, category, jobId = string.match(member, '^([^|]+)|([^|]*)|(.+)$')
-  if trace then return trace, category, jobId end
-  jobId, trace = string.match(member, '^([^|]+)|([^|]+)$')
-  return trace, nil, jobId
-end
-
-local function categoryOf(record)
-  if not record then return nil end
-  local ok, o = pcall(cjson.decode, record)
-  if ok and type(o) == 'table' and type(o.error) == 'table' and type(o.error.category) == 'string' then
-    return o.error.category
-  end
-  return nil
 end
 
 -- Counters never go below zero, whatever an earlier version left behind.
@@ -60,16 +41,16 @@ end
 local replayed = {}
 for i = 5, #ARGV do
   local member = ARGV[i]
-  local trace, category, jobId = parse(member)
-  if trace and rcall('ZSCORE', KEYS[3], member) and rcall('HEXISTS', jobPrefix .. jobId, 'data') == 1 then
+  local trace, category, jobId = K.parseFailedMember(member)
+  if trace and rcall('ZSCORE', KEYS[3], member) and rcall('HEXISTS', K.job(jobId), 'data') == 1 then
     if not dryRun then
-      if category == nil then category = categoryOf(rcall('GET', outcomePrefix .. trace)) end
+      if category == nil then category = K.categoryOfRecord(rcall('GET', K.outcome(trace))) end
       if category then decrement('failed:' .. category) end
       decrement('failed')
-      rcall('DEL', outcomePrefix .. trace)
-      rcall('PERSIST', jobPrefix .. jobId)
+      rcall('DEL', K.outcome(trace))
+      rcall('PERSIST', K.job(jobId))
       -- A replay starts afresh: how often its batches were taken back before no longer counts.
-      rcall('HDEL', jobPrefix .. jobId, 'reclaims')
+      rcall('HDEL', K.job(jobId), 'reclaims')
       rcall('ZREM', KEYS[3], member)
       rcall('LPUSH', KEYS[1], jobId)
     end

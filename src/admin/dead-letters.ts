@@ -3,15 +3,16 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { memberField, parseFailedMember } from '../keys.js';
 import { luaScript } from '../lua.js';
-import type { Outcome } from './outcome.js';
-import { parseOutcomeRecord } from './record.js';
+import type { Outcome } from '../outcomes/outcome.js';
+import { parseOutcomeRecord } from '../outcomes/record.js';
 
-const scripts = {
-  replay: luaScript('replay', new URL('./lua/replay.lua', import.meta.url)),
-  prune: luaScript('pruneFailed', new URL('./lua/prune.lua', import.meta.url)),
-};
-const PAGE = 500;
-/** How long a request's result is kept for a re-sent script: far longer than a reconnect takes. */
+const replayScript = luaScript('replay', new URL('./lua/replay.lua', import.meta.url), { keys: true });
+/** Index entries read, and members replayed, per round trip. */
+export const PAGE = 500;
+/**
+ * How long an operator request's result (a replay, a fail-account) is kept for a re-sent script: far longer
+ * than a reconnect takes.
+ */
 export const REQUEST_RESULT_TTL_SECONDS = 300;
 
 /** Filters for listing and replaying failed updates; every given field must match. */
@@ -34,8 +35,8 @@ function matches(o: Outcome, f: FailedFilter): boolean {
 
 /**
  * Walks the dead-letter index newest first and yields failed outcomes matching the filter, with their index
- * member (needed to replay). Entries whose outcome is gone are skipped; pruning ({@link pruneFailed}) removes
- * them and takes them off the failure counters.
+ * member (needed to replay). Entries whose outcome is gone are skipped; pruning (`pruneFailed`) removes them
+ * and takes them off the failure counters.
  */
 export async function* scanFailed(
   redis: Redis,
@@ -101,10 +102,10 @@ export async function replayMembers(
   const replayed: string[] = [];
   for (let i = 0; i < members.length; i += PAGE) {
     const chunk = members.slice(i, i + PAGE);
-    const ids = (await scripts.replay.run(
+    const ids = (await replayScript.run(
       redis,
       [keys.wait, keys.marker, keys.failed, keys.stats, keys.request(`${requestId}:${i / PAGE}`)],
-      [keys.jobPrefix, keys.outcomePrefix, options.dryRun ? '1' : '0', REQUEST_RESULT_TTL_SECONDS, ...chunk],
+      [...keys.scriptArgs, options.dryRun ? '1' : '0', REQUEST_RESULT_TTL_SECONDS, ...chunk],
     )) as string[];
     replayed.push(...ids);
   }
@@ -124,38 +125,4 @@ export async function retryFailed(
   const members: string[] = [];
   for await (const { member } of scanFailed(redis, keys, filter)) members.push(member);
   return replayMembers(redis, keys, members, options);
-}
-
-/** What one pruning pass removed, and where the next pass resumes its check for missing records. */
-export interface PruneResult {
-  /** Entries older than the outcome TTL. */
-  aged: number;
-  /** Entries whose outcome record was gone before that. */
-  gone: number;
-  /** Where the next pass resumes checking for missing records: a rank among entries younger than the TTL. */
-  cursor: number;
-}
-
-/**
- * One bounded pass over the dead-letter index: removes entries older than `outcomeTtlSeconds` (at most
- * `maxAged`) and, checking `maxChecked` entries from `cursor`, those whose outcome record is gone; each comes
- * off `failed` and `failed:<category>`. See prune.lua.
- */
-export async function pruneFailed(
-  redis: Redis,
-  keys: QueueKeys,
-  options: { outcomeTtlSeconds: number; cursor?: number; maxAged?: number; maxChecked?: number },
-): Promise<PruneResult> {
-  const r = (await scripts.prune.run(
-    redis,
-    [keys.failed, keys.stats],
-    [
-      keys.outcomePrefix,
-      options.outcomeTtlSeconds,
-      options.maxAged ?? PAGE,
-      options.cursor ?? 0,
-      options.maxChecked ?? 100,
-    ],
-  )) as number[];
-  return { aged: r[0] ?? 0, gone: r[1] ?? 0, cursor: r[2] ?? 0 };
 }

@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { TokenProvider } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { abortableSleep } from './sleep.js';
+import { abortableSleep } from '../ratelimit/sleep.js';
 import { TokenRefreshError } from './token-error.js';
 import { openToken, sealToken, tokenSealKey } from './token-seal.js';
 
-const unlockScript = luaScript('rl_unlock', new URL('./lua/unlock.lua', import.meta.url));
+const unlockScript = luaScript('tokenUnlock', new URL('./lua/unlock.lua', import.meta.url));
 
 /** A freshly obtained access token and how long HubSpot said it lives (OAuth `expires_in`, in ms). */
 export interface FetchedToken {

@@ -1,4 +1,5 @@
-import { type AccountStatus, type QueueStatus, WORKER_ALIVE_MS } from './read.js';
+import { type AccountStatus, type QueueStatus, WORKER_ALIVE_MS } from './status.js';
+import { STRANDED_NOTE, type StrandedJobs } from './stranded.js';
 
 /** Columns separated by two spaces; all-number columns are right-aligned (header too) so magnitudes line up. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -47,6 +48,19 @@ function stateOf(a: AccountStatus, at: number): string {
   return `PAUSED${why ? ` (${why})` : ''}${left}`;
 }
 
+/** `none`, or the count with why and where, e.g. `2 (BullMQ ... not supported): 1 delayed, 1 prioritized`. */
+function strandedOf(s: StrandedJobs): string {
+  if (s.total === 0) return 'none';
+  const states: Array<[number, string]> = [
+    [s.delayed, 'delayed'],
+    [s.prioritized, 'prioritized'],
+    [s.waitingChildren, 'waiting-children'],
+    [s.paused, 'paused'],
+  ];
+  const where = states.filter(([n]) => n > 0).map(([n, state]) => `${n} ${state}`);
+  return `${s.total} (${STRANDED_NOTE}): ${where.join(', ')}`;
+}
+
 function untilOf(a: AccountStatus): string {
   return a.paused && a.pausedUntil !== undefined ? new Date(a.pausedUntil).toISOString() : '-';
 }
@@ -67,6 +81,7 @@ export function renderStatus(status: QueueStatus): string {
     `Oldest waiting update: ${
       status.oldestWaitingAgeMs === null ? 'none' : `${formatDuration(status.oldestWaitingAgeMs)} old`
     }`,
+    `Stranded: ${strandedOf(status.stranded)}`,
     '',
   );
 

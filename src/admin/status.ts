@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { AccountSettings } from '../config.js';
 import type { QueueKeys } from '../keys.js';
 import type { PauseReason } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
+import { countStranded, type StrandedJobs } from './stranded.js';
 
 /** A worker counts as alive when its last heartbeat (every ~1 s) is at most this old. */
 export const WORKER_ALIVE_MS = 10_000;
@@ -19,6 +19,15 @@ export interface QueueDepth {
   delayed: number;
   /** Could not be routed; the worker fails them with a validation error. */
   invalid: number;
+}
+
+/** An account's configured budget, as `status` shows it (an `AccountSettings` of the configuration will do). */
+export interface StatusBudget {
+  maxRequests: number;
+  windowMs: number;
+  dailyLimit?: number;
+  /** Default 0. */
+  dailyReserve?: number;
 }
 
 /** One account's configured budget and its shared limiter state. */
@@ -56,6 +65,8 @@ export interface QueueStatus {
   depth: QueueDepth;
   /** Age of the oldest update not yet sent (waiting or pending); null when there is none. */
   oldestWaitingAgeMs: number | null;
+  /** Jobs a BullMQ producer left in states the worker never reads (added with `delay`, `priority`, ...). */
+  stranded: StrandedJobs;
   accounts: AccountStatus[];
   /** Outcome counters since the queue was created. */
   outcomes: { succeeded: number; failed: number; superseded: number };
@@ -73,8 +84,20 @@ export interface QueueStatus {
 export interface ReadStatusOptions {
   redis: Redis;
   keys: QueueKeys;
-  /** Configured accounts and budgets (`accountsOf(config)`); tokens are not read. */
-  accounts: ReadonlyMap<string, AccountSettings>;
+  /** Configured accounts and budgets (`accountsOf(config)` will do; tokens are not read). */
+  accounts: ReadonlyMap<string, StatusBudget>;
+}
+
+/** Redis's clock, epoch ms. */
+async function redisNow(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Ids of the workers whose heartbeat is at most {@link WORKER_ALIVE_MS} old. */
+export async function liveWorkerIds(redis: Redis, keys: QueueKeys): Promise<string[]> {
+  const at = await redisNow(redis);
+  return (await redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf')).sort();
 }
 
 const count = (raw: string | undefined): number => {
@@ -89,12 +112,11 @@ const count = (raw: string | undefined): number => {
  */
 export async function readStatus(options: ReadStatusOptions): Promise<QueueStatus> {
   const { redis, keys } = options;
-  const time = await redis.time();
   // Enqueue times come from Redis's clock (TIME in the enqueue script), so ages are measured on it too.
   // Heartbeats carry each worker's own clock; NTP keeps that well within the 10 s liveness window.
-  const at = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+  const at = await redisNow(redis);
 
-  const [stats, waiting, invalid, delayed, oldestJobId, groups, alive, stale] = await Promise.all([
+  const [stats, waiting, invalid, delayed, oldestJobId, groups, alive, stale, stranded] = await Promise.all([
     redis.hgetall(keys.stats),
     redis.llen(keys.wait),
     redis.llen(keys.invalid),
@@ -104,6 +126,7 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
     redis.smembers(keys.groups),
     redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
     redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
+    countStranded(redis, keys),
   ]);
 
   const oldest = await oldestEnqueueTime(redis, keys, oldestJobId, groups);
@@ -125,6 +148,7 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
       invalid,
     },
     oldestWaitingAgeMs: oldest === undefined ? null : Math.max(0, at - oldest),
+    stranded,
     accounts: await readAccounts(options, groups),
     outcomes: {
       succeeded: count(stats.succeeded),
@@ -169,7 +193,7 @@ async function readAccounts(options: ReadStatusOptions, groups: string[]): Promi
             maxRequests: settings.maxRequests,
             windowMs: settings.windowMs,
             ...(settings.dailyLimit !== undefined ? { dailyLimit: settings.dailyLimit } : {}),
-            dailyReserve: settings.dailyReserve,
+            dailyReserve: settings.dailyReserve ?? 0,
           }
         : undefined;
       const state = await limiter.state(account, budget);

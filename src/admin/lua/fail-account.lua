@@ -17,14 +17,12 @@
   KEYS[5] result key of this request
   KEYS[6] leases zset (in-flight batch ids)
 
-  ARGV[1] key root
-  ARGV[2] job key prefix
-  ARGV[3] outcome key prefix
-  ARGV[4] account
-  ARGV[5] outcome TTL seconds
-  ARGV[6] error message
-  ARGV[7] '1' for a dry run: count what would fail and change nothing
-  ARGV[8] seconds to keep this request's result
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] account
+  ARGV[4] outcome TTL seconds
+  ARGV[5] error message
+  ARGV[6] '1' for a dry run: count what would fail and change nothing
+  ARGV[7] seconds to keep this request's result
 
   Returns: { failed pending updates, failed delayed updates, updates in marked in-flight batches } (in a dry
   run, those that would be failed or marked)
@@ -35,41 +33,36 @@
   harmless (the updates it failed no longer wait), only its count would be zero.
 ]]
 local rcall = redis.call
-local root, jobPrefix, outcomePrefix, account = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ttl, message = tonumber(ARGV[5]), ARGV[6]
-local dryRun = ARGV[7] == '1'
+local account = ARGV[3]
+local ttl, message = tonumber(ARGV[4]), ARGV[5]
+local dryRun = ARGV[6] == '1'
 if not dryRun then
   local stored = rcall('GET', KEYS[5])
   if stored then return cjson.decode(stored) end
 end
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local prefix = account .. '|'
+-- Every group and object key of the account starts with this.
+local prefix = K.group(account, '')
 
 local function fail(objKey, entry)
-  local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')
-  local data = rcall('HGET', jobPrefix .. jobId, 'data')
+  local seq, ts, attempts, jobId = K.parseEntry(entry)
+  local data = rcall('HGET', K.job(jobId), 'data')
   local ok, d = pcall(cjson.decode, data or '')
   if not ok or type(d) ~= 'table' then d = {} end
-  local trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId
-    or ((string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId)
-  local objectType, idProperty, id = string.match(objKey, '^[^|]*|([^|]*)|([^|]*)|(.*)$')
-  local outcome = {
-    objectWriteTraceId = trace, status = 'failed', account = account, objectType = objectType, id = id,
-    attempts = tonumber(attempts), enqueuedAt = tonumber(ts), finishedAt = now,
+  local _, objectType, idProperty, id = K.parseObjectKey(objKey)
+  Outcome.finish(jobId, {
+    trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId),
+    status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
+    attempts = attempts, enqueuedAt = ts, finishedAt = now,
     error = { category = 'OPERATOR_FAILED', message = message },
     fp = string.sub(redis.sha1hex(data or ''), 1, 16),
-  }
-  if idProperty ~= '' then outcome.idProperty = idProperty end
-  rcall('SET', outcomePrefix .. trace, cjson.encode(outcome), 'EX', ttl)
-  rcall('HSET', jobPrefix .. jobId, 'seq', seq)
-  rcall('EXPIRE', jobPrefix .. jobId, ttl)
-  rcall('ZADD', KEYS[4], now, (string.gsub(trace, '|', '_')) .. '|OPERATOR_FAILED|' .. jobId)
+  }, seq, true, ttl)
 end
 
 -- Fails what waits in an object's list (updates pending, or arrived while it was held or in flight).
 local function failList(objKey)
-  local listKey = root .. 'obj:' .. objKey
+  local listKey = K.objectUpdates(objKey)
   local n = 0
   for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
     if not dryRun then fail(objKey, entry) end
@@ -81,15 +74,15 @@ end
 
 -- Nothing of the object is left to write: its fence expires with the outcome TTL (it outlives the failed jobs).
 local function releaseFence(objKey)
-  if not dryRun and rcall('HEXISTS', root .. 'inflight', objKey) == 0 then
-    rcall('EXPIRE', root .. 'landed:' .. objKey, ttl)
+  if not dryRun and rcall('HEXISTS', K.inflight, objKey) == 0 then
+    rcall('EXPIRE', K.landed(objKey), ttl)
   end
 end
 
 local pending = 0
 for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   if string.sub(group, 1, #prefix) == prefix then
-    local zkey = root .. 'pending:' .. group
+    local zkey = K.pending(group)
     for _, objKey in ipairs(rcall('ZRANGE', zkey, 0, -1)) do
       pending = pending + failList(objKey)
       releaseFence(objKey)
@@ -102,12 +95,12 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
 end
 
 -- Held objects wait in the held zset, not in their group's pending zset.
-for _, objKey in ipairs(rcall('ZRANGE', root .. 'held', 0, -1)) do
+for _, objKey in ipairs(rcall('ZRANGE', K.held, 0, -1)) do
   if string.sub(objKey, 1, #prefix) == prefix then
     pending = pending + failList(objKey)
     if not dryRun then
-      rcall('ZREM', root .. 'held', objKey)
-      rcall('HDEL', root .. 'holds', objKey)
+      rcall('ZREM', K.held, objKey)
+      rcall('HDEL', K.holds, objKey)
     end
     releaseFence(objKey)
   end
@@ -117,7 +110,7 @@ local delayed = 0
 for _, member in ipairs(rcall('ZRANGE', KEYS[2], 0, -1)) do
   if string.sub(member, 1, #prefix) == prefix then
     if not dryRun then
-      local objKey, entry = string.match(member, '^(.*)\n(.*)$')
+      local objKey, entry = K.parseDelayedMember(member)
       fail(objKey, entry)
       rcall('ZREM', KEYS[2], member)
       releaseFence(objKey)
@@ -128,7 +121,7 @@ end
 
 local inflight = 0
 for _, batchId in ipairs(rcall('ZRANGE', KEYS[6], 0, -1)) do
-  local batchKey = root .. 'batch:' .. batchId
+  local batchKey = K.batch(batchId)
   local fields = rcall('HGETALL', batchKey)
   local ours = false
   local updates = 0
@@ -141,7 +134,7 @@ for _, batchId in ipairs(rcall('ZRANGE', KEYS[6], 0, -1)) do
         -- Updates of the object that arrived while it was in flight wait in its list.
         pending = pending + failList(field)
       end
-      for _ in string.gmatch(fields[i + 1], '[^\n]+') do updates = updates + 1 end
+      for _ in K.eachEntry(fields[i + 1]) do updates = updates + 1 end
     end
   end
   if ours then
@@ -155,8 +148,7 @@ if pending + delayed > 0 then
   -- Redis rejects '-0' as an integer, so only non-zero decrements are sent.
   if pending > 0 then rcall('HINCRBY', KEYS[3], 'pending', -pending) end
   if delayed > 0 then rcall('HINCRBY', KEYS[3], 'delayed', -delayed) end
-  rcall('HINCRBY', KEYS[3], 'failed', pending + delayed)
-  rcall('HINCRBY', KEYS[3], 'failed:OPERATOR_FAILED', pending + delayed)
 end
-rcall('SET', KEYS[5], cjson.encode({ pending, delayed, inflight }), 'EX', tonumber(ARGV[8]))
+Outcome.count(KEYS[3])
+rcall('SET', KEYS[5], cjson.encode({ pending, delayed, inflight }), 'EX', tonumber(ARGV[7]))
 return { pending, delayed, inflight }

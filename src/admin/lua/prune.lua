@@ -3,7 +3,7 @@
   older than the outcome TTL, and entries whose outcome record is gone before that (evicted, or written with a
   shorter TTL); each entry removed comes off `failed:<category>` (the count of failed updates held for replay;
   `failed` counts failed outcomes since the queue was created and stays). The work per call is bounded:
-  at most ARGV[3] entries by age, and ARGV[5] entries checked for their record, resuming at a cursor the caller
+  at most ARGV[4] entries by age, and ARGV[6] entries checked for their record, resuming at a cursor the caller
   keeps (a rank: entries removed meanwhile shift it, which only delays a check to the next pass).
 
   When the index is left empty, every per-category counter is dropped: no failed update is left to count, and
@@ -12,11 +12,11 @@
   KEYS[1] failed zset (members `traceId|category|jobId`, or the earlier `jobId|traceId`)
   KEYS[2] stats hash
 
-  ARGV[1] outcome key prefix
-  ARGV[2] outcome TTL seconds
-  ARGV[3] most entries to remove by age
-  ARGV[4] where to resume checking for missing records: a rank among the entries younger than the TTL
-  ARGV[5] most entries to check for a missing record (0: none)
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[3] outcome TTL seconds
+  ARGV[4] most entries to remove by age
+  ARGV[5] where to resume checking for missing records: a rank among the entries younger than the TTL
+  ARGV[6] most entries to check for a missing record (0: none)
 
   Returns: { entries removed by age, entries removed because their record was gone, next cursor }
 
@@ -24,26 +24,9 @@
   re-run finds those entries gone and changes nothing; its counts are its own, and the cursor is only a hint.
 ]]
 local rcall = redis.call
-local outcomePrefix = ARGV[1]
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local cutoff = now - tonumber(ARGV[2]) * 1000
-
--- `traceId|category|jobId`, or `jobId|traceId` (exactly one `|`) with an unknown category.
-local function parse(member)
-  local trace, category = string.match(member, '^([^|]+)|([^|]*)|.+$')
-  if trace then return trace, category end
-  return string.match(member, '^[^|]+|([^|]+)$'), nil
-end
-
-local function categoryOf(record)
-  if not record then return nil end
-  local ok, o = pcall(cjson.decode, record)
-  if ok and type(o) == 'table' and type(o.error) == 'table' and type(o.error.category) == 'string' then
-    return o.error.category
-  end
-  return nil
-end
+local cutoff = now - tonumber(ARGV[3]) * 1000
 
 -- Counters never go below zero, whatever an earlier version left behind; spent categories are dropped.
 local function decrement(field)
@@ -54,27 +37,27 @@ end
 
 local function remove(member)
   if rcall('ZREM', KEYS[1], member) == 0 then return false end
-  local trace, category = parse(member)
+  local trace, category = K.parseFailedMember(member)
   -- An entry of the earlier form names no category; its record tells, if it is still there.
-  if trace and category == nil then category = categoryOf(rcall('GET', outcomePrefix .. trace)) end
+  if trace and category == nil then category = K.categoryOfRecord(rcall('GET', K.outcome(trace))) end
   if category then decrement('failed:' .. category) end
   return true
 end
 
 local aged = 0
-for _, member in ipairs(rcall('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[3]))) do
+for _, member in ipairs(rcall('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[4]))) do
   if remove(member) then aged = aged + 1 end
 end
 
-local gone, cursor = 0, tonumber(ARGV[4])
-local sweep = tonumber(ARGV[5])
+local gone, cursor = 0, tonumber(ARGV[5])
+local sweep = tonumber(ARGV[6])
 if sweep > 0 then
   -- The sweep covers entries younger than the cutoff; older ones are the first part's (in later passes).
   local base = rcall('ZCOUNT', KEYS[1], '-inf', cutoff)
   local members = rcall('ZRANGE', KEYS[1], base + cursor, base + cursor + sweep - 1)
   for _, member in ipairs(members) do
-    local trace = parse(member)
-    if trace and rcall('EXISTS', outcomePrefix .. trace) == 0 and remove(member) then gone = gone + 1 end
+    local trace = K.parseFailedMember(member)
+    if trace and rcall('EXISTS', K.outcome(trace)) == 0 and remove(member) then gone = gone + 1 end
   end
   if #members < sweep then cursor = 0 else cursor = cursor + #members - gone end
 end

@@ -1,0 +1,112 @@
+import type { Cluster, Redis } from 'ioredis';
+import { queueKeys } from '../keys.js';
+import type { Outcome } from '../outcomes/outcome.js';
+import { RateLimiter } from '../ratelimit/limiter.js';
+import { connectRedis } from '../redis.js';
+import { type FailedFilter, listFailed, type ReplayOptions, retryFailed } from './dead-letters.js';
+import { type FailAccountOptions, type FailAccountResult, failAccount } from './fail-account.js';
+import { type ObliterateOptions, type ObliterateResult, obliterate } from './obliterate.js';
+import { type PruneResult, pruneFailed } from './prune.js';
+import { type QueueStatus, readStatus, type StatusBudget } from './status.js';
+
+/** The workers' default `OUTCOME_TTL_SECONDS`: 7 days. */
+const DEFAULT_OUTCOME_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface QueueAdminOptions {
+  /**
+   * Redis URL (default `redis://127.0.0.1:6379`; `redis+cluster://host:port` for a Cluster), or an ioredis
+   * connection (`Redis` or `Cluster`) the caller owns and closes.
+   */
+  redis?: string | Redis | Cluster;
+  /** BullMQ queue name (default `hubspot-updates`). */
+  queueName?: string;
+  /**
+   * The workers' `OUTCOME_TTL_SECONDS` (default 7 days): outcomes written by `failAccount` live this long, and
+   * `pruneFailed` drops dead letters older than this.
+   */
+  outcomeTtlSeconds?: number;
+  /**
+   * Configured budgets by account, shown by `status` (e.g. `accountsOf(config)`; tokens are never read).
+   * Accounts that only have updates queued are shown too, without a budget.
+   */
+  accounts?: ReadonlyMap<string, StatusBudget> | Readonly<Record<string, StatusBudget>>;
+}
+
+/**
+ * Operator actions on one queue, the ones the CLI's `failed`, `retry-failed`, `fail-account`,
+ * `resume-account`, `status` and `obliterate` run. Every change is one Lua script or one key operation, so it is
+ * safe while workers run (except `obliterate`, which refuses then).
+ */
+export interface QueueAdmin {
+  readonly queueName: string;
+  /** Failed updates (the dead letters), newest first, filtered by account, object type and error category. */
+  listFailed(filter?: FailedFilter): Promise<Outcome[]>;
+  /**
+   * Puts failed updates matching the filter back in the queue; each is fenced like any other write, so a replay
+   * never overwrites a newer value. Returns the trace ids replayed (with `dryRun`, that would be): unroutable
+   * updates, whose jobs are gone, cannot be.
+   */
+  retryFailed(filter?: FailedFilter, options?: ReplayOptions): Promise<string[]>;
+  /**
+   * One bounded pass over the dead-letter index: entries older than the outcome TTL, or whose outcome record
+   * is gone, are removed and leave the failure counts. Successive calls walk the whole index; workers run it
+   * on their own.
+   */
+  pruneFailed(options?: { maxAged?: number; maxChecked?: number }): Promise<PruneResult>;
+  /**
+   * Fails every waiting update of the account and marks its batches in flight to fail what they would hand
+   * back; `failed` counts the first, `inFlight` the updates the marked batches hold.
+   */
+  failAccount(account: string, options?: FailAccountOptions): Promise<FailAccountResult>;
+  /** Lifts the account's pause (a daily stop included) on every replica. */
+  resumeAccount(account: string): Promise<void>;
+  /** Depth by state, stranded BullMQ jobs, oldest waiting age, budgets and pauses, failures and workers. */
+  status(): Promise<QueueStatus>;
+  /**
+   * Deletes every key of the queue and nothing of any other queue; refuses with `ObliterateRefusedError`
+   * while workers of the queue are alive, unless `force`.
+   */
+  obliterate(options?: ObliterateOptions): Promise<ObliterateResult>;
+  /** Closes the connection when the admin opened it. */
+  close(): Promise<void>;
+}
+
+/** Creates the admin of one queue; see {@link QueueAdmin}. */
+export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
+  const keys = queueKeys(options.queueName ?? 'hubspot-updates');
+  // Where the next pruning pass resumes (see pruneFailed).
+  let pruneCursor = 0;
+  const owned = typeof options.redis !== 'object';
+  // A Cluster client is handled as a Redis one: the admin uses only commands both share, and obliterate
+  // looks at `isCluster` to scan every master.
+  const redis =
+    typeof options.redis === 'object'
+      ? (options.redis as Redis)
+      : connectRedis(options.redis ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  // ioredis reconnects by itself; without a listener a dropped connection would print an unhandled error.
+  if (owned) redis.on('error', () => {});
+  const outcomeTtlSeconds = options.outcomeTtlSeconds ?? DEFAULT_OUTCOME_TTL_SECONDS;
+  const accounts =
+    options.accounts instanceof Map
+      ? (options.accounts as ReadonlyMap<string, StatusBudget>)
+      : new Map(Object.entries(options.accounts ?? {}));
+  const limiter = new RateLimiter({ redis, keys });
+
+  return {
+    queueName: keys.queueName,
+    listFailed: (filter) => listFailed(redis, keys, filter),
+    retryFailed: (filter, replay) => retryFailed(redis, keys, filter, replay),
+    pruneFailed: async (prune = {}) => {
+      const r = await pruneFailed(redis, keys, { ...prune, outcomeTtlSeconds, cursor: pruneCursor });
+      pruneCursor = r.cursor;
+      return r;
+    },
+    failAccount: (account, fail = {}) => failAccount(redis, keys, account, { ...fail, outcomeTtlSeconds }),
+    resumeAccount: (account) => limiter.resume(account),
+    status: () => readStatus({ redis, keys, accounts }),
+    obliterate: (wipe) => obliterate(redis, keys, wipe),
+    async close() {
+      if (owned) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
