@@ -1,7 +1,6 @@
 import { type Config, updateLimitsOf } from '../config.js';
 import { createProducer, type EnqueueResult } from '../producer/producer.js';
 import { describeConflict, type TraceIdConflict, TraceIdConflictError } from '../producer/trace-ids.js';
-import { parseUpdate, type Update } from '../update.js';
 import { progress, readLines, write } from './io.js';
 import { parseCommandArgs } from './usage.js';
 
@@ -22,34 +21,31 @@ function conflictLines(conflicts: readonly TraceIdConflict[], lineOf: (index: nu
 export async function runEnqueue(args: string[], config: Config): Promise<number> {
   const { positionals } = parseCommandArgs(args, {}, 1);
   const limits = updateLimitsOf(config);
-  const valid: Update[] = [];
+  const requests: unknown[] = [];
   const lineNos: number[] = [];
-  const problems: string[] = [];
+  const problems: Array<{ lineNo: number; text: string }> = [];
   let lineNo = 0;
   for await (const line of readLines(positionals[0])) {
     lineNo++;
     if (line.trim() === '') continue;
-    let raw: unknown;
     try {
-      raw = JSON.parse(line);
-    } catch (err) {
-      problems.push(`line ${lineNo}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-      continue;
-    }
-    const parsed = parseUpdate(raw, limits);
-    if (parsed.ok) {
-      valid.push(parsed.update);
+      requests.push(JSON.parse(line));
       lineNos.push(lineNo);
-    } else problems.push(`line ${lineNo}: ${parsed.issues.join('; ')}`);
+    } catch (err) {
+      problems.push({ lineNo, text: `not valid JSON (${err instanceof Error ? err.message : String(err)})` });
+    }
   }
-  if (problems.length > 0) {
-    for (const p of problems) process.stderr.write(`${p}\n`);
-    process.stderr.write(`${problems.length} invalid line(s); nothing was enqueued\n`);
-    return 1;
-  }
-
   const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME, limits });
   try {
+    // The producer validates, once: the lines it refuses are named with its own words.
+    const valid = producer.validate(requests);
+    for (const p of valid.issues) problems.push({ lineNo: lineNos[p.index] ?? 0, text: p.issues.join('; ') });
+    if (problems.length > 0) {
+      problems.sort((a, b) => a.lineNo - b.lineNo);
+      for (const p of problems) process.stderr.write(`line ${p.lineNo}: ${p.text}\n`);
+      process.stderr.write(`${problems.length} invalid line(s); nothing was enqueued\n`);
+      return 1;
+    }
     const check = await producer.checkTraceIds(valid);
     if (check.conflicts.length > 0) {
       for (const p of conflictLines(check.conflicts, (i) => lineNos[i] ?? 0)) process.stderr.write(`${p}\n`);
@@ -58,7 +54,7 @@ export async function runEnqueue(args: string[], config: Config): Promise<number
       );
       return 1;
     }
-    const bar = progress('enqueued', valid.length);
+    const bar = progress('enqueued', valid.updates.length);
     let duplicates = 0;
     const print = async (results: readonly EnqueueResult[]) => {
       let out = '';
@@ -71,7 +67,7 @@ export async function runEnqueue(args: string[], config: Config): Promise<number
       }
       await write(process.stdout, out);
     };
-    for (let i = 0; i < valid.length; i += CHUNK) {
+    for (let i = 0; i < valid.updates.length; i += CHUNK) {
       let results: EnqueueResult[];
       try {
         results = await producer.enqueueMany(valid.slice(i, i + CHUNK));

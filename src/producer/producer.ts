@@ -43,6 +43,18 @@ export interface EnqueueResult {
   duplicate: boolean;
 }
 
+/**
+ * Requests the producer validated once (see {@link Producer.validate}): `updates` are the valid ones, `issues`
+ * name every invalid one by its index. `enqueueMany` and `checkTraceIds` take them without validating again
+ * (they refuse a set with issues).
+ */
+export interface CheckedUpdates {
+  readonly updates: readonly Update[];
+  readonly issues: ReadonlyArray<{ index: number; issues: string[] }>;
+  /** The valid updates from `start` to `end`, still checked. */
+  slice(start: number, end?: number): CheckedUpdates;
+}
+
 /** How the trace ids of some updates stand, without enqueueing them (see {@link Producer.checkTraceIds}). */
 export interface TraceIdCheck {
   /** Updates whose trace id is already used for a different update: enqueueing them is refused. */
@@ -64,13 +76,18 @@ export interface Producer {
    * ({@link TraceIdConflictError}); both name each bad update by its index. Otherwise enqueues all, in order,
    * and returns one result per update.
    */
-  enqueueMany(updates: readonly UpdateRequest[]): Promise<EnqueueResult[]>;
+  enqueueMany(updates: readonly UpdateRequest[] | CheckedUpdates): Promise<EnqueueResult[]>;
+  /**
+   * Validates requests without enqueueing them: every problem named by index. The result can be handed to
+   * `enqueueMany` and `checkTraceIds`, which then do not validate again.
+   */
+  validate(updates: readonly unknown[]): CheckedUpdates;
   /**
    * Validates the updates and looks their trace ids up, read-only: which reuse a trace id for the same update
    * (duplicates) and which for a different one (conflicts). Throws {@link UpdateValidationError} like
    * `enqueueMany`.
    */
-  checkTraceIds(updates: readonly UpdateRequest[]): Promise<TraceIdCheck>;
+  checkTraceIds(updates: readonly UpdateRequest[] | CheckedUpdates): Promise<TraceIdCheck>;
   /** The outcome of one update: `queued` while waiting, null for a trace id never seen (or expired). */
   getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
   getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
@@ -92,17 +109,45 @@ export class WaitTimeoutError extends Error {
   }
 }
 
+/** Sets of updates this module validated: only those are taken without validating again. */
+const checkedSets = new WeakSet<CheckedUpdates>();
+
+function checked(updates: readonly Update[], issues: CheckedUpdates['issues']): CheckedUpdates {
+  const set: CheckedUpdates = {
+    updates,
+    issues,
+    slice: (start, end) => checked(updates.slice(start, end), []),
+  };
+  checkedSets.add(set);
+  return set;
+}
+
 /** Validates a list of requests, collecting every problem by index. */
-export function validateAll(updates: readonly unknown[], limits: Partial<UpdateLimits> = {}): Update[] {
+export function validateUpdates(
+  updates: readonly unknown[],
+  limits: Partial<UpdateLimits> = {},
+): CheckedUpdates {
   const valid: Update[] = [];
-  const problems: string[] = [];
-  updates.forEach((u, i) => {
+  const issues: Array<{ index: number; issues: string[] }> = [];
+  updates.forEach((u, index) => {
     const parsed = parseUpdate(u, limits);
     if (parsed.ok) valid.push(parsed.update);
-    else problems.push(`update ${i}: ${parsed.issues.join('; ')}`);
+    else issues.push({ index, issues: parsed.issues });
   });
-  if (problems.length > 0) throw new UpdateValidationError(problems);
-  return valid;
+  return checked(valid, issues);
+}
+
+/** The valid updates of a request list, validated here unless this module already did; throws naming every problem. */
+function validOnly(
+  input: readonly unknown[] | CheckedUpdates,
+  limits: Partial<UpdateLimits>,
+): readonly Update[] {
+  const set =
+    'updates' in input && checkedSets.has(input) ? input : validateUpdates(input as unknown[], limits);
+  if (set.issues.length > 0) {
+    throw new UpdateValidationError(set.issues.map((p) => `update ${p.index}: ${p.issues.join('; ')}`));
+  }
+  return set.updates;
 }
 
 /** Creates a producer: the API backend code uses to hand updates to the queue and read their outcomes. */
@@ -122,7 +167,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   const limits = options.limits ?? {};
 
-  async function enqueueValid(updates: Update[]): Promise<EnqueueResult[]> {
+  async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
     const data = updates.map(canonicalJobData);
     const review = await reviewTraceIds(redis, keys, updates, data);
     if (review.conflicts.length > 0) throw new TraceIdConflictError(review.conflicts);
@@ -172,14 +217,17 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   return {
     async enqueue(update) {
-      const [result] = await enqueueValid(validateAll([update], limits));
+      const [result] = await enqueueValid(validOnly([update], limits));
       return result as EnqueueResult;
     },
     async enqueueMany(updates) {
-      return enqueueValid(validateAll(updates, limits));
+      return enqueueValid(validOnly(updates, limits));
+    },
+    validate(updates) {
+      return validateUpdates(updates, limits);
     },
     async checkTraceIds(updates) {
-      const valid = validateAll(updates, limits);
+      const valid = validOnly(updates, limits);
       const { conflicts, duplicates } = await reviewTraceIds(redis, keys, valid, valid.map(canonicalJobData));
       return { conflicts, duplicates };
     },

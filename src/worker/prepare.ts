@@ -75,7 +75,7 @@ function safeJson(raw: string): unknown {
 }
 
 /**
- * Turns claimed objects into a batch: validates every update again (jobs may come from other languages), checks
+ * Turns claimed objects into a batch: validates the updates our producer did not (jobs other clients added), checks
  * values against HubSpot's property schema when a validator is given, and merges each object's updates into one
  * input. Two objects whose ids are the same string (a record id and a unique property's value, or one email in
  * two cases) never share a batch: HubSpot's answer names failed inputs by id, so it could not tell them apart;
