@@ -209,7 +209,7 @@ async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettleP
     } catch (err) {
       // Redis may be restarting: keep trying while the lease lasts; after that the batch is taken back anyway.
       if (attempt * 500 > ctx.leaseMs) throw err;
-      ctx.logger.warn({ batchId, err: String(err) }, 'settle failed; retrying');
+      ctx.logger.warn({ batchId, err }, 'settle failed; retrying');
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -96,7 +96,7 @@ export class SchemaCache {
       return (properties) => validateProperties(defs, properties);
     } catch (err) {
       if (err instanceof BudgetPausedError || signal.aborted) throw err;
-      this.#options.logger?.warn({ account, objectType, err: String(err) }, 'property schema fetch failed');
+      this.#options.logger?.warn({ account, objectType, err }, 'property schema fetch failed');
       return undefined;
     }
   }

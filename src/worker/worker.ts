@@ -79,7 +79,7 @@ export class BatchWorker {
     const labels = new MetricLabels(settings.configuredAccounts);
     this.#redis = connectRedis(settings.redisUrl, { lazyConnect: true });
     this.#blocking = connectRedis(settings.redisUrl, { lazyConnect: true });
-    this.#redis.on('error', (err) => settings.logger.warn({ err: err.message }, 'redis connection error'));
+    this.#redis.on('error', (err) => settings.logger.warn({ err }, 'redis connection error'));
     this.#blocking.on('error', () => {});
     this.#store = new QueueStore({
       redis: this.#redis,
