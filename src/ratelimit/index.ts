@@ -19,13 +19,8 @@ export {
   type SmoothingGains,
   smoothOutsideUsage,
 } from './estimate.js';
-export {
-  BudgetPausedError,
-  DAILY_PROBE_DELAY_MS,
-  DAILY_RESET_GRACE_MS,
-  RateLimiter,
-  type RateLimiterOptions,
-} from './limiter.js';
+export { RateLimiter, type RateLimiterOptions } from './limiter.js';
+export { DAILY_PROBE_DELAY_MS, DAILY_RESET_GRACE_MS } from './scripts.js';
 export {
   createSharedTokenProvider,
   type FetchedToken,
@@ -33,3 +28,4 @@ export {
   TokenCache,
 } from './token-cache.js';
 export { TokenRefreshError } from './token-error.js';
+export { BudgetPausedError } from './wait.js';
