@@ -1,6 +1,6 @@
-import type { InputResult, VerdictError } from './classify.js';
 import type { BatchInput } from './port.js';
 import { type BatchError, type BatchResponse, type BatchResult, contextStrings } from './responses.js';
+import type { InputResult, VerdictError } from './verdict.js';
 
 /**
  * Maps the results and errors of a COMPLETE 200/207 body back to the inputs that were sent. HubSpot's bodies

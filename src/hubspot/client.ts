@@ -1,8 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import axios, { type AxiosResponse } from 'axios';
+import axios from 'axios';
 import type { Logger } from 'pino';
+import { toAnswer, transportFailure } from './answer.js';
+import { reportingTransport } from './departure.js';
 import { ConfigError, TokenProviderError } from './errors.js';
 import {
   type BatchInput,
@@ -12,13 +14,7 @@ import {
   type TokenProvider,
   TransportErrorCode,
 } from './port.js';
-import {
-  type HeaderBag,
-  headerValue,
-  parseErrorBody,
-  parseRateLimitHeaders,
-  parseRetryAfterMs,
-} from './responses.js';
+import { parseErrorBody } from './responses.js';
 
 /** Options of {@link createHubSpotClient}. */
 export interface HubSpotClientOptions {
@@ -44,8 +40,6 @@ export interface HubSpotClient extends HubSpotPort {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_API_VERSION_PATH = '2026-03';
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const REDACTED = '[REDACTED]';
-const MIN_REDACTED_TOKEN_LENGTH = 12;
 
 /**
  * Creates the HubSpot client. Every HTTP status comes back as `{kind:'http'}` and every network failure as
@@ -188,62 +182,6 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
   };
 }
 
-/** What axios needs of a `transport`: Node's own `request`, here with the moment the request left reported. */
-interface Transport {
-  request(options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest;
-}
-
-/**
- * Node's http/https `request`, reporting when the request was handed to the OS: when a pooled socket takes it
- * (the body is flushed right then), or when a new connection is up. An event loop held up by a cold start or a
- * loaded machine, or a slow connect, can delay that well past the rate-limit grant. ('finish' would be later
- * still: it waits for the write callback, one more turn of a busy loop.)
- *
- * With `mustLeaveBy`, the deadline is checked in the same turn of the event loop as the write: for a pooled
- * socket when the request is created (a request past it is created already aborted, so not a byte of it leaves;
- * at 'socket' the body is written already), for a new connection once it is up, before it is flushed.
- */
-function reportingTransport(
-  onSent: ((at: number) => void) | undefined,
-  mustLeaveBy: number | undefined,
-  departure: { late: boolean },
-): Transport {
-  const report = () => {
-    try {
-      onSent?.(Date.now());
-    } catch {
-      // A reporting callback must not break the call.
-    }
-  };
-  return {
-    request(options, onResponse) {
-      if (mustLeaveBy !== undefined && performance.now() > mustLeaveBy) {
-        departure.late = true;
-        options = { ...options, signal: AbortSignal.abort() };
-      }
-      const req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
-      if (departure.late) return req;
-      req.once('socket', (socket) => {
-        if (!socket.connecting) {
-          report();
-          return;
-        }
-        // A new connection: the request is written once it is up, which a slow connect (or a process frozen
-        // meanwhile) can put past the deadline. This listener runs before the socket flushes the request.
-        socket.once(options.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-          if (mustLeaveBy !== undefined && performance.now() > mustLeaveBy) {
-            departure.late = true;
-            req.destroy(new Error('past its departure deadline'));
-            return;
-          }
-          report();
-        });
-      });
-      return req;
-    },
-  };
-}
-
 /** Only the fields HubSpot takes, whatever else the caller's objects carry. */
 function wireInput(input: BatchInput): BatchInput {
   const { id, idProperty, properties, objectWriteTraceId } = input;
@@ -252,79 +190,9 @@ function wireInput(input: BatchInput): BatchInput {
     : { id, idProperty, properties, objectWriteTraceId };
 }
 
-function toAnswer(
-  response: AxiosResponse<unknown>,
-  token: string,
-  latencyMs: number,
-): Extract<HubSpotAnswer, { kind: 'http' }> {
-  const headers: HeaderBag = { ...response.headers };
-  const answer: Extract<HubSpotAnswer, { kind: 'http' }> = {
-    kind: 'http',
-    status: response.status,
-    body: parseBody(response.data, token),
-    rateLimit: parseRateLimitHeaders(headers),
-    latencyMs,
-  };
-  const retryAfterMs = parseRetryAfterMs(headerValue(headers, 'retry-after'), Date.now());
-  if (retryAfterMs !== undefined) answer.retryAfterMs = retryAfterMs;
-  const correlationId = headerValue(headers, 'x-hubspot-correlation-id');
-  if (correlationId) answer.correlationId = correlationId;
-  return answer;
-}
-
 /** True for HubSpot's answer to an expired OAuth token: a 401 body of category EXPIRED_AUTHENTICATION. */
 function isExpiredToken(body: unknown): boolean {
   return parseErrorBody(body)?.category === 'EXPIRED_AUTHENTICATION';
-}
-
-/** JSON when it parses, else the raw text (gateway HTML); an echoed token is redacted first. */
-function parseBody(data: unknown, token: string): unknown {
-  let text = typeof data === 'string' ? data : data instanceof Buffer ? data.toString('utf8') : '';
-  // Real tokens are long; a short one (tests, local tools) would match ordinary text and corrupt the body.
-  if (token.length >= MIN_REDACTED_TOKEN_LENGTH && text.includes(token))
-    text = text.replaceAll(token, REDACTED);
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
-const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
-
-/**
- * Our code for a failed request, and the low-level error code as a detail. Never the error's message: axios
- * errors carry the request config, headers included, and some messages quote it.
- */
-function transportFailure(error: unknown): { code: TransportErrorCode; detail?: string } {
-  const codes = errorCodes(error);
-  const message = error instanceof Error ? error.message : '';
-  const detail = codes.find((c) => /^[A-Z][A-Z0-9_]{1,40}$/.test(c));
-  const code = codes.some((c) => TIMEOUT_CODES.has(c))
-    ? TransportErrorCode.timeout
-    : codes.includes('ECONNREFUSED')
-      ? TransportErrorCode.refused
-      : codes.some((c) => RESET_CODES.has(c)) || /socket hang up|stream has been aborted/i.test(message)
-        ? TransportErrorCode.reset
-        : TransportErrorCode.network;
-  return detail ? { code, detail } : { code };
-}
-
-/** `code` of the error and of its causes, outermost first. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
-    const { code, cause } = current as { code?: unknown; cause?: unknown };
-    if (typeof code === 'string') codes.push(code);
-    current = cause;
-  }
-  return codes;
 }
 
 function checkBaseUrl(raw: string): string {

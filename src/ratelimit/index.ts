@@ -19,10 +19,6 @@ export {
   type SmoothingGains,
   smoothOutsideUsage,
 } from './estimate.js';
-export {
-  BudgetPausedError,
-  DAILY_PROBE_DELAY_MS,
-  DAILY_RESET_GRACE_MS,
-  RateLimiter,
-  type RateLimiterOptions,
-} from './limiter.js';
+export { RateLimiter, type RateLimiterOptions } from './limiter.js';
+export { DAILY_PROBE_DELAY_MS, DAILY_RESET_GRACE_MS } from './scripts.js';
+export { BudgetPausedError } from './wait.js';

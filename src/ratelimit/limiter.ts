@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RateLimitSnapshot } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
-import { luaScript } from '../lua.js';
 import {
   type AccountBudget,
   type AcquireResult,
@@ -12,29 +11,13 @@ import {
   type Grant,
   type PauseInForce,
   type PauseOptions,
-  PauseReason,
   type RateLimitState,
-  WaitReason,
+  type WaitReason,
 } from './budget.js';
 import { ClockOffset } from './clock-offset.js';
-import { DEFAULT_GAINS, defaultMarginMs, type SmoothingGains } from './estimate.js';
-import { abortableSleep } from './sleep.js';
-import { parseRateLimitState } from './state.js';
-
-const acquireScript = luaScript('rl_acquire', new URL('./lua/acquire.lua', import.meta.url));
-const reportScript = luaScript('rl_report', new URL('./lua/report.lua', import.meta.url));
-const pauseScript = luaScript('rl_pause', new URL('./lua/pause.lua', import.meta.url));
-const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta.url));
-const resumeScript = luaScript('rl_resume', new URL('./lua/resume.lua', import.meta.url));
-
-/**
- * A DAILY 429 within this long after the daily reset we expected means HubSpot's clock is a little behind ours
- * (its day has not rolled over yet), not that the new day's budget is gone: the account pauses only
- * {@link DAILY_PROBE_DELAY_MS} and probes again, instead of pausing until the next reset a day later.
- */
-export const DAILY_RESET_GRACE_MS = 5 * 60_000;
-/** The pause after a DAILY 429 within {@link DAILY_RESET_GRACE_MS} of the reset. */
-export const DAILY_PROBE_DELAY_MS = 1000;
+import { DEFAULT_GAINS, type SmoothingGains } from './estimate.js';
+import { readState, runAcquire, runPause, runReport, runResume, type ScriptTuning } from './scripts.js';
+import { waitForGrant } from './wait.js';
 
 /**
  * Default lateness a grant may have after its slot and still take it (at most one interval): the wake-up of a
@@ -48,30 +31,8 @@ export const DEFAULT_LAG_MS = 20;
  */
 export const DEFAULT_CATCH_UP_MS = 0;
 
-/**
- * Most jitter added to a wait (ms), so replicas waiting for the same slot do not all ask at once. Kept small: a
- * caller later than the schedule's lag forfeits its slot.
- */
-const WAKE_JITTER_MS = 2;
-
 /** Departures this close to their grant (ms) are not recorded. */
 const DEPARTURE_SLACK_MS = 2;
-
-/** The account is paused (or out of daily budget) for longer than the caller would wait. */
-export class BudgetPausedError extends Error {
-  readonly code = 'BUDGET_PAUSED';
-  constructor(
-    readonly account: string,
-    readonly reason: WaitReason,
-    readonly waitMs: number,
-  ) {
-    super(`account "${account}" is paused (${reason}) for ${Math.ceil(waitMs)} ms`);
-    this.name = 'BudgetPausedError';
-  }
-}
-
-/** Grants stay in the log this long past the guarded window, so a slow call's report can still be compared. */
-const retentionMs = (windowMs: number) => 2 * windowMs + 60_000;
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -115,33 +76,31 @@ export interface RateLimiterOptions {
 export class RateLimiter implements BudgetPort {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
-  readonly #marginMs: number | undefined;
+  readonly #tuning: ScriptTuning;
   readonly #logger: RateLimiterOptions['logger'];
   readonly #onWait: RateLimiterOptions['onWait'];
-  readonly #spacingFactor: number;
-  readonly #lagMs: number;
-  readonly #catchUpMs: number;
   readonly #pauseRecheckMs: number;
-  readonly #gains: SmoothingGains;
   readonly #now: (() => number) | undefined;
   readonly #offset = new ClockOffset();
 
   constructor(options: RateLimiterOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
-    this.#marginMs = options.marginMs;
+    this.#tuning = {
+      marginMs: options.marginMs,
+      spacingFactor: options.spacingFactor ?? 0.25,
+      lagMs: options.lagMs ?? DEFAULT_LAG_MS,
+      catchUpMs: options.catchUpMs ?? DEFAULT_CATCH_UP_MS,
+      gains: options.gains ?? DEFAULT_GAINS,
+    };
     this.#logger = options.logger;
     this.#onWait = options.onWait;
-    this.#spacingFactor = options.spacingFactor ?? 0.25;
-    this.#lagMs = options.lagMs ?? DEFAULT_LAG_MS;
-    this.#catchUpMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
     this.#pauseRecheckMs = options.pauseRecheckMs ?? 1000;
-    this.#gains = options.gains ?? DEFAULT_GAINS;
     this.#now = options.now;
-    if (this.#marginMs !== undefined && !(this.#marginMs >= 0)) throw new RangeError('marginMs must be >= 0');
-    if (!(this.#spacingFactor >= 0 && this.#spacingFactor <= 1))
-      throw new RangeError('spacingFactor must be in [0, 1]');
-    if (!(this.#lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
+    const { marginMs, spacingFactor, lagMs } = this.#tuning;
+    if (marginMs !== undefined && !(marginMs >= 0)) throw new RangeError('marginMs must be >= 0');
+    if (!(spacingFactor >= 0 && spacingFactor <= 1)) throw new RangeError('spacingFactor must be in [0, 1]');
+    if (!(lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
   }
 
   /**
@@ -171,37 +130,18 @@ export class RateLimiter implements BudgetPort {
     const rate = this.#keys.rate(account);
     const grantId = randomUUID();
     const askedAt = Date.now();
-    const reply = (await acquireScript.run(
-      this.#redis,
-      [rate.log, rate.state],
-      [
-        grantId,
-        budget.maxRequests,
-        budget.windowMs,
-        this.#marginMs ?? '',
-        budget.dailyLimit ?? '',
-        budget.dailyReserve ?? 0,
-        budget.dailyResetAt ?? 0,
-        this.#spacingFactor,
-        this.#lagMs,
-        retentionMs(budget.windowMs),
-        this.#clock(),
-        lookOnly ? '1' : '0',
-        this.#catchUpMs,
-        reserveMs,
-      ],
-    )) as [number, number, (string | number)?];
-    if (reply[0] === 1) {
-      const at = Number(reply[1]);
-      const redisNow = Number(reply[2] ?? at);
-      const receivedAt = Date.now();
-      const offset = this.#offset.observe(receivedAt - redisNow, receivedAt);
-      const nowLocal = Math.min(receivedAt, Math.max(askedAt, redisNow + offset));
-      // A reserved slot lies ahead by exactly as much on either clock.
-      return { granted: true, grantId, at, localAt: nowLocal + Math.max(0, at - redisNow) };
-    }
-    const reason = reply[2] === 'paused' || reply[2] === 'daily' ? reply[2] : WaitReason.window;
-    return { granted: false, waitMs: Math.max(1, Number(reply[1])), reason };
+    const reply = await runAcquire(this.#redis, rate, budget, this.#tuning, this.#clock(), {
+      grantId,
+      lookOnly,
+      reserveMs,
+    });
+    if (!reply.granted) return reply;
+    const { at, redisNow } = reply;
+    const receivedAt = Date.now();
+    const offset = this.#offset.observe(receivedAt - redisNow, receivedAt);
+    const nowLocal = Math.min(receivedAt, Math.max(askedAt, redisNow + offset));
+    // A reserved slot lies ahead by exactly as much on either clock.
+    return { granted: true, grantId, at, localAt: nowLocal + Math.max(0, at - redisNow) };
   }
 
   /**
@@ -216,38 +156,13 @@ export class RateLimiter implements BudgetPort {
     budget: AccountBudget,
     call: { rejected?: boolean } = {},
   ): Promise<void> {
-    const rate = this.#keys.rate(account);
-    const n = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : '');
-    const reply = (await reportScript.run(
-      this.#redis,
-      [rate.log, rate.state],
-      [
-        grant?.at ?? '',
-        n(snapshot.max),
-        n(snapshot.remaining),
-        snapshot.intervalMs !== undefined && snapshot.intervalMs > 0 ? n(snapshot.intervalMs) : '',
-        n(snapshot.daily),
-        n(snapshot.dailyRemaining),
-        budget.windowMs,
-        budget.dailyResetAt ?? 0,
-        this.#gains.up,
-        this.#gains.down,
-        retentionMs(budget.windowMs),
-        this.#clock(),
-        call.rejected ? '1' : '0',
-        this.#marginMs ?? defaultMarginMs(budget.windowMs),
-        snapshot.secondly !== undefined && snapshot.secondly > 0 ? n(snapshot.secondly) : '',
-        DAILY_RESET_GRACE_MS,
-        budget.dailyReserve ?? 0,
-        grant?.grantId ?? '',
-      ],
-    )) as [string, string];
-    if (reply[0] !== '' && Number(reply[0]) > 0) {
-      this.#logger?.debug(
-        { account, sample: Number(reply[0]), estimate: Number(reply[1]) },
-        'outside API usage',
-      );
-    }
+    const outside = await runReport(this.#redis, this.#keys.rate(account), this.#tuning, this.#clock(), {
+      grant,
+      snapshot,
+      budget,
+      rejected: call.rejected === true,
+    });
+    if (outside) this.#logger?.debug({ account, ...outside }, 'outside API usage');
   }
 
   /**
@@ -287,33 +202,18 @@ export class RateLimiter implements BudgetPort {
       throw new RangeError('pause needs exactly one of durationMs, untilMs and untilDailyReset');
     const value = durationMs ?? untilMs ?? untilDailyReset?.anchorMs ?? 0;
     if (!Number.isFinite(value)) throw new RangeError('pause durationMs/untilMs/anchorMs must be finite');
-    const reply = (await pauseScript.run(
+    const { inForce, storedReason } = await runPause(
       this.#redis,
-      [this.#keys.rate(account).state],
-      [
-        durationMs ?? '',
-        untilMs ?? '',
-        options.reason,
-        options.policyName ?? '',
-        options.detail ?? '',
-        this.#clock(),
-        untilDailyReset ? Math.floor(untilDailyReset.anchorMs) : '',
-        DAILY_RESET_GRACE_MS,
-        DAILY_PROBE_DELAY_MS,
-      ],
-    )) as [number, string, number];
-    const inForce = Number(reply[0]);
-    const reason = Object.values(PauseReason).find((r) => r === reply[1]);
+      this.#keys.rate(account),
+      options,
+      this.#clock(),
+    );
     // Callers log the cause; this records which pause ended up in force when several overlap.
     this.#logger?.debug(
-      { account, reason: reply[1], pausedUntil: inForce, requested: options.reason },
+      { account, reason: storedReason, pausedUntil: inForce.untilMs, requested: options.reason },
       'rate limiter pause',
     );
-    return {
-      untilMs: inForce,
-      ...(reason ? { reason } : {}),
-      ms: inForce > 0 ? Math.max(0, inForce - Number(reply[2])) : 0,
-    };
+    return inForce;
   }
 
   /**
@@ -322,7 +222,7 @@ export class RateLimiter implements BudgetPort {
    * forgotten until the next answer reports it (see `lua/resume.lua`).
    */
   async resume(account: string): Promise<void> {
-    await resumeScript.run(this.#redis, [this.#keys.rate(account).state], []);
+    await runResume(this.#redis, this.#keys.rate(account));
     this.#logger?.info({ account }, 'rate limiter resumed');
   }
 
@@ -331,17 +231,15 @@ export class RateLimiter implements BudgetPort {
    * last acquire (0 before any).
    */
   async state(account: string, budget?: AccountBudget): Promise<RateLimitState> {
-    const rate = this.#keys.rate(account);
-    const reply = await stateScript.run(this.#redis, [rate.log, rate.state], [this.#clock()]);
-    return parseRateLimitState(reply, budget);
+    return readState(this.#redis, this.#keys.rate(account), this.#clock(), budget);
   }
 
   /**
-   * Acquires, sleeping the exact wait plus a little jitter (0..min(2 ms, 5% of the wait)) so replicas do not
-   * stampede when a slot opens. Rejects with the signal's reason when aborted, and with
-   * {@link BudgetPausedError} when the account is paused (or out of daily budget) for longer than
-   * `options.maxPauseMs`. With `options.reserveMs` it resolves as soon as it could reserve a slot opening within
-   * that long: the caller then sends at the grant's `localAt`, not before.
+   * Acquires, sleeping the exact wait plus a little jitter so replicas do not stampede when a slot opens (see
+   * `wait.ts`). Rejects with the signal's reason when aborted, and with `BudgetPausedError` when the account is
+   * paused (or out of daily budget) for longer than `options.maxPauseMs`. With `options.reserveMs` it resolves as
+   * soon as it could reserve a slot opening within that long: the caller then sends at the grant's `localAt`, not
+   * before.
    */
   async waitForGrant(
     account: string,
@@ -349,28 +247,13 @@ export class RateLimiter implements BudgetPort {
     signal?: AbortSignal,
     options: { maxPauseMs?: number; reserveMs?: number } = {},
   ): Promise<Grant> {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      const result = await this.acquire(account, budget, options.reserveMs ?? 0);
-      if (result.granted) return result;
-      if (
-        result.reason !== WaitReason.window &&
-        options.maxPauseMs !== undefined &&
-        result.waitMs > options.maxPauseMs
-      ) {
-        throw new BudgetPausedError(account, result.reason, result.waitMs);
-      }
-      let ms = result.waitMs + Math.random() * Math.min(WAKE_JITTER_MS, result.waitMs * 0.05);
-      if (result.reason !== WaitReason.window) ms = Math.min(ms, this.#pauseRecheckMs);
-      // Asking again once the slot is within reach reserves it, well before its time.
-      else if (options.reserveMs) ms = Math.max(1, result.waitMs - options.reserveMs / 2);
-      const started = performance.now();
-      try {
-        await abortableSleep(ms, signal);
-      } finally {
-        this.#reportWait(account, performance.now() - started, result.reason);
-      }
-    }
+    return waitForGrant(account, {
+      acquire: (reserveMs) => this.acquire(account, budget, reserveMs),
+      pauseRecheckMs: this.#pauseRecheckMs,
+      onSlept: (ms, reason) => this.#reportWait(account, ms, reason),
+      ...(signal ? { signal } : {}),
+      ...options,
+    });
   }
 
   #reportWait(account: string, ms: number, reason: WaitReason): void {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { BatchVerdict } from '../hubspot/classify.js';
 import type { HubSpotAnswer } from '../hubspot/port.js';
+import type { BatchVerdict } from '../hubspot/verdict.js';
 import type { Metrics } from '../metrics.js';
 import type { MetricLabels } from './labels.js';
 

@@ -1,4 +1,4 @@
-import { RateLimitPolicy } from '../hubspot/classify.js';
+import { RateLimitPolicy } from '../hubspot/verdict.js';
 import type { PauseOptions } from '../ratelimit/budget.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { HubSpotPort, PropertyDefinition } from '../hubspot/port.js';
 import { parsePropertyDefinitions, validateProperties } from '../hubspot/properties.js';
 import { groupOf } from '../keys.js';
-import { BudgetPausedError } from '../ratelimit/limiter.js';
+import { BudgetPausedError } from '../ratelimit/wait.js';
 import type { PropertyValidator } from './prepare.js';
 
 export interface SchemaCacheOptions {

@@ -1,11 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { type BatchVerdict, classifyBatchAnswer } from '../hubspot/classify.js';
+import { classifyBatchAnswer } from '../hubspot/classify.js';
 import { ErrorCode, hasErrorCode, LeaseLostError } from '../hubspot/errors.js';
 import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort } from '../hubspot/port.js';
+import type { BatchVerdict } from '../hubspot/verdict.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { AccountBudget, BudgetPort, Grant, PauseReason } from '../ratelimit/budget.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
+import { halves, isolate, type PoisonFate } from './isolate.js';
 import { rateLimitPause } from './pauses.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
 
@@ -14,8 +16,8 @@ export type InputFate =
   | { kind: 'succeeded'; hubspotObjectId?: string }
   /** `attempted: false` when no call carried the input (nothing is charged). */
   | { kind: 'failed'; error: OutcomeError; attempted?: boolean }
-  /** A poison input: the updates that wrote the bad properties fail, the others go back to be sent again. */
-  | { kind: 'poison'; error: OutcomeError; badProperties: string[] }
+  /** A poison input of a rejected batch; see {@link isolate}. */
+  | PoisonFate
   /** `ambiguous`: the call left and may still apply, so the object is held (see the policy's column). */
   | { kind: 'retry'; reason: AttemptReason; error: OutcomeError; retryAfterMs?: number; ambiguous?: boolean }
   /** Not attempted (rate limit, credentials, shutdown): back to pending without spending an attempt. */
@@ -227,64 +229,13 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         if (part.length > 1) queue.unshift(...halves(part));
         else for (const i of part) fates.set(i, { kind: 'failed', error: verdict.error });
         break;
-      case 'rejected':
-        isolate(batch, part, verdict, fates, queue);
+      case 'rejected': {
+        const { poison, again } = isolate(batch, part, verdict);
+        for (const [i, fate] of poison) fates.set(i, fate);
+        queue.unshift(...again);
         break;
+      }
     }
   }
   return fates;
-}
-
-/** A part cut in two, the first half the larger. */
-function halves(part: number[]): number[][] {
-  const mid = Math.ceil(part.length / 2);
-  return [part.slice(0, mid), part.slice(mid)];
-}
-
-/**
- * Splits a rejected part into poison inputs (failed) and the rest (sent again), or bisects it. Only inputs the
- * hint implicates for certain fail; inputs that merely set an offending property are suspects, halved until
- * each bad one is alone.
- */
-function isolate(
-  batch: PreparedBatch,
-  part: number[],
-  verdict: Extract<BatchVerdict, { kind: 'rejected' }>,
-  fates: Map<number, InputFate>,
-  queue: number[][],
-): void {
-  const hint = verdict.poison;
-  const trace = (i: number) => (batch.inputs[i] as PreparedInput).input.objectWriteTraceId;
-  if (hint.batchTooLarge && part.length > 1) {
-    queue.unshift(...halves(part));
-    return;
-  }
-  const implicated = new Set(hint.traceIds);
-  const poison = part.filter((i) => implicated.has(trace(i)));
-  const error = (i: number): OutcomeError => {
-    const problems = hint.badProperties[trace(i)] ?? [];
-    const message = problems.length > 0 ? problems.map((p) => p.message).join('; ') : verdict.error.message;
-    return { ...verdict.error, message };
-  };
-  const fail = (i: number) => {
-    const names = [...new Set((hint.badProperties[trace(i)] ?? []).map((p) => p.name))];
-    fates.set(i, { kind: 'poison', error: error(i), badProperties: names });
-  };
-
-  if (poison.length > 0) {
-    for (const i of poison) fail(i);
-    const rest = part.filter((i) => !implicated.has(trace(i)));
-    if (rest.length > 0) queue.unshift(rest);
-    return;
-  }
-  if (part.length === 1) {
-    fail(part[0] as number);
-    return;
-  }
-  // Nothing singled out: send the unsuspected inputs on their own and halve the suspects (or everything).
-  const suspected = new Set(hint.suspects);
-  const suspects = part.filter((i) => suspected.has(trace(i)));
-  const pool = suspects.length > 0 && suspects.length < part.length ? suspects : part;
-  const rest = part.filter((i) => !pool.includes(i));
-  queue.unshift(...(rest.length > 0 ? [rest] : []), ...(pool.length > 1 ? halves(pool) : [pool]));
 }

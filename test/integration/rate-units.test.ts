@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRateLimitHeaders } from '../../src/hubspot/responses.js';
+import { parseRateLimitHeaders } from '../../src/hubspot/headers.js';
 import { queueKeys } from '../../src/keys.js';
 import type { AccountBudget, Grant } from '../../src/ratelimit/budget.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BatchVerdict, classifyBatchAnswer, type InputResult } from '../../src/hubspot/classify.js';
+import { classifyBatchAnswer } from '../../src/hubspot/classify.js';
 import { ATTEMPT_POLICY, RETRY_REASONS } from '../../src/hubspot/policy.js';
+import type { BatchVerdict, InputResult } from '../../src/hubspot/verdict.js';
 import { http, input } from '../helpers/classify-fixtures.js';
 
 function settled(verdict: BatchVerdict): InputResult[] {

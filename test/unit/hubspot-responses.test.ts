@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  contextStrings,
-  headerValue,
   isBatchTooLargeMessage,
   offendingValue,
-  parseBatchResponse,
   parseDuplicateIds,
-  parseErrorBody,
   parseInvalidPropertiesMessage,
   parseNonUniqueIdProperty,
-  parseRateLimitHeaders,
-  parseRetryAfterMs,
-} from '../../src/hubspot/responses.js';
+} from '../../src/hubspot/error-messages.js';
+import { headerValue, parseRateLimitHeaders, parseRetryAfterMs } from '../../src/hubspot/headers.js';
+import { contextStrings, parseBatchResponse, parseErrorBody } from '../../src/hubspot/responses.js';
 
 describe('parseRateLimitHeaders', () => {
   it('reads every HubSpot header', () => {
