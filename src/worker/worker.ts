@@ -1,44 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { parseGroup, type QueueKeys, queueKeys } from '../keys.js';
+import { type QueueKeys, queueKeys } from '../keys.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
-import { accountLimit, aheadTarget, CallDemand } from './demand.js';
+import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
 import { Housekeeping, TICK_MS } from './housekeeping.js';
 import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
+import { listenForJobs } from './marker.js';
+import { LoopPass } from './pass.js';
 import { heldPauseBoundMs, schemaFetchGate } from './pauses.js';
 import type { BatchContext } from './run-batch.js';
-import { nextBatch, passSleepMs, rotate } from './schedule.js';
 import { SchemaCache } from './schema-cache.js';
 import type { WorkerSettings } from './settings.js';
 import { QueueStore } from './store.js';
 
 export type { WorkerSettings } from './settings.js';
 
-/**
- * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms, and
- * every rate-limit grant and claim of every replica queued behind it; 200 keep a script near 10 ms.
- */
-const INGEST_CHUNK = 200;
-/**
- * Ingest calls per pass of the loop while nothing is ready to send: a pass moves up to 5,000 jobs before it
- * claims, so updates to one object that wait in the backlog are merged into one input rather than sent one call
- * after another. While batches are ready, a pass ingests a fifth of that and goes on to claim: a replica
- * ingesting a deep backlog would otherwise let the budget that frees up meanwhile go unused, and every wake of
- * the loop (each grant, each settle) ingests some more.
- */
-const INGEST_ROUNDS = 25;
-const INGEST_ROUNDS_WHILE_READY = 5;
 /** Heartbeats per lease: a stall of a few heartbeats (a long GC, a loaded host) does not lose a lease. */
 const HEARTBEATS_PER_LEASE = 6;
 /** Longest pause between loop passes after a failed one (Redis unreachable), so recovery is quick. */
 const MAX_ERROR_BACKOFF_MS = 5000;
-/** How long one wait on BullMQ's marker blocks (s). */
-const MARKER_WAIT_S = 5;
 
 /**
  * The worker loop: ingest → pick a group with a full (or lingered) batch → check the rate budget → claim → merge,
@@ -56,15 +41,12 @@ export class BatchWorker {
   readonly #inflight: LeaseKeeper['batches'];
   /** Latency of each account's calls, which sets how many of its batches this replica keeps in flight. */
   readonly #demand = new CallDemand();
-  readonly #dispatcher: Dispatcher;
-  readonly #housekeeping: Housekeeping;
+  readonly #pass: LoopPass;
   #running = false;
   #loop?: Promise<void>;
   #listener?: Promise<void>;
   #wake: () => void = () => {};
-  #rotation = 0;
   #ready = false;
-  #hadReadyGroups = false;
   #closing?: Promise<void>;
   /** Aborted by close(): a start still connecting gives up, and the marker listener stops waiting. */
   readonly #starting = new AbortController();
@@ -133,7 +115,7 @@ export class BatchWorker {
       backoffBaseMs: settings.backoffBaseMs,
       backoffMaxMs: settings.backoffMaxMs,
     };
-    this.#dispatcher = new Dispatcher({
+    const dispatcher = new Dispatcher({
       store: this.#store,
       budget: limiter,
       batchContext,
@@ -149,7 +131,7 @@ export class BatchWorker {
         settings.logger.error({ batchId, err }, 'batch failed; its lease will expire'),
       onInflightChange: (count) => settings.metrics?.inflightBatches.set(count),
     });
-    this.#housekeeping = new Housekeeping({
+    const housekeeping = new Housekeeping({
       redis: this.#redis,
       keys: this.#keys,
       store: this.#store,
@@ -160,6 +142,18 @@ export class BatchWorker {
       logger: settings.logger,
       ...(settings.metrics ? { metrics: settings.metrics } : {}),
       accounts: labels.configuredAccounts,
+    });
+    this.#pass = new LoopPass({
+      store: this.#store,
+      housekeeping,
+      dispatcher,
+      demand: this.#demand,
+      batches: this.#inflight,
+      budgetFor: settings.budgetFor,
+      lingerMs: settings.lingerMs,
+      maxBatchSize: settings.maxBatchSize,
+      concurrency: settings.concurrency,
+      running: () => this.#running,
     });
   }
 
@@ -202,7 +196,13 @@ export class BatchWorker {
     this.#leases.start();
     this.#watchdog = setInterval(() => this.#checkProgress(), Math.min(1000, this.#s.livenessTimeoutMs));
     this.#loop = this.#runLoop();
-    this.#listener = this.#listen();
+    this.#listener = listenForJobs({
+      blocking: this.#blocking,
+      marker: this.#keys.marker,
+      running: () => this.#running,
+      onJobs: () => this.#wake(),
+      signal: this.#starting.signal,
+    });
     this.#s.logger.info({ workerId: this.#workerId, queue: this.#s.queueName }, 'worker started');
   }
 
@@ -264,7 +264,7 @@ export class BatchWorker {
     while (this.#running) {
       let sleepMs = TICK_MS;
       try {
-        sleepMs = await this.#cycle();
+        sleepMs = await this.#pass.run();
         this.#ready = true;
         this.#lastProgressAt = performance.now();
         errorBackoffMs = 100;
@@ -288,98 +288,6 @@ export class BatchWorker {
         resolve();
       }
       this.#wake = done;
-    });
-  }
-
-  /** Waits on BullMQ's marker (as BullMQ workers do), so new jobs wake the loop without polling. */
-  async #listen(): Promise<void> {
-    while (this.#running) {
-      try {
-        const popped = await within(
-          MARKER_WAIT_S * 3000,
-          this.#blocking.bzpopmin(this.#keys.marker, MARKER_WAIT_S),
-          this.#starting.signal,
-        );
-        if (!this.#running) return;
-        // BZPOPMIN answers within its own timeout; an answer overdue by far more means a hung connection.
-        if (!popped.done) this.#blocking.disconnect(true);
-        if (popped.error) throw popped.error;
-        if (popped.value) this.#wake();
-      } catch {
-        if (!this.#running) return;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  }
-
-  /** One pass of the loop; returns how long to sleep before the next pass (0 = go on at once). */
-  async #cycle(): Promise<number> {
-    const s = this.#s;
-    let ingested = 0;
-    let invalid = 0;
-    const rounds = this.#hadReadyGroups ? INGEST_ROUNDS_WHILE_READY : INGEST_ROUNDS;
-    for (let round = 0; round < rounds; round++) {
-      const r = await this.#store.ingest(INGEST_CHUNK);
-      ingested += r.moved;
-      invalid += r.invalid;
-      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
-    }
-    const now = Date.now();
-    let sleepMs = await this.#housekeeping.run(now, invalid);
-    const report = await this.#store.ready();
-    this.#hadReadyGroups = report.groups.length > 0;
-    await this.#housekeeping.gauges(
-      now,
-      report.groups.map((g) => g.oldestEnqueuedAt),
-    );
-    if (!this.#running) return 0;
-    if (report.groups.length === 0) return ingested > 0 ? 0 : sleepMs;
-
-    const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
-    let dispatched = 0;
-    for (const g of rotate(report.groups, this.#rotation++)) {
-      if (this.#inflight.size >= s.concurrency) break;
-      const { account } = parseGroup(g.group);
-      const budget = s.budgetFor(account);
-      // A deep group yields several full batches in one pass, saving an ingest and a report per batch.
-      let remaining = g.pendingObjects;
-      for (let first = true; ; first = false) {
-        const inflightOfAccount = this.#dispatcher.inflightOf(account);
-        const next = nextBatch({
-          remaining,
-          first,
-          oldestEnqueuedAt: g.oldestEnqueuedAt,
-          now: report.now,
-          waiting: report.waiting,
-          lingerMs: s.lingerMs,
-          maxBatchSize: s.maxBatchSize,
-          blockedForMs: this.#dispatcher.blockedForMs(account),
-          inflightOfAccount,
-          accountLimit: accountLimit({
-            target: budget ? this.#demand.target(account, budget) : s.concurrency,
-            ceiling: s.concurrency,
-            readyAccounts,
-            othersInflight: this.#inflight.size - inflightOfAccount,
-          }),
-          inflightTotal: this.#inflight.size,
-          concurrency: s.concurrency,
-        });
-        if (next.kind === 'stop') {
-          if (next.sleepMs !== undefined) sleepMs = Math.min(sleepMs, next.sleepMs);
-          break;
-        }
-        const claimed = await this.#dispatcher.claimAndDispatch(g.group, account);
-        if (claimed.kind === 'wait') sleepMs = Math.min(sleepMs, claimed.ms);
-        if (claimed.kind !== 'ok') break;
-        remaining -= claimed.objects;
-        dispatched++;
-      }
-    }
-    return passSleepMs({
-      dispatched,
-      inflightTotal: this.#inflight.size,
-      concurrency: s.concurrency,
-      sleepMs,
     });
   }
 }

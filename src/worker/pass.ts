@@ -1,0 +1,119 @@
+import { parseGroup } from '../keys.js';
+import type { AccountBudget } from '../ratelimit/budget.js';
+import { accountLimit, type CallDemand } from './demand.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Housekeeping } from './housekeeping.js';
+import type { HeldBatch } from './leases.js';
+import { nextBatch, passSleepMs, rotate } from './schedule.js';
+import type { QueueStore } from './store.js';
+
+/**
+ * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms, and
+ * every rate-limit grant and claim of every replica queued behind it; 200 keep a script near 10 ms.
+ */
+const INGEST_CHUNK = 200;
+/**
+ * Ingest calls per pass while nothing is ready to send: a pass moves up to 5,000 jobs before it claims, so updates
+ * to one object that wait in the backlog are merged into one input rather than sent one call after another. While
+ * batches are ready, a pass ingests a fifth of that and goes on to claim: a replica ingesting a deep backlog would
+ * otherwise let the budget that frees up meanwhile go unused, and every wake of the loop (each grant, each
+ * settle) ingests some more.
+ */
+const INGEST_ROUNDS = 25;
+const INGEST_ROUNDS_WHILE_READY = 5;
+
+export interface PassOptions {
+  store: QueueStore;
+  housekeeping: Housekeeping;
+  dispatcher: Dispatcher;
+  demand: CallDemand;
+  /** The batches this worker holds. */
+  batches: ReadonlyMap<string, HeldBatch>;
+  budgetFor: (account: string) => AccountBudget | undefined;
+  lingerMs: number;
+  maxBatchSize: number;
+  concurrency: number;
+  /** False once the worker is closing: the pass takes no more work. */
+  running: () => boolean;
+}
+
+/**
+ * One pass of the worker loop, as the flow reads: ingest new jobs → housekeeping → see which groups are ready →
+ * for each (starting at another group each pass) claim batches while the schedule allows. The decisions are the
+ * pure functions of schedule.ts; this does the I/O.
+ */
+export class LoopPass {
+  readonly #o: PassOptions;
+  #rotation = 0;
+  #hadReadyGroups = false;
+
+  constructor(options: PassOptions) {
+    this.#o = options;
+  }
+
+  /** Runs one pass; resolves with how long to sleep before the next (0 = go on at once). */
+  async run(): Promise<number> {
+    const o = this.#o;
+    let ingested = 0;
+    let invalid = 0;
+    const rounds = this.#hadReadyGroups ? INGEST_ROUNDS_WHILE_READY : INGEST_ROUNDS;
+    for (let round = 0; round < rounds; round++) {
+      const r = await o.store.ingest(INGEST_CHUNK);
+      ingested += r.moved;
+      invalid += r.invalid;
+      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
+    }
+    const now = Date.now();
+    let sleepMs = await o.housekeeping.run(now, invalid);
+    const report = await o.store.ready();
+    this.#hadReadyGroups = report.groups.length > 0;
+    await o.housekeeping.gauges(
+      now,
+      report.groups.map((g) => g.oldestEnqueuedAt),
+    );
+    if (!o.running()) return 0;
+    if (report.groups.length === 0) return ingested > 0 ? 0 : sleepMs;
+
+    const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
+    let dispatched = 0;
+    for (const g of rotate(report.groups, this.#rotation++)) {
+      if (o.batches.size >= o.concurrency) break;
+      const { account } = parseGroup(g.group);
+      const budget = o.budgetFor(account);
+      // A deep group yields several full batches in one pass, saving an ingest and a report per batch.
+      let remaining = g.pendingObjects;
+      for (let first = true; ; first = false) {
+        const inflightOfAccount = o.dispatcher.inflightOf(account);
+        const next = nextBatch({
+          remaining,
+          first,
+          oldestEnqueuedAt: g.oldestEnqueuedAt,
+          now: report.now,
+          waiting: report.waiting,
+          lingerMs: o.lingerMs,
+          maxBatchSize: o.maxBatchSize,
+          blockedForMs: o.dispatcher.blockedForMs(account),
+          inflightOfAccount,
+          accountLimit: accountLimit({
+            target: budget ? o.demand.target(account, budget) : o.concurrency,
+            ceiling: o.concurrency,
+            readyAccounts,
+            othersInflight: o.batches.size - inflightOfAccount,
+          }),
+          inflightTotal: o.batches.size,
+          concurrency: o.concurrency,
+        });
+        if (next.kind === 'stop') {
+          if (next.sleepMs !== undefined) sleepMs = Math.min(sleepMs, next.sleepMs);
+          break;
+        }
+        const claimed = await o.dispatcher.claimAndDispatch(g.group, account);
+        if (claimed.kind === 'wait') sleepMs = Math.min(sleepMs, claimed.ms);
+        if (claimed.kind !== 'ok') break;
+        remaining -= claimed.objects;
+        dispatched++;
+      }
+    }
+    return passSleepMs({ dispatched, inflightTotal: o.batches.size, concurrency: o.concurrency, sleepMs });
+  }
+}
