@@ -148,7 +148,7 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
   BATCH_MAX_SIZE: { meaning: "Inputs per call, at most 100 (HubSpot's limit)." },
   WORKER_CONCURRENCY: {
     meaning:
-      'Ceiling of batches in flight per worker (memory: each holds up to 100 objects and their updates). ' +
+      'Ceiling of batches in flight per worker (memory: each holds up to 100 objects and 1,000 updates). ' +
       "Below it, each account keeps what its budget needs: its rate times its calls' average latency, twice " +
       "over, plus two (Little's law: a 250-per-10-s account answering in 2 s keeps about 100; one answering in " +
       '30 ms, four).',

@@ -9,6 +9,11 @@ import type { ClaimedObject, QueueStore } from './store.js';
 /** Most updates of one object taken into one batch (the rest wait for the next). */
 const MAX_UPDATES_PER_OBJECT = 200;
 /**
+ * Most updates in one batch, whatever the objects: what bounds a replica's memory, with the ceiling of batches in
+ * flight (at 100 batches, 100,000 updates and their job data). Objects beyond it wait for the next batch.
+ */
+export const MAX_UPDATES_PER_BATCH = 1000;
+/**
  * A batch is claimed before its grant when the budget is free or frees up within this long... Not longer: a
  * claimed object takes no more updates, so later updates to it would cost a call of their own.
  */
@@ -100,6 +105,7 @@ export class Dispatcher {
       minObjects: o.maxBatchSize,
       lingerMs: o.lingerMs,
       maxUpdatesPerObject: MAX_UPDATES_PER_OBJECT,
+      maxUpdates: MAX_UPDATES_PER_BATCH,
     });
     if (claim.kind !== 'ok') return { kind: 'none' };
     this.#dispatch(group, batchId, claim.objects, budget);

@@ -43,7 +43,7 @@ export interface WorkerOptions {
   batchMaxSize?: number;
   /**
    * Most batches in flight per worker (default 100); each account keeps as many as its
-   * rate times its calls' latency needs, below this ceiling. Memory is bounded by it (each holds up to 100 objects and their updates).
+   * rate times its calls' latency needs, below this ceiling. Memory is bounded by it (each holds up to 100 objects and 1,000 updates).
    */
   concurrency?: number;
   /**

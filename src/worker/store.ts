@@ -120,6 +120,8 @@ export class QueueStore {
     minObjects: number;
     lingerMs: number;
     maxUpdatesPerObject: number;
+    /** Most updates in the whole batch: objects beyond it wait for the next batch. */
+    maxUpdates: number;
   }): Promise<ClaimResult> {
     const k = this.#keys;
     const r = (await scripts.claim.run(
@@ -134,6 +136,7 @@ export class QueueStore {
         options.lingerMs,
         options.maxUpdatesPerObject,
         options.workerId,
+        options.maxUpdates,
       ],
     )) as unknown[];
     if (r[0] === 'linger') return { kind: 'linger', waitMs: Number(r[1]) };

@@ -31,6 +31,7 @@ async function claimAsDeadWorker(s: QueueStore, queueName: string) {
     minObjects: 1,
     lingerMs: 0,
     maxUpdatesPerObject: 200,
+    maxUpdates: 1000,
   });
   expect(claim.kind).toBe('ok');
   return { batchId, expire: () => testRedis().zadd(queueKeys(queueName).leases, 0, batchId) };

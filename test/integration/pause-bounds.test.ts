@@ -118,6 +118,7 @@ describe('no batch holds its claim through a long pause', () => {
       minObjects: 1,
       lingerMs: 0,
       maxUpdatesPerObject: 200,
+      maxUpdates: 1000,
     });
     if (claim.kind !== 'ok') throw new Error(`nothing claimed (${claim.kind})`);
     // The account is paused after the batch was claimed: its credentials were refused for an hour.

@@ -29,6 +29,7 @@
   ARGV[7] linger ms
   ARGV[8] max updates taken per object
   ARGV[9] worker id
+  ARGV[10] max updates taken in all (objects popped beyond it go back to the pending zset as they were)
 
   Returns: { 'empty' } | { 'linger', ms until the linger time is up } |
            { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
@@ -77,10 +78,10 @@ if count < minObjects then
 end
 
 -- The entries of a held object that belong to its held call, taken out of its list (the rest keep their order).
-local function heldEntries(listKey, jobs)
+local function heldEntries(listKey, jobs, max)
   local taken = {}
   for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
-    if #taken >= maxPerObject then break end
+    if #taken >= max then break end
     if jobs[K.jobOfEntry(entry)] then
       taken[#taken + 1] = entry
       rcall('LREM', listKey, 1, entry)
@@ -89,33 +90,41 @@ local function heldEntries(listKey, jobs)
   return taken
 end
 
-local popped = rcall('ZPOPMIN', KEYS[1], maxObjects)
 local objects = {}
-local taken = 0
-for i = 1, #popped, 2 do
-  local objKey = popped[i]
+
+-- Takes up to `room` updates of one popped object into the batch; returns how many it took.
+local function claimObject(objKey, room)
   local listKey = K.objectUpdates(objKey)
   local entries
   local hold = rcall('HGET', KEYS[6], objKey)
   local holdUntil, jobs = K.parseHold(hold)
   if holdUntil and holdUntil > now then
-    entries = heldEntries(listKey, jobs)
+    entries = heldEntries(listKey, jobs, room)
     if #entries == 0 then rcall('ZADD', KEYS[7], holdUntil, objKey) end
   else
     if hold then
       rcall('HDEL', KEYS[6], objKey)
       rcall('ZREM', KEYS[7], objKey)
     end
-    entries = rcall('LRANGE', listKey, 0, maxPerObject - 1)
+    entries = rcall('LRANGE', listKey, 0, room - 1)
     if #entries > 0 then rcall('LTRIM', listKey, #entries, -1) end
   end
-  if #entries > 0 then
-    rcall('HSET', KEYS[2], objKey, batchId)
-    rcall('HSET', KEYS[4], objKey, table.concat(entries, '\n'))
-    rcall('PERSIST', K.landed(objKey))
-    objects[#objects + 1] = describe(objKey, entries)
-    taken = taken + #entries
-  end
+  if #entries == 0 then return 0 end
+  rcall('HSET', KEYS[2], objKey, batchId)
+  rcall('HSET', KEYS[4], objKey, table.concat(entries, '\n'))
+  rcall('PERSIST', K.landed(objKey))
+  objects[#objects + 1] = describe(objKey, entries)
+  return #entries
+end
+
+local popped = rcall('ZPOPMIN', KEYS[1], maxObjects)
+local maxUpdates = tonumber(ARGV[10])
+local taken = 0
+for i = 1, #popped, 2 do
+  local room = math.min(maxPerObject, maxUpdates - taken)
+  -- The batch is full of updates: the object waits for the next one, as it was.
+  if room <= 0 then rcall('ZADD', KEYS[1], popped[i + 1], popped[i])
+  else taken = taken + claimObject(popped[i], room) end
 end
 if #objects == 0 then return { 'empty' } end
 rcall('HSET', KEYS[4], '#worker', ARGV[9], '#at', now)
