@@ -283,3 +283,20 @@ export const LUA_KEYS: string = (() => {
   );
   return lines.join('\n');
 })();
+
+/**
+ * The README's table of the keys a queue owns, rendered from {@link KEY_TABLE}; `Q` stands for the queue name.
+ */
+export function keysMarkdown(): string {
+  const rows = ['| key | type | holds | written by | lives |', '| --- | --- | --- | --- | --- |'];
+  for (const doc of Object.values(KEY_TABLE) as KeyDoc[]) {
+    const base = doc.bull ? 'hbq:{Q}:Q:' : 'hbq:{Q}:';
+    const key = `${base}${doc.suffix}${doc.arg ? `<${doc.arg}>` : ''}${doc.tail ?? ''}`;
+    // A `|` inside a cell (code spans included) would end the cell in GitHub's tables.
+    const cells = [`\`${key}\``, doc.type, doc.holds, doc.writers, doc.ttl].map((c) =>
+      c.replaceAll('|', '\\|'),
+    );
+    rows.push(`| ${cells.join(' | ')} |`);
+  }
+  return `${rows.join('\n')}\n`;
+}

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DOCS, ConfigSchema, configMarkdown } from '../../src/config.js';
 import { attemptPolicyMarkdown } from '../../src/hubspot/policy.js';
+import { KEY_TABLE, keysMarkdown } from '../../src/keys.js';
 import { createMetrics, metricsMarkdown } from '../../src/metrics.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -56,6 +57,12 @@ describe('README tables match the code', () => {
       if (value === undefined) expect(shown, variable).not.toMatch(/^`/);
       else expect(shown.startsWith(`\`${String(value)}\``), `${variable}: ${shown}`).toBe(true);
     }
+  });
+
+  it('the Redis key table is the one keys.ts renders from its key table, one row per key', () => {
+    const rendered = linesOf(keysMarkdown());
+    expect(readmeTable(rendered[0] ?? ''), REGENERATE).toEqual(rendered);
+    expect(rendered.length - 2).toBe(Object.keys(KEY_TABLE).length);
   });
 
   it('the metrics table is the one rendered from the metrics createMetrics registers', () => {
