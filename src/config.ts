@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from './errors.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update.js';
 import { WORKER_DEFAULTS as D } from './worker/defaults.js';
 
@@ -214,14 +215,7 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
   DASHBOARD_PASSWORD: { meaning: 'Password of the dashboard; it is served only when both are set.' },
 };
 
-/** A configuration error naming each bad variable and what it expects. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Parses the environment; throws {@link ConfigError} naming every bad variable. Values are never echoed. */
 export function loadConfig(env: Record<string, string | undefined>): Config {

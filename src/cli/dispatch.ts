@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { type CommandContext, commandUsage, findCommand, usageText } from './commands.js';
 import { EXIT_USAGE, UsageError } from './usage.js';
 

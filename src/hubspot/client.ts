@@ -3,9 +3,9 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import axios from 'axios';
 import type { Logger } from 'pino';
+import { ConfigError, TokenProviderError } from '../errors.js';
 import { toAnswer, transportFailure } from './answer.js';
 import { reportingTransport } from './departure.js';
-import { ConfigError, TokenProviderError } from './errors.js';
 import {
   type BatchInput,
   type BatchRequest,
@@ -52,9 +52,9 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
   const baseUrl = checkBaseUrl(options.baseUrl);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-    throw new ConfigError('timeoutMs must be a positive number');
+    throw new ConfigError(['timeoutMs must be a positive number']);
   const version = options.apiVersionPath ?? DEFAULT_API_VERSION_PATH;
-  if (!/^[\w.-]+$/.test(version)) throw new ConfigError('apiVersionPath must be a single path segment');
+  if (!/^[\w.-]+$/.test(version)) throw new ConfigError(['apiVersionPath must be a single path segment']);
   const { tokenProvider, logger } = options;
   const agentOptions: http.AgentOptions = {
     keepAlive: true,
@@ -200,10 +200,10 @@ function checkBaseUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('baseUrl must be an absolute http(s) URL');
+    throw new ConfigError(['baseUrl must be an absolute http(s) URL']);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('baseUrl must be an absolute http(s) URL');
+    throw new ConfigError(['baseUrl must be an absolute http(s) URL']);
   }
   return raw.replace(/\/+$/, '');
 }

@@ -1,4 +1,4 @@
-import { UnexpectedResponseError } from './errors.js';
+import { UnexpectedResponseError } from '../errors.js';
 import type { PropertyDefinition } from './port.js';
 import { parsePropertiesList } from './responses.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { LeaseLostError } from '../hubspot/errors.js';
+import { LeaseLostError } from '../errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { parseGroup } from '../keys.js';
 import type { Metrics } from '../metrics.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { ErrorCode, hasErrorCode, LeaseLostError } from '../errors.js';
 import { classifyBatchAnswer } from '../hubspot/classify.js';
-import { ErrorCode, hasErrorCode, LeaseLostError } from '../hubspot/errors.js';
 import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import type { BatchInput, HubSpotAnswer, HubSpotPort } from '../hubspot/port.js';
 import type { BatchVerdict } from '../hubspot/verdict.js';

@@ -6,34 +6,18 @@
 /** The stable codes of the project's named errors. */
 export const ErrorCode = {
   configInvalid: 'CONFIG_INVALID',
-  hubspotAuth: 'HUBSPOT_AUTH',
   tokenUnavailable: 'TOKEN_UNAVAILABLE',
   unexpectedResponse: 'UNEXPECTED_RESPONSE',
   leaseLost: 'LEASE_LOST',
-  shutdown: 'SHUTDOWN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Invalid configuration (options, environment); not retryable. */
+/** Invalid configuration (environment variables, options), naming each problem; not retryable. */
 export class ConfigError extends Error {
   readonly code = ErrorCode.configInvalid;
-  constructor(message: string) {
-    super(message);
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
-  }
-}
-
-/** HubSpot refused the account's credentials (401/403); `category` is HubSpot's, e.g. `MISSING_SCOPES`. */
-export class HubSpotAuthError extends Error {
-  readonly code = ErrorCode.hubspotAuth;
-  constructor(
-    readonly account: string,
-    readonly category: string,
-    message: string,
-    readonly httpStatus?: number,
-  ) {
-    super(message);
-    this.name = 'HubSpotAuthError';
   }
 }
 
@@ -67,15 +51,6 @@ export class LeaseLostError extends Error {
   constructor(readonly batchId: string) {
     super(`lease lost for batch ${batchId}`);
     this.name = 'LeaseLostError';
-  }
-}
-
-/** Work was interrupted because the process is shutting down. */
-export class ShutdownError extends Error {
-  readonly code = ErrorCode.shutdown;
-  constructor(message = 'shutting down') {
-    super(message);
-    this.name = 'ShutdownError';
   }
 }
 
