@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
-import type { PauseReason } from '../ratelimit/budget.js';
+import type { RateLimitState } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { countStranded, type StrandedJobs } from './stranded.js';
 
@@ -30,31 +30,26 @@ export interface StatusBudget {
   dailyReserve?: number;
 }
 
-/** One account's configured budget and its shared limiter state. */
-export interface AccountStatus {
+/** One account's configured budget and its shared limiter state (see {@link RateLimitState}). */
+export interface AccountStatus
+  extends Pick<
+    RateLimitState,
+    | 'paused'
+    | 'pauseReason'
+    | 'pausedUntil'
+    | 'policyName'
+    | 'detail'
+    | 'grantsInWindow'
+    | 'effectiveMax'
+    | 'dailyCount'
+    | 'reportedMax'
+    | 'reportedRemaining'
+    | 'reportedDailyRemaining'
+    | 'observedAt'
+  > {
   account: string;
   /** Configured budget; absent for an account that has updates queued but no configuration. */
   budget?: { maxRequests: number; windowMs: number; dailyLimit?: number; dailyReserve: number };
-  paused: boolean;
-  pauseReason?: PauseReason;
-  /** Epoch ms. */
-  pausedUntil?: number;
-  /** HubSpot's `policyName` of the 429 behind the pause, e.g. `DAILY`. */
-  policyName?: string;
-  detail?: string;
-  /** Our grants within the guarded window ending now. */
-  grantsInWindow: number;
-  /** Grants allowed per window right now (budget less outside usage and HubSpot's reported max). */
-  effectiveMax: number;
-  /** Our grants since the last daily reset. */
-  dailyCount: number;
-  reportedMax?: number;
-  /** Calls left in the rolling window as HubSpot last reported. */
-  reportedRemaining?: number;
-  /** Calls left today as HubSpot last reported. */
-  reportedDailyRemaining?: number;
-  /** Epoch ms of the call that carried HubSpot's figures. */
-  observedAt?: number;
 }
 
 /** Everything the `status` command shows, as read at one moment. */

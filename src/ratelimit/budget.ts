@@ -88,16 +88,21 @@ export interface PauseInForce {
 export interface RateLimitState {
   paused: boolean;
   pauseReason?: PauseReason;
+  /** Epoch ms. */
   pausedUntil?: number;
+  /** HubSpot's `policyName` of the 429 behind the pause, e.g. `DAILY`. */
   policyName?: string;
   detail?: string;
   /** Our grants within the guarded window (HubSpot's window plus the margin) ending now. */
   grantsInWindow: number;
   /** Grants allowed per guarded window right now; 0 before the account's first acquire. */
   effectiveMax: number;
+  /** Calls per window HubSpot last reported (`X-HubSpot-RateLimit-Max`). */
   reportedMax?: number;
+  /** Calls left in the rolling window as HubSpot last reported. */
   reportedRemaining?: number;
   reportedIntervalMs?: number;
+  /** Calls left today as HubSpot last reported. */
   reportedDailyRemaining?: number;
   /** Calls per window spent by other clients of the same app and account, smoothed and decayed to now. */
   outsideUsageEstimate: number;

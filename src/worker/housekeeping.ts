@@ -9,13 +9,17 @@ import { refreshGauges } from './gauges.js';
 import { failInvalidJobs } from './invalid.js';
 import type { QueueStore } from './store.js';
 
-/** How often housekeeping runs. */
-export const TICK_MS = 1000;
-/** In-flight marks checked for a vanished batch, every this many ticks. */
-const SWEEP_MARKS = 100;
-const SWEEP_EVERY_TICKS = 10;
-/** How often the queue's gauges are read. */
-const GAUGES_EVERY_MS = 5000;
+/** How often housekeeping does what. */
+export const HOUSEKEEPING = {
+  /** Between ticks (due retries, ended holds, expired leases, pruning). */
+  tickMs: 1000,
+  /** In-flight marks checked for a vanished batch, every `sweepEveryTicks` ticks. */
+  sweepMarks: 100,
+  sweepEveryTicks: 10,
+  /** Between reads of the queue's gauges. */
+  gaugesEveryMs: 5000,
+} as const;
+const TICK_MS = HOUSEKEEPING.tickMs;
 
 export interface HousekeepingOptions {
   redis: Redis;
@@ -59,7 +63,7 @@ export class Housekeeping {
     this.#nextTickAt = now + TICK_MS;
     // Broken in-flight marks cannot arise from a script run twice, only from older versions or manual edits: a
     // slice of them is checked every tenth tick.
-    const sweep = this.#ticks++ % SWEEP_EVERY_TICKS === 0 ? SWEEP_MARKS : 0;
+    const sweep = this.#ticks++ % HOUSEKEEPING.sweepEveryTicks === 0 ? HOUSEKEEPING.sweepMarks : 0;
     const t = await o.store.tick(o.ambiguousHoldMs, { sweep });
     this.#pruneCursor = (
       await pruneFailed(o.redis, o.keys, {
@@ -77,7 +81,7 @@ export class Housekeeping {
   async gauges(now: number, oldestPending: number[]): Promise<void> {
     const o = this.#o;
     if (!o.metrics || now < this.#nextGaugesAt) return;
-    this.#nextGaugesAt = now + GAUGES_EVERY_MS;
+    this.#nextGaugesAt = now + HOUSEKEEPING.gaugesEveryMs;
     await refreshGauges(o.redis, o.keys, o.limiter, o.metrics, o.accounts, oldestPending).catch(
       (err: unknown) => o.logger.debug({ err }, 'gauges not refreshed'),
     );

@@ -8,6 +8,7 @@ import type { AccountBudget } from '../ratelimit/budget.js';
 import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import type { UpdateLimits } from '../update.js';
 import { WORKER_DEFAULTS as D } from './defaults.js';
+import type { Tunables } from './settings.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */
@@ -95,13 +96,22 @@ export interface Worker {
   close(): Promise<void>;
 }
 
+/** Each tunable as the options give it, else its default. */
+function withDefaults(options: WorkerOptions): Tunables {
+  const given: Partial<Record<keyof Tunables, unknown>> = {
+    ...options,
+    maxRequests: options.rateLimit?.maxRequests,
+    windowMs: options.rateLimit?.windowMs,
+  };
+  const out: Record<string, unknown> = {};
+  for (const [name, fallback] of Object.entries(D)) out[name] = given[name as keyof Tunables] ?? fallback;
+  return out as Tunables;
+}
+
 /** Creates a worker that drains the queue into HubSpot batch-update calls. */
 export function createWorker(options: WorkerOptions): Worker {
   const logger = options.logger ?? pino({ level: 'info', redact: redactPaths });
-  const defaults = {
-    maxRequests: options.rateLimit?.maxRequests ?? D.maxRequests,
-    windowMs: options.rateLimit?.windowMs ?? D.windowMs,
-  };
+  const tunables = withDefaults(options);
   const budgets = new Map<string, AccountBudget>();
   for (const [name, a] of Object.entries(options.accounts)) {
     const offset = a.dailyResetUtcOffsetMinutes ?? 0;
@@ -109,8 +119,8 @@ export function createWorker(options: WorkerOptions): Worker {
       throw new RangeError(`accounts.${name}.dailyResetUtcOffsetMinutes must be an integer from -720 to 840`);
     }
     budgets.set(name, {
-      maxRequests: a.maxRequests ?? defaults.maxRequests,
-      windowMs: a.windowMs ?? defaults.windowMs,
+      maxRequests: a.maxRequests ?? tunables.maxRequests,
+      windowMs: a.windowMs ?? tunables.windowMs,
       ...(a.dailyLimit !== undefined ? { dailyLimit: a.dailyLimit } : {}),
       ...(a.dailyReserve !== undefined ? { dailyReserve: a.dailyReserve } : {}),
       ...(offset !== 0 ? { dailyResetAt: dailyResetAnchorMs(offset) } : {}),
@@ -129,34 +139,19 @@ export function createWorker(options: WorkerOptions): Worker {
   if (options.hubspot) port = options.hubspot;
   else {
     ownClient = createHubSpotClient({
-      baseUrl: options.hubspotBaseUrl ?? D.hubspotBaseUrl,
+      baseUrl: tunables.hubspotBaseUrl,
       tokenProvider,
-      timeoutMs: options.httpTimeoutMs ?? D.httpTimeoutMs,
+      timeoutMs: tunables.httpTimeoutMs,
       logger,
     });
     port = ownClient;
   }
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
   const worker = new BatchWorker({
-    redisUrl: options.redisUrl ?? D.redisUrl,
-    queueName: options.queueName ?? D.queueName,
+    ...tunables,
     budgetFor: (account) => budgets.get(account),
     port,
-    lingerMs: options.batchLingerMs ?? D.batchLingerMs,
-    concurrency: options.concurrency ?? D.concurrency,
-    maxBatchSize: options.batchMaxSize ?? D.batchMaxSize,
-    leaseMs: options.leaseMs ?? D.leaseMs,
-    ambiguousHoldMs: options.ambiguousHoldMs ?? D.ambiguousHoldMs,
-    httpTimeoutMs: options.httpTimeoutMs ?? D.httpTimeoutMs,
-    livenessTimeoutMs: options.livenessTimeoutMs ?? D.livenessTimeoutMs,
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
-    maxAttempts: options.maxAttempts ?? D.maxAttempts,
-    outcomeTtlSeconds: options.outcomeTtlSeconds ?? D.outcomeTtlSeconds,
-    backoffBaseMs: options.backoffBaseMs ?? D.backoffBaseMs,
-    backoffMaxMs: options.backoffMaxMs ?? D.backoffMaxMs,
-    authPauseMs: options.authPauseMs ?? D.authPauseMs,
-    shutdownTimeoutMs: options.shutdownTimeoutMs ?? D.shutdownTimeoutMs,
-    validateProperties: options.validateProperties ?? D.validateProperties,
     configuredAccounts: Object.keys(options.accounts),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),

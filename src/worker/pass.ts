@@ -7,20 +7,26 @@ import type { HeldBatch } from './leases.js';
 import { nextBatch, passSleepMs, rotate } from './schedule.js';
 import type { QueueStore } from './store.js';
 
-/**
- * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms, and
- * every rate-limit grant and claim of every replica queued behind it; 200 keep a script near 10 ms.
- */
-const INGEST_CHUNK = 200;
-/**
- * Ingest calls per pass while nothing is ready to send: a pass moves up to 5,000 jobs before it claims, so updates
- * to one object that wait in the backlog are merged into one input rather than sent one call after another. While
- * batches are ready, a pass ingests a fifth of that and goes on to claim: a replica ingesting a deep backlog would
- * otherwise let the budget that frees up meanwhile go unused, and every wake of the loop (each grant, each
- * settle) ingests some more.
- */
-const INGEST_ROUNDS = 25;
-const INGEST_ROUNDS_WHILE_READY = 5;
+/** How a pass ingests. */
+const INGEST = {
+  /**
+   * Jobs moved per ingest call. Redis runs nothing else during a script: 1,000 jobs held it for up to 60 ms, and
+   * every rate-limit grant and claim of every replica queued behind it; 200 keep a script near 10 ms.
+   */
+  chunk: 200,
+  /**
+   * Ingest calls per pass while nothing is ready to send: a pass moves up to 5,000 jobs before it claims, so
+   * updates to one object that wait in the backlog are merged into one input rather than sent one call after
+   * another.
+   */
+  rounds: 25,
+  /**
+   * While batches are ready, a pass ingests a fifth of that and goes on to claim: a replica ingesting a deep
+   * backlog would otherwise let the budget that frees up meanwhile go unused, and every wake of the loop (each
+   * grant, each settle) ingests some more.
+   */
+  roundsWhileReady: 5,
+} as const;
 
 export interface PassOptions {
   store: QueueStore;
@@ -56,9 +62,9 @@ export class LoopPass {
     const o = this.#o;
     let ingested = 0;
     let invalid = 0;
-    const rounds = this.#hadReadyGroups ? INGEST_ROUNDS_WHILE_READY : INGEST_ROUNDS;
+    const rounds = this.#hadReadyGroups ? INGEST.roundsWhileReady : INGEST.rounds;
     for (let round = 0; round < rounds; round++) {
-      const r = await o.store.ingest(INGEST_CHUNK);
+      const r = await o.store.ingest(INGEST.chunk);
       ingested += r.moved;
       invalid += r.invalid;
       if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;

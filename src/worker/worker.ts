@@ -7,7 +7,7 @@ import { connectRedis } from '../redis.js';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
-import { Housekeeping, TICK_MS } from './housekeeping.js';
+import { HOUSEKEEPING, Housekeeping } from './housekeeping.js';
 import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
 import { listenForJobs } from './marker.js';
@@ -122,8 +122,8 @@ export class BatchWorker {
       batches: this.#inflight,
       workerId: this.#workerId,
       leaseMs: settings.leaseMs,
-      lingerMs: settings.lingerMs,
-      maxBatchSize: settings.maxBatchSize,
+      lingerMs: settings.batchLingerMs,
+      maxBatchSize: settings.batchMaxSize,
       budgetFor: settings.budgetFor,
       aheadTarget,
       wake: () => this.#wake(),
@@ -150,8 +150,8 @@ export class BatchWorker {
       demand: this.#demand,
       batches: this.#inflight,
       budgetFor: settings.budgetFor,
-      lingerMs: settings.lingerMs,
-      maxBatchSize: settings.maxBatchSize,
+      lingerMs: settings.batchLingerMs,
+      maxBatchSize: settings.batchMaxSize,
       concurrency: settings.concurrency,
       running: () => this.#running,
     });
@@ -262,7 +262,7 @@ export class BatchWorker {
   async #runLoop(): Promise<void> {
     let errorBackoffMs = 100;
     while (this.#running) {
-      let sleepMs = TICK_MS;
+      let sleepMs: number = HOUSEKEEPING.tickMs;
       try {
         sleepMs = await this.#pass.run();
         this.#ready = true;

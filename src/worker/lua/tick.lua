@@ -66,10 +66,14 @@ for _, member in ipairs(due) do
   makePending(objKey)
   promoted = promoted + 1
 end
-if promoted > 0 then
-  rcall('HINCRBY', KEYS[5], 'delayed', -promoted)
-  rcall('HINCRBY', KEYS[5], 'pending', promoted)
+-- Moves `n` updates from one depth counter to another (Redis refuses '-0', so nothing is sent for none).
+local function recount(n, from, to)
+  if n > 0 then
+    rcall('HINCRBY', KEYS[5], from, -n)
+    rcall('HINCRBY', KEYS[5], to, n)
+  end
 end
+recount(promoted, 'delayed', 'pending')
 
 for _, objKey in ipairs(rcall('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, limit)) do
   rcall('ZREM', KEYS[7], objKey)
@@ -119,10 +123,7 @@ for _, batchId in ipairs(expired) do
   rcall('ZREM', KEYS[2], batchId)
   reclaimed = reclaimed + 1
 end
-if returned > 0 then
-  rcall('HINCRBY', KEYS[5], 'inflight', -returned)
-  rcall('HINCRBY', KEYS[5], 'pending', returned)
-end
+recount(returned, 'inflight', 'pending')
 
 -- A slice of the in-flight marks per run: a mark whose batch is gone would keep its object from ever being
 -- claimed again. Claims and settles write marks and batches together, so a mark without a batch is broken.
