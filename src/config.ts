@@ -250,7 +250,17 @@ export function accountsOf(config: Config): Map<string, AccountSettings> {
   };
   if (config.HUBSPOT_ACCESS_TOKEN) accounts.set('default', { ...base, token: config.HUBSPOT_ACCESS_TOKEN });
   for (const [name, value] of Object.entries(config.HUBSPOT_ACCOUNTS ?? {})) {
-    accounts.set(name, typeof value === 'string' ? { ...base, token: value } : { ...base, ...value });
+    accounts.set(
+      name,
+      typeof value === 'string'
+        ? { ...base, token: value }
+        : // A field the account leaves out takes the default, not `undefined`.
+          {
+            ...base,
+            ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)),
+            token: value.token,
+          },
+    );
   }
   return accounts;
 }

@@ -35,9 +35,10 @@ export function poisonHint(inputs: BatchInput[], body: HubSpotErrorBody | undefi
       problems.push({ ...p });
       return;
     }
-    known.code ??= p.code;
-    known.value ??= p.value;
-    known.rawValue ??= p.rawValue;
+    // What one report of the problem left out, another may name.
+    if (known.code === undefined && p.code !== undefined) known.code = p.code;
+    if (known.value === undefined && p.value !== undefined) known.value = p.value;
+    if (known.rawValue === undefined && p.rawValue !== undefined) known.rawValue = p.rawValue;
   };
   for (const source of sources) {
     const { message, context } = source;

@@ -104,7 +104,7 @@ export async function handleControl(
         const { objects } = await jsonBody(req, CreateSchema);
         let created: ReturnType<Simulator['createObjects']>;
         try {
-          created = sim.createObjects(portal, objectType, objects);
+          created = sim.createObjects(portal, objectType, objects.map(definedOnly));
         } catch (error) {
           throw new BadRequest((error as Error).message);
         }
@@ -119,11 +119,11 @@ export async function handleControl(
       case 'GET /_sim/faults':
         return sendJson(res, 200, sim.faults());
       case 'POST /_sim/faults':
-        sim.setFaults(await jsonBody(req, FaultsSchema));
+        sim.setFaults(definedOnly(await jsonBody(req, FaultsSchema)));
         return sendJson(res, 200, sim.faults());
       case 'POST /_sim/fail-next': {
         const { count, kind, ...options } = await jsonBody(req, FailNextSchema);
-        sim.failNext(count, kind, options);
+        sim.failNext(count, kind, definedOnly(options));
         return sendJson(res, 200, { ok: true });
       }
       case 'POST /_sim/unreachable':
@@ -158,4 +158,11 @@ export async function handleControl(
     const status = error instanceof BadRequest || error instanceof RangeError ? 400 : 500;
     sendJson(res, status, { message: (error as Error).message });
   }
+}
+
+/** The fields zod parsed that are set: an optional field a request left out stays out, not `undefined`. */
+function definedOnly<T extends object>(parsed: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }

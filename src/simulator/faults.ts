@@ -160,7 +160,12 @@ export class FaultPlanner {
       case FaultKind.error5xx:
         return { kind, status: options.status ?? this.random.pick(ERROR_5XX) };
       case FaultKind.status:
-        return { kind, status: options.status ?? 500, body: options.body, headers: options.headers };
+        return {
+          kind,
+          status: options.status ?? 500,
+          body: options.body,
+          ...(options.headers ? { headers: options.headers } : {}),
+        };
       case FaultKind.hang:
         return { kind, hangMs: options.hangMs ?? this.options.hangMs };
       case FaultKind.lateApply:

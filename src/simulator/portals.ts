@@ -44,7 +44,10 @@ export class PortalRegistry {
     if (token === undefined || token === '')
       return { ok: false, status: 401, failure: 'INVALID_AUTHENTICATION' };
     const revoked = this.revoked.get(token);
-    if (revoked) return { ok: false, status: 401, failure: revoked, portal: this.peek(token) };
+    if (revoked) {
+      const portal = this.peek(token);
+      return { ok: false, status: 401, failure: revoked, ...(portal ? { portal } : {}) };
+    }
     const configured = this.options.portals[token];
     if (!configured && !this.options.acceptAnyToken) {
       return { ok: false, status: 401, failure: 'INVALID_AUTHENTICATION' };

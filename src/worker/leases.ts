@@ -43,8 +43,8 @@ export interface LeaseKeeperOptions {
 export class LeaseKeeper {
   readonly batches = new Map<string, HeldBatch>();
   readonly #o: LeaseKeeperOptions;
-  #timer?: NodeJS.Timeout;
-  #beating?: Promise<void>;
+  #timer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
   #beatStartedAt = 0;
   #forgotAt = 0;
 

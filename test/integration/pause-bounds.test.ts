@@ -201,7 +201,10 @@ describe('429 pauses', () => {
       signal: new AbortController().signal,
       maxInlinePauseMs: 1_000,
       authPauseMs: 60_000,
-      events: { onPause: ({ reason, ms, policyName }) => pauses.push({ reason, ms, policyName }) },
+      events: {
+        onPause: ({ reason, ms, policyName }) =>
+          pauses.push({ reason, ms, ...(policyName ? { policyName } : {}) }),
+      },
     });
     expect(pauses).toEqual([{ reason: 'rate_limit', ms: 1_000, policyName: 'SECONDLY' }]);
     // A second's pause is waited out holding the batch, and the call then goes through.

@@ -68,7 +68,7 @@ describe('expired OAuth tokens', () => {
         tokenProvider,
         batchMaxSize: 5,
         validateProperties: false,
-        registry: registries[i],
+        registry: registries[i] ?? new Registry(),
       });
     }
     const producer = testProducer(queue);
