@@ -72,6 +72,7 @@ export const ConfigSchema = z.object({
   HTTP_TIMEOUT_MS: int(100).default(D.httpTimeoutMs),
   SHUTDOWN_TIMEOUT_MS: int(0).default(D.shutdownTimeoutMs),
   OUTCOME_TTL_SECONDS: int(60).default(D.outcomeTtlSeconds),
+  ADDRESS_TTL_SECONDS: int(60).default(D.addressTtlSeconds),
   UPDATE_MAX_VALUE_LENGTH: int(1).default(DEFAULT_UPDATE_LIMITS.maxValueLength),
   UPDATE_MAX_PROPERTIES: int(1).default(DEFAULT_UPDATE_LIMITS.maxProperties),
   VALIDATE_PROPERTIES: z
@@ -186,6 +187,11 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
     meaning: 'Bound of a shutdown on SIGTERM: in-flight batches finish within it, the rest are handed back.',
   },
   OUTCOME_TTL_SECONDS: { meaning: 'How long outcomes (and failed updates, for replay) are kept.' },
+  ADDRESS_TTL_SECONDS: {
+    meaning:
+      "How long the record id a unique property's value names (an email, say) is kept once looked up with " +
+      'batch/read, or learnt from an update that set the value; an OBJECT_NOT_FOUND drops it sooner.',
+  },
   UPDATE_MAX_VALUE_LENGTH: {
     meaning:
       "Longest property value in characters (HubSpot's limit for text properties); `enqueue` and the worker " +

@@ -136,6 +136,49 @@ const table = {
     writers: 'settle',
     ttl: 'none while updates of the object wait; then the outcome TTL',
   },
+  address: {
+    suffix: 'addr:',
+    arg: 'addressKey',
+    type: 'string',
+    holds:
+      'the record id a unique property value names (`account|objectType|idProperty|value`, emails lower-cased)',
+    writers:
+      'resolve (from batch/read), settle (from updates that set the value); dropped when HubSpot no longer knows the record',
+    ttl: 'ADDRESS_TTL_SECONDS',
+  },
+  addressOf: {
+    suffix: 'rec:',
+    arg: 'recordKey',
+    type: 'string',
+    holds:
+      'the value a record has for a unique property (`account|objectType|idProperty|recordId`), so a value that moves drops its old mapping',
+    writers: 'resolve, settle',
+    ttl: 'ADDRESS_TTL_SECONDS',
+  },
+  unresolved: {
+    suffix: 'unres:',
+    arg: 'addressKey',
+    type: 'list',
+    holds: 'updates addressed by a unique property value whose record is not known yet, in sequence order',
+    writers: 'ingest, settle (a mapping HubSpot refuted); resolve moves them to their record',
+    ttl: 'none (empty lists vanish)',
+  },
+  unresolvedAddresses: {
+    suffix: 'unresolved:',
+    arg: 'group',
+    type: 'zset',
+    holds: "a group's addresses waiting for resolution, scored by their oldest update's enqueue time",
+    writers: 'ingest, settle; resolve removes',
+    ttl: 'none (empty zsets vanish)',
+  },
+  resolving: {
+    suffix: 'resolving:',
+    arg: 'group',
+    type: 'string',
+    holds: "lock of one replica's resolution of a group's addresses, so two replicas do not read the same",
+    writers: 'the resolver',
+    ttl: '30 seconds',
+  },
   inflight: {
     suffix: 'inflight',
     arg: '',

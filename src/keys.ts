@@ -125,6 +125,19 @@ export function objectKeyOf(
   return [account, objectType, idProperty ?? '', id].join(KEY_SEPARATOR);
 }
 
+/**
+ * How a unique property's value is compared: HubSpot finds emails whatever their case, so they are lower-cased
+ * (ASCII only, as Lua's `string.lower` does, so both sides agree). Other values are taken as they are.
+ */
+export function normalizeAddress(idProperty: string, value: string): string {
+  return idProperty === 'email' ? value.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : value;
+}
+
+/** The address of a record by a unique property's value: what resolution maps to a record id. */
+export function addressKeyOf(account: string, objectType: string, idProperty: string, value: string): string {
+  return objectKeyOf(account, objectType, idProperty, normalizeAddress(idProperty, value));
+}
+
 /** The parts of an object key built by {@link objectKeyOf}; `idProperty` only when the key has one. */
 export function parseObjectKey(objectKey: string): {
   account: string;
@@ -234,6 +247,10 @@ export const LUA_KEYS: string = (() => {
   lines.push(
     `function K.group(account, objectType) return account .. ${sep} .. objectType end`,
     `function K.objectKey(group, idProperty, id) return group .. ${sep} .. idProperty .. ${sep} .. id end`,
+    'function K.addressKey(group, idProperty, value)',
+    "  if idProperty == 'email' then value = string.lower(value) end",
+    '  return K.objectKey(group, idProperty, value)',
+    'end',
     "-- account, objectType, idProperty ('' when none), id",
     `function K.parseObjectKey(objectKey) return string.match(objectKey, '${'^([^|]*)|([^|]*)|([^|]*)|(.*)$'.replaceAll('|', KEY_SEPARATOR)}') end`,
     `function K.groupOfObject(objectKey) return string.match(objectKey, '${'^([^|]*|[^|]*)|'.replaceAll('|', KEY_SEPARATOR)}') end`,

@@ -44,3 +44,9 @@ export function luaScript(name: string, url: URL, prelude: LuaPrelude = {}): Lua
     },
   };
 }
+
+/** Deletes a key only while it holds a given value (releasing a lock this process still holds). */
+export const compareAndDelete: LuaScript = luaScript(
+  'compareAndDelete',
+  new URL('./lua/compare-and-delete.lua', import.meta.url),
+);

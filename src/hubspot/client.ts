@@ -8,6 +8,7 @@ import { toAnswer, transportFailure } from './answer.js';
 import { reportingTransport } from './departure.js';
 import {
   type BatchInput,
+  type BatchReadRequest,
   type BatchRequest,
   type HubSpotAnswer,
   type HubSpotPort,
@@ -170,6 +171,15 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
     batchUpdate(request: BatchRequest): Promise<HubSpotAnswer> {
       const path = `${route('objects', request.objectType)}/batch/update`;
       const body = JSON.stringify({ inputs: request.inputs.map(wireInput) });
+      return call('POST', request.account, path, body, request.signal, request.onSent, request.mustLeaveBy);
+    },
+    batchRead(request: BatchReadRequest): Promise<HubSpotAnswer> {
+      const path = `${route('objects', request.objectType)}/batch/read`;
+      const body = JSON.stringify({
+        idProperty: request.idProperty,
+        properties: [request.idProperty],
+        inputs: request.ids.map((id) => ({ id })),
+      });
       return call('POST', request.account, path, body, request.signal, request.onSent, request.mustLeaveBy);
     },
     getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer> {

@@ -29,6 +29,21 @@ export interface BatchRequest {
   mustLeaveBy?: number;
 }
 
+/** A batch-read call: which records a unique property's values name (`POST .../{objectType}/batch/read`). */
+export interface BatchReadRequest {
+  account: string;
+  objectType: string;
+  /** The unique property the ids are values of, e.g. `email`. */
+  idProperty: string;
+  /** At most 100 values. */
+  ids: string[];
+  signal?: AbortSignal;
+  /** As for {@link BatchRequest.onSent}. */
+  onSent?: (at: number) => void;
+  /** As for {@link BatchRequest.mustLeaveBy}. */
+  mustLeaveBy?: number;
+}
+
 /** HubSpot's rate-limit headers of one response; each is absent when HubSpot did not send it. */
 export interface RateLimitSnapshot {
   max?: number;
@@ -90,6 +105,11 @@ export interface PropertyDefinition {
 export interface HubSpotPort {
   /** `POST /crm/objects/2026-03/{objectType}/batch/update`. */
   batchUpdate(request: BatchRequest): Promise<HubSpotAnswer>;
+  /**
+   * `POST /crm/objects/2026-03/{objectType}/batch/read` by a unique property, asking for that property: the answer's
+   * results give each found record's id, its errors name the values no record has.
+   */
+  batchRead(request: BatchReadRequest): Promise<HubSpotAnswer>;
   /** `GET /crm/properties/2026-03/{objectType}`: the answer's body is HubSpot's property list. */
   getProperties(account: string, objectType: string, signal?: AbortSignal): Promise<HubSpotAnswer>;
 }

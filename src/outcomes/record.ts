@@ -6,6 +6,9 @@ import type { Outcome, OutcomeError } from './outcome.js';
  */
 export interface EndFacts {
   trace: string;
+  /** The address the update used, when it is not its object's key (a unique property's value for a record). */
+  id?: string;
+  idProperty?: string;
   attempts: number;
   enqueuedAt: number;
   /** Fingerprint of the update's canonical job data (`fingerprintOfJobData`). */
@@ -18,11 +21,10 @@ export interface EndFacts {
  * The facts of a record with no object key to read them from (a job that could not be routed); its enqueue time
  * is the job's own.
  */
-export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt'> {
+export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt' | 'id'> {
   account: string;
   objectType: string;
   id: string;
-  idProperty?: string;
 }
 
 /**

@@ -3,12 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TokenProvider } from '../hubspot/port.js';
 import type { QueueKeys } from '../keys.js';
-import { luaScript } from '../lua.js';
+import { compareAndDelete } from '../lua.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
 import { TokenRefreshError } from './token-error.js';
 import { openToken, sealToken, tokenSealKey } from './token-seal.js';
-
-const unlockScript = luaScript('tokenUnlock', new URL('./lua/unlock.lua', import.meta.url));
 
 /** A freshly obtained access token and how long HubSpot said it lives (OAuth `expires_in`, in ms). */
 export interface FetchedToken {
@@ -114,7 +112,7 @@ export class TokenCache {
     if (typeof sealed !== 'string' || sealed === '' || openToken(this.#sealKey, account, sealed) !== token)
       return;
     // Deleted only while it holds what was read: a refresh that stored a new token meanwhile keeps it.
-    await unlockScript.run(this.#redis, [key], [sealed]);
+    await compareAndDelete.run(this.#redis, [key], [sealed]);
     this.#logger?.debug({ account }, 'expired access token dropped');
   }
 
@@ -131,7 +129,7 @@ export class TokenCache {
           // Another replica may have stored a token between our read and taking the lock.
           return (await this.#readShared(account, keys.value)) ?? (await this.#refresh(account, keys.value));
         } finally {
-          await unlockScript.run(this.#redis, [keys.lock], [owner]).catch(() => {});
+          await compareAndDelete.run(this.#redis, [keys.lock], [owner]).catch(() => {});
         }
       }
       if (Date.now() >= deadline) {

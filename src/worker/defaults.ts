@@ -31,5 +31,10 @@ export const WORKER_DEFAULTS = {
   httpTimeoutMs: 30_000,
   shutdownTimeoutMs: 30_000,
   outcomeTtlSeconds: 7 * 24 * 3600,
+  /**
+   * How long a unique property value's record id is kept once looked up (or learnt from an update that set it).
+   * HubSpot's OBJECT_NOT_FOUND drops it sooner.
+   */
+  addressTtlSeconds: 24 * 3600,
   validateProperties: true,
 } as const;

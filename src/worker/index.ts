@@ -63,6 +63,11 @@ export interface WorkerOptions {
   onFatal?: (err: Error) => void;
   maxAttempts?: number;
   outcomeTtlSeconds?: number;
+  /**
+   * How long the record id a unique property's value (an email) names is kept once looked up or learnt
+   * (default 86 400 s); an OBJECT_NOT_FOUND for it drops it sooner.
+   */
+  addressTtlSeconds?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   authPauseMs?: number;

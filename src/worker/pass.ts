@@ -4,7 +4,8 @@ import { accountLimit, type CallDemand } from './demand.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Housekeeping } from './housekeeping.js';
 import type { HeldBatch } from './leases.js';
-import { nextBatch, passSleepMs, rotate } from './schedule.js';
+import type { Resolver } from './resolver.js';
+import { nextBatch, passSleepMs, rotate, waitsForResolution } from './schedule.js';
 import type { QueueStore } from './store.js';
 
 /** How a pass ingests. */
@@ -28,10 +29,17 @@ const INGEST = {
   roundsWhileReady: 5,
 } as const;
 
+/**
+ * How long past its linger time a group's batches wait for its new addresses to be resolved (one batch/read of up to
+ * 100, ten at a time), so one record addressed two ways goes out in one input.
+ */
+const RESOLVE_FIRST_MS = 3000;
+
 export interface PassOptions {
   store: QueueStore;
   housekeeping: Housekeeping;
   dispatcher: Dispatcher;
+  resolver: Resolver;
   demand: CallDemand;
   /** The batches this worker holds. */
   batches: ReadonlyMap<string, HeldBatch>;
@@ -75,7 +83,7 @@ export class LoopPass {
     this.#hadReadyGroups = report.groups.length > 0;
     await o.housekeeping.gauges(
       now,
-      report.groups.map((g) => g.oldestEnqueuedAt),
+      report.groups.filter((g) => g.pendingObjects > 0).map((g) => g.oldestEnqueuedAt),
     );
     if (!o.running()) return 0;
     if (report.groups.length === 0) return ingested > 0 ? 0 : sleepMs;
@@ -83,7 +91,18 @@ export class LoopPass {
     const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
     let dispatched = 0;
     for (const g of rotate(report.groups, this.#rotation++)) {
+      if (g.unresolvedAddresses > 0) o.resolver.kick(g.group);
       if (o.batches.size >= o.concurrency) break;
+      if (g.pendingObjects === 0) continue;
+      const resolveFirst = waitsForResolution({
+        unresolvedAddresses: g.unresolvedAddresses,
+        oldestEnqueuedAt: g.oldestEnqueuedAt,
+        now: report.now,
+        lingerMs: o.lingerMs,
+        graceMs: RESOLVE_FIRST_MS,
+      });
+      // The resolver wakes the loop when it is done; the tick is the fallback when another replica resolves.
+      if (resolveFirst) continue;
       const { account } = parseGroup(g.group);
       const budget = o.budgetFor(account);
       // A deep group yields several full batches in one pass, saving an ingest and a report per batch.

@@ -1,8 +1,8 @@
 import { ATTEMPT_POLICY, backoffDelayMs } from '../hubspot/policy.js';
-import { formatEntry } from '../keys.js';
+import { addressKeyOf, formatEntry, parseObjectKey } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { EndFacts } from '../outcomes/record.js';
-import type { Member, PreparedBatch } from './prepare.js';
+import type { Member, PreparedBatch, PreparedInput } from './prepare.js';
 import type { InputFate } from './send.js';
 import type { ClaimedObject, SettlePlan } from './store.js';
 
@@ -98,13 +98,23 @@ export function buildSettlePlan(
     switch (fate.kind) {
       case 'succeeded':
         prepared.members.forEach((m, j) => {
-          const extra = fate.hubspotObjectId ? { hubspotObjectId: fate.hubspotObjectId } : {};
+          // The record's id: as HubSpot's result gave it, else the object's own (objects are records).
+          const recordId = fate.hubspotObjectId ?? recordIdOf(prepared.objectKey);
+          const extra = recordId ? { hubspotObjectId: recordId } : {};
           finish(m, m.wins.length > 0 ? 'succeeded' : 'superseded', attempted[j] ?? 1, extra);
         });
         Object.assign(slot(prepared.members[0] as Member).landed, prepared.sequences);
+        learn(slot(prepared.members[0] as Member), prepared, batch.objectType);
         break;
       case 'failed':
         prepared.members.forEach((m, j) => {
+          const address = refutedAddress(m, prepared.objectKey, fate.error.category);
+          if (address) {
+            // The cached record is gone (merged, deleted) or the value moved: the address is looked up again.
+            (slot(m).unresolve ??= []).push({ entry: formatEntry(m.entry), address });
+            summary.requeued++;
+            return;
+          }
           const attempts = fate.attempted === false ? m.entry.attempts : (attempted[j] ?? 1);
           finish(m, 'failed', attempts, { error: fate.error });
         });
@@ -164,5 +174,50 @@ interface Extra {
 }
 
 function facts(m: Member, attempts: number, extra: Extra): EndFacts {
-  return { trace: m.trace, attempts, enqueuedAt: m.entry.enqueuedAt, fp: m.fingerprint, ...extra };
+  // An update addressed by a unique property's value answers under that address, not its record's id.
+  const address = m.update?.idProperty ? { id: m.update.id, idProperty: m.update.idProperty } : {};
+  return {
+    trace: m.trace,
+    ...address,
+    attempts,
+    enqueuedAt: m.entry.enqueuedAt,
+    fp: m.fingerprint,
+    ...extra,
+  };
+}
+
+function recordIdOf(objectKey: string): string | undefined {
+  const { idProperty, id } = parseObjectKey(objectKey);
+  return idProperty === undefined ? id : undefined;
+}
+
+/**
+ * The address to look up again when HubSpot answered OBJECT_NOT_FOUND for an update that reached its record through
+ * a cached mapping (it was addressed by a unique property's value): once; a second refusal fails it.
+ */
+function refutedAddress(m: Member, objectKey: string, category: string): string | undefined {
+  const update = m.update;
+  if (category !== 'OBJECT_NOT_FOUND' || !update?.idProperty || m.reresolved) return undefined;
+  const key = parseObjectKey(objectKey);
+  if (key.idProperty !== undefined) return undefined;
+  return addressKeyOf(key.account, key.objectType, update.idProperty, update.id);
+}
+
+/**
+ * The unique values a record was just seen to have: the addresses its updates used (their mapping is confirmed),
+ * then the values the input wrote for those properties, and a contact's email (a changed value moves the mapping).
+ */
+function learn(object: SettlePlan['objects'][number], prepared: PreparedInput, objectType: string): void {
+  const unique = new Set<string>(objectType === 'contacts' ? ['email'] : []);
+  const learnt: Array<{ idProperty: string; value: string }> = [];
+  for (const m of prepared.members) {
+    if (!m.update?.idProperty) continue;
+    unique.add(m.update.idProperty);
+    learnt.push({ idProperty: m.update.idProperty, value: m.update.id });
+  }
+  for (const p of unique) {
+    const value = prepared.input.properties[p];
+    if (value !== undefined) learnt.push({ idProperty: p, value });
+  }
+  if (learnt.length > 0) object.learn = learnt;
 }

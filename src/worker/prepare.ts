@@ -1,5 +1,5 @@
 import type { BatchInput } from '../hubspot/port.js';
-import { type Entry, parseGroup } from '../keys.js';
+import { type Entry, parseGroup, parseObjectKey } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import {
   describeIssues,
@@ -24,6 +24,8 @@ export interface Member {
   wins: string[];
   /** Fingerprint of the job data, kept in the outcome record (a reused trace id is checked against it). */
   fingerprint: string;
+  /** Its address was looked up again already, after HubSpot refuted the record it was mapped to. */
+  reresolved?: boolean;
 }
 
 /** One input of the batch and every update riding on it. */
@@ -97,13 +99,21 @@ export function prepareBatch(
 
   for (const obj of objects) {
     const valid: Array<{ seq: number; update: Update; member: Member }> = [];
-    for (const { entry, data, reclaims = 0, checked = false } of obj.updates) {
+    for (const { entry, data, reclaims = 0, checked = false, reresolved } of obj.updates) {
       const raw = safeJson(data);
       const trace = traceIdOfJob(entry.jobId, raw);
       // Our producer wrote checked data in its canonical form: its fingerprint is the data's own.
       const trusted = checked && hasUpdateShape(raw);
       const fingerprint = trusted ? fingerprintOf(data) : fingerprintOfJobData(data, trace);
-      const member: Member = { entry, trace, objectKey: obj.objectKey, group, wins: [], fingerprint };
+      const member: Member = {
+        entry,
+        trace,
+        objectKey: obj.objectKey,
+        group,
+        wins: [],
+        fingerprint,
+        ...(reresolved ? { reresolved } : {}),
+      };
       if (options.maxAttempts !== undefined && entry.attempts >= options.maxAttempts) {
         // Retries that run out fail when they settle; an update that comes back already spent was taken back
         // from batches whose worker stopped answering during their calls, one attempt each time.
@@ -157,6 +167,7 @@ export function prepareBatch(
       if (member) early.push({ member, status: 'superseded' });
     }
     if (!merge.input) continue;
+    const input = toRecord(merge.input, obj.objectKey);
     const members: Member[] = [];
     for (const [trace, wins] of merge.contributors) {
       const member = byTrace.get(trace);
@@ -166,14 +177,14 @@ export function prepareBatch(
       const member = byTrace.get(trace);
       if (member) members.push(member);
     }
-    const folded = merge.input.id.toLowerCase();
+    const folded = input.id.toLowerCase();
     if (idsInBatch.has(folded)) {
       for (const member of members) early.push({ member, status: 'requeue', reason: 'id shared in batch' });
       continue;
     }
     idsInBatch.add(folded);
     merged += members.length - 1;
-    inputs.push({ input: merge.input, objectKey: obj.objectKey, members, sequences: merge.sequences });
+    inputs.push({ input, objectKey: obj.objectKey, members, sequences: merge.sequences });
   }
   return { account, objectType, group, inputs, early, merged };
 }
@@ -195,6 +206,17 @@ function hasUpdateShape(raw: unknown): raw is Update {
     !Array.isArray(u.properties) &&
     Object.values(u.properties).every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
   );
+}
+
+/**
+ * The input as sent: an object keyed by its record id (however its updates addressed it, see resolve.lua) is
+ * sent by that id; an object still keyed by an address (queues from before resolution) as its updates said.
+ */
+function toRecord(input: BatchInput, objectKey: string): BatchInput {
+  const { idProperty, id } = parseObjectKey(objectKey);
+  if (idProperty !== undefined) return input;
+  const { idProperty: _addressed, ...rest } = input;
+  return { ...rest, id };
 }
 
 function stringProps(update: Update): Record<string, string> {

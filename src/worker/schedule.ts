@@ -89,3 +89,19 @@ export function passSleepMs(options: {
 }): number {
   return options.dispatched > 0 && options.inflightTotal < options.concurrency ? 0 : options.sleepMs;
 }
+
+/**
+ * Whether a group's batches wait for its addresses to be resolved first: updates of one record addressed both by
+ * id and by a unique property's value then go out in one input, not in two calls. Not for longer than `graceMs`
+ * past the linger time of the group's oldest pending update, so a stream of new addresses never holds it up.
+ */
+export function waitsForResolution(options: {
+  unresolvedAddresses: number;
+  oldestEnqueuedAt: number;
+  now: number;
+  lingerMs: number;
+  graceMs: number;
+}): boolean {
+  const { unresolvedAddresses, oldestEnqueuedAt, now, lingerMs, graceMs } = options;
+  return unresolvedAddresses > 0 && now - oldestEnqueuedAt < lingerMs + graceMs;
+}

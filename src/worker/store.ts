@@ -4,7 +4,7 @@ import { luaScript } from '../lua.js';
 import type { EndFacts, RecordFacts } from '../outcomes/record.js';
 
 const queue = { keys: true } as const;
-const ending = { keys: true, libs: ['finish.lua'] } as const;
+const ending = { keys: true, libs: ['finish.lua', 'addresses.lua'] } as const;
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), queue),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
@@ -21,7 +21,8 @@ export interface ClaimedObject {
   objectKey: string;
   /** `reclaims`: how often the update was taken back from a worker that died before calling HubSpot. */
   /** `checked`: our producer validated the data (see `CHECKED_JOB_NAME`), so it is not validated again. */
-  updates: Array<{ entry: Entry; data: string; reclaims?: number; checked?: boolean }>;
+  /** `reresolved`: its address was looked up again once already, after HubSpot refuted a cached mapping. */
+  updates: Array<{ entry: Entry; data: string; reclaims?: number; checked?: boolean; reresolved?: boolean }>;
   landed: Record<string, number>;
 }
 
@@ -33,7 +34,10 @@ export type ClaimResult =
 export interface ReadyGroup {
   group: string;
   pendingObjects: number;
+  /** -1 when no object is pending. */
   oldestEnqueuedAt: number;
+  /** Unique-property values waiting for their record to be found (resolver.ts). */
+  unresolvedAddresses: number;
 }
 
 export interface ReadyReport {
@@ -57,6 +61,13 @@ export interface SettlePlan {
     hold?: { ms: number; jobs: string[] };
     /** Per property, the sequence of the value a call that may have applied carried (the tentative fence). */
     sent: Record<string, number>;
+    /** Unique property values the record (its key is its id) now has, learnt from the input that landed. */
+    learn?: Array<{ idProperty: string; value: string }>;
+    /**
+     * Updates addressed by a value whose cached record HubSpot did not know (OBJECT_NOT_FOUND): the mapping is
+     * dropped and they wait for their address to be looked up again.
+     */
+    unresolve?: Array<{ entry: string; address: string }>;
   }>;
 }
 
@@ -67,6 +78,8 @@ export interface StoreOptions {
   redis: Redis;
   keys: QueueKeys;
   outcomeTtlSeconds: number;
+  /** How long a learnt address mapping is kept (default a day). */
+  addressTtlSeconds?: number;
 }
 
 /** The worker's side of the queue in Redis: every call is one Lua script, so a batch costs few round trips. */
@@ -74,11 +87,13 @@ export class QueueStore {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #ttl: number;
+  readonly #addressTtl: number;
 
   constructor(options: StoreOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#ttl = options.outcomeTtlSeconds;
+    this.#addressTtl = options.addressTtlSeconds ?? 24 * 3600;
   }
 
   /** Moves up to `max` jobs from BullMQ's wait list into the per-object pending structure. */
@@ -101,11 +116,12 @@ export class QueueStore {
       this.#keys.scriptArgs,
     )) as Array<string | number>;
     const groups: ReadyGroup[] = [];
-    for (let i = 2; i + 2 < r.length; i += 3) {
+    for (let i = 2; i + 3 < r.length; i += 4) {
       groups.push({
         group: String(r[i]),
         pendingObjects: Number(r[i + 1]),
         oldestEnqueuedAt: Number(r[i + 2]),
+        unresolvedAddresses: Number(r[i + 3]),
       });
     }
     return { now: Number(r[0]), waiting: Number(r[1]), groups };
@@ -146,7 +162,7 @@ export class QueueStore {
       const datas = o[2] as string[];
       const landedFlat = o[3] as string[];
       const reclaims = (o[4] ?? []) as number[];
-      const checked = (o[5] ?? []) as number[];
+      const flags = (o[5] ?? []) as number[];
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
         landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
@@ -156,7 +172,8 @@ export class QueueStore {
           entry: parseEntry(raw),
           data: datas[i] ?? '',
           ...(reclaims[i] ? { reclaims: Number(reclaims[i]) } : {}),
-          ...(checked[i] === 1 ? { checked: true } : {}),
+          ...((Number(flags[i]) & 1) !== 0 ? { checked: true } : {}),
+          ...((Number(flags[i]) & 2) !== 0 ? { reresolved: true } : {}),
         })),
         landed,
       };
@@ -185,7 +202,7 @@ export class QueueStore {
         k.holds,
         k.held,
       ],
-      [...k.scriptArgs, batchId, this.#ttl, JSON.stringify(plan)],
+      [...k.scriptArgs, batchId, this.#ttl, JSON.stringify(plan), this.#addressTtl],
     );
     if (Array.isArray(r) && r[0] === 'fail') return { failAccount: String(r[1] ?? '') };
     return r === 1 ? 'settled' : 'lost';

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
+import { AddressStore } from './addresses.js';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
@@ -13,6 +14,7 @@ import { LeaseKeeper } from './leases.js';
 import { listenForJobs } from './marker.js';
 import { LoopPass } from './pass.js';
 import { heldPauseBoundMs, schemaFetchGate } from './pauses.js';
+import { Resolver } from './resolver.js';
 import type { BatchContext } from './run-batch.js';
 import { SchemaCache } from './schema-cache.js';
 import type { WorkerSettings } from './settings.js';
@@ -42,6 +44,7 @@ export class BatchWorker {
   /** Latency of each account's calls, which sets how many of its batches this replica keeps in flight. */
   readonly #demand = new CallDemand();
   readonly #pass: LoopPass;
+  readonly #resolver: Resolver;
   #running = false;
   #loop?: Promise<void>;
   #listener?: Promise<void>;
@@ -67,6 +70,7 @@ export class BatchWorker {
       redis: this.#redis,
       keys: this.#keys,
       outcomeTtlSeconds: settings.outcomeTtlSeconds,
+      addressTtlSeconds: settings.addressTtlSeconds,
     });
     this.#leases = new LeaseKeeper({
       redis: this.#redis,
@@ -143,10 +147,26 @@ export class BatchWorker {
       ...(settings.metrics ? { metrics: settings.metrics } : {}),
       accounts: labels.configuredAccounts,
     });
+    this.#resolver = new Resolver({
+      addresses: new AddressStore({
+        redis: this.#redis,
+        keys: this.#keys,
+        mapTtlSeconds: settings.addressTtlSeconds,
+        outcomeTtlSeconds: settings.outcomeTtlSeconds,
+      }),
+      port: settings.port,
+      budget: limiter,
+      budgetFor: settings.budgetFor,
+      authPauseMs: settings.authPauseMs,
+      logger: settings.logger,
+      wake: () => this.#wake(),
+      signal: this.#starting.signal,
+    });
     this.#pass = new LoopPass({
       store: this.#store,
       housekeeping,
       dispatcher,
+      resolver: this.#resolver,
       demand: this.#demand,
       batches: this.#inflight,
       budgetFor: settings.budgetFor,
@@ -232,7 +252,10 @@ export class BatchWorker {
     // Time kept back at the end to hand aborted batches back to the queue.
     const handBackMs = Math.min(2000, this.#s.shutdownTimeoutMs / 4);
     const loops = Promise.all([this.#loop, this.#listener]);
-    const batches = Promise.allSettled([...this.#inflight.values()].map((b) => b.done));
+    const batches = Promise.allSettled([
+      ...[...this.#inflight.values()].map((b) => b.done),
+      this.#resolver.idle(),
+    ]);
     const timer = setTimeout(
       () => {
         for (const b of this.#inflight.values()) b.abort.abort();

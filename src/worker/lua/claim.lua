@@ -33,7 +33,8 @@
 
   Returns: { 'empty' } | { 'linger', ms until the linger time is up } |
            { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
-                          { times taken back before a call, ... }, { 1 when our producer checked it, ... } }, ... }
+                          { times taken back before a call, ... }, { flags: 1 our producer checked it, 2 its address
+                          was resolved again after HubSpot refuted a mapping, ... } }, ... }
 ]]
 local rcall = redis.call
 local batchId = ARGV[3]
@@ -43,14 +44,14 @@ local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 local function describe(objKey, entries)
-  local datas, reclaims, checked = {}, {}, {}
+  local datas, reclaims, flags = {}, {}, {}
   for j, entry in ipairs(entries) do
-    local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name')
+    local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name', 'resolves')
     datas[j] = job[1] or ''
     reclaims[j] = tonumber(job[2]) or 0
-    checked[j] = job[3] == K.CHECKED_JOB_NAME and 1 or 0
+    flags[j] = (job[3] == K.CHECKED_JOB_NAME and 1 or 0) + ((tonumber(job[4]) or 0) > 0 and 2 or 0)
   end
-  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, checked }
+  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, flags }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.

@@ -3,7 +3,9 @@
 
   Each routable job becomes an entry `seq:enqueuedAt:attempts:jobId` appended to its object's list; `seq` comes
   from one counter, so it orders updates as Redis saw them enqueued (the fencing sequence). An object that is not
-  in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time. Jobs whose
+  in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time. Objects are
+  records: an update addressed by a unique property's value (`idProperty`) goes to the record the value is known to
+  name, or, while none is known, waits in the value's unresolved list until resolve.lua finds its record. Jobs whose
   data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
   trace id already has an outcome is a repeated enqueue of a finished update: it is dropped.
 
@@ -61,11 +63,26 @@ for _, jobId in ipairs(ids) do
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
         local group = K.group(d.account or 'default', d.objectType)
-        local objKey = K.objectKey(group, d.idProperty or '', d.id)
-        rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId))
+        local objKey = d.idProperty == nil and K.objectKey(group, '', d.id) or nil
+        if objKey == nil then
+          -- Addressed by a unique property's value: its record, when the value is known to name one.
+          local addrKey = K.addressKey(group, d.idProperty, d.id)
+          local recordId = rcall('GET', K.address(addrKey))
+          if recordId then
+            objKey = K.objectKey(group, '', recordId)
+          else
+            rcall('RPUSH', K.unresolved(addrKey), K.entry(seq, ts, 0, jobId))
+            rcall('ZADD', K.unresolvedAddresses(group), 'NX', ts, addrKey)
+            if not groupsSeen[group] then
+              rcall('SADD', KEYS[3], group)
+              groupsSeen[group] = true
+            end
+          end
+        end
+        if objKey then rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId)) end
         -- A replay is older than what may have landed since: its object's fence must outlive it.
-        if fields[3] then rcall('PERSIST', K.landed(objKey)) end
-        if rcall('HEXISTS', KEYS[4], objKey) == 0 then
+        if objKey and fields[3] then rcall('PERSIST', K.landed(objKey)) end
+        if objKey and rcall('HEXISTS', KEYS[4], objKey) == 0 then
           rcall('ZADD', K.pending(group), 'NX', ts, objKey)
           if not groupsSeen[group] then
             rcall('SADD', KEYS[3], group)

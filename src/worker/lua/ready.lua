@@ -8,8 +8,9 @@
 
   Run twice: reads, and drops empty groups; a second run answers the same.
 
-  Returns: { now (ms), jobs still in the wait list, group, pending objects, oldest enqueue time, group, ... }
-  A group without claimable objects is dropped from the set (ingest and settle add it back).
+  Returns: { now (ms), jobs still in the wait list, group, pending objects, oldest enqueue time (-1 for none),
+  addresses waiting for resolution, group, ... }. A group with neither claimable objects nor addresses to resolve
+  is dropped from the set (ingest, settle and resolve add it back).
 ]]
 local rcall = redis.call
 local t = rcall('TIME')
@@ -17,13 +18,15 @@ local out = { t[1] * 1000 + math.floor(t[2] / 1000), rcall('LLEN', KEYS[2]) }
 for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   local key = K.pending(group)
   local n = rcall('ZCARD', key)
-  if n == 0 then
+  local unresolved = rcall('ZCARD', K.unresolvedAddresses(group))
+  if n == 0 and unresolved == 0 then
     rcall('SREM', KEYS[1], group)
   else
-    local oldest = rcall('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local oldest = n > 0 and tonumber(rcall('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) or -1
     out[#out + 1] = group
     out[#out + 1] = n
-    out[#out + 1] = tonumber(oldest[2])
+    out[#out + 1] = oldest
+    out[#out + 1] = unresolved
   end
 end
 return out

@@ -45,7 +45,11 @@
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
             landed: { prop: seq },
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
-            hold: { ms, jobs: [ jobId, ... ] } (optional) } ] }
+            hold: { ms, jobs: [ jobId, ... ] } (optional),
+            learn: [ { idProperty, value } ] (optional: unique values the record now has, see addresses.lua),
+            unresolve: [ { entry, address } ] (optional: updates whose cached mapping HubSpot refuted: the
+              mapping is dropped and they wait for their address to be looked up again) } ] }
+  ARGV[6] seconds a learnt address mapping is kept
 
   Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours, {'fail', message} when
   the batch was marked to fail and the plan hands updates back.
@@ -53,6 +57,7 @@
 local rcall = redis.call
 local batchId = ARGV[3]
 local ttl = tonumber(ARGV[4])
+local mapTtl = tonumber(ARGV[6])
 if rcall('EXISTS', KEYS[8]) == 1 then return 1 end
 if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
 
@@ -63,7 +68,7 @@ local plan = cjson.decode(ARGV[5])
 local failMark = rcall('HGET', KEYS[3], '#fail')
 if failMark then
   for _, obj in ipairs(plan.objects) do
-    if #obj.retry > 0 or #obj.requeue > 0 then return { 'fail', failMark } end
+    if #obj.retry > 0 or #obj.requeue > 0 or #(obj.unresolve or {}) > 0 then return { 'fail', failMark } end
   end
 end
 
@@ -92,8 +97,8 @@ for _, obj in ipairs(plan.objects) do
   local account, objectType, idProperty, id = K.parseObjectKey(objKey)
   local function facts(d, status, finishedAt)
     return {
-      trace = d.trace, status = status, account = account, objectType = objectType, id = id,
-      idProperty = idProperty, attempts = d.attempts, enqueuedAt = d.enqueuedAt, finishedAt = finishedAt,
+      trace = d.trace, status = status, account = account, objectType = objectType, id = d.id or id,
+      idProperty = d.idProperty or idProperty, attempts = d.attempts, enqueuedAt = d.enqueuedAt, finishedAt = finishedAt,
       hubspotObjectId = d.hubspotObjectId, error = d.error, fp = d.fp,
     }
   end
@@ -121,7 +126,23 @@ for _, obj in ipairs(plan.objects) do
     requeued = requeued + 1
   end
   if obj.hold then setHold(objKey, obj.hold) end
-  inflight = inflight + #obj.done + #obj.retry + #obj.requeue
+  -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
+  local recordId = idProperty == '' and id or nil
+  for _, l in ipairs(obj.learn or {}) do
+    if recordId then Addresses.remember(obj.group, l.idProperty, l.value, recordId, mapTtl) end
+  end
+  local unresolve = obj.unresolve or {}
+  for _, u in ipairs(unresolve) do
+    if recordId then Addresses.forget(u.address, recordId) end
+    local _, ts, _, jobId = K.parseEntry(u.entry)
+    -- Looked up again once: if HubSpot still does not know the record, the update fails.
+    rcall('HINCRBY', K.job(jobId), 'resolves', 1)
+    rcall('RPUSH', K.unresolved(u.address), u.entry)
+    rcall('ZADD', K.unresolvedAddresses(obj.group), 'NX', ts, u.address)
+    rcall('SADD', KEYS[4], obj.group)
+    requeued = requeued + 1
+  end
+  inflight = inflight + #obj.done + #obj.retry + #obj.requeue + #unresolve
   if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
   local first = rcall('LINDEX', listKey, 0)
   if first then

@@ -1,7 +1,8 @@
 --[[
-  Deletes a key only while it holds the given value. Releases the token refresh lock only when this replica still
-  holds it (a refresh that outlived the lock's TTL must not delete the lock a newer holder took), and drops a
-  shared token refused as expired only while it is that token (not the newer one a refresh stored meanwhile).
+  Deletes a key only while it holds the given value. Releases a lock only when this replica still holds it (work
+  that outlived the lock's TTL must not delete the lock a newer holder took: the token refresh lock, a group's
+  resolution lock), and drops a shared token refused as expired only while it is that token (not the newer one a
+  refresh stored meanwhile).
 
   KEYS[1] lock key, or shared token key
 
