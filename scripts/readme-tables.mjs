@@ -2,7 +2,7 @@
 // changing what they show: `npm run build && node scripts/readme-tables.mjs`; test/unit/readme-tables.test.ts
 // fails until the README matches.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configMarkdown } from '../dist/config.js';
+import { configMarkdown } from '../dist/config-docs.js';
 import { attemptPolicyMarkdown } from '../dist/hubspot/policy.js';
 import { keysMarkdown } from '../dist/keys.js';
 import { metricsMarkdown } from '../dist/metrics.js';

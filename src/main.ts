@@ -26,6 +26,7 @@ export async function runWorker(config: Config): Promise<number> {
     queueName: config.QUEUE_NAME,
     accounts: Object.fromEntries(accounts),
     hubspotBaseUrl: config.HUBSPOT_BASE_URL,
+    hubspotApiVersion: config.HUBSPOT_API_VERSION,
     httpTimeoutMs: config.HTTP_TIMEOUT_MS,
     rateLimit: {
       maxRequests: config.RATE_LIMIT_MAX,

@@ -9,6 +9,11 @@ export const WORKER_DEFAULTS = {
   redisUrl: 'redis://127.0.0.1:6379',
   queueName: 'hubspot-updates',
   hubspotBaseUrl: 'https://api.hubapi.com',
+  /**
+   * The date version in HubSpot's paths. HubSpot ships one each March and September; a version is supported for 18
+   * months after its release.
+   */
+  hubspotApiVersion: '2026-03',
   /** HubSpot's lowest private-app tier: 100 calls per 10 s. */
   maxRequests: 100,
   windowMs: 10_000,

@@ -36,6 +36,8 @@ export interface WorkerOptions {
   tokenProvider?: TokenProvider;
   /** Default `https://api.hubapi.com`. */
   hubspotBaseUrl?: string;
+  /** The date version in HubSpot's paths, default `2026-03` (`v3` for the older paths). */
+  hubspotApiVersion?: string;
   httpTimeoutMs?: number;
   /** Default per-account budget: 100 calls per 10 000 ms, HubSpot's lowest private-app tier. */
   rateLimit?: { maxRequests?: number; windowMs?: number; marginMs?: number };
@@ -145,6 +147,7 @@ export function createWorker(options: WorkerOptions): Worker {
   else {
     ownClient = createHubSpotClient({
       baseUrl: tunables.hubspotBaseUrl,
+      apiVersionPath: tunables.hubspotApiVersion,
       tokenProvider,
       timeoutMs: tunables.httpTimeoutMs,
       logger,

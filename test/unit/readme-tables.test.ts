@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DOCS, ConfigSchema, configMarkdown } from '../../src/config.js';
+import { ConfigSchema } from '../../src/config.js';
+import { CONFIG_DOCS, configMarkdown } from '../../src/config-docs.js';
 import { attemptPolicyMarkdown } from '../../src/hubspot/policy.js';
 import { KEY_TABLE, keysMarkdown } from '../../src/keys.js';
 import { createMetrics, metricsMarkdown } from '../../src/metrics.js';
