@@ -5,6 +5,7 @@ import {
   describeIssues,
   fingerprint as fingerprintOf,
   fingerprintOfJobData,
+  toHubSpotValue,
   type Update,
   type UpdateLimits,
   updateSchema,
@@ -219,9 +220,10 @@ function toRecord(input: BatchInput, objectKey: string): BatchInput {
   return { ...rest, id };
 }
 
+/** The values as they will be sent (a number as its plain decimal), which is what HubSpot's schema judges. */
 function stringProps(update: Update): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(update.properties)) out[k] = v === null ? '' : String(v);
+  for (const [k, v] of Object.entries(update.properties)) out[k] = toHubSpotValue(v);
   return out;
 }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../src/hubspot/policy.js';
 import { objectKeyOf } from '../../src/keys.js';
-import type { StoredOutcome } from '../../src/outcomes/record.js';
 import { fingerprintOfJobData } from '../../src/update.js';
 import { buildSettlePlan, type PlanOptions } from '../../src/worker/plan.js';
 import { prepareBatch } from '../../src/worker/prepare.js';
@@ -73,11 +72,7 @@ function slotOf(result: { plan: SettlePlan }, obj: ClaimedObject): Slot {
 function done(slot: Slot): Record<string, [string, number, string | undefined]> {
   return Object.fromEntries(
     slot.done.map((d) => {
-      const outcome = JSON.parse(d.outcome) as StoredOutcome;
-      expect(outcome.status).toBe(d.status);
-      expect(outcome.objectWriteTraceId).toBe(d.trace);
-      expect(d.category).toBe(outcome.error?.category);
-      return [d.trace, [d.status, outcome.attempts, outcome.error?.category]];
+      return [d.trace, [d.status, d.attempts, d.error?.category]];
     }),
   );
 }
@@ -132,17 +127,15 @@ describe('buildSettlePlan', () => {
     expect(result.summary).toEqual({ succeeded: 2, failed: 0, superseded: 1, retrying: 0, requeued: 0 });
   });
 
-  it('writes outcome records with the object, HubSpot id and fingerprint, and leaves finishedAt to Redis', () => {
+  it('gives settle the facts of each outcome (HubSpot id, fingerprint) and leaves the record and finishedAt to it', () => {
     const obj = threeUpdates('11');
     const slot = slotOf(plan([obj], [[0, { kind: 'succeeded', hubspotObjectId: '9002' }]]), obj);
     const a = slot.done.find((d) => d.trace === '11-a');
-    const outcome = JSON.parse(a?.outcome ?? '{}') as StoredOutcome;
-    expect(outcome).toEqual({
-      objectWriteTraceId: '11-a',
+    expect(a).toEqual({
+      job: obj.updates[1]?.entry.jobId,
+      seq: obj.updates[1]?.entry.seq,
+      trace: '11-a',
       status: 'succeeded',
-      account: 'acct-1',
-      objectType: 'contacts',
-      id: '11',
       attempts: 1,
       enqueuedAt: 5_001,
       hubspotObjectId: '9002',
@@ -200,7 +193,7 @@ describe('buildSettlePlan', () => {
     const result = plan([obj], [[0, { kind: 'poison', error, badProperties: ['firstname'] }]]);
     const slot = slotOf(result, obj);
     expect(done(slot)).toEqual({ '15-a': ['failed', 2, 'VALIDATION_ERROR'] });
-    expect(JSON.parse(slot.done[0]?.outcome ?? '{}').error).toEqual(error);
+    expect(slot.done[0]?.error).toEqual(error);
     // The rider wrote nothing that was sent, so it goes back too.
     expect(slot.requeue.sort()).toEqual([formatted(obj, '15-b'), formatted(obj, '15-r')].sort());
     expect(slot.retry).toEqual([]);
@@ -237,8 +230,7 @@ describe('buildSettlePlan', () => {
       ['s1', formatted(spending, 's1', 1), delay],
       ['s2', formatted(spending, 's2', 2), delay],
     ]);
-    const outcome = JSON.parse(retry[0]?.outcome ?? '{}') as StoredOutcome;
-    expect(outcome).toMatchObject({ status: 'retrying', attempts: 1, error: serverError });
+    expect(retry[0]).toMatchObject({ attempts: 1, error: serverError });
     // A refused connection never reached HubSpot: no attempt is spent.
     expect(slotOf(result, free).retry.map((r) => r.entry)).toEqual([
       formatted(free, '18-a'),
@@ -268,7 +260,7 @@ describe('buildSettlePlan', () => {
     const result = plan([obj], [[0, { kind: 'retry', reason: 'server_error', error: serverError }]]);
     const slot = slotOf(result, obj);
     expect(done(slot)).toEqual({ last: ['failed', 3, 'SERVER_ERROR'] });
-    expect(JSON.parse(slot.done[0]?.outcome ?? '{}').error).toEqual({
+    expect(slot.done[0]?.error).toEqual({
       ...serverError,
       message: 'gave up after 3 attempts: HTTP 502 from HubSpot',
     });

@@ -270,10 +270,9 @@ describe('prepareBatch: invalid job data fails early', () => {
     expect(seen).toEqual([{ flag: 'false', cleared: '', n: '42' }]);
   });
 
-  // Defect in prepare.ts: the validator is given `String(value)` rather than the value as sent
-  // (`toHubSpotValue`), so a number JavaScript writes in exponent form (1e21, 1e-7) is checked as "1e+21" and
-  // fails locally as INVALID_INTEGER, although it is sent in plain decimals, which HubSpot accepts.
-  it.fails('validates a number as the plain decimal it is sent as, not in exponent form', () => {
+  // A number JavaScript writes in exponent form (1e21, 1e-7) is sent in plain decimals, which HubSpot accepts: the
+  // schema check must judge that form, not "1e+21".
+  it('validates a number as the plain decimal it is sent as, not in exponent form', () => {
     const defs = definitionMap([{ name: 'amount', type: 'number' }]);
     const obj = object('115', [{ seq: 1, trace: 'big', properties: { amount: 1e21 } }]);
     const batch = prepareBatch(GROUP, [obj], (properties) => validateProperties(defs, properties));

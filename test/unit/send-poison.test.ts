@@ -46,6 +46,9 @@ function http(status: number, body: unknown): HubSpotAnswer {
 function port(isBad: (input: BatchInput) => boolean, rejection: (bad: BatchInput) => unknown) {
   const calls: BatchInput[][] = [];
   const hubspot: HubSpotPort = {
+    async batchRead(): Promise<HubSpotAnswer> {
+      throw new Error('sendBatch never reads');
+    },
     async batchUpdate(request: BatchRequest): Promise<HubSpotAnswer> {
       calls.push(request.inputs);
       request.onSent?.(Date.now());
