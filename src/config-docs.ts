@@ -105,6 +105,11 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
     meaning: 'Bound of a shutdown on SIGTERM: in-flight batches finish within it, the rest are handed back.',
   },
   OUTCOME_TTL_SECONDS: { meaning: 'How long outcomes (and failed updates, for replay) are kept.' },
+  OUTCOME_STREAM_RETENTION_SECONDS: {
+    meaning:
+      'How long the stream of terminal outcomes keeps an entry (`subscribeOutcomes`, `outcomes --follow`); a ' +
+      'consumer group further behind misses what was trimmed, though every outcome stays readable by trace id.',
+  },
   ADDRESS_TTL_SECONDS: {
     meaning:
       "How long the record id a unique property's value names (an email, say) is kept once looked up with " +

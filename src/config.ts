@@ -77,6 +77,7 @@ export const ConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(D.shutdownTimeoutMs),
   OUTCOME_TTL_SECONDS: int(60).default(D.outcomeTtlSeconds),
   ADDRESS_TTL_SECONDS: int(60).default(D.addressTtlSeconds),
+  OUTCOME_STREAM_RETENTION_SECONDS: int(60).default(D.outcomeStreamRetentionSeconds),
   UPDATE_MAX_VALUE_LENGTH: int(1).default(DEFAULT_UPDATE_LIMITS.maxValueLength),
   UPDATE_MAX_PROPERTIES: int(1).default(DEFAULT_UPDATE_LIMITS.maxProperties),
   VALIDATE_PROPERTIES: z

@@ -17,7 +17,14 @@ export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
 export type { Outcome, OutcomeError } from './outcomes/outcome.js';
 export { isTerminal, OutcomeStatus } from './outcomes/outcome.js';
-export type { EnqueueResult, Producer, ProducerOptions, TraceIdCheck } from './producer/producer.js';
+export type { OutcomeSubscription, SubscribeOptions } from './outcomes/subscribe.js';
+export type {
+  CheckedUpdates,
+  EnqueueResult,
+  Producer,
+  ProducerOptions,
+  TraceIdCheck,
+} from './producer/producer.js';
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
 export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
 export { TraceIdConflictError } from './producer/trace-ids.js';

@@ -13,7 +13,7 @@ export interface KeyDoc {
   readonly tail?: string;
   /** A BullMQ key, under `<bullPrefix>:<queueName>:`. */
   readonly bull?: boolean;
-  readonly type: 'string' | 'hash' | 'list' | 'set' | 'zset' | 'channel';
+  readonly type: 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
   /** What it holds. */
   readonly holds: string;
   /** Who writes it. */
@@ -293,13 +293,14 @@ const table = {
     writers: 'heartbeat; a clean shutdown removes; forgotten after an hour of silence',
     ttl: 'none',
   },
-  settledChannel: {
-    suffix: 'settled',
+  outcomeStream: {
+    suffix: 'outcomes',
     arg: '',
-    type: 'channel',
-    holds: 'pub/sub channel announcing settled batches, for `waitForOutcomes`',
-    writers: 'settle, the invalid-job pass',
-    ttl: '-',
+    type: 'stream',
+    holds:
+      'terminal outcomes as they happen, one entry per script that ended updates (`o`: a JSON array of records); consumer groups of `subscribeOutcomes`',
+    writers: 'settle, fail-account, resolve, the invalid-job pass; housekeeping trims',
+    ttl: 'OUTCOME_STREAM_RETENTION_SECONDS',
   },
   rateLog: {
     suffix: 'rate:',

@@ -69,8 +69,9 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'outcomes',
-    summary: 'print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId)',
-    usage: 'outcomes [FILE|-]',
+    summary:
+      'print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId), or --follow every outcome as it happens',
+    usage: 'outcomes [FILE|-] | outcomes --follow [--group G] [--consumer C] [--from-oldest]',
     run: (args, ctx) => runOutcomes(parseOutcomesArgs(args), ctx.config()),
   },
   {

@@ -11,8 +11,10 @@
   the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
   write) for the outcome's lifetime, so it can be replayed; any other end drops the job.
 
-  Outcome.count(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
-  rather than one per update.
+  Outcome.flush(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
+  rather than one per update, and appends the outcomes finish recorded to the outcome stream as one entry (field
+  `o`, a JSON array of records), which `subscribeOutcomes` and `waitForOutcomes` read. Housekeeping trims the
+  stream to its retention.
 
   Run twice: SET, HSET, EXPIRE, DEL and ZADD leave the same state when repeated; a caller that may run twice
   guards the counters (each caller's header says how).
@@ -21,6 +23,7 @@ local Outcome = {}
 do
   local call = redis.call
   local counts = {}
+  local finished = {}
 
   function Outcome.record(f)
     local o = {
@@ -42,7 +45,9 @@ do
   end
 
   function Outcome.finish(jobId, f, seq, keepJob, ttl)
-    call('SET', K.outcome(f.trace), Outcome.record(f), 'EX', ttl)
+    local record = Outcome.record(f)
+    call('SET', K.outcome(f.trace), record, 'EX', ttl)
+    finished[#finished + 1] = record
     bump(f.status)
     local jobKey = K.job(jobId)
     if f.status == 'failed' then
@@ -60,8 +65,10 @@ do
     end
   end
 
-  function Outcome.count(stats)
+  function Outcome.flush(stats)
     for field, n in pairs(counts) do call('HINCRBY', stats, field, n) end
     counts = {}
+    if #finished > 0 then call('XADD', K.outcomeStream, '*', 'o', '[' .. table.concat(finished, ',') .. ']') end
+    finished = {}
   end
 end

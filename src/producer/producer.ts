@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { isTerminal, type Outcome } from '../outcomes/outcome.js';
+import type { Outcome } from '../outcomes/outcome.js';
+import { StreamFollower } from '../outcomes/stream.js';
+import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from '../outcomes/subscribe.js';
+import { WaitTimeoutError, waitForOutcomes } from '../outcomes/wait.js';
+
+export { WaitTimeoutError };
+
 import { readOutcomes } from '../outcomes/reader.js';
 import { connectRedis } from '../redis.js';
 import {
@@ -91,22 +97,17 @@ export interface Producer {
   /** The outcome of one update: `queued` while waiting, null for a trace id never seen (or expired). */
   getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
   getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
+  /**
+   * Delivers every terminal outcome to a consumer group, at least once, with acknowledgements (see
+   * {@link SubscribeOptions}); on a connection of its own.
+   */
+  subscribeOutcomes(options: SubscribeOptions): OutcomeSubscription;
   /** Resolves once every id has a terminal outcome; rejects with {@link WaitTimeoutError} after `timeoutMs`. */
   waitForOutcomes(
     objectWriteTraceIds: readonly string[],
     options?: { timeoutMs?: number },
   ): Promise<Outcome[]>;
   close(): Promise<void>;
-}
-
-/** Raised by `waitForOutcomes` when the timeout passes first; carries the outcomes as they stood. */
-export class WaitTimeoutError extends Error {
-  readonly code = 'WAIT_TIMEOUT';
-  constructor(readonly outcomes: Array<Outcome | null>) {
-    const open = outcomes.filter((o) => !o || !isTerminal(o.status)).length;
-    super(`${open} of ${outcomes.length} updates had no terminal outcome before the timeout`);
-    this.name = 'WaitTimeoutError';
-  }
 }
 
 /** Sets of updates this module validated: only those are taken without validating again. */
@@ -162,8 +163,6 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         });
   // ioredis reconnects by itself; without a listener a dropped connection would print an unhandled error.
   if (owned) redis.on('error', () => {});
-  let subscriber: Redis | undefined;
-  const listeners = new Set<() => void>();
 
   const limits = options.limits ?? {};
 
@@ -205,15 +204,8 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     return results;
   }
 
-  async function subscribe(): Promise<void> {
-    if (subscriber) return;
-    subscriber = redis.duplicate();
-    subscriber.on('error', () => {});
-    subscriber.on('message', () => {
-      for (const l of listeners) l();
-    });
-    await subscriber.subscribe(keys.settledChannel);
-  }
+  // The outcome stream's tail, followed on a blocking connection of its own once something waits.
+  let follower: StreamFollower | undefined;
 
   return {
     async enqueue(update) {
@@ -238,39 +230,15 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     getOutcomes(ids) {
       return readOutcomes(redis, keys, ids);
     },
-    async waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
-      await subscribe();
-      const deadline = Date.now() + timeoutMs;
-      const result = new Map<string, Outcome | null>();
-      let open = [...new Set(ids)];
-      for (;;) {
-        const queriedAt = Date.now();
-        const fetched = await readOutcomes(redis, keys, open);
-        open = open.filter((id, i) => {
-          const o = fetched[i] ?? null;
-          result.set(id, o);
-          return !o || !isTerminal(o.status);
-        });
-        if (open.length === 0) return ids.map((id) => result.get(id) as Outcome);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new WaitTimeoutError(ids.map((id) => result.get(id) ?? null));
-        // Settles are announced on a channel; the poll bound covers a missed message.
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            listeners.delete(done);
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(left, 1000));
-          listeners.add(done);
-        });
-        // Under load batches settle many times a second: look at most every 50 ms rather than once per batch.
-        const since = Date.now() - queriedAt;
-        if (since < 50) await new Promise((r) => setTimeout(r, 50 - since));
-      }
+    subscribeOutcomes(subscription) {
+      return subscribeOutcomes(duplicateOf(redis), keys, subscription);
+    },
+    waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
+      follower ??= new StreamFollower(duplicateOf(redis), keys);
+      return waitForOutcomes(redis, keys, follower, ids, timeoutMs);
     },
     async close() {
-      if (subscriber) await subscriber.quit().catch(() => subscriber?.disconnect());
+      await follower?.close();
       if (owned) await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -280,4 +248,11 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 function holderOf(by: string, offset: number): TraceIdHolder {
   if (by.startsWith('call:')) return offset + Number(by.slice(5)) - 1;
   return by === 'finished' ? 'finished' : 'queued';
+}
+
+/** A connection of its own for blocking reads, with the same settings; errors are the loop's to handle. */
+function duplicateOf(redis: Redis): Redis {
+  const copy = redis.duplicate();
+  copy.on('error', () => {});
+  return copy;
 }

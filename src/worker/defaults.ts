@@ -41,5 +41,10 @@ export const WORKER_DEFAULTS = {
    * HubSpot's OBJECT_NOT_FOUND drops it sooner.
    */
   addressTtlSeconds: 24 * 3600,
+  /**
+   * How long the outcome stream keeps an entry (`subscribeOutcomes`, `outcomes --follow`): a consumer group that
+   * falls further behind misses what was trimmed (it can still read each outcome by trace id).
+   */
+  outcomeStreamRetentionSeconds: 3600,
   validateProperties: true,
 } as const;

@@ -28,6 +28,7 @@ export interface HousekeepingOptions {
   limiter: RateLimiter;
   ambiguousHoldMs: number;
   outcomeTtlSeconds: number;
+  outcomeStreamRetentionSeconds: number;
   limits?: Partial<UpdateLimits>;
   logger: Logger;
   metrics?: Metrics;
@@ -64,7 +65,10 @@ export class Housekeeping {
     // Broken in-flight marks cannot arise from a script run twice, only from older versions or manual edits: a
     // slice of them is checked every tenth tick.
     const sweep = this.#ticks++ % HOUSEKEEPING.sweepEveryTicks === 0 ? HOUSEKEEPING.sweepMarks : 0;
-    const t = await o.store.tick(o.ambiguousHoldMs, { sweep });
+    const t = await o.store.tick(o.ambiguousHoldMs, {
+      sweep,
+      streamRetentionMs: o.outcomeStreamRetentionSeconds * 1000,
+    });
     this.#pruneCursor = (
       await pruneFailed(o.redis, o.keys, {
         outcomeTtlSeconds: o.outcomeTtlSeconds,

@@ -70,6 +70,8 @@ export interface WorkerOptions {
    * (default 86 400 s); an OBJECT_NOT_FOUND for it drops it sooner.
    */
   addressTtlSeconds?: number;
+  /** How long the outcome stream keeps an entry (default 3 600 s). */
+  outcomeStreamRetentionSeconds?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   authPauseMs?: number;

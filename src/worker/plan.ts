@@ -111,7 +111,9 @@ export function buildSettlePlan(
           const address = refutedAddress(m, prepared.objectKey, fate.error.category);
           if (address) {
             // The cached record is gone (merged, deleted) or the value moved: the address is looked up again.
-            (slot(m).unresolve ??= []).push({ entry: formatEntry(m.entry), address });
+            const target = slot(m);
+            target.unresolve ??= [];
+            target.unresolve.push({ entry: formatEntry(m.entry), address });
             summary.requeued++;
             return;
           }

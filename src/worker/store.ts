@@ -214,13 +214,13 @@ export class QueueStore {
    */
   async tick(
     holdMs: number,
-    options: { limit?: number; sweep?: number } = {},
+    options: { limit?: number; sweep?: number; streamRetentionMs?: number } = {},
   ): Promise<{ promoted: number; reclaimed: number; nextDueMs: number; repaired: number }> {
     const k = this.#keys;
     const r = (await scripts.tick.run(
       this.#redis,
       [k.delayed, k.leases, k.inflight, k.groups, k.stats, k.holds, k.held, k.sweepCursor],
-      [...k.scriptArgs, options.limit ?? 500, holdMs, options.sweep ?? 100],
+      [...k.scriptArgs, options.limit ?? 500, holdMs, options.sweep ?? 100, options.streamRetentionMs ?? 0],
     )) as number[];
     return { promoted: r[0] ?? 0, reclaimed: r[1] ?? 0, nextDueMs: r[2] ?? -1, repaired: r[3] ?? 0 };
   }

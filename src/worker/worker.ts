@@ -142,6 +142,7 @@ export class BatchWorker {
       limiter,
       ambiguousHoldMs: settings.ambiguousHoldMs,
       outcomeTtlSeconds: settings.outcomeTtlSeconds,
+      outcomeStreamRetentionSeconds: settings.outcomeStreamRetentionSeconds,
       ...(settings.limits ? { limits: settings.limits } : {}),
       logger: settings.logger,
       ...(settings.metrics ? { metrics: settings.metrics } : {}),

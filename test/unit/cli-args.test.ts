@@ -85,8 +85,20 @@ describe('command-line parsing', () => {
     expect(parseStatusArgs(['--json'])).toEqual({ json: true });
     expect(parseStatusArgs([])).toEqual({ json: false });
     expect(usageError(() => parseStatusArgs(['--jsn']))).toBe('unknown flag "--jsn"');
-    expect(parseOutcomesArgs(['-'])).toEqual({ source: '-' });
-    expect(parseOutcomesArgs([])).toEqual({ source: undefined });
+    expect(parseOutcomesArgs(['-'])).toEqual({ kind: 'lookup', source: '-' });
+    expect(parseOutcomesArgs([])).toEqual({ kind: 'lookup', source: undefined });
+    expect(parseOutcomesArgs(['--follow'])).toEqual({ kind: 'follow', group: 'cli', startAt: 'new' });
+    expect(
+      parseOutcomesArgs(['--follow', '--group', 'billing', '--consumer', 'pod-1', '--from-oldest']),
+    ).toEqual({
+      kind: 'follow',
+      group: 'billing',
+      consumer: 'pod-1',
+      startAt: 'oldest',
+    });
+    expect(usageError(() => parseOutcomesArgs(['--group', 'g']))).toBe('--group needs --follow');
+    expect(usageError(() => parseOutcomesArgs(['--follow', 'ids.txt']))).toContain('not an input');
+    expect(usageError(() => parseOutcomesArgs(['--follow', '--group', 'a b']))).toContain('--group expects');
     expect(usageError(() => parseOutcomesArgs(['a', 'b']))).toContain('"b"');
     expect(usageError(() => parseOutcomesArgs(['--json']))).toBe('unknown flag "--json"');
     expect(usageError(() => parseSimulatorArgs(['--port', 'x']))).toContain('--port');

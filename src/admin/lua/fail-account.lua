@@ -149,6 +149,6 @@ if pending + delayed > 0 then
   if pending > 0 then rcall('HINCRBY', KEYS[3], 'pending', -pending) end
   if delayed > 0 then rcall('HINCRBY', KEYS[3], 'delayed', -delayed) end
 end
-Outcome.count(KEYS[3])
+Outcome.flush(KEYS[3])
 rcall('SET', KEYS[5], cjson.encode({ pending, delayed, inflight }), 'EX', tonumber(ARGV[7]))
 return { pending, delayed, inflight }

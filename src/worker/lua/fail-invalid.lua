@@ -31,6 +31,5 @@ for i = 4, #ARGV, 2 do
     failed = failed + 1
   end
 end
-Outcome.count(KEYS[2])
-if failed > 0 then rcall('PUBLISH', K.settledChannel, 'invalid') end
+Outcome.flush(KEYS[2])
 return failed

@@ -85,9 +85,6 @@ for i = 6, #ARGV, 3 do
   rcall('DEL', listKey)
   rcall('ZREM', KEYS[4], addrKey)
 end
-Outcome.count(KEYS[3])
-if failed > 0 then
-  rcall('HINCRBY', KEYS[3], 'pending', -failed)
-  rcall('PUBLISH', K.settledChannel, 'resolve')
-end
+Outcome.flush(KEYS[3])
+if failed > 0 then rcall('HINCRBY', KEYS[3], 'pending', -failed) end
 return { moved, failed }

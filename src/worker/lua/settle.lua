@@ -159,9 +159,8 @@ end
 rcall('DEL', KEYS[3])
 rcall('ZREM', KEYS[2], batchId)
 rcall('SET', KEYS[8], '1', 'PX', 600000)
-Outcome.count(KEYS[6])
+Outcome.flush(KEYS[6])
 if inflight > 0 then rcall('HINCRBY', KEYS[6], 'inflight', -inflight) end
 if requeued > 0 then rcall('HINCRBY', KEYS[6], 'pending', requeued) end
 if delayed > 0 then rcall('HINCRBY', KEYS[6], 'delayed', delayed) end
-if settled > 0 then rcall('PUBLISH', K.settledChannel, batchId) end
 return 1

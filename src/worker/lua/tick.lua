@@ -6,7 +6,8 @@
       started a call, the call may still apply: its updates come back with one more attempt counted, and their
       objects are held (only those updates may be sent) until the hold time after the call's own deadline. A
       batch that never called HubSpot costs no attempt and no hold;
-    - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists.
+    - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists;
+    - trims the outcome stream to its retention (consumers that fell further behind lose what was trimmed).
 
   Run twice: every step acts only on what is due or broken at the time it runs, so a second run finds nothing left
   to do; only its counts differ.
@@ -24,6 +25,7 @@
   ARGV[3] max items of each kind per call
   ARGV[4] hold after a lost lease whose call may have gone out (ms)
   ARGV[5] in-flight marks to check in this run (0: no sweep)
+  ARGV[6] how long the outcome stream keeps entries (ms): older ones are trimmed
 
   Returns: { promoted, reclaimed batches, ms until the next retry or hold end is due or -1, repaired marks }
 ]]
@@ -141,6 +143,9 @@ if sweep > 0 then
     end
   end
 end
+
+local retention = tonumber(ARGV[6]) or 0
+if retention > 0 then rcall('XTRIM', K.outcomeStream, 'MINID', '~', now - retention) end
 
 local nextDue = -1
 for _, key in ipairs({ KEYS[1], KEYS[7] }) do

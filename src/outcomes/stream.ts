@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../keys.js';
+import type { Outcome } from './outcome.js';
+import { parseOutcomeRecord } from './record.js';
+
+/** One entry of the outcome stream: its id and the outcomes one script ended (settle of a batch, say). */
+export interface OutcomeEntry {
+  id: string;
+  outcomes: Outcome[];
+}
+
+type RawEntry = [id: string, fields: string[]];
+
+/** Reads a stream entry's outcomes (field `o`, a JSON array of records); an entry it cannot read has none. */
+export function parseOutcomeEntry([id, fields]: RawEntry): OutcomeEntry {
+  const at = fields.indexOf('o');
+  const text = at >= 0 ? fields[at + 1] : undefined;
+  if (text === undefined) return { id, outcomes: [] };
+  try {
+    const records = JSON.parse(text) as unknown[];
+    return { id, outcomes: records.map((r) => parseOutcomeRecord(JSON.stringify(r))) };
+  } catch {
+    return { id, outcomes: [] };
+  }
+}
+
+/** The id of the stream's newest entry, `0-0` when it is empty: reading after it gets every later outcome. */
+export async function streamTail(redis: Redis, keys: QueueKeys): Promise<string> {
+  const last = (await redis.xrevrange(keys.outcomeStream, '+', '-', 'COUNT', 1)) as RawEntry[];
+  return last[0]?.[0] ?? '0-0';
+}
+
+/** Entries after `after` (exclusive), at most `count`. */
+export async function entriesAfter(
+  redis: Redis,
+  keys: QueueKeys,
+  after: string,
+  count: number,
+): Promise<OutcomeEntry[]> {
+  const raw = (await redis.xrange(keys.outcomeStream, `(${after}`, '+', 'COUNT', count)) as RawEntry[];
+  return raw.map(parseOutcomeEntry);
+}
+
+/**
+ * Follows the stream's tail on its own blocking connection and hands every new entry to the listeners, while it
+ * has any: what `waitForOutcomes` waits on. A listener also reads what came between its own start and its
+ * registration (`entriesAfter`), so together nothing settled after its start is missed; a dropped connection or
+ * a Redis restart only delays it (the stream is persisted with the rest of the queue, and waiters read records
+ * again from time to time besides).
+ */
+export class StreamFollower {
+  readonly #redis: Redis;
+  readonly #keys: QueueKeys;
+  readonly #listeners = new Set<(entry: OutcomeEntry) => void>();
+  #loop: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(redis: Redis, keys: QueueKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  listen(listener: (entry: OutcomeEntry) => void): () => void {
+    this.#listeners.add(listener);
+    this.#loop ??= this.#follow().finally(() => {
+      this.#loop = undefined;
+    });
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#redis.disconnect();
+    await this.#loop;
+  }
+
+  async #follow(): Promise<void> {
+    let cursor: string | undefined;
+    while (this.#listeners.size > 0 && !this.#closed) {
+      try {
+        cursor ??= await streamTail(this.#redis, this.#keys);
+        const read = (await this.#redis.xread(
+          'COUNT',
+          100,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          this.#keys.outcomeStream,
+          cursor,
+        )) as Array<[string, RawEntry[]]> | null;
+        for (const raw of read?.[0]?.[1] ?? []) {
+          const entry = parseOutcomeEntry(raw);
+          cursor = entry.id;
+          for (const l of this.#listeners) l(entry);
+        }
+      } catch {
+        if (this.#closed) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+}

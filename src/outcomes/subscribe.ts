@@ -1,0 +1,141 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../keys.js';
+import type { Outcome } from './outcome.js';
+import { type OutcomeEntry, parseOutcomeEntry } from './stream.js';
+
+type RawEntry = [id: string, fields: string[]];
+
+/** Options of {@link subscribeOutcomes}. */
+export interface SubscribeOptions {
+  /** The consumer group: every group gets every outcome once; the consumers of one group share them. */
+  group: string;
+  /** This consumer's name in the group (default `<host>-<pid>`): a consumer restarted under its name first gets
+   * what it had been given and not acknowledged. */
+  consumer?: string;
+  /**
+   * Called with the outcomes of one stream entry (those one batch ended); the entry is acknowledged once it
+   * resolves. When it throws, the entry is not acknowledged: it is given again (to this consumer after
+   * `retryMs`, or to another of the group once it has been idle for `claimIdleMs`).
+   */
+  handler: (outcomes: Outcome[]) => void | Promise<void>;
+  /** Where a group that does not exist yet starts: `new` outcomes only (default) or the `oldest` the stream keeps. */
+  startAt?: 'new' | 'oldest';
+  /** Entries read at a time (default 20). */
+  count?: number;
+  /** Entries a consumer of the group was given and has not acknowledged for this long are taken over (default 30 s). */
+  claimIdleMs?: number;
+  /** Pause after a failed handler or a lost connection (default 1 s). */
+  retryMs?: number;
+  /** Told about a failed handler or read; the subscription goes on. */
+  onError?: (err: unknown) => void;
+}
+
+/** A running subscription; `close()` stops it after the entry in hand (it stays unacknowledged if unfinished). */
+export interface OutcomeSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Delivers every terminal outcome to a consumer group at least once: a Redis Streams consumer group over the
+ * queue's outcome stream, with acknowledgements. A consumer that dies leaves its unacknowledged entries pending:
+ * restarted under the same name it gets them first; otherwise another consumer of the group takes them over once
+ * they have been idle for `claimIdleMs`. An acknowledged entry is never given again. `redis` must be a connection
+ * of its own (reads block on it); the subscription closes it.
+ */
+export function subscribeOutcomes(
+  redis: Redis,
+  keys: QueueKeys,
+  options: SubscribeOptions,
+): OutcomeSubscription {
+  const stream = keys.outcomeStream;
+  const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
+  const count = options.count ?? 20;
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const retryMs = options.retryMs ?? 1_000;
+  let closed = false;
+  let claimedAt = 0;
+
+  const handle = async (entries: OutcomeEntry[]): Promise<boolean> => {
+    for (const entry of entries) {
+      if (closed) return false;
+      try {
+        if (entry.outcomes.length > 0) await options.handler(entry.outcomes);
+      } catch (err) {
+        options.onError?.(err);
+        return false;
+      }
+      await redis.xack(stream, options.group, entry.id);
+    }
+    return true;
+  };
+
+  const loop = async () => {
+    try {
+      await redis.xgroup(
+        'CREATE',
+        stream,
+        options.group,
+        options.startAt === 'oldest' ? '0' : '$',
+        'MKSTREAM',
+      );
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    // What this consumer was given before (a restart under its name) comes first.
+    let backlog = true;
+    while (!closed) {
+      try {
+        if (Date.now() - claimedAt >= claimIdleMs / 2) {
+          claimedAt = Date.now();
+          const claimed = (await redis.xautoclaim(
+            stream,
+            options.group,
+            consumer,
+            claimIdleMs,
+            '0-0',
+            'COUNT',
+            count,
+          )) as [string, RawEntry[], string[]?];
+          // Entries trimmed while pending come back as ids only: there is nothing left to deliver.
+          for (const id of claimed[2] ?? []) await redis.xack(stream, options.group, id);
+          if (claimed[1].length > 0) backlog = true;
+        }
+        const args = ['GROUP', options.group, consumer, 'COUNT', count, ...(backlog ? [] : ['BLOCK', 1000])];
+        const read = (await redis.call(
+          'XREADGROUP',
+          ...args,
+          'STREAMS',
+          stream,
+          backlog ? '0' : '>',
+        )) as Array<[string, RawEntry[]]> | null;
+        const raw = read?.[0]?.[1] ?? [];
+        // A pending entry trimmed meanwhile comes back without fields: nothing is left to deliver.
+        for (const [id, fields] of raw) if (fields === null) await redis.xack(stream, options.group, id);
+        const entries = raw.filter(([, fields]) => fields !== null).map(parseOutcomeEntry);
+        if (backlog && entries.length === 0) backlog = false;
+        if (!(await handle(entries))) {
+          backlog = true;
+          await sleep(retryMs);
+        }
+      } catch (err) {
+        if (closed) return;
+        options.onError?.(err);
+        backlog = true;
+        await sleep(retryMs);
+      }
+    }
+  };
+  const running = loop();
+  return {
+    async close() {
+      closed = true;
+      redis.disconnect();
+      await running.catch(() => {});
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

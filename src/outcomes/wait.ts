@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../keys.js';
+import { isTerminal, type Outcome } from './outcome.js';
+import { readOutcomes } from './reader.js';
+import { entriesAfter, type OutcomeEntry, type StreamFollower, streamTail } from './stream.js';
+
+/** How often a waiter reads its open records again whatever the stream says (a trimmed or lost stream). */
+const REREAD_MS = 5_000;
+
+/** Raised by `waitForOutcomes` when the timeout passes first; carries the outcomes as they stood. */
+export class WaitTimeoutError extends Error {
+  readonly code = 'WAIT_TIMEOUT';
+  constructor(readonly outcomes: Array<Outcome | null>) {
+    const open = outcomes.filter((o) => !o || !isTerminal(o.status)).length;
+    super(`${open} of ${outcomes.length} updates had no terminal outcome before the timeout`);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/**
+ * Resolves with every id's terminal outcome. The stream's tail is noted before the records are read, and every
+ * stream entry after it is looked at (the follower's, plus a catch-up read of what came before the follower
+ * took this waiter), so an outcome settled between the read and the wait is never missed; records are read again
+ * every few seconds in case the stream lost entries (trimmed, or a Redis without persistence restarted).
+ */
+export async function waitForOutcomes(
+  redis: Redis,
+  keys: QueueKeys,
+  follower: StreamFollower,
+  ids: readonly string[],
+  timeoutMs: number,
+): Promise<Outcome[]> {
+  const deadline = Date.now() + timeoutMs;
+  const result = new Map<string, Outcome | null>();
+  const open = new Set(ids);
+  let wake: () => void = () => {};
+  const take = (entry: OutcomeEntry) => {
+    for (const o of entry.outcomes) {
+      if (open.has(o.objectWriteTraceId) && isTerminal(o.status)) {
+        result.set(o.objectWriteTraceId, o);
+        open.delete(o.objectWriteTraceId);
+      }
+    }
+    if (open.size === 0) wake();
+  };
+  const reread = async () => {
+    const list = [...open];
+    const fetched = await readOutcomes(redis, keys, list);
+    list.forEach((id, i) => {
+      const o = fetched[i] ?? null;
+      if (!result.has(id) || o) result.set(id, o);
+      if (o && isTerminal(o.status)) open.delete(id);
+    });
+  };
+  let tail = await streamTail(redis, keys);
+  await reread();
+  if (open.size === 0) return ids.map((id) => result.get(id) as Outcome);
+  const stop = follower.listen(take);
+  try {
+    // What settled between the tail read and the follower taking this waiter.
+    for (let entries = await entriesAfter(redis, keys, tail, 500); entries.length > 0; ) {
+      for (const e of entries) take(e);
+      tail = entries.at(-1)?.id ?? tail;
+      entries = entries.length < 500 ? [] : await entriesAfter(redis, keys, tail, 500);
+    }
+    while (open.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new WaitTimeoutError(ids.map((id) => result.get(id) ?? null));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, REREAD_MS));
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        wake = done;
+      });
+      if (open.size > 0) await reread().catch(() => {});
+    }
+    return ids.map((id) => result.get(id) as Outcome);
+  } finally {
+    stop();
+  }
+}
