@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { within } from '../connections.js';
 import type { QueueKeys } from '../keys.js';
 import type { Outcome } from './outcome.js';
 import { parseOutcomeRecord } from './record.js';
@@ -10,6 +11,9 @@ export interface OutcomeEntry {
 }
 
 type RawEntry = [id: string, fields: string[]];
+
+/** How long closing waits for the blocked read to give up. */
+export const CLOSE_WAIT_MS = 1_000;
 
 /** Reads a stream entry's outcomes (field `o`, a JSON array of records); an entry it cannot read has none. */
 export function parseOutcomeEntry([id, fields]: RawEntry): OutcomeEntry {
@@ -53,6 +57,7 @@ export class StreamFollower {
   readonly #keys: QueueKeys;
   readonly #listeners = new Set<(entry: OutcomeEntry) => void>();
   #loop: Promise<void> | undefined;
+  #cursor: string | undefined;
   #closed = false;
 
   constructor(redis: Redis, keys: QueueKeys) {
@@ -60,11 +65,17 @@ export class StreamFollower {
     this.#keys = keys;
   }
 
-  /** Adds a listener; returns the function that removes it. */
-  listen(listener: (entry: OutcomeEntry) => void): () => void {
+  /**
+   * Adds a listener; returns the function that removes it. A follower that is not running yet starts after
+   * `from` (the listener's own view of the tail), so nothing between the listener's start and its registration
+   * falls between the two.
+   */
+  listen(listener: (entry: OutcomeEntry) => void, from: string): () => void {
     this.#listeners.add(listener);
+    this.#cursor ??= from;
     this.#loop ??= this.#follow().finally(() => {
       this.#loop = undefined;
+      this.#cursor = undefined;
     });
     return () => this.#listeners.delete(listener);
   }
@@ -72,14 +83,15 @@ export class StreamFollower {
   async close(): Promise<void> {
     this.#closed = true;
     this.#redis.disconnect();
-    await this.#loop;
+    // A read re-queued while ioredis was reconnecting is never settled by disconnect(): do not wait on it.
+    await within(CLOSE_WAIT_MS, this.#loop ?? Promise.resolve());
   }
 
   async #follow(): Promise<void> {
-    let cursor: string | undefined;
     while (this.#listeners.size > 0 && !this.#closed) {
       try {
-        cursor ??= await streamTail(this.#redis, this.#keys);
+        this.#cursor ??= await streamTail(this.#redis, this.#keys);
+        const cursor = this.#cursor;
         const read = (await this.#redis.xread(
           'COUNT',
           100,
@@ -91,7 +103,7 @@ export class StreamFollower {
         )) as Array<[string, RawEntry[]]> | null;
         for (const raw of read?.[0]?.[1] ?? []) {
           const entry = parseOutcomeEntry(raw);
-          cursor = entry.id;
+          this.#cursor = entry.id;
           for (const l of this.#listeners) l(entry);
         }
       } catch {

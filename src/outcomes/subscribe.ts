@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { within } from '../connections.js';
 import type { QueueKeys } from '../keys.js';
 import type { Outcome } from './outcome.js';
-import { type OutcomeEntry, parseOutcomeEntry } from './stream.js';
+import { CLOSE_WAIT_MS, type OutcomeEntry, parseOutcomeEntry } from './stream.js';
 
 type RawEntry = [id: string, fields: string[]];
 
@@ -131,7 +132,8 @@ export function subscribeOutcomes(
     async close() {
       closed = true;
       redis.disconnect();
-      await running.catch(() => {});
+      // A read re-queued while ioredis was reconnecting is never settled by disconnect(): do not wait on it.
+      await within(CLOSE_WAIT_MS, running);
     },
   };
 }

@@ -7,6 +7,9 @@ import { entriesAfter, type OutcomeEntry, type StreamFollower, streamTail } from
 /** How often a waiter reads its open records again whatever the stream says (a trimmed or lost stream). */
 const REREAD_MS = 5_000;
 
+/** Pause before a failed read is tried again. */
+const RETRY_MS = 250;
+
 /** Raised by `waitForOutcomes` when the timeout passes first; carries the outcomes as they stood. */
 export class WaitTimeoutError extends Error {
   readonly code = 'WAIT_TIMEOUT';
@@ -52,20 +55,38 @@ export async function waitForOutcomes(
       if (o && isTerminal(o.status)) open.delete(id);
     });
   };
-  let tail = await streamTail(redis, keys);
-  await reread();
+  // A reply that never comes (a connection cut again and again) must not hold the caller past its deadline, and
+  // a read that fails (Redis restarting) is tried again until then.
+  const timeout = () => new WaitTimeoutError(ids.map((id) => result.get(id) ?? null));
+  const untilDeadline = async <T>(read: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await byDeadline(read(), deadline, timeout);
+      } catch (err) {
+        if (err instanceof WaitTimeoutError || Date.now() >= deadline)
+          throw err instanceof WaitTimeoutError ? err : timeout();
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  };
+  let tail = await untilDeadline(() => streamTail(redis, keys));
+  await untilDeadline(reread);
   if (open.size === 0) return ids.map((id) => result.get(id) as Outcome);
-  const stop = follower.listen(take);
+  // A follower not yet running starts at this waiter's tail; one running already delivers what comes after its
+  // own cursor, and the catch-up below reads what came between this tail and that cursor.
+  const stop = follower.listen(take, tail);
   try {
-    // What settled between the tail read and the follower taking this waiter.
-    for (let entries = await entriesAfter(redis, keys, tail, 500); entries.length > 0; ) {
+    for (
+      let entries = await untilDeadline(() => entriesAfter(redis, keys, tail, 500));
+      entries.length > 0;
+    ) {
       for (const e of entries) take(e);
       tail = entries.at(-1)?.id ?? tail;
-      entries = entries.length < 500 ? [] : await entriesAfter(redis, keys, tail, 500);
+      entries = entries.length < 500 ? [] : await untilDeadline(() => entriesAfter(redis, keys, tail, 500));
     }
     while (open.size > 0) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new WaitTimeoutError(ids.map((id) => result.get(id) ?? null));
+      if (left <= 0) throw timeout();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, REREAD_MS));
         function done() {
@@ -74,10 +95,25 @@ export async function waitForOutcomes(
         }
         wake = done;
       });
-      if (open.size > 0) await reread().catch(() => {});
+      // A failed reread is only a missed chance: the follower and the next reread go on.
+      if (open.size > 0) {
+        await byDeadline(reread(), deadline, timeout).catch((err: unknown) => {
+          if (err instanceof WaitTimeoutError) throw err;
+        });
+      }
     }
     return ids.map((id) => result.get(id) as Outcome);
   } finally {
     stop();
   }
+}
+
+/** `p`, or `onTimeout()` thrown once `deadline` (epoch ms) passes first. */
+function byDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()));
+  });
+  p.catch(() => {});
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { closeConnection } from '../connections.js';
 import { queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { Outcome } from '../outcomes/outcome.js';
@@ -109,6 +110,9 @@ export interface Producer {
   ): Promise<Outcome[]>;
   close(): Promise<void>;
 }
+
+/** How long `close()` waits for Redis to answer QUIT before dropping the connection (it may be reconnecting). */
+const CLOSE_TIMEOUT_MS = 1_000;
 
 /** Sets of updates this module validated: only those are taken without validating again. */
 const checkedSets = new WeakSet<CheckedUpdates>();
@@ -239,7 +243,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     },
     async close() {
       await follower?.close();
-      if (owned) await redis.quit().catch(() => redis.disconnect());
+      if (owned) await closeConnection(redis, CLOSE_TIMEOUT_MS);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { within } from './connections.js';
+import { within } from '../connections.js';
 
 /** How long one wait on BullMQ's marker blocks (s). */
 const MARKER_WAIT_S = 5;

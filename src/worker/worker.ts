@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { closeConnection, connectWithRetry, StartAbortedError, within } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { AddressStore } from './addresses.js';
-import { closeConnection, connectWithRetry, StartAbortedError, within } from './connections.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
 import { HOUSEKEEPING, Housekeeping } from './housekeeping.js';

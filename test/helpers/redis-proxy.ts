@@ -19,7 +19,7 @@ export interface RedisProxy {
    * stays open (a half-open TCP connection), until the client gives up on it.
    */
   stall(): void;
-  /** Blips at random every `minMs`..`maxMs` until {@link RedisProxy.stopBlips}. */
+  /** Blips at random every `minMs`..`maxMs` until {@link RedisProxy.stopBlips}; at most one is armed at a time. */
   startBlips(options: { minMs: number; maxMs: number; random?: () => number }): void;
   stopBlips(): void;
   /** Refuses (cuts) every connection while on, as a Redis that is down. */
@@ -112,10 +112,13 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     },
     startBlips({ minMs, maxMs, random = Math.random }) {
       stopBlips();
+      const periodic: Armed = {};
       const next = () => {
         timer = setTimeout(
           () => {
-            armed.push({});
+            // Faults come with time, they do not pile up while no request passes: an idle spell followed by a
+            // reconnect would otherwise meet one armed blip per request, its ready check included, for ever.
+            if (!armed.includes(periodic)) armed.push(periodic);
             next();
           },
           minMs + (maxMs - minMs) * random(),

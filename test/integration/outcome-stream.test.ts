@@ -1,0 +1,285 @@
+/**
+ * The outcome stream against real Redis and the simulator: consumer groups get every terminal outcome at least
+ * once and an acknowledged one never again, a dead consumer's entries are taken over or resumed, the CLI's
+ * `outcomes --follow` survives a SIGKILL, and `waitForOutcomes` misses nothing across lost replies, cut
+ * connections and a Redis restart.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
+import type { Outcome } from '../../src/outcomes/outcome.js';
+import type { OutcomeSubscription, SubscribeOptions } from '../../src/outcomes/subscribe.js';
+import { createProducer, type Producer } from '../../src/producer/producer.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import {
+  boundedWaits,
+  CLI,
+  TOKEN,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+  waitFor,
+} from '../helpers/pipeline.js';
+import { privateRedis } from '../helpers/private-redis.js';
+import { startRedisProxy } from '../helpers/redis-proxy.js';
+import { onCleanup, redisUrl, track } from '../helpers/resources.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'superseded']);
+
+function seededUpdates(sim: Simulator, n: number, tag: string) {
+  sim.createObjects(
+    TOKEN,
+    'contacts',
+    Array.from({ length: n }, (_, i) => ({ id: String(10_000 + i), properties: {} })),
+  );
+  return Array.from({ length: n }, (_, i) => ({
+    objectType: 'contacts',
+    id: String(10_000 + i),
+    properties: { firstname: `${tag}-${i}` },
+  }));
+}
+
+/** A subscription closed after the test; collects what it was given. */
+function collect(
+  producer: Producer,
+  options: Omit<SubscribeOptions, 'handler'> & { handler?: SubscribeOptions['handler'] },
+): { seen: Outcome[]; subscription: OutcomeSubscription } {
+  const seen: Outcome[] = [];
+  const subscription = producer.subscribeOutcomes({
+    ...options,
+    handler:
+      options.handler ??
+      ((outcomes) => {
+        seen.push(...outcomes);
+      }),
+  });
+  const done = track('outcome subscription');
+  onCleanup(async () => {
+    await subscription.close();
+    done();
+  });
+  return { seen, subscription };
+}
+
+const ids = (outcomes: ReadonlyArray<{ objectWriteTraceId: string }>) =>
+  outcomes.map((o) => o.objectWriteTraceId);
+const duplicatesOf = (list: string[]) => list.filter((id, i) => list.indexOf(id) !== i);
+
+describe('outcome stream', () => {
+  it('every group gets every terminal outcome; the consumers of a group share them; an acknowledged entry is never given again', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-groups');
+    const producer = testProducer(queue);
+    const a1 = collect(producer, { group: 'a', consumer: 'a1' });
+    const a2 = collect(producer, { group: 'a', consumer: 'a2' });
+    const b = collect(producer, { group: 'b' });
+    const redis = new Redis(redisUrl());
+    onCleanup(() => redis.disconnect());
+    const keys = queueKeys(queue);
+    // The groups exist before anything settles, so `new` loses nothing.
+    await waitFor(
+      async () =>
+        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 2,
+      {
+        what: 'both consumer groups',
+      },
+    );
+    await testWorker(queue, sim);
+    const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 300, 'v1')));
+
+    const groupA = () => [...ids(a1.seen), ...ids(a2.seen)];
+    await waitFor(() => groupA().length >= 300 && b.seen.length >= 300, {
+      what: '300 outcomes in each group',
+    });
+    expect(new Set(groupA())).toEqual(new Set(enqueued));
+    expect(duplicatesOf(groupA()), 'outcomes group a was given twice').toEqual([]);
+    expect(new Set(ids(b.seen))).toEqual(new Set(enqueued));
+    expect(b.seen.every((o) => TERMINAL.has(o.status))).toBe(true);
+    await waitFor(async () => ((await redis.xpending(keys.outcomeStream, 'a')) as [number])[0] === 0, {
+      what: 'group a to have acknowledged everything',
+    });
+
+    // A new consumer of group a gets what settles from now on, not what the group acknowledged.
+    await a1.subscription.close();
+    await a2.subscription.close();
+    const a3 = collect(producer, { group: 'a', consumer: 'a3' });
+    const [late] = await producer.enqueueMany([
+      { objectType: 'contacts', id: '10000', properties: { lastname: 'late' } },
+    ]);
+    await waitFor(() => a3.seen.length >= 1, { what: 'the late outcome' });
+    expect(ids(a3.seen)).toEqual([late?.objectWriteTraceId]);
+  });
+
+  it("a handler that throws gets its entry again; a dead consumer's pending entries go to another after claimIdleMs", async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-claim');
+    const producer = testProducer(queue);
+    let failures = 0;
+    // This consumer takes entries and never acknowledges one: a consumer that dies while handling.
+    const dying = collect(producer, {
+      group: 'g',
+      consumer: 'dying',
+      retryMs: 50,
+      handler: () => {
+        failures++;
+        throw new Error('handler failed');
+      },
+      onError: () => {},
+    });
+    const redis = new Redis(redisUrl());
+    onCleanup(() => redis.disconnect());
+    const keys = queueKeys(queue);
+    await waitFor(
+      async () =>
+        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
+      {
+        what: 'the group',
+      },
+    );
+    await testWorker(queue, sim);
+    const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 50, 'v1')));
+    await waitFor(() => failures >= 2, { what: 'the handler to fail and be given the entry again' });
+    await dying.subscription.close();
+
+    const heir = collect(producer, { group: 'g', consumer: 'heir', claimIdleMs: 300 });
+    await waitFor(() => new Set(ids(heir.seen)).size >= 50, { what: 'the heir to take every outcome over' });
+    expect(new Set(ids(heir.seen))).toEqual(new Set(enqueued));
+    await waitFor(async () => ((await redis.xpending(keys.outcomeStream, 'g')) as [number])[0] === 0, {
+      what: 'nothing left pending',
+    });
+  });
+
+  it('outcomes --follow: 2,000 outcomes to a group of two CLI consumers, one SIGKILLed and restarted; all delivered, none twice after acknowledgement', async () => {
+    const sim = await testSimulator({ latencyMs: { min: 5, max: 30 } });
+    const queue = testQueue('stream-cli');
+    const producer = testProducer(queue);
+    const keys = queueKeys(queue);
+    const redis = new Redis(redisUrl());
+    onCleanup(() => redis.disconnect());
+    const follower = (consumer: string) => cliFollower(queue, consumer);
+    const c1 = follower('c1');
+    let c2 = follower('c2');
+    await waitFor(
+      async () =>
+        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
+      {
+        what: 'the cli group',
+      },
+    );
+    await testWorker(queue, sim, { batchLingerMs: 5 });
+    const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 2_000, 'v1')));
+
+    await waitFor(() => c2.lines().length >= 100, { what: 'c2 to print some outcomes' });
+    c2.child.kill('SIGKILL');
+    await once(c2.child, 'exit');
+    // What c2 had been given and not acknowledged when it died: the only outcomes that may be printed twice.
+    const pending = (await redis.xpending(keys.outcomeStream, 'cli', '-', '+', 10_000, 'c2')) as Array<
+      [string, string, number, number]
+    >;
+    const unacked = new Set<string>();
+    for (const [entryId] of pending) {
+      const [entry] = (await redis.xrange(keys.outcomeStream, entryId, entryId)) as Array<[string, string[]]>;
+      const records = JSON.parse(entry?.[1][1] ?? '[]') as Array<{
+        objectWriteTraceId?: string;
+        id?: string;
+      }>;
+      for (const r of records) unacked.add(String(r.objectWriteTraceId ?? r.id));
+    }
+    const before = c2.lines();
+    c2 = follower('c2');
+
+    const printed = () =>
+      [...c1.lines(), ...before, ...c2.lines()].map((l) => (JSON.parse(l) as Outcome).objectWriteTraceId);
+    await waitFor(() => new Set(printed()).size >= 2_000, {
+      timeoutMs: 60_000,
+      what: 'every outcome printed',
+    });
+    expect(new Set(printed())).toEqual(new Set(enqueued));
+    const twice = duplicatesOf(printed());
+    expect(
+      twice.filter((id) => !unacked.has(id)),
+      'acknowledged outcomes printed twice',
+    ).toEqual([]);
+    await waitFor(async () => ((await redis.xpending(keys.outcomeStream, 'cli')) as [number])[0] === 0, {
+      what: 'the group to acknowledge everything',
+    });
+  });
+
+  it('waitForOutcomes misses nothing while its connection loses replies and is cut', async () => {
+    const sim = await testSimulator({ latencyMs: { min: 5, max: 30 } });
+    const queue = testQueue('stream-wait-cut');
+    const proxy = await startRedisProxy();
+    onCleanup(() => proxy.stopBlips());
+    const direct = testProducer(queue);
+    const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
+    const done = track('proxied producer');
+    onCleanup(async () => {
+      await waiter.close();
+      done();
+    });
+    await testWorker(queue, sim, { batchLingerMs: 20 });
+    const enqueued = ids(await direct.enqueueMany(seededUpdates(sim, 500, 'v1')));
+    proxy.startBlips({ minMs: 100, maxMs: 300 });
+    const outcomes = await waiter.waitForOutcomes(enqueued, { timeoutMs: 45_000 });
+    proxy.stopBlips();
+    expect(proxy.blips).toBeGreaterThan(0);
+    expect(ids(outcomes)).toEqual(enqueued);
+    expect(outcomes.every((o) => TERMINAL.has(o.status))).toBe(true);
+  });
+
+  it('waitForOutcomes started before a Redis restart resolves with the outcomes settled after it', async () => {
+    const sim = await testSimulator();
+    const redis = await privateRedis();
+    const queue = `stream-restart-${process.pid}`;
+    const producer = boundedWaits(createProducer({ redis: redis.url, queueName: queue }));
+    const done = track('producer on the private redis');
+    onCleanup(async () => {
+      await producer.close();
+      done();
+    });
+    const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 200, 'v1')));
+    // The waiter subscribes while nothing is settled, then Redis restarts, then a worker drains.
+    const waiting = producer.waitForOutcomes(enqueued, { timeoutMs: 45_000 });
+    await redis.restart({ downMs: 300 });
+    await testWorker(queue, sim, { redisUrl: redis.url });
+    const outcomes = await waiting;
+    expect(ids(outcomes)).toEqual(enqueued);
+    expect(outcomes.every((o) => o.status === 'succeeded')).toBe(true);
+  });
+});
+
+/** `outcomes --follow --group cli --consumer <name>` in its own process; killed after the test. */
+function cliFollower(queue: string, consumer: string): { child: ChildProcess; lines(): string[] } {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'outcomes', '--follow', '--group', 'cli', '--consumer', consumer],
+    {
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), QUEUE_NAME: queue },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', () => {});
+  const done = track(`outcomes --follow ${consumer}`);
+  const exited = once(child, 'exit');
+  onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    done();
+  });
+  // Only whole lines: a SIGKILL can cut the last one.
+  return {
+    child,
+    lines: () =>
+      out
+        .split('\n')
+        .slice(0, -1)
+        .filter((l) => l.startsWith('{')),
+  };
+}
