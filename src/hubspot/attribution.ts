@@ -1,4 +1,5 @@
 import type { BatchInput } from './port.js';
+import { inputPropertyProblems } from './problems.js';
 import { type BatchError, type BatchResponse, type BatchResult, contextStrings } from './responses.js';
 import type { InputResult, VerdictError } from './verdict.js';
 
@@ -136,8 +137,13 @@ export function attributeBatchAnswer(
   const out = inputs.map((input, i): InputResult => {
     const trace = input.objectWriteTraceId;
     const own = errorsOf[i] ?? [];
-    const chosen = own.find((e) => !isRetryableInputCategory(e.category ?? 'UNKNOWN')) ?? own[0];
-    if (chosen) return failure(trace, chosen, facts);
+    const final = own.filter((e) => !isRetryableInputCategory(e.category ?? 'UNKNOWN'));
+    const chosen = final[0] ?? own[0];
+    if (chosen) {
+      const result = failure(trace, chosen, facts);
+      const bad = final.length > 0 ? inputPropertyProblems(input, final) : undefined;
+      return bad && !result.ok ? { ...result, badProperties: bad } : result;
+    }
     const why = ambiguous.get(i);
     if (why === undefined && confirmed.has(i)) {
       const objectId = confirmed.get(i);

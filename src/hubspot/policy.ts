@@ -168,7 +168,9 @@ export const ATTEMPT_POLICY = {
     ambiguous: false,
     backoff: 'none',
     description:
-      'A 207 error of a final category (VALIDATION_ERROR, CONFLICT, ...) names the input: it fails.',
+      'A 207 error of a final category (VALIDATION_ERROR, CONFLICT, ...) names the input: it fails. When its ' +
+      'errors only refuse properties the input writes, they are split like a 400: the updates that wrote those ' +
+      'fail, the others are sent again without them.',
   },
   validation_400: {
     retry: false,
@@ -198,6 +200,16 @@ export const ATTEMPT_POLICY = {
     ambiguous: false,
     backoff: 'none',
     description: 'Other final 4xx (404 unknown object type, 409, 415, ...): every input fails.',
+  },
+  newer_unconfirmed: {
+    retry: true,
+    spendsAttempt: true,
+    ambiguous: false,
+    backoff: 'exponential',
+    description:
+      'Not sent: a newer value of a property it writes went out in a call whose outcome is unknown, so it may ' +
+      'not be written over it, nor be called superseded by a value that may never land. It waits (no call is ' +
+      'made), and is superseded once that value lands, or sent again if it fails.',
   },
   lease_expired: {
     retry: true,

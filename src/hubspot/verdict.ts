@@ -20,6 +20,11 @@ export type InputResult =
       error: VerdictError;
       retryable: boolean;
       reason?: 'unaccounted';
+      /**
+       * The property values HubSpot refused, when that is all its errors for the input say (a VALIDATION_ERROR
+       * naming a property the input writes): only the updates that wrote them fail, as for a 400.
+       */
+      badProperties?: PropertyProblem[];
     };
 
 /** What a 400 tells about which inputs poisoned the batch. */

@@ -1,3 +1,4 @@
+import type { PropertyProblem } from '../hubspot/error-messages.js';
 import type { BatchVerdict } from '../hubspot/verdict.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
@@ -7,6 +8,19 @@ export interface PoisonFate {
   kind: 'poison';
   error: OutcomeError;
   badProperties: string[];
+}
+
+/**
+ * The fate of an input HubSpot refused property values of, in a 400 or a 207: its error says what was wrong with
+ * each (HubSpot's messages), and only the updates that wrote those properties fail (see `buildSettlePlan`).
+ */
+export function poisonFate(error: OutcomeError, problems: readonly PropertyProblem[]): PoisonFate {
+  const message = problems.length > 0 ? problems.map((p) => p.message).join('; ') : error.message;
+  return {
+    kind: 'poison',
+    error: { ...error, message },
+    badProperties: [...new Set(problems.map((p) => p.name))],
+  };
 }
 
 /** What a rejected part becomes: its poison inputs, and the parts to send again next, in order. */
@@ -37,15 +51,7 @@ export function isolate(
   if (hint.batchTooLarge && part.length > 1) return { poison: poisoned, again: halves(part) };
   const implicated = new Set(hint.traceIds);
   const poison = part.filter((i) => implicated.has(trace(i)));
-  const error = (i: number): OutcomeError => {
-    const problems = hint.badProperties[trace(i)] ?? [];
-    const message = problems.length > 0 ? problems.map((p) => p.message).join('; ') : verdict.error.message;
-    return { ...verdict.error, message };
-  };
-  const fail = (i: number) => {
-    const names = [...new Set((hint.badProperties[trace(i)] ?? []).map((p) => p.name))];
-    poisoned.set(i, { kind: 'poison', error: error(i), badProperties: names });
-  };
+  const fail = (i: number) => poisoned.set(i, poisonFate(verdict.error, hint.badProperties[trace(i)] ?? []));
 
   if (poison.length > 0) {
     for (const i of poison) fail(i);

@@ -1,4 +1,4 @@
-import { ATTEMPT_POLICY, backoffDelayMs } from '../hubspot/policy.js';
+import { ATTEMPT_POLICY, type AttemptReason, backoffDelayMs } from '../hubspot/policy.js';
 import { addressKeyOf, formatEntry, parseObjectKey } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { EndFacts } from '../outcomes/record.js';
@@ -75,9 +75,44 @@ export function buildSettlePlan(
     }
   };
 
+  /** Backs the updates off for `reason`, together (they come back and merge again), or fails them once spent. */
+  const retry = (
+    members: readonly Member[],
+    reason: AttemptReason,
+    error: OutcomeError,
+    retryAfterMs?: number,
+  ) => {
+    const row = ATTEMPT_POLICY[reason];
+    const spent = (m: Member) => (row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts);
+    const delayMs = backoffDelayMs(reason, Math.max(1, ...members.map(spent)), {
+      baseMs: options.backoffBaseMs,
+      maxMs: options.backoffMaxMs,
+      windowMs: options.windowMs,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
+    for (const m of members) {
+      const attempts = spent(m);
+      if (unfinished) {
+        finish(m, 'failed', attempts, { error: unfinished });
+        continue;
+      }
+      if (attempts >= options.maxAttempts) {
+        finish(m, 'failed', attempts, {
+          error: { ...error, message: `gave up after ${attempts} attempts: ${error.message}` },
+        });
+        continue;
+      }
+      const entry = formatEntry({ ...m.entry, attempts });
+      slot(m).retry.push({ entry, delayMs, ...facts(m, attempts, { error }) });
+      summary.retrying++;
+    }
+  };
+
   for (const d of batch.early) {
     if (d.status === 'failed') finish(d.member, 'failed', d.member.entry.attempts, { error: d.error });
     else if (d.status === 'requeue') requeue(d.member);
+    else if (d.status === 'wait') retry([d.member], 'newer_unconfirmed', unconfirmedError(d.properties));
     else finish(d.member, 'superseded', d.member.entry.attempts);
   }
 
@@ -125,43 +160,24 @@ export function buildSettlePlan(
         // Only the updates that wrote a bad property fail; the others are sent again without it.
         const bad = prepared.members.filter((m) => m.wins.some((p) => fate.badProperties.includes(p)));
         const failing = bad.length > 0 ? bad : prepared.members;
+        // HubSpot refused these values: no call carrying them applied, so they no longer fence older ones.
+        const target = slot(prepared.members[0] as Member);
+        const refuted = { ...target.refuted };
+        for (const p of fate.badProperties) {
+          const seq = prepared.sequences[p];
+          if (seq !== undefined) refuted[p] = seq;
+        }
+        if (Object.keys(refuted).length > 0) target.refuted = refuted;
         for (const m of prepared.members) {
           if (failing.includes(m)) finish(m, 'failed', m.entry.attempts + 1, { error: fate.error });
           else requeue(m);
         }
         break;
       }
-      case 'retry': {
-        const row = ATTEMPT_POLICY[fate.reason];
-        const spent = (m: Member) => (row.spendsAttempt ? m.entry.attempts + 1 : m.entry.attempts);
+      case 'retry':
         // One wait for the whole input: its updates come back together and merge into the same input again.
-        const delayMs = backoffDelayMs(fate.reason, Math.max(1, ...prepared.members.map(spent)), {
-          baseMs: options.backoffBaseMs,
-          maxMs: options.backoffMaxMs,
-          windowMs: options.windowMs,
-          ...(fate.retryAfterMs !== undefined ? { retryAfterMs: fate.retryAfterMs } : {}),
-          ...(options.random ? { random: options.random } : {}),
-        });
-        prepared.members.forEach((m) => {
-          const attempts = spent(m);
-          if (unfinished) {
-            finish(m, 'failed', attempts, { error: unfinished });
-            return;
-          }
-          if (attempts >= options.maxAttempts) {
-            const error = {
-              ...fate.error,
-              message: `gave up after ${attempts} attempts: ${fate.error.message}`,
-            };
-            finish(m, 'failed', attempts, { error });
-            return;
-          }
-          const entry = formatEntry({ ...m.entry, attempts });
-          slot(m).retry.push({ entry, delayMs, ...facts(m, attempts, { error: fate.error }) });
-          summary.retrying++;
-        });
+        retry(prepared.members, fate.reason, fate.error, fate.retryAfterMs);
         break;
-      }
       case 'requeue':
         for (const m of prepared.members) requeue(m);
         break;
@@ -173,6 +189,15 @@ export function buildSettlePlan(
 interface Extra {
   error?: OutcomeError;
   hubspotObjectId?: string;
+}
+
+function unconfirmedError(properties: readonly string[]): OutcomeError {
+  return {
+    category: 'NEWER_VALUE_UNCONFIRMED',
+    message:
+      `a newer value of ${properties.join(', ')} was sent in a call whose outcome is unknown: this older value ` +
+      'may not be written after it, and is not superseded unless that value is confirmed to have landed',
+  };
 }
 
 function facts(m: Member, attempts: number, extra: Extra): EndFacts {

@@ -43,7 +43,12 @@ export type EarlyDecision =
   | { member: Member; status: 'failed'; error: OutcomeError }
   | { member: Member; status: 'superseded' }
   /** Not sent in this batch: back to pending as it was, without spending an attempt. */
-  | { member: Member; status: 'requeue'; reason: string };
+  | { member: Member; status: 'requeue'; reason: string }
+  /**
+   * Not sent, and not superseded yet: newer values of these properties went out in a call whose outcome is
+   * unknown, so this value may not be written and is decided once those are (see `mergeObjectUpdates`).
+   */
+  | { member: Member; status: 'wait'; properties: string[] };
 
 export interface PreparedBatch {
   account: string;
@@ -166,6 +171,10 @@ export function prepareBatch(
     for (const trace of merge.fenced) {
       const member = byTrace.get(trace);
       if (member) early.push({ member, status: 'superseded' });
+    }
+    for (const { trace, properties } of merge.waiting) {
+      const member = byTrace.get(trace);
+      if (member) early.push({ member, status: 'wait', properties });
     }
     if (!merge.input) continue;
     const input = toRecord(merge.input, obj.objectKey);

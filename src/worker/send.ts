@@ -7,7 +7,7 @@ import type { BatchVerdict } from '../hubspot/verdict.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { AccountBudget, BudgetPort, Grant, PauseReason } from '../ratelimit/budget.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
-import { halves, isolate, type PoisonFate } from './isolate.js';
+import { halves, isolate, type PoisonFate, poisonFate } from './isolate.js';
 import { rateLimitPause } from './pauses.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
 
@@ -171,7 +171,8 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
             // An input the answer does not account for may have applied.
             const ambiguous = ATTEMPT_POLICY[reason].ambiguous;
             fates.set(i, { kind: 'retry', reason, error: r.error, ...(ambiguous ? { ambiguous } : {}) });
-          } else fates.set(i, { kind: 'failed', error: r.error });
+          } else if (r.badProperties) fates.set(i, poisonFate(r.error, r.badProperties));
+          else fates.set(i, { kind: 'failed', error: r.error });
         }
         break;
       }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { type Entry, parseEntry, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { EndFacts, RecordFacts } from '../outcomes/record.js';
+import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
 const ending = { keys: true, libs: ['finish.lua', 'addresses.lua'] } as const;
@@ -61,6 +62,11 @@ export interface SettlePlan {
     hold?: { ms: number; jobs: string[] };
     /** Per property, the sequence of the value a call that may have applied carried (the tentative fence). */
     sent: Record<string, number>;
+    /**
+     * Per property, the sequence of a value HubSpot refused (a property problem of a 400 or 207): no call carrying
+     * it applied, so it leaves the property's tentative fence (see settle.lua).
+     */
+    refuted?: Record<string, number>;
     /** Unique property values the record (its key is its id) now has, learnt from the input that landed. */
     learn?: Array<{ idProperty: string; value: string }>;
     /**
@@ -165,7 +171,7 @@ export class QueueStore {
       const flags = (o[5] ?? []) as number[];
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
-        landed[landedFlat[i] as string] = Number(landedFlat[i + 1]);
+        landed[landedFlat[i] as string] = fenceOf(landedFlat[i] as string, landedFlat[i + 1] as string);
       return {
         objectKey: String(o[0]),
         updates: entries.map((raw, i) => ({

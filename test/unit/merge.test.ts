@@ -132,7 +132,15 @@ describe('tentative fences of calls that may have applied', () => {
     const sent = { '~firstname': 20 };
     const alone = mergeObjectUpdates([u(10, { firstname: 'old' })], sent);
     expect(alone.input).toBeUndefined();
-    expect(alone.fenced).toEqual(['t10']);
+    // Not superseded: the value at seq 20 may never land. It waits for that value to be decided.
+    expect(alone.fenced).toEqual([]);
+    expect(alone.waiting).toEqual([{ trace: 't10', properties: ['firstname'] }]);
+    const riding = mergeObjectUpdates([u(10, { firstname: 'old' }), u(20, { firstname: 'new' })], sent);
+    expect(riding.riders).toEqual(['t10']);
+    expect(riding.waiting).toEqual([]);
+    expect(mergeObjectUpdates([u(10, { firstname: 'old' })], { ...sent, firstname: 20 }).fenced).toEqual([
+      't10',
+    ]);
     const retry = mergeObjectUpdates(
       [u(10, { firstname: 'old', lastname: 'x' }), u(20, { firstname: 'new' })],
       sent,

@@ -9,6 +9,11 @@
   given time: until then only the updates of that call may be claimed again (claim.lua), so a late apply of the
   call can never land after a newer value. An existing hold that ends later is kept, and its updates with it.
 
+  Tentative fences: `~prop` lists (comma separated, ascending) the sequences of the values of `prop` sent in calls
+  that may have applied; the newest of them bars older values. A refused value is taken out (no call carrying it
+  applied: HubSpot refuses the same value the same way), so the values it barred may be written again, and so
+  are values a landed fence covers.
+
   Fences: an object's fence stays persistent while updates of the object are left in the queue (pending, or a
   retry); once none is, it expires with the outcome TTL, which also outlives every failed update of the object
   kept for replay.
@@ -45,6 +50,7 @@
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
             landed: { prop: seq },
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
+            refuted: { prop: seq } (optional: values HubSpot refused, which leave the tentative fence),
             hold: { ms, jobs: [ jobId, ... ] } (optional),
             learn: [ { idProperty, value } ] (optional: unique values the record now has, see addresses.lua),
             unresolve: [ { entry, address } ] (optional: updates whose cached mapping HubSpot refuted: the
@@ -111,10 +117,32 @@ for _, obj in ipairs(plan.objects) do
     local cur = tonumber(rcall('HGET', landedKey, prop))
     if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
   end
-  -- A call that may have applied: no value older than the ones it carried may be written after it.
-  for prop, seq in pairs(obj.sent or {}) do
-    local cur = tonumber(rcall('HGET', landedKey, '~' .. prop))
-    if cur == nil or seq > cur then rcall('HSET', landedKey, '~' .. prop, seq) end
+  -- Tentative fences: a call that may have applied adds what it carried (no value older than those may be written
+  -- after it); a value HubSpot refused leaves (no call carrying it applied); a value as old as a landed one is
+  -- covered by the landed fence.
+  local tentative = {}
+  for prop, seq in pairs(obj.sent or {}) do tentative[prop] = true end
+  for prop, seq in pairs(obj.refuted or {}) do tentative[prop] = true end
+  for prop in pairs(obj.landed) do tentative[prop] = true end
+  for prop in pairs(tentative) do
+    local field = '~' .. prop
+    local raw = rcall('HGET', landedKey, field)
+    if raw or (obj.sent and obj.sent[prop]) then
+      local landedSeq = tonumber(rcall('HGET', landedKey, prop)) or -1
+      local refuted = obj.refuted and obj.refuted[prop]
+      local seqs, seen = {}, {}
+      local function keep(seq)
+        if seq > landedSeq and seq ~= refuted and not seen[seq] then seqs[#seqs + 1] = seq; seen[seq] = true end
+      end
+      for part in string.gmatch(raw or '', '[^,]+') do keep(tonumber(part)) end
+      if obj.sent and obj.sent[prop] then keep(obj.sent[prop]) end
+      table.sort(seqs)
+      if #seqs == 0 then
+        if raw then rcall('HDEL', landedKey, field) end
+      else
+        rcall('HSET', landedKey, field, table.concat(seqs, ','))
+      end
+    end
   end
   for _, r in ipairs(obj.retry) do
     rcall('SET', K.outcome(r.trace), Outcome.record(facts(r, 'retrying', nil)), 'EX', ttl)
