@@ -29,7 +29,7 @@ const table = {
     bull: true,
     type: 'list',
     holds: "BullMQ's wait list: ids of jobs not yet ingested",
-    writers: 'producers (LPUSH); ingest pops',
+    writers: "producers (LPUSH); ingest pops; fail-account removes the account's jobs",
     ttl: 'none',
   },
   marker: {
@@ -100,7 +100,7 @@ const table = {
     arg: '',
     type: 'string',
     holds: 'counter giving every ingested update its sequence number (enqueue order, the fencing order)',
-    writers: 'ingest',
+    writers: 'ingest; fail-account, for the jobs it fails before ingest',
     ttl: 'none',
   },
   groups: {

@@ -9,6 +9,14 @@ const failAccountScript = luaScript('failAccount', new URL('./lua/fail-account.l
   libs: ['finish.lua'],
 });
 
+const failWaitScript = luaScript('failAccountWait', new URL('./lua/fail-account-wait.lua', import.meta.url), {
+  keys: true,
+  libs: ['finish.lua', 'job-data.lua'],
+});
+
+/** Jobs of the wait list one script call examines at most (one HMGET and one JSON decode each). */
+export const WAIT_CHUNK = 1000;
+
 /** What `fail-account` did: updates failed now, and updates in flight marked to fail at their settle. */
 export interface FailAccountResult {
   /** Updates failed by this request (with `dryRun`: that would be). */
@@ -28,6 +36,65 @@ export interface FailAccountOptions {
    * made up when absent.
    */
   requestId?: string;
+  /** Jobs of the wait list one script call examines at most; default {@link WAIT_CHUNK}. */
+  waitChunk?: number;
+}
+
+/** Options of one pass of {@link failWaiting}. */
+export interface FailWaitingOptions {
+  /** The error message recorded in each outcome. */
+  message: string;
+  outcomeTtlSeconds: number;
+  dryRun?: boolean;
+  /** Names the pass; each script call stores its result under `<requestId>:wait:<n>`. */
+  requestId?: string;
+  /** Jobs one script call examines at most; default {@link WAIT_CHUNK}. */
+  chunk?: number;
+}
+
+/**
+ * Fails the account's jobs still in BullMQ's wait list (enqueued, not yet ingested by a worker) and takes them
+ * off it, one bounded script call at a time (lua/fail-account-wait.lua), oldest first; yields how many each
+ * call failed (with `dryRun`: would fail). Safe while workers ingest and producers enqueue: it ends once it has
+ * examined as many jobs as the list held when it began, so jobs enqueued meanwhile may or may not be failed.
+ */
+export async function* failWaiting(
+  redis: Redis,
+  keys: QueueKeys,
+  account: string,
+  options: FailWaitingOptions,
+): AsyncGenerator<number> {
+  const requestId = options.requestId ?? randomUUID();
+  const chunk = options.chunk ?? WAIT_CHUNK;
+  let cursor = 0;
+  let boundary = '';
+  let examined = 0;
+  let length: number | undefined;
+  for (let call = 0; ; call++) {
+    const r = (await failWaitScript.run(
+      redis,
+      [keys.wait, keys.seq, keys.stats, keys.request(`${requestId}:wait:${call}`)],
+      [
+        ...keys.scriptArgs,
+        account,
+        options.outcomeTtlSeconds,
+        options.message,
+        options.dryRun ? '1' : '0',
+        REQUEST_RESULT_TTL_SECONDS,
+        chunk,
+        cursor,
+        boundary,
+      ],
+    )) as [number, number, string, number, number, number];
+    const [failed, nextCursor, nextBoundary, done, seen, lengthNow] = r;
+    yield failed;
+    length ??= lengthNow;
+    examined += seen;
+    // Every job the list held at the start was examined or popped by then; what came later was not asked for.
+    if (done === 1 || examined >= length) return;
+    cursor = nextCursor;
+    boundary = nextBoundary;
+  }
 }
 
 /** The message of an operator's fail-account when none is given. */
@@ -36,8 +103,8 @@ export function defaultFailReason(account: string): string {
 }
 
 /**
- * Fails every update of an account that waits to be sent (pending, held, behind an object in flight, or in
- * backoff), as an operator decision, e.g. after its credentials were revoked for good (a 401 only pauses it),
+ * Fails every update of an account that waits to be sent (still in BullMQ's wait list, pending, held, behind an
+ * object in flight, or in backoff), as an operator decision, e.g. after its credentials were revoked for good (a 401 only pauses it),
  * and marks the account's batches in flight: their settle fails what it would have handed back or retried (what
  * their call settled stays). Failed updates keep their jobs, so `retryFailed` brings them back. Outcomes are
  * written to live `outcomeTtlSeconds`. See lua/fail-account.lua.
@@ -48,24 +115,29 @@ export async function failAccount(
   account: string,
   options: FailAccountOptions & { outcomeTtlSeconds: number },
 ): Promise<FailAccountResult> {
+  const requestId = options.requestId ?? randomUUID();
+  const reason = options.reason ?? defaultFailReason(account);
+  // The wait list first: what ingest moves meanwhile is failed by the script below, like any waiting update.
+  let waiting = 0;
+  const scan = failWaiting(redis, keys, account, {
+    message: reason,
+    outcomeTtlSeconds: options.outcomeTtlSeconds,
+    requestId,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.waitChunk !== undefined ? { chunk: options.waitChunk } : {}),
+  });
+  for await (const failed of scan) waiting += failed;
   const r = (await failAccountScript.run(
     redis,
-    [
-      keys.groups,
-      keys.delayed,
-      keys.stats,
-      keys.failed,
-      keys.request(options.requestId ?? randomUUID()),
-      keys.leases,
-    ],
+    [keys.groups, keys.delayed, keys.stats, keys.failed, keys.request(requestId), keys.leases],
     [
       ...keys.scriptArgs,
       account,
       options.outcomeTtlSeconds,
-      options.reason ?? defaultFailReason(account),
+      reason,
       options.dryRun ? '1' : '0',
       REQUEST_RESULT_TTL_SECONDS,
     ],
   )) as number[];
-  return { failed: (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
+  return { failed: waiting + (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
 }

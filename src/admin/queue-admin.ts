@@ -54,8 +54,9 @@ export interface QueueAdmin {
    */
   pruneFailed(options?: { maxAged?: number; maxChecked?: number }): Promise<PruneResult>;
   /**
-   * Fails every waiting update of the account and marks its batches in flight to fail what they would hand
-   * back; `failed` counts the first, `inFlight` the updates the marked batches hold.
+   * Fails every waiting update of the account (those still in BullMQ's wait list included; the holds of its
+   * objects stay) and marks its batches in flight to fail what they would hand back; `failed` counts the
+   * first, `inFlight` the updates the marked batches hold.
    */
   failAccount(account: string, options?: FailAccountOptions): Promise<FailAccountResult>;
   /** Lifts the account's pause (a daily stop included) on every replica. */

@@ -7,7 +7,10 @@ import { fenceOf } from './merge.js';
 const queue = { keys: true } as const;
 const ending = { keys: true, libs: ['finish.lua', 'addresses.lua'] } as const;
 const scripts = {
-  ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), queue),
+  ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
+    keys: true,
+    libs: ['job-data.lua'],
+  }),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),

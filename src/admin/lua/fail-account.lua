@@ -4,6 +4,10 @@
   revoked for good. The failed updates keep their jobs, so
   `retry-failed` can bring them back once the account works again.
 
+  Only updates fail: the holds of the account's objects (a call that may still apply, settle.lua) and their
+  fences stay, so an update enqueued later is still not sent before the hold ends and cannot land under an
+  older value that call carried.
+
   Batches of the account in flight are marked (`#fail` in their record, the message): their settle fails what
   it would hand back or retry, and records what their call settled as it happened (settle.lua). Marking here
   and settling there are each atomic, so an update settled before this script is failed here (it waits again)
@@ -94,14 +98,13 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   end
 end
 
--- Held objects wait in the held zset, not in their group's pending zset.
+-- Held objects wait in the held zset, not in their group's pending zset. Only their updates fail: the hold and
+-- the held entry stay, because the call that set the hold may still apply at HubSpot. Ending the hold here would
+-- let an update enqueued after this script be sent at once and land under that older value. The hold ends as
+-- any other does (tick.lua, or claim.lua once it is over), and then the object is claimable if anything waits.
 for _, objKey in ipairs(rcall('ZRANGE', K.held, 0, -1)) do
   if string.sub(objKey, 1, #prefix) == prefix then
     pending = pending + failList(objKey)
-    if not dryRun then
-      rcall('ZREM', K.held, objKey)
-      rcall('HDEL', K.holds, objKey)
-    end
     releaseFence(objKey)
   end
 end

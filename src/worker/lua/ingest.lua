@@ -16,7 +16,7 @@
   KEYS[5] invalid list
   KEYS[6] stats hash
 
-  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
+  ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`; routing by job-data.lua)
   ARGV[3] max jobs to move
 
   Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
@@ -31,10 +31,6 @@ if not ids then return { 0, 0, 0, 0 } end
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
-local function isName(v)
-  return type(v) == 'string' and v ~= '' and not string.find(v, '[|:%s]')
-end
-
 -- One INCRBY reserves a sequence number for every job popped; numbers of jobs that need none are left unused,
 -- which keeps the order and costs nothing.
 local nextSeq = rcall('INCRBY', KEYS[2], #ids) - #ids
@@ -46,11 +42,8 @@ for _, jobId in ipairs(ids) do
   local fields = rcall('HMGET', jobKey, 'data', 'timestamp', 'seq')
   local raw = fields[1]
   if raw then
-    local ok, d = pcall(cjson.decode, raw)
-    local routable = ok and type(d) == 'table' and isName(d.objectType) and type(d.id) == 'string' and d.id ~= ''
-      and (d.account == nil or isName(d.account)) and (d.idProperty == nil or isName(d.idProperty))
-      and (d.objectWriteTraceId == nil or isName(d.objectWriteTraceId))
-    if not routable then
+    local d = JobData.route(raw)
+    if not d then
       rcall('RPUSH', KEYS[5], jobId)
       invalid = invalid + 1
     else
@@ -62,7 +55,7 @@ for _, jobId in ipairs(ids) do
         -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
-        local group = K.group(d.account or 'default', d.objectType)
+        local group = K.group(JobData.account(d), d.objectType)
         local objKey = d.idProperty == nil and K.objectKey(group, '', d.id) or nil
         if objKey == nil then
           -- Addressed by a unique property's value: its record, when the value is known to name one.

@@ -1,0 +1,28 @@
+--[[
+  What a queued job's data says about where its update goes, read the same way by every script that takes jobs
+  off the wait list (ingest.lua, fail-account-wait.lua). Needs nothing else.
+
+  JobData.route(raw): the decoded data when it can be routed (an object type, an id, and account, idProperty and
+  trace id, when given, usable as parts of a key: no `|`, `:` or white space), else nil. The account is the
+  data's `account`, 'default' when it names none: JobData.account(d).
+]]
+local JobData = {}
+do
+  local function isName(v)
+    return type(v) == 'string' and v ~= '' and not string.find(v, '[|:%s]')
+  end
+
+  function JobData.route(raw)
+    if not raw then return nil end
+    local ok, d = pcall(cjson.decode, raw)
+    local routable = ok and type(d) == 'table' and isName(d.objectType) and type(d.id) == 'string' and d.id ~= ''
+      and (d.account == nil or isName(d.account)) and (d.idProperty == nil or isName(d.idProperty))
+      and (d.objectWriteTraceId == nil or isName(d.objectWriteTraceId))
+    if routable then return d end
+    return nil
+  end
+
+  function JobData.account(d)
+    return d.account or 'default'
+  end
+end
