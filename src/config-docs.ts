@@ -64,7 +64,10 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
       "daily limits at midnight in the account's time zone. An account's `dailyResetUtcOffsetMinutes` in " +
       '`HUBSPOT_ACCOUNTS` overrides it. Daylight saving is not followed: keep a `DAILY_RESERVE` for the hour.',
   },
-  BATCH_LINGER_MS: { meaning: 'Longest a lone update waits for its batch to fill.' },
+  BATCH_LINGER_MS: {
+    meaning:
+      'Longest a lone bulk update waits for its batch to fill; interactive updates do not wait (see [Priority lanes](#priority-lanes)).',
+  },
   BATCH_MAX_SIZE: { meaning: "Inputs per call, at most 100 (HubSpot's limit)." },
   WORKER_CONCURRENCY: {
     meaning:

@@ -119,11 +119,21 @@ const table = {
     writers: 'ingest, settle, tick; claim pops',
     ttl: 'none (empty zsets vanish)',
   },
+  interactive: {
+    suffix: 'interactive:',
+    arg: 'group',
+    type: 'zset',
+    holds:
+      "the group's claimable objects that have interactive updates, scored by their oldest interactive update's enqueue time; claimed before the pending zset's others",
+    writers: 'ingest, settle, tick, resolve (next to the pending zset); claim pops',
+    ttl: 'none (empty zsets vanish)',
+  },
   objectUpdates: {
     suffix: 'obj:',
     arg: 'objectKey',
     type: 'list',
-    holds: 'pending updates of one object (`seq:enqueuedAt:attempts:jobId`) in sequence order',
+    holds:
+      'pending updates of one object (`seq:enqueuedAt:attempts:jobId`, `i` after the attempts for the interactive lane) in sequence order',
     writers: 'ingest, settle, tick; claim takes',
     ttl: 'none (empty lists vanish)',
   },

@@ -149,22 +149,35 @@ export function parseObjectKey(objectKey: string): {
   return { account, objectType, ...(idProperty ? { idProperty } : {}), id: rest.join(KEY_SEPARATOR) };
 }
 
-/** One pending update as stored in an object's list: `seq:enqueuedAt:attempts:jobId`. */
+/**
+ * One pending update as stored in an object's list: `seq:enqueuedAt:attempts:jobId`, with `i` after the attempts
+ * for an update of the interactive lane (`12:1764300000000:0i:t-order-42`). The lane travels with the entry
+ * through every move (claim, retry, hand-back, resolution), so each script knows it without reading the job.
+ */
 export interface Entry {
   seq: number;
   enqueuedAt: number;
   attempts: number;
   jobId: string;
+  /** True for an update of the interactive lane. */
+  interactive?: boolean;
 }
 
 export function parseEntry(raw: string): Entry {
-  const m = /^(\d+):(\d+):(\d+):(.*)$/s.exec(raw);
+  const m = /^(\d+):(\d+):(\d+)(i?):(.*)$/s.exec(raw);
   if (!m) throw new Error(`malformed queue entry: ${raw}`);
-  return { seq: Number(m[1]), enqueuedAt: Number(m[2]), attempts: Number(m[3]), jobId: m[4] ?? '' };
+  const entry: Entry = {
+    seq: Number(m[1]),
+    enqueuedAt: Number(m[2]),
+    attempts: Number(m[3]),
+    jobId: m[5] ?? '',
+  };
+  if (m[4] === 'i') entry.interactive = true;
+  return entry;
 }
 
 export function formatEntry(e: Entry): string {
-  return `${e.seq}:${e.enqueuedAt}:${e.attempts}:${e.jobId}`;
+  return `${e.seq}:${e.enqueuedAt}:${e.attempts}${e.interactive ? 'i' : ''}:${e.jobId}`;
 }
 
 /** The BullMQ job id of an update: stable, so enqueueing the same trace id twice is one job. */
@@ -254,13 +267,17 @@ export const LUA_KEYS: string = (() => {
     "-- account, objectType, idProperty ('' when none), id",
     `function K.parseObjectKey(objectKey) return string.match(objectKey, '${'^([^|]*)|([^|]*)|([^|]*)|(.*)$'.replaceAll('|', KEY_SEPARATOR)}') end`,
     `function K.groupOfObject(objectKey) return string.match(objectKey, '${'^([^|]*|[^|]*)|'.replaceAll('|', KEY_SEPARATOR)}') end`,
-    "function K.entry(seq, enqueuedAt, attempts, jobId) return string.format('%d:%d:%d:', seq, enqueuedAt, attempts) .. jobId end",
-    '-- seq, enqueuedAt, attempts (numbers), jobId',
-    'function K.parseEntry(entry)',
-    "  local seq, ts, attempts, jobId = string.match(entry, '^(%d+):(%d+):(%d+):(.*)$')",
-    '  return tonumber(seq), tonumber(ts), tonumber(attempts), jobId',
+    '-- An entry; `interactive` true for the interactive lane (`i` after the attempts).',
+    'function K.entry(seq, enqueuedAt, attempts, jobId, interactive)',
+    "  return string.format('%d:%d:%d', seq, enqueuedAt, attempts) .. (interactive and 'i:' or ':') .. jobId",
     'end',
-    "function K.jobOfEntry(entry) return string.match(entry, '^%d+:%d+:%d+:(.*)$') end",
+    '-- seq, enqueuedAt, attempts (numbers), jobId, interactive (boolean)',
+    'function K.parseEntry(entry)',
+    "  local seq, ts, attempts, lane, jobId = string.match(entry, '^(%d+):(%d+):(%d+)(i?):(.*)$')",
+    "  return tonumber(seq), tonumber(ts), tonumber(attempts), jobId, lane == 'i'",
+    'end',
+    "function K.jobOfEntry(entry) return string.match(entry, '^%d+:%d+:%d+i?:(.*)$') end",
+    "function K.isInteractiveEntry(entry) return string.match(entry, '^%d+:%d+:%d+i:') ~= nil end",
     "function K.jobIdFor(trace) return 't-' .. trace end",
     "function K.traceOfJobId(jobId) return (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId end",
     `K.CHECKED_JOB_NAME = ${luaString(CHECKED_JOB_NAME)}`,

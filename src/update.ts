@@ -16,6 +16,15 @@ const OBJECT_TYPE = /^(?:[A-Za-z][A-Za-z0-9_]*|\d+-\d+)$/;
 const PROPERTY_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** Trace ids become BullMQ job ids (`t-<id>`), which may not contain `:`. */
 const TRACE_ID = /^[^\s:|]+$/;
+/**
+ * The lanes an update may travel in. `interactive` is for a person's action: it goes out in its account's next
+ * call that can take it, ahead of the account's `bulk` work (the default), which keeps the rest of the budget.
+ */
+export const PRIORITIES = ['interactive', 'bulk'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+/** The lane of an update that names none. */
+export const DEFAULT_PRIORITY: Priority = 'bulk';
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to reject control characters
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -104,6 +113,7 @@ function buildSchema(limits: UpdateLimits) {
         .regex(TRACE_ID, 'must not contain whitespace, ":" or "|"')
         .optional(),
       account: z.string().min(1).max(100).regex(NAME, 'must be an account name').optional(),
+      priority: z.enum(PRIORITIES, { error: 'must be "interactive" or "bulk"' }).optional(),
     })
     .strict();
 }
@@ -137,7 +147,10 @@ export const UpdateRequestSchema = updateSchema();
 export type PropertyValue = z.infer<typeof PropertyValueSchema>;
 /** An update request as producers submit it. */
 export type UpdateRequest = z.infer<typeof UpdateRequestSchema>;
-/** An update request after defaults: trace id and account are always present. */
+/**
+ * An update request after defaults: trace id and account are always present. `priority` is absent for the
+ * default lane (`bulk`) or as given.
+ */
 export type Update = Omit<UpdateRequest, 'objectWriteTraceId' | 'account'> & {
   objectWriteTraceId: string;
   account: string;
@@ -220,7 +233,14 @@ export function canonicalJobData(update: Update): string {
     properties: Object.fromEntries(names.map((n) => [n, update.properties[n]])),
     objectWriteTraceId: update.objectWriteTraceId,
     account: update.account,
+    // The default lane is left out, so `"priority": "bulk"` and no priority are the same update.
+    ...(update.priority === 'interactive' ? { priority: update.priority } : {}),
   });
+}
+
+/** Whether an update travels in the interactive lane. */
+export function isInteractive(update: Pick<UpdateRequest, 'priority'>): boolean {
+  return update.priority === 'interactive';
 }
 
 /** Limits never bind when comparing stored jobs: a job is the same update or not whatever its size. */

@@ -5,7 +5,7 @@
 
   Outcome.record(f): the outcome record as JSON. f = { trace, status, account, objectType, id, idProperty
   ('' or nil), attempts, enqueuedAt, finishedAt (nil while retrying), hubspotObjectId, error = { category,
-  message, httpStatus }, fp (fingerprint of the update's data) }.
+  message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk) }.
 
   Outcome.finish(jobId, f, seq, keepJob, ttl): records the outcome and ends the update. A failed update is filed in
   the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
@@ -36,6 +36,7 @@ do
     if type(f.error) == 'table' then
       o.error = { category = f.error.category, message = f.error.message, httpStatus = f.error.httpStatus }
     end
+    if f.priority == 'interactive' then o.priority = f.priority end
     if f.fp and f.fp ~= '' then o.fp = f.fp end
     return cjson.encode(o)
   end

@@ -32,6 +32,8 @@ export interface Outcome {
   finishedAt?: number;
   hubspotObjectId?: string;
   error?: OutcomeError;
+  /** `interactive` when the update was enqueued in the interactive lane; absent for the default `bulk`. */
+  priority?: 'interactive';
 }
 
 export function isTerminal(status: OutcomeStatus): boolean {

@@ -48,5 +48,6 @@ function queuedOutcome(id: string, data: string, enqueuedAt: number): Outcome {
     ...(typeof d.idProperty === 'string' ? { idProperty: d.idProperty } : {}),
     attempts: 0,
     enqueuedAt: Number.isFinite(enqueuedAt) ? enqueuedAt : 0,
+    ...(d.priority === 'interactive' ? { priority: 'interactive' as const } : {}),
   };
 }

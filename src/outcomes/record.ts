@@ -15,6 +15,8 @@ export interface EndFacts {
   fp?: string;
   hubspotObjectId?: string;
   error?: OutcomeError;
+  /** `interactive` for an update of the interactive lane; absent for bulk. */
+  priority?: 'interactive';
 }
 
 /**

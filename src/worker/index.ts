@@ -41,7 +41,7 @@ export interface WorkerOptions {
   httpTimeoutMs?: number;
   /** Default per-account budget: 100 calls per 10 000 ms, HubSpot's lowest private-app tier. */
   rateLimit?: { maxRequests?: number; windowMs?: number; marginMs?: number };
-  /** Longest a lone update waits for its batch to fill (default 250 ms). */
+  /** Longest a lone bulk update waits for its batch to fill (default 250 ms); interactive updates do not wait. */
   batchLingerMs?: number;
   batchMaxSize?: number;
   /**

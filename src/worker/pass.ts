@@ -5,7 +5,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { Housekeeping } from './housekeeping.js';
 import type { HeldBatch } from './leases.js';
 import type { Resolver } from './resolver.js';
-import { nextBatch, passSleepMs, rotate, waitsForResolution } from './schedule.js';
+import { nextBatch, passOrder, passSleepMs, waitsForResolution } from './schedule.js';
 import type { QueueStore } from './store.js';
 
 /** How a pass ingests. */
@@ -90,12 +90,19 @@ export class LoopPass {
 
     const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
     let dispatched = 0;
-    for (const g of rotate(report.groups, this.#rotation++)) {
+    const order = passOrder(
+      report.groups,
+      this.#rotation++,
+      (g) => parseGroup(g.group).account,
+      (g) => g.interactiveObjects > 0,
+    );
+    for (const g of order) {
       if (g.unresolvedAddresses > 0) o.resolver.kick(g.group);
       if (o.batches.size >= o.concurrency) break;
       if (g.pendingObjects === 0) continue;
       const resolveFirst = waitsForResolution({
         unresolvedAddresses: g.unresolvedAddresses,
+        interactiveObjects: g.interactiveObjects,
         oldestEnqueuedAt: g.oldestEnqueuedAt,
         now: report.now,
         lingerMs: o.lingerMs,
@@ -107,10 +114,12 @@ export class LoopPass {
       const budget = o.budgetFor(account);
       // A deep group yields several full batches in one pass, saving an ingest and a report per batch.
       let remaining = g.pendingObjects;
+      let interactive = g.interactiveObjects;
       for (let first = true; ; first = false) {
         const inflightOfAccount = o.dispatcher.inflightOf(account);
         const next = nextBatch({
           remaining,
+          interactive,
           first,
           oldestEnqueuedAt: g.oldestEnqueuedAt,
           now: report.now,
@@ -136,6 +145,8 @@ export class LoopPass {
         if (claimed.kind === 'wait') sleepMs = Math.min(sleepMs, claimed.ms);
         if (claimed.kind !== 'ok') break;
         remaining -= claimed.objects;
+        // A claim takes the interactive objects first.
+        interactive = Math.max(0, interactive - claimed.objects);
         dispatched++;
       }
     }

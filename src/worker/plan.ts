@@ -209,6 +209,7 @@ function facts(m: Member, attempts: number, extra: Extra): EndFacts {
     attempts,
     enqueuedAt: m.entry.enqueuedAt,
     fp: m.fingerprint,
+    ...(m.entry.interactive ? { priority: 'interactive' as const } : {}),
     ...extra,
   };
 }

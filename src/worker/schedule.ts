@@ -11,10 +11,42 @@ export function rotate<T>(groups: readonly T[], rotation: number): T[] {
   return [...groups.slice(start), ...groups.slice(0, start)];
 }
 
+/**
+ * The order a pass visits groups in: {@link rotate}d, then within each account its groups with interactive work
+ * before its others, in the places the account's groups held. So an account's interactive work jumps only its
+ * own queue: which account comes when, the fairness across accounts, stays the rotation's.
+ */
+export function passOrder<T>(
+  groups: readonly T[],
+  rotation: number,
+  accountOf: (group: T) => string,
+  hasInteractive: (group: T) => boolean,
+): T[] {
+  const rotated = rotate(groups, rotation);
+  const byAccount = new Map<string, T[]>();
+  for (const g of rotated) {
+    const list = byAccount.get(accountOf(g)) ?? [];
+    list.push(g);
+    byAccount.set(accountOf(g), list);
+  }
+  for (const [account, list] of byAccount) {
+    byAccount.set(account, [...list.filter(hasInteractive), ...list.filter((g) => !hasInteractive(g))]);
+  }
+  const next = new Map<string, number>();
+  return rotated.map((g) => {
+    const account = accountOf(g);
+    const i = next.get(account) ?? 0;
+    next.set(account, i + 1);
+    return (byAccount.get(account) as T[])[i] as T;
+  });
+}
+
 /** What the loop knows when it considers one more batch of a group. */
 export interface NextBatchInput {
   /** Claimable objects of the group not yet taken in this pass. */
   remaining: number;
+  /** Of those, objects with interactive updates (a claim takes them first). */
+  interactive: number;
   /** True for the group's first batch of this pass. */
   first: boolean;
   oldestEnqueuedAt: number;
@@ -38,13 +70,17 @@ export type NextBatch = { kind: 'claim' } | { kind: 'stop'; sleepMs?: number };
 /**
  * Whether the group gets another batch in this pass: not while the worker is full or the account at its
  * limit or out of budget; a full batch always, a partial one only as the group's first batch of the pass once
- * its oldest update lingered `lingerMs` and nothing is left to ingest (later updates may still fill it).
+ * its oldest update lingered `lingerMs` and nothing is left to ingest (later updates may still fill it). Interactive
+ * work never lingers: a group that has some gets its batch now, partial or not, filled with bulk work that waits,
+ * and without waiting for the wait list to be ingested (a person is waiting; the budget's pacing, not the linger,
+ * then spaces its calls).
  */
 export function nextBatch(input: NextBatchInput): NextBatch {
   if (input.inflightTotal >= input.concurrency) return { kind: 'stop' };
   if (input.blockedForMs > 0) return { kind: 'stop', sleepMs: input.blockedForMs };
   if (input.inflightOfAccount >= input.accountLimit) return { kind: 'stop' };
   if (input.remaining >= input.maxBatchSize) return { kind: 'claim' };
+  if (input.interactive > 0) return { kind: 'claim' };
   const lingerLeft = input.oldestEnqueuedAt + input.lingerMs - input.now;
   if (input.first && lingerLeft <= 0 && input.waiting === 0) return { kind: 'claim' };
   return input.first && lingerLeft > 0 ? { kind: 'stop', sleepMs: lingerLeft } : { kind: 'stop' };
@@ -93,15 +129,19 @@ export function passSleepMs(options: {
 /**
  * Whether a group's batches wait for its addresses to be resolved first: updates of one record addressed both by
  * id and by a unique property's value then go out in one input, not in two calls. Not for longer than `graceMs`
- * past the linger time of the group's oldest pending update, so a stream of new addresses never holds it up.
+ * past the linger time of the group's oldest pending update, so a stream of new addresses never holds it up, and
+ * not at all while interactive work is pending (an update that misses the merge goes in a later call, fenced).
  */
 export function waitsForResolution(options: {
   unresolvedAddresses: number;
+  /** Pending objects with interactive updates. */
+  interactiveObjects?: number;
   oldestEnqueuedAt: number;
   now: number;
   lingerMs: number;
   graceMs: number;
 }): boolean {
   const { unresolvedAddresses, oldestEnqueuedAt, now, lingerMs, graceMs } = options;
+  if ((options.interactiveObjects ?? 0) > 0) return false;
   return unresolvedAddresses > 0 && now - oldestEnqueuedAt < lingerMs + graceMs;
 }

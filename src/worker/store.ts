@@ -5,16 +5,18 @@ import type { EndFacts, RecordFacts } from '../outcomes/record.js';
 import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
-const ending = { keys: true, libs: ['finish.lua', 'addresses.lua'] } as const;
+const ending = { keys: true, libs: ['finish.lua', 'addresses.lua', 'lanes.lua'] } as const;
+/** Scripts that make objects claimable, in both lanes. */
+const laning = { keys: true, libs: ['lanes.lua'] } as const;
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,
-    libs: ['job-data.lua'],
+    libs: ['job-data.lua', 'lanes.lua'],
   }),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),
-  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), queue),
+  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), laning),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url), queue),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
   failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url), ending),
@@ -42,6 +44,8 @@ export interface ReadyGroup {
   oldestEnqueuedAt: number;
   /** Unique-property values waiting for their record to be found (resolver.ts). */
   unresolvedAddresses: number;
+  /** Pending objects with interactive updates: claimed first, and without lingering. */
+  interactiveObjects: number;
 }
 
 export interface ReadyReport {
@@ -125,12 +129,13 @@ export class QueueStore {
       this.#keys.scriptArgs,
     )) as Array<string | number>;
     const groups: ReadyGroup[] = [];
-    for (let i = 2; i + 3 < r.length; i += 4) {
+    for (let i = 2; i + 4 < r.length; i += 5) {
       groups.push({
         group: String(r[i]),
         pendingObjects: Number(r[i + 1]),
         oldestEnqueuedAt: Number(r[i + 2]),
         unresolvedAddresses: Number(r[i + 3]),
+        interactiveObjects: Number(r[i + 4]),
       });
     }
     return { now: Number(r[0]), waiting: Number(r[1]), groups };
@@ -151,7 +156,16 @@ export class QueueStore {
     const k = this.#keys;
     const r = (await scripts.claim.run(
       this.#redis,
-      [k.pending(options.group), k.inflight, k.leases, k.batch(options.batchId), k.stats, k.holds, k.held],
+      [
+        k.pending(options.group),
+        k.inflight,
+        k.leases,
+        k.batch(options.batchId),
+        k.stats,
+        k.holds,
+        k.held,
+        k.interactive(options.group),
+      ],
       [
         ...k.scriptArgs,
         options.batchId,

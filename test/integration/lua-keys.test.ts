@@ -92,4 +92,47 @@ describe('the Lua keys prelude builds and parses what keys.ts does', () => {
       { numRuns: 60 },
     );
   });
+
+  it('entries of both lanes: the interactive mark survives every parse and rebuild, bulk entries stay as they were', async () => {
+    const queueName = testQueue('lua-lanes');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 2 ** 40 }),
+        fc.nat({ max: 2 ** 44 }),
+        fc.nat({ max: 50 }),
+        id,
+        fc.boolean(),
+        async (seq, enqueuedAt, attempts, objectId, interactive) => {
+          const jobId = jobIdFor(objectId);
+          const entry = formatEntry({
+            seq,
+            enqueuedAt,
+            attempts,
+            jobId,
+            ...(interactive ? { interactive } : {}),
+          });
+          const r = (await lua(
+            queueName,
+            `local e = K.entry(tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7] == '1')
+             local s, ts, n, j, lane = K.parseEntry(e)
+             return { e, K.entry(s, ts, n + 1, j, lane), K.jobOfEntry(e), K.isInteractiveEntry(e) and 1 or 0 }`,
+            String(seq),
+            String(enqueuedAt),
+            String(attempts),
+            jobId,
+            interactive ? '1' : '0',
+          )) as Array<string | number>;
+          expect(r).toEqual([
+            entry,
+            formatEntry({ ...parseEntry(entry), attempts: attempts + 1 }),
+            jobId,
+            interactive ? 1 : 0,
+          ]);
+          expect(parseEntry(entry).interactive === true).toBe(interactive);
+          if (!interactive) expect(entry).toBe(`${seq}:${enqueuedAt}:${attempts}:${jobId}`);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -354,3 +354,36 @@ describe('buildSettlePlan', () => {
     expect(result.summary).toEqual({ succeeded: 2, failed: 10, superseded: 1, retrying: 0, requeued: 0 });
   });
 });
+
+describe('lanes in the settle plan', () => {
+  it('keeps the interactive mark on retried and handed-back entries, and names the lane in outcome facts', () => {
+    const lanes = (obj: ClaimedObject): ClaimedObject => ({
+      ...obj,
+      updates: obj.updates.map((u, i) => (i === 1 ? { ...u, entry: { ...u.entry, interactive: true } } : u)),
+    });
+    const retried = lanes(threeUpdates('201'));
+    const error = { category: 'SERVER_ERROR', message: 'boom' };
+    const retry = plan([retried], [[0, { kind: 'retry', reason: 'server_error', error }]]).plan.objects[0];
+    const byTrace = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(retry?.retry.map((r) => [r.trace, r.entry, r.priority]).sort(byTrace)).toEqual([
+      ['201-a', '1:5001:1i:t-201-a', 'interactive'],
+      ['201-b', '3:5003:1:t-201-b', undefined],
+      ['201-r', '0:5000:1:t-201-r', undefined],
+    ]);
+
+    const handedBack = lanes(threeUpdates('202'));
+    const requeue = plan([handedBack], [[0, { kind: 'requeue', reason: 'rate_limited' }]]).plan.objects[0];
+    expect(requeue?.requeue.slice().sort()).toEqual([
+      '0:5000:0:t-202-r',
+      '1:5001:0i:t-202-a',
+      '3:5003:0:t-202-b',
+    ]);
+
+    const done = plan([lanes(threeUpdates('203'))], [[0, { kind: 'succeeded' }]]).plan.objects[0];
+    expect(done?.done.map((d) => [d.trace, d.priority]).sort(byTrace)).toEqual([
+      ['203-a', 'interactive'],
+      ['203-b', undefined],
+      ['203-r', undefined],
+    ]);
+  });
+});

@@ -3,12 +3,15 @@ import {
   aheadDecision,
   type NextBatchInput,
   nextBatch,
+  passOrder,
   passSleepMs,
   rotate,
+  waitsForResolution,
 } from '../../src/worker/schedule.js';
 
 const base: NextBatchInput = {
   remaining: 100,
+  interactive: 0,
   first: true,
   oldestEnqueuedAt: 1_000,
   now: 2_000,
@@ -56,6 +59,66 @@ describe('nextBatch', () => {
 
   it('never sends a second partial batch of a group in one pass', () => {
     expect(nextBatch({ ...base, remaining: 3, first: false })).toEqual({ kind: 'stop' });
+  });
+});
+
+describe('nextBatch with interactive work', () => {
+  const partial = { ...base, remaining: 3, oldestEnqueuedAt: 1_900 };
+
+  it('claims a partial batch at once, without lingering or waiting for the wait list', () => {
+    expect(nextBatch(partial)).toEqual({ kind: 'stop', sleepMs: 150 });
+    expect(nextBatch({ ...partial, interactive: 1 })).toEqual({ kind: 'claim' });
+    expect(nextBatch({ ...partial, interactive: 1, waiting: 5_000 })).toEqual({ kind: 'claim' });
+  });
+
+  it('claims a further partial batch of the pass while interactive objects are left', () => {
+    expect(nextBatch({ ...partial, first: false })).toEqual({ kind: 'stop' });
+    expect(nextBatch({ ...partial, first: false, interactive: 2 })).toEqual({ kind: 'claim' });
+  });
+
+  it('reserves nothing: the worker, the account limit and the budget bind interactive work as they bind bulk', () => {
+    const urgent = { ...partial, interactive: 1 };
+    expect(nextBatch({ ...urgent, inflightTotal: 100 })).toEqual({ kind: 'stop' });
+    expect(nextBatch({ ...urgent, inflightOfAccount: 10 })).toEqual({ kind: 'stop' });
+    expect(nextBatch({ ...urgent, blockedForMs: 40 })).toEqual({ kind: 'stop', sleepMs: 40 });
+  });
+});
+
+describe('passOrder', () => {
+  type G = { name: string; account: string; interactive: boolean };
+  const g = (name: string, interactive = false): G => ({ name, account: name[0] ?? '', interactive });
+  const order = (groups: G[], rotation: number) =>
+    passOrder(
+      groups,
+      rotation,
+      (x) => x.account,
+      (x) => x.interactive,
+    ).map((x) => x.name);
+
+  it("puts an account's interactive groups first, in the places its groups held", () => {
+    // Account a's groups sit at places 0 and 2, b's at 1 and 3: a's interactive a2 moves to a's first place.
+    const groups = [g('a1'), g('b1'), g('a2', true), g('b2')];
+    expect(order(groups, 0)).toEqual(['a2', 'b1', 'a1', 'b2']);
+  });
+
+  it("keeps the rotation across accounts: another account's interactive work does not jump ahead of it", () => {
+    const groups = [g('a1'), g('b1', true), g('c1')];
+    expect(order(groups, 0)).toEqual(['a1', 'b1', 'c1']);
+    expect(order(groups, 2)).toEqual(['c1', 'a1', 'b1']);
+  });
+
+  it('is the rotation when no group has interactive work', () => {
+    const groups = [g('a1'), g('b1'), g('a2'), g('c1')];
+    expect(order(groups, 1)).toEqual(rotate(groups, 1).map((x) => x.name));
+  });
+});
+
+describe('waitsForResolution', () => {
+  const wait = { unresolvedAddresses: 3, oldestEnqueuedAt: 1_000, now: 1_100, lingerMs: 250, graceMs: 3_000 };
+
+  it('waits for addresses within the grace time, but never holds interactive work', () => {
+    expect(waitsForResolution(wait)).toBe(true);
+    expect(waitsForResolution({ ...wait, interactiveObjects: 1 })).toBe(false);
   });
 });
 

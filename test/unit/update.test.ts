@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseUpdate, UpdateRequestSchema } from '../../src/update.js';
+import { canonicalJobData, canonicalOfJobData, parseUpdate, UpdateRequestSchema } from '../../src/update.js';
 
 const base = { objectType: 'contacts', id: '1', properties: { firstname: 'Ada' } };
 
@@ -119,5 +119,32 @@ describe('numbers go to HubSpot in plain decimal', () => {
       expect(Number(plainDecimal(n))).toBe(n);
       expect(plainDecimal(n)).not.toMatch(/e/i);
     }
+  });
+});
+
+describe('priority lanes', () => {
+  it('takes "interactive" or "bulk", and names the field of anything else', () => {
+    expect(issuesOf({ ...base, priority: 'interactive' })).toEqual([]);
+    expect(issuesOf({ ...base, priority: 'bulk' })).toEqual([]);
+    expect(issuesOf({ ...base, priority: 'urgent' })).toEqual(['priority: must be "interactive" or "bulk"']);
+    expect(issuesOf({ ...base, priority: 1 })).toEqual(['priority: must be "interactive" or "bulk"']);
+  });
+
+  it('keeps the lane in the canonical job data; bulk, the default, is left out', () => {
+    const parse = (input: unknown) => {
+      const r = parseUpdate(input);
+      if (!r.ok) throw new Error(r.issues.join('; '));
+      return r.update;
+    };
+    const traced = { ...base, objectWriteTraceId: 'tr-1' };
+    const interactive = canonicalJobData(parse({ ...traced, priority: 'interactive' }));
+    expect(JSON.parse(interactive)).toMatchObject({ priority: 'interactive' });
+    const bulk = canonicalJobData(parse({ ...traced, priority: 'bulk' }));
+    expect(bulk).toBe(canonicalJobData(parse(traced)));
+    expect(bulk).not.toContain('priority');
+    // Stored data from another client, in another field order, is the same update in either lane.
+    expect(canonicalOfJobData(JSON.stringify({ priority: 'interactive', ...traced }), 'tr-1')).toBe(
+      interactive,
+    );
   });
 });

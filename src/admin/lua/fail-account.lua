@@ -50,7 +50,7 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local prefix = K.group(account, '')
 
 local function fail(objKey, entry)
-  local seq, ts, attempts, jobId = K.parseEntry(entry)
+  local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
   local data = rcall('HGET', K.job(jobId), 'data')
   local ok, d = pcall(cjson.decode, data or '')
   if not ok or type(d) ~= 'table' then d = {} end
@@ -60,7 +60,7 @@ local function fail(objKey, entry)
     status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
     attempts = attempts, enqueuedAt = ts, finishedAt = now,
     error = { category = 'OPERATOR_FAILED', message = message },
-    fp = string.sub(redis.sha1hex(data or ''), 1, 16),
+    fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
   }, seq, true, ttl)
 end
 
@@ -92,7 +92,7 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
       releaseFence(objKey)
     end
     if not dryRun then
-      rcall('DEL', zkey)
+      rcall('DEL', zkey, K.interactive(group))
       rcall('SREM', KEYS[1], group)
     end
   end

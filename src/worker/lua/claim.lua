@@ -4,7 +4,12 @@
   Claimed objects leave the pending zset and are marked in flight (at most one in-flight batch per object across
   replicas); their pending updates move into the batch record, so a worker that dies mid-batch loses nothing:
   when the lease expires, `tick.lua` hands the updates back. A partial batch is only claimed once its oldest update
-  has lingered long enough, unless the caller forces it.
+  has lingered long enough, unless the caller forces it or the group has interactive work.
+
+  Lanes (lanes.lua): objects with interactive updates (the interactive zset) are taken first, by their oldest
+  interactive update; the rest of the batch is filled from the pending zset, oldest first. Either way an object
+  leaves both zsets and brings its updates of both lanes, in sequence order, so merging and fencing stay per
+  object: the lane decides when an object goes out, never which of its values wins.
 
   An object under a hold (its last call may still apply, see settle.lua) gives only the updates of that call;
   when it has none, it waits in the held zset until the hold ends. A claimed object's fence is made persistent
@@ -20,6 +25,7 @@
   KEYS[5] stats hash
   KEYS[6] holds hash
   KEYS[7] held zset
+  KEYS[8] interactive zset of the group
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] batch id
@@ -73,7 +79,8 @@ end
 
 local count = rcall('ZCARD', KEYS[1])
 if count == 0 then return { 'empty' } end
-if count < minObjects then
+-- Interactive work does not linger: it goes out in the next call that can take it, filled with what else waits.
+if count < minObjects and rcall('ZCARD', KEYS[8]) == 0 then
   local oldest = tonumber(rcall('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
   if oldest + lingerMs > now then return { 'linger', oldest + lingerMs - now } end
 end
@@ -118,14 +125,36 @@ local function claimObject(objKey, room)
   return #entries
 end
 
-local popped = rcall('ZPOPMIN', KEYS[1], maxObjects)
+-- Popped objects: { objKey, pending score, interactive score or false }, interactive ones first.
+local popped = {}
+for _, objKey in ipairs(rcall('ZRANGE', KEYS[8], 0, maxObjects - 1)) do
+  local score = rcall('ZSCORE', KEYS[1], objKey)
+  -- Only a claimable object counts (the interactive zset is kept a subset of the pending one).
+  if score then
+    local urgent = rcall('ZSCORE', KEYS[8], objKey)
+    rcall('ZREM', KEYS[1], objKey)
+    popped[#popped + 1] = { objKey, score, urgent }
+  end
+  rcall('ZREM', KEYS[8], objKey)
+end
+if #popped < maxObjects then
+  local rest = rcall('ZPOPMIN', KEYS[1], maxObjects - #popped)
+  for i = 1, #rest, 2 do
+    popped[#popped + 1] = { rest[i], rest[i + 1], false }
+    rcall('ZREM', KEYS[8], rest[i])
+  end
+end
 local maxUpdates = tonumber(ARGV[10])
 local taken = 0
-for i = 1, #popped, 2 do
+for _, p in ipairs(popped) do
   local room = math.min(maxPerObject, maxUpdates - taken)
   -- The batch is full of updates: the object waits for the next one, as it was.
-  if room <= 0 then rcall('ZADD', KEYS[1], popped[i + 1], popped[i])
-  else taken = taken + claimObject(popped[i], room) end
+  if room <= 0 then
+    rcall('ZADD', KEYS[1], p[2], p[1])
+    if p[3] then rcall('ZADD', KEYS[8], p[3], p[1]) end
+  else
+    taken = taken + claimObject(p[1], room)
+  end
 end
 if #objects == 0 then return { 'empty' } end
 rcall('HSET', KEYS[4], '#worker', ARGV[9], '#at', now)

@@ -2,8 +2,10 @@
   Moves up to N jobs from BullMQ's wait list into the per-object pending structure, in enqueue order.
 
   Each routable job becomes an entry `seq:enqueuedAt:attempts:jobId` appended to its object's list; `seq` comes
-  from one counter, so it orders updates as Redis saw them enqueued (the fencing sequence). An object that is not
-  in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time. Objects are
+  from one counter, so it orders updates as Redis saw them enqueued (the fencing sequence), whatever their lane.
+  An update with `"priority": "interactive"` gets the lane mark in its entry (see keys.ts). An object that is not
+  in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time, and, for an
+  interactive update, in the group's interactive zset too (lanes.lua). Objects are
   records: an update addressed by a unique property's value (`idProperty`) goes to the record the value is known to
   name, or, while none is known, waits in the value's unresolved list until resolve.lua finds its record. Jobs whose
   data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
@@ -56,6 +58,8 @@ for _, jobId in ipairs(ids) do
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
         local group = K.group(JobData.account(d), d.objectType)
+        -- Anything but the interactive lane is bulk here; the worker's validation fails a bad value by name.
+        local interactive = d.priority == 'interactive'
         local objKey = d.idProperty == nil and K.objectKey(group, '', d.id) or nil
         if objKey == nil then
           -- Addressed by a unique property's value: its record, when the value is known to name one.
@@ -64,7 +68,7 @@ for _, jobId in ipairs(ids) do
           if recordId then
             objKey = K.objectKey(group, '', recordId)
           else
-            rcall('RPUSH', K.unresolved(addrKey), K.entry(seq, ts, 0, jobId))
+            rcall('RPUSH', K.unresolved(addrKey), K.entry(seq, ts, 0, jobId, interactive))
             rcall('ZADD', K.unresolvedAddresses(group), 'NX', ts, addrKey)
             if not groupsSeen[group] then
               rcall('SADD', KEYS[3], group)
@@ -72,11 +76,11 @@ for _, jobId in ipairs(ids) do
             end
           end
         end
-        if objKey then rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId)) end
+        if objKey then rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId, interactive)) end
         -- A replay is older than what may have landed since: its object's fence must outlive it.
         if objKey and fields[3] then rcall('PERSIST', K.landed(objKey)) end
         if objKey and rcall('HEXISTS', KEYS[4], objKey) == 0 then
-          rcall('ZADD', K.pending(group), 'NX', ts, objKey)
+          Lanes.add(group, objKey, ts, interactive)
           if not groupsSeen[group] then
             rcall('SADD', KEYS[3], group)
             groupsSeen[group] = true

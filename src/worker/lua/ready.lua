@@ -9,7 +9,7 @@
   Run twice: reads, and drops empty groups; a second run answers the same.
 
   Returns: { now (ms), jobs still in the wait list, group, pending objects, oldest enqueue time (-1 for none),
-  addresses waiting for resolution, group, ... }. A group with neither claimable objects nor addresses to resolve
+  addresses waiting for resolution, pending objects with interactive updates, group, ... }. A group with neither claimable objects nor addresses to resolve
   is dropped from the set (ingest, settle and resolve add it back).
 ]]
 local rcall = redis.call
@@ -19,6 +19,9 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   local key = K.pending(group)
   local n = rcall('ZCARD', key)
   local unresolved = rcall('ZCARD', K.unresolvedAddresses(group))
+  -- The interactive zset is a subset of the pending one: with nothing pending it holds nothing claimable.
+  local interactive = n > 0 and rcall('ZCARD', K.interactive(group)) or 0
+  if n == 0 then rcall('DEL', K.interactive(group)) end
   if n == 0 and unresolved == 0 then
     rcall('SREM', KEYS[1], group)
   else
@@ -27,6 +30,7 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
     out[#out + 1] = n
     out[#out + 1] = oldest
     out[#out + 1] = unresolved
+    out[#out + 1] = interactive
   end
 end
 return out

@@ -3,7 +3,7 @@
   fails them when HubSpot knows no such record. What the worker read with one batch/read call lands here at once.
 
   Found: the mapping value -> record id is cached (addresses.lua); the address's updates join the record's list in
-  sequence order, and the record is made claimable unless it is in flight. Fencing and merging then work per
+  sequence order, and the record is made claimable (in both lanes, lanes.lua) unless it is in flight. Fencing and merging then work per
   record, however each update addressed it.
   Not found: each update fails with OBJECT_NOT_FOUND (its job kept for replay, like every failed update), or with
   the error given (HubSpot refused to look the value up at all, e.g. the property is not unique).
@@ -56,9 +56,7 @@ for i = 6, #ARGV, 3 do
       local objList = K.objectUpdates(objKey)
       for _, entry in ipairs(entries) do insertInOrder(objList, entry) end
       rcall('PERSIST', K.landed(objKey))
-      if rcall('HEXISTS', KEYS[2], objKey) == 0 then
-        local _, ts = K.parseEntry(rcall('LINDEX', objList, 0))
-        rcall('ZADD', K.pending(group), 'NX', ts, objKey)
+      if rcall('HEXISTS', KEYS[2], objKey) == 0 and Lanes.claimable(group, objKey) then
         rcall('SADD', KEYS[1], group)
       end
       moved = moved + #entries
@@ -66,7 +64,7 @@ for i = 6, #ARGV, 3 do
   else
     local _, _, idProperty, value = K.parseObjectKey(addrKey)
     for _, entry in ipairs(entries) do
-      local seq, ts, attempts, jobId = K.parseEntry(entry)
+      local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
       local data = rcall('HGET', K.job(jobId), 'data')
       local ok, d = pcall(cjson.decode, data or '')
       if not ok or type(d) ~= 'table' then d = {} end
@@ -77,7 +75,7 @@ for i = 6, #ARGV, 3 do
         trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId),
         status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
         attempts = attempts, enqueuedAt = ts, finishedAt = now, error = err,
-        fp = string.sub(redis.sha1hex(data or ''), 1, 16),
+        fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
       }, seq, true, ttl)
       failed = failed + 1
     end

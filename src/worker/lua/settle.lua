@@ -1,6 +1,7 @@
 --[[
   Settles one claimed batch atomically: records outcomes, advances the landed-sequence fence, schedules retries,
-  hands back updates that were not attempted, sets holds, and releases the batch's objects.
+  hands back updates that were not attempted, sets holds, and releases the batch's objects (claimable again, in
+  both lanes, when updates of theirs still wait: lanes.lua).
 
   The batch record must still exist: if the lease expired and another worker took the updates over, nothing is
   written (the other worker owns their outcome), so every update gets exactly one terminal outcome.
@@ -45,8 +46,9 @@
   ARGV[3] batch id
   ARGV[4] outcome TTL seconds
   ARGV[5] plan, JSON: { objects: [ { key, group,
-            done: [ { job, seq, trace, status, attempts, enqueuedAt, fp, hubspotObjectId, error } ],  -- terminal
-            retry: [ { entry, delayMs, trace, attempts, enqueuedAt, fp, error } ],  -- entry: the new attempt count
+            done: [ { job, seq, trace, status, attempts, enqueuedAt, fp, hubspotObjectId, error, priority } ],
+            retry: [ { entry, delayMs, trace, attempts, enqueuedAt, fp, error, priority } ],  -- entry: the new
+              attempt count (and the lane mark); priority: 'interactive' or absent, for the outcome record
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
             landed: { prop: seq },
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
@@ -105,7 +107,7 @@ for _, obj in ipairs(plan.objects) do
     return {
       trace = d.trace, status = status, account = account, objectType = objectType, id = d.id or id,
       idProperty = d.idProperty or idProperty, attempts = d.attempts, enqueuedAt = d.enqueuedAt, finishedAt = finishedAt,
-      hubspotObjectId = d.hubspotObjectId, error = d.error, fp = d.fp,
+      hubspotObjectId = d.hubspotObjectId, error = d.error, fp = d.fp, priority = d.priority,
     }
   end
   for _, d in ipairs(obj.done) do
@@ -172,12 +174,8 @@ for _, obj in ipairs(plan.objects) do
   end
   inflight = inflight + #obj.done + #obj.retry + #obj.requeue + #unresolve
   if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
-  local first = rcall('LINDEX', listKey, 0)
-  if first then
-    local _, ts = K.parseEntry(first)
-    rcall('ZADD', K.pending(obj.group), 'NX', ts, objKey)
-    rcall('SADD', KEYS[4], obj.group)
-  end
+  local first = Lanes.claimable(obj.group, objKey)
+  if first then rcall('SADD', KEYS[4], obj.group) end
   if first or #obj.retry > 0 then
     rcall('PERSIST', landedKey)
   else

@@ -35,14 +35,11 @@ local holdMs = tonumber(ARGV[4])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
+-- Claimable again, in both lanes (lanes.lua), unless in flight or nothing of it waits.
 local function makePending(objKey)
   if rcall('HEXISTS', KEYS[3], objKey) == 1 then return end
-  local first = rcall('LINDEX', K.objectUpdates(objKey), 0)
-  if not first then return end
   local group = K.groupOfObject(objKey)
-  local _, ts = K.parseEntry(first)
-  rcall('ZADD', K.pending(group), 'NX', ts, objKey)
-  rcall('SADD', KEYS[4], group)
+  if Lanes.claimable(group, objKey) then rcall('SADD', KEYS[4], group) end
 end
 
 -- Keep the list in sequence order: a retried entry is older than most of what arrived during its backoff.
@@ -100,14 +97,14 @@ for _, batchId in ipairs(expired) do
       local listKey = K.objectUpdates(objKey)
       local jobs = {}
       for entry in K.eachEntry(fields[i + 1]) do
-        local seq, ts, attempts, jobId = K.parseEntry(entry)
+        local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
         if called then
           attempts = attempts + 1
         else
           -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
           if rcall('EXISTS', K.job(jobId)) == 1 then rcall('HINCRBY', K.job(jobId), 'reclaims', 1) end
         end
-        insertInOrder(listKey, K.entry(seq, ts, attempts, jobId))
+        insertInOrder(listKey, K.entry(seq, ts, attempts, jobId, interactive))
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
