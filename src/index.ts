@@ -28,6 +28,15 @@ export type {
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
 export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
 export { TraceIdConflictError } from './producer/trace-ids.js';
+export type {
+  ExplainedBatch,
+  ExplainedCall,
+  Explanation,
+  UnknownUpdate,
+  UpdateStory,
+} from './story/explain.js';
+export { renderExplanation } from './story/render.js';
+export { TRACER_NAME } from './telemetry/spans.js';
 export type { FetchedToken, SharedTokenProviderOptions } from './tokens/token-cache.js';
 export { createSharedTokenProvider } from './tokens/token-cache.js';
 export { TokenRefreshError } from './tokens/token-error.js';

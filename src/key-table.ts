@@ -83,7 +83,7 @@ const table = {
     bull: true,
     type: 'hash',
     holds:
-      'one update as a BullMQ job: `name`, `data`, `timestamp`; `seq` and `reclaims` once the queue has it',
+      "one update as a BullMQ job: `name`, `data`, `timestamp`, `tp` (the producer's W3C traceparent); `ingestedAt`, `seq`, `reclaims` and `hist` (the batches that carried it, for `explain`) once the queue has it",
     writers: 'producers; settle drops it, or keeps a failed one for replay',
     ttl: 'none while queued; the outcome TTL once failed; deleted once finished otherwise',
   },
@@ -91,7 +91,8 @@ const table = {
     suffix: 'outcome:',
     arg: 'traceId',
     type: 'string',
-    holds: 'the outcome record (JSON) of one update, by trace id',
+    holds:
+      'the outcome record (JSON) of one update, by trace id; `hist` names the batches it was in (their `story:` records), `ingestedAt` when the queue took it',
     writers: 'settle, fail-account, the invalid-job pass',
     ttl: 'OUTCOME_TTL_SECONDS',
   },
@@ -213,6 +214,15 @@ const table = {
       'one in-flight batch: object key → its claimed entries; `#worker`, `#at`, `#calls`, `#callEnds`, `#fail`',
     writers: 'claim, begin-call, fail-account; settle and tick delete',
     ttl: 'none (deleted at settle or when taken back)',
+  },
+  story: {
+    suffix: 'story:',
+    arg: 'batchId',
+    type: 'string',
+    holds:
+      'what one batch did, for `explain` (JSON): its updates by input (merged ones share an input), those decided before sending, and each HubSpot call (time, status, correlation id, budget wait)',
+    writers: 'settle (also when the batch was lost, so its calls are still told)',
+    ttl: 'OUTCOME_TTL_SECONDS',
   },
   settled: {
     suffix: 'done:',

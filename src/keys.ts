@@ -21,6 +21,12 @@ export const KEY_SEPARATOR = '|';
  */
 export const CHECKED_JOB_NAME = 'hbq:update';
 
+/**
+ * How many batch ids an update's history (`hist` in its job and outcome record) keeps, its latest: bounds the
+ * story of an update handed back many times.
+ */
+export const HISTORY_LIMIT = 16;
+
 /** Rate limiter keys of one account. */
 export interface RateKeys {
   /** Zset log of granted calls (member grant id, score time ms). */
@@ -281,6 +287,13 @@ export const LUA_KEYS: string = (() => {
     "function K.jobIdFor(trace) return 't-' .. trace end",
     "function K.traceOfJobId(jobId) return (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId end",
     `K.CHECKED_JOB_NAME = ${luaString(CHECKED_JOB_NAME)}`,
+    "-- An update's batch history (`hist`, comma-separated ids) with one more batch, the latest HISTORY_LIMIT kept.",
+    'function K.withBatch(hist, batchId)',
+    '  local list = {}',
+    "  for b in string.gmatch(hist or '', '[^,]+') do if b ~= batchId then list[#list + 1] = b end end",
+    '  list[#list + 1] = batchId',
+    `  return table.concat(list, ',', math.max(1, #list - ${HISTORY_LIMIT - 1}), #list)`,
+    'end',
     '-- The entries of one object in a batch record, one per line.',
     "function K.eachEntry(text) return string.gmatch(text, '[^\\n]+') end",
     "function K.delayedMember(objectKey, entry) return objectKey .. '\\n' .. entry end",

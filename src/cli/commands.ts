@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
+import { parseExplainArgs, runExplain } from './explain.js';
 import {
   parseFailAccountArgs,
   parseResumeAccountArgs,
@@ -73,6 +74,17 @@ export const COMMANDS: readonly Command[] = [
       'print the outcome of each trace id (one per line, or NDJSON with objectWriteTraceId), or --follow every outcome as it happens',
     usage: 'outcomes [FILE|-] | outcomes --follow [--group G] [--consumer C] [--from-oldest]',
     run: (args, ctx) => runOutcomes(parseOutcomesArgs(args), ctx.config()),
+  },
+  {
+    name: 'explain',
+    summary:
+      "one update's story: enqueued, ingested, batches and merged updates, each HubSpot call, the outcome",
+    usage: 'explain <traceId> [--json]',
+    details: [
+      flagLine('--json', 'print the story as one JSON object'),
+      'exits 1 for a trace id never seen (never enqueued, or its outcome expired)',
+    ],
+    run: (args, ctx) => runExplain(parseExplainArgs(args), ctx.config()),
   },
   {
     name: 'status',

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { QueueKeys } from '../keys.js';
-import { readOutcomes } from '../outcomes/reader.js';
+import { explainUpdate } from '../story/explain.js';
 import { describeIssues } from '../update.js';
 
 /** The same rule as `objectWriteTraceId` in the update contract: no whitespace, `:` or `|`, at most 128 chars. */
@@ -24,8 +24,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * `GET <base>/api/outcomes?id=<trace id>`: `{ outcome }` (including `queued` while the update waits), 404
- * `{ error }` for a trace id never seen or expired, 400 `{ error }` for a malformed one.
+ * `GET <base>/api/outcomes?id=<trace id>`: `{ outcome, story }` (the outcome including `queued` while the update
+ * waits; the story as `explain` tells it), 404 `{ error }` for a trace id never seen or expired, 400 `{ error }`
+ * for a malformed one.
  */
 export async function serveOutcome(
   res: ServerResponse,
@@ -38,10 +39,10 @@ export async function serveOutcome(
     json(res, 400, { error: describeIssues(parsed.error).join('; ') });
     return;
   }
-  const [outcome] = await readOutcomes(redis, keys, [parsed.data.id]);
-  if (!outcome) {
+  const story = await explainUpdate(redis, keys, parsed.data.id);
+  if (!story.seen) {
     json(res, 404, { error: 'no update with this trace id (never enqueued, or its outcome expired)' });
     return;
   }
-  json(res, 200, { outcome });
+  json(res, 200, { outcome: story.outcome, story });
 }

@@ -28,6 +28,10 @@ export function outcomesPage(basePath: string): string {
   dt { color: #57606a; }
   dd { margin: 0; font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
   .error { color: #cf222e; }
+  #story { list-style: none; padding: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
+  #story li { padding: .15rem 0; overflow-wrap: anywhere; }
+  #story li.call { padding-left: 1.5rem; }
+  #story time { color: #57606a; margin-right: .75rem; }
 </style>
 </head>
 <body>
@@ -41,6 +45,8 @@ export function outcomesPage(basePath: string): string {
 <section id="result" aria-live="polite" hidden>
   <p>Status: <span id="status"></span></p>
   <dl id="fields"></dl>
+  <h2>Story</h2>
+  <ol id="story"></ol>
 </section>
 <p id="message" class="error" role="alert"></p>
 <script src="${basePath}/outcomes.js"></script>
@@ -60,6 +66,7 @@ export function outcomesScript(basePath: string): string {
   const statusEl = document.getElementById('status');
   const fields = document.getElementById('fields');
   const message = document.getElementById('message');
+  const storyEl = document.getElementById('story');
   const time = (ms) => (typeof ms === 'number' && ms > 0 ? new Date(ms).toISOString() : undefined);
 
   function show(outcome) {
@@ -89,13 +96,51 @@ export function outcomesScript(basePath: string): string {
     result.hidden = false;
   }
 
+  function event(at, text, kind) {
+    const li = document.createElement('li');
+    if (kind) li.className = kind;
+    const t = document.createElement('time');
+    t.textContent = time(at) || '';
+    li.append(t, document.createTextNode(text));
+    storyEl.append(li);
+  }
+
+  // One line per event of the update's story, as \`explain\` prints it; every value inserted as text.
+  function showStory(story, outcome) {
+    storyEl.replaceChildren();
+    if (!story) return;
+    event(story.enqueuedAt, 'enqueued');
+    if (story.ingestedAt) event(story.ingestedAt, 'ingested');
+    for (const b of story.batches || []) {
+      if (!b.recorded) {
+        event(undefined, 'batch ' + b.batchId + ': no record of it (its worker stopped before settling it, or it expired)');
+        continue;
+      }
+      let text = 'batch ' + b.batchId + ' (' + b.inputs + ' inputs, ' + b.updates + ' updates)';
+      if (b.mergedWith.length > 0) text += ', merged with ' + b.mergedWith.join(', ');
+      if (b.decided) text += ', decided before sending: ' + b.decided;
+      event(b.claimedAt, text, 'batch');
+      for (const c of b.calls) {
+        const parts = [typeof c.status === 'number' ? 'HTTP ' + c.status : String(c.status)];
+        if (c.policyName) parts.push('policy ' + c.policyName);
+        parts.push('correlation id ' + (c.correlationId || '-'), 'attempt ' + c.attempt,
+          'waited ' + c.waitedMs + ' ms for budget', 'took ' + c.latencyMs + ' ms');
+        event(c.at, 'call: ' + parts.join(', '), 'call');
+      }
+    }
+    event(outcome.finishedAt, 'outcome: ' + outcome.status + (outcome.error ? ' (' + outcome.error.category + ')' : ''));
+  }
+
   async function lookup(id) {
     message.textContent = '';
     result.hidden = true;
     try {
       const res = await fetch(api + '?id=' + encodeURIComponent(id), { headers: { accept: 'application/json' } });
       const body = await res.json();
-      if (res.ok && body.outcome) show(body.outcome);
+      if (res.ok && body.outcome) {
+        show(body.outcome);
+        showStory(body.story, body.outcome);
+      }
       else message.textContent = body.error || 'lookup failed (HTTP ' + res.status + ')';
     } catch (err) {
       message.textContent = 'lookup failed: ' + (err && err.message ? err.message : String(err));

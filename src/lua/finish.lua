@@ -5,7 +5,8 @@
 
   Outcome.record(f): the outcome record as JSON. f = { trace, status, account, objectType, id, idProperty
   ('' or nil), attempts, enqueuedAt, finishedAt (nil while retrying), hubspotObjectId, error = { category,
-  message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk) }.
+  message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk),
+  ingestedAt, hist (the batches it was in, for `explain`) }.
 
   Outcome.finish(jobId, f, seq, keepJob, ttl): records the outcome and ends the update. A failed update is filed in
   the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
@@ -38,6 +39,8 @@ do
     end
     if f.priority == 'interactive' then o.priority = f.priority end
     if f.fp and f.fp ~= '' then o.fp = f.fp end
+    if f.ingestedAt then o.ingestedAt = f.ingestedAt end
+    if f.hist and f.hist ~= '' then o.hist = f.hist end
     return cjson.encode(o)
   end
 

@@ -30,7 +30,8 @@ export async function readOutcomes(
   return out;
 }
 
-function queuedOutcome(id: string, data: string, enqueuedAt: number): Outcome {
+/** The outcome of an update still waiting (no record yet), from its job's data and enqueue time. */
+export function queuedOutcome(id: string, data: string, enqueuedAt: number): Outcome {
   let d: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(data);

@@ -17,6 +17,10 @@ export interface EndFacts {
   error?: OutcomeError;
   /** `interactive` for an update of the interactive lane; absent for bulk. */
   priority?: 'interactive';
+  /** When the queue took the update in (epoch ms), for `explain`. */
+  ingestedAt?: number;
+  /** The batches the update was in, oldest first, comma-separated (bounded): `explain` reads their stories. */
+  hist?: string;
 }
 
 /**
@@ -34,11 +38,11 @@ export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt' | 'id'> {
  * update the trace id was used for, so a finished update's trace id (its job gone) can still be told apart from
  * a different update reusing it.
  */
-export type StoredOutcome = Outcome & { fp?: string };
+export type StoredOutcome = Outcome & { fp?: string; hist?: string; ingestedAt?: number };
 
-/** Reads a stored outcome record for users: internal fields are left out. */
+/** Reads a stored outcome record for users: internal fields (kept for `explain`) are left out. */
 export function parseOutcomeRecord(record: string): Outcome {
-  const { fp: _fp, ...outcome } = JSON.parse(record) as StoredOutcome;
+  const { fp: _fp, hist: _hist, ingestedAt: _ingestedAt, ...outcome } = JSON.parse(record) as StoredOutcome;
   return outcome;
 }
 

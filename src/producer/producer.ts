@@ -12,6 +12,8 @@ export { WaitTimeoutError };
 
 import { readOutcomes } from '../outcomes/reader.js';
 import { connectRedis } from '../redis.js';
+import { type Explanation, explainUpdate } from '../story/explain.js';
+import { traceparentOf } from '../telemetry/traceparent.js';
 import {
   canonicalJobData,
   fingerprint,
@@ -99,6 +101,12 @@ export interface Producer {
   getOutcome(objectWriteTraceId: string): Promise<Outcome | null>;
   getOutcomes(objectWriteTraceIds: readonly string[]): Promise<Array<Outcome | null>>;
   /**
+   * One update's story: enqueued, ingested, each batch it was in (with the updates merged into its input), each
+   * HubSpot call that carried it (time, status, correlation id, attempt, wait for budget) and its outcome; or
+   * `{ seen: false }` for a trace id never enqueued or whose outcome expired.
+   */
+  explain(objectWriteTraceId: string): Promise<Explanation>;
+  /**
    * Delivers every terminal outcome to a consumer group, at least once, with acknowledgements (see
    * {@link SubscribeOptions}); on a connection of its own.
    */
@@ -175,9 +183,11 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     const review = await reviewTraceIds(redis, keys, updates, data);
     if (review.conflicts.length > 0) throw new TraceIdConflictError(review.conflicts);
     const results: EnqueueResult[] = [];
+    // The span active where the app enqueues: the worker's call spans link to it (no-op without an SDK).
+    const traceparent = traceparentOf() ?? '';
     for (let i = 0; i < updates.length; i += CHUNK) {
       const chunk = updates.slice(i, i + CHUNK);
-      const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS)];
+      const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS), traceparent];
       chunk.forEach((u, j) => {
         const d = data[i + j] as string;
         const trace = u.objectWriteTraceId;
@@ -233,6 +243,9 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     },
     getOutcomes(ids) {
       return readOutcomes(redis, keys, ids);
+    },
+    explain(id) {
+      return explainUpdate(redis, keys, id);
     },
     subscribeOutcomes(subscription) {
       return subscribeOutcomes(duplicateOf(redis), keys, subscription);

@@ -94,6 +94,7 @@ export async function handleApiCall(
   }
 
   const correlationId = randomUUID();
+  draft.correlationId = correlationId;
   const headers: Record<string, string> = { 'X-HubSpot-Correlation-Id': correlationId };
   if (!route) {
     sendJson(res, 404, routeNotFoundBody(method, path, correlationId), headers);

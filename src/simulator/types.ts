@@ -71,6 +71,8 @@ export interface CallRecord {
   /** Input trace ids, as sent (null when absent), aligned with `ids`. */
   traceIds: Array<string | null>;
   fault?: RecordedFault;
+  /** The `X-HubSpot-Correlation-Id` the answer carried (absent for calls dropped before one was made). */
+  correlationId?: string;
   /** For 429s: the policy that refused the call. */
   policyName?: PolicyName;
   /** Time from arrival to the end of the answer (or of the reset). */

@@ -108,7 +108,7 @@ export class Dispatcher {
       maxUpdates: MAX_UPDATES_PER_BATCH,
     });
     if (claim.kind !== 'ok') return { kind: 'none' };
-    this.#dispatch(group, batchId, claim.objects, budget);
+    this.#dispatch(group, batchId, claim.objects, budget, claim.claimedAt);
     return { kind: 'ok', objects: claim.objects.length };
   }
 
@@ -117,6 +117,7 @@ export class Dispatcher {
     batchId: string,
     objects: ClaimedObject[],
     budget: AccountBudget | undefined,
+    claimedAt: number,
   ): void {
     const o = this.#o;
     const { account } = parseGroup(group);
@@ -139,6 +140,7 @@ export class Dispatcher {
       objects,
       budget,
       signal: abort.signal,
+      claimedAt,
       onGranted: granted,
       onSettling: () => {
         entry.settling = true;

@@ -2,6 +2,7 @@ import { ATTEMPT_POLICY, type AttemptReason, backoffDelayMs } from '../hubspot/p
 import { addressKeyOf, formatEntry, parseObjectKey } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { EndFacts } from '../outcomes/record.js';
+import { withBatch } from '../story/batch-story.js';
 import type { Member, PreparedBatch, PreparedInput } from './prepare.js';
 import type { InputFate } from './send.js';
 import type { ClaimedObject, SettlePlan } from './store.js';
@@ -19,6 +20,11 @@ export interface PlanOptions {
    */
   failUnfinished?: OutcomeError;
   random?: () => number;
+  /**
+   * The batch's id and the inputs a call carried: every update's outcome record names the batch, and an update
+   * that stays queued after a call carried it keeps the batch in its job (`history`), for `explain`.
+   */
+  story?: { batchId: string; carried: ReadonlySet<number> };
 }
 
 /** Counts by what happened, for metrics. */
@@ -56,6 +62,18 @@ export function buildSettlePlan(
     });
   }
   const slot = (m: Member) => objects.get(m.objectKey) as SettlePlan['objects'][number];
+  const story = options.story;
+  const histOf = (m: Member): { hist?: string; ingestedAt?: number } => ({
+    ...(story ? { hist: withBatch(m.history, story.batchId) } : {}),
+    ...(m.ingestedAt !== undefined ? { ingestedAt: m.ingestedAt } : {}),
+  });
+  // An update that stays queued keeps the batches that carried it, in its job.
+  const remember = (m: Member) => {
+    if (!story) return;
+    const target = slot(m);
+    target.history ??= [];
+    target.history.push({ job: m.entry.jobId, batches: withBatch(m.history, story.batchId) });
+  };
 
   const finish = (
     m: Member,
@@ -63,14 +81,20 @@ export function buildSettlePlan(
     attempts: number,
     extra: Extra = {},
   ) => {
-    slot(m).done.push({ job: m.entry.jobId, seq: m.entry.seq, status, ...facts(m, attempts, extra) });
+    slot(m).done.push({
+      job: m.entry.jobId,
+      seq: m.entry.seq,
+      status,
+      ...facts(m, attempts, { ...extra, ...histOf(m) }),
+    });
     summary[status]++;
   };
   const unfinished = options.failUnfinished;
-  const requeue = (m: Member) => {
+  const requeue = (m: Member, carried = false) => {
     if (unfinished) finish(m, 'failed', m.entry.attempts, { error: unfinished });
     else {
       slot(m).requeue.push(formatEntry(m.entry));
+      if (carried) remember(m);
       summary.requeued++;
     }
   };
@@ -104,7 +128,8 @@ export function buildSettlePlan(
         continue;
       }
       const entry = formatEntry({ ...m.entry, attempts });
-      slot(m).retry.push({ entry, delayMs, ...facts(m, attempts, { error }) });
+      slot(m).retry.push({ entry, delayMs, ...facts(m, attempts, { error, ...histOf(m) }) });
+      remember(m);
       summary.retrying++;
     }
   };
@@ -118,6 +143,7 @@ export function buildSettlePlan(
 
   batch.inputs.forEach((prepared, i) => {
     const fate: InputFate = fates.get(i) ?? { kind: 'requeue', reason: 'not sent' };
+    const carried = story?.carried.has(i) ?? false;
     const attempted = prepared.members.map((m) => m.entry.attempts + 1);
     if ((fate.kind === 'retry' || fate.kind === 'requeue') && fate.ambiguous && options.holdMs > 0) {
       // The call may still apply: until the hold ends only these updates may be sent for the object.
@@ -149,6 +175,7 @@ export function buildSettlePlan(
             const target = slot(m);
             target.unresolve ??= [];
             target.unresolve.push({ entry: formatEntry(m.entry), address });
+            remember(m);
             summary.requeued++;
             return;
           }
@@ -170,7 +197,7 @@ export function buildSettlePlan(
         if (Object.keys(refuted).length > 0) target.refuted = refuted;
         for (const m of prepared.members) {
           if (failing.includes(m)) finish(m, 'failed', m.entry.attempts + 1, { error: fate.error });
-          else requeue(m);
+          else requeue(m, carried);
         }
         break;
       }
@@ -179,7 +206,7 @@ export function buildSettlePlan(
         retry(prepared.members, fate.reason, fate.error, fate.retryAfterMs);
         break;
       case 'requeue':
-        for (const m of prepared.members) requeue(m);
+        for (const m of prepared.members) requeue(m, carried);
         break;
     }
   });
@@ -189,6 +216,8 @@ export function buildSettlePlan(
 interface Extra {
   error?: OutcomeError;
   hubspotObjectId?: string;
+  hist?: string;
+  ingestedAt?: number;
 }
 
 function unconfirmedError(properties: readonly string[]): OutcomeError {

@@ -27,6 +27,12 @@ export interface Member {
   fingerprint: string;
   /** Its address was looked up again already, after HubSpot refuted the record it was mapped to. */
   reresolved?: boolean;
+  /** The producer's W3C traceparent: call spans link to it. */
+  traceparent?: string;
+  /** When the queue took it from the wait list (epoch ms), for its outcome record. */
+  ingestedAt?: number;
+  /** The batches it was in before this one (ids), for its outcome record and `explain`. */
+  history?: string[];
 }
 
 /** One input of the batch and every update riding on it. */
@@ -105,7 +111,8 @@ export function prepareBatch(
 
   for (const obj of objects) {
     const valid: Array<{ seq: number; update: Update; member: Member }> = [];
-    for (const { entry, data, reclaims = 0, checked = false, reresolved } of obj.updates) {
+    for (const claimed of obj.updates) {
+      const { entry, data, reclaims = 0, checked = false, reresolved } = claimed;
       const raw = safeJson(data);
       const trace = traceIdOfJob(entry.jobId, raw);
       // Our producer wrote checked data in its canonical form: its fingerprint is the data's own.
@@ -119,6 +126,9 @@ export function prepareBatch(
         wins: [],
         fingerprint,
         ...(reresolved ? { reresolved } : {}),
+        ...(claimed.traceparent ? { traceparent: claimed.traceparent } : {}),
+        ...(claimed.ingestedAt !== undefined ? { ingestedAt: claimed.ingestedAt } : {}),
+        ...(claimed.history ? { history: claimed.history } : {}),
       };
       if (options.maxAttempts !== undefined && entry.attempts >= options.maxAttempts) {
         // Retries that run out fail when they settle; an update that comes back already spent was taken back

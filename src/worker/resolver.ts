@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { HubSpotPort } from '../hubspot/port.js';
+import type { HubSpotAnswer, HubSpotPort } from '../hubspot/port.js';
 import { classifyReadAnswer } from '../hubspot/read-answer.js';
 import { objectKeyOf, parseGroup, parseObjectKey } from '../keys.js';
 import type { AccountBudget, BudgetPort } from '../ratelimit/budget.js';
+import { endCallSpan, startCallSpan } from '../telemetry/spans.js';
 import type { AddressStore, Resolution } from './addresses.js';
 import { rateLimitPause } from './pauses.js';
 
@@ -138,16 +139,24 @@ export class Resolver {
       return undefined;
     }
     let departed: Promise<unknown> | undefined;
-    const answer = await o.port.batchRead({
-      account,
-      objectType,
-      idProperty,
-      ids: values,
-      signal: o.signal,
-      onSent: (at) => {
-        departed = o.budget.departed(account, grant, at).catch(() => undefined);
-      },
-    });
+    // The updates waiting for these addresses are not read here: the span stands alone, without links.
+    const span = startCallSpan({ name: 'hubspot.batch_read', account, objectType, inputs: values.length });
+    let answer: HubSpotAnswer;
+    try {
+      answer = await o.port.batchRead({
+        account,
+        objectType,
+        idProperty,
+        ids: values,
+        signal: o.signal,
+        onSent: (at) => {
+          departed = o.budget.departed(account, grant, at).catch(() => undefined);
+        },
+      });
+    } catch (err) {
+      endCallSpan(span, undefined);
+      throw err;
+    }
     await departed;
     if (answer.kind === 'http') {
       await o.budget
@@ -156,6 +165,7 @@ export class Resolver {
     }
     o.onRead?.(account, objectType, values.length);
     const verdict = classifyReadAnswer(idProperty, values, answer);
+    endCallSpan(span, answer, verdict.kind === 'rateLimited' ? verdict.policyName : undefined);
     // The values are the addresses' own (normalized), so the keys are the addresses'.
     const key = (value: string) => objectKeyOf(account, objectType, idProperty, value);
     switch (verdict.kind) {

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { BudgetPausedError } from '../ratelimit/wait.js';
+import { type BatchStory, buildBatchStory, type CallFacts } from '../story/batch-story.js';
 import type { UpdateLimits } from '../update.js';
 import { recordCall } from './call-record.js';
 import type { CallDemand } from './demand.js';
@@ -61,6 +62,8 @@ export interface ClaimedBatch {
   onSettling?: () => void;
   /** Called when the batch gets its first grant. */
   onGranted?: () => void;
+  /** When the claim took it (epoch ms, Redis's clock), for its story. */
+  claimedAt?: number;
 }
 
 /**
@@ -88,6 +91,8 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     ...(ctx.limits ? { limits: ctx.limits } : {}),
   });
   let fates: Map<number, InputFate>;
+  // What the calls did, for the batch's story (`explain`).
+  const calls: CallFacts[] = [];
   if (!budget) {
     const error = {
       category: 'ACCOUNT_NOT_CONFIGURED',
@@ -104,10 +109,15 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     fates = new Map(batch.inputs.map((_, i) => [i, { kind: 'requeue', reason: 'paused' } as InputFate]));
   } else {
     try {
-      fates = await send(ctx, claimed, batch, account, objectType, budget);
+      fates = await send(ctx, claimed, batch, account, objectType, budget, calls);
     } catch (err) {
       if (!(err instanceof LeaseLostError)) throw err;
-      // Another worker took the batch back (this one stalled past its lease): it sends and settles it now.
+      // Another worker took the batch back (this one stalled past its lease): it sends and settles it now. Calls
+      // this one made before are still told (settle stores the story of a lost batch, and settles nothing).
+      if (calls.length > 0) {
+        const story = buildBatchStory(batchId, claimed.claimedAt, batch, calls);
+        await ctx.store.settle(batchId, { objects: [] }, story).catch(() => undefined);
+      }
       ctx.logger.warn(
         { batchId },
         'lease lost before a call; the batch is left to the worker that took it back',
@@ -121,15 +131,17 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
     backoffMaxMs: ctx.backoffMaxMs,
     windowMs: budget?.windowMs ?? 10_000,
     holdMs: ctx.ambiguousHoldMs,
+    story: { batchId, carried: new Set(calls.flatMap((c) => c.part)) },
   };
+  const story = buildBatchStory(batchId, claimed.claimedAt, batch, calls);
   let { plan, summary } = buildSettlePlan(objects, batch, fates, planOptions);
   claimed.onSettling?.();
-  let settled = await settleWithRetry(ctx, batchId, plan);
+  let settled = await settleWithRetry(ctx, batchId, plan, story);
   if (typeof settled === 'object') {
     // An operator failed the account while this batch was in flight: what would go back to the queue fails.
     const error = { category: 'OPERATOR_FAILED', message: settled.failAccount };
     ({ plan, summary } = buildSettlePlan(objects, batch, fates, { ...planOptions, failUnfinished: error }));
-    settled = await settleWithRetry(ctx, batchId, plan);
+    settled = await settleWithRetry(ctx, batchId, plan, story);
   }
   if (settled !== 'settled') {
     ctx.logger.warn({ batchId }, 'batch lease was lost before settling; another worker owns its updates');
@@ -151,6 +163,7 @@ function send(
   account: string,
   objectType: string,
   budget: AccountBudget,
+  calls: CallFacts[],
 ): Promise<Map<number, InputFate>> {
   return sendBatch(batch, {
     port: ctx.port,
@@ -182,6 +195,13 @@ function send(
     authPauseMs: ctx.authPauseMs,
     events: {
       onCall: (info) => {
+        calls.push({
+          at: info.at,
+          waitedMs: info.waitedMs,
+          part: info.part,
+          answer: info.answer,
+          ...(info.verdict.kind === 'rateLimited' ? { policyName: info.verdict.policyName } : {}),
+        });
         ctx.demand.recordLatency(account, info.answer.latencyMs);
         recordCall(ctx.metrics, ctx.labels, ctx.logger, info, () =>
           ctx.schemas.invalidate(account, objectType),
@@ -203,10 +223,15 @@ function send(
   });
 }
 
-async function settleWithRetry(ctx: BatchContext, batchId: string, plan: SettlePlan): Promise<SettleResult> {
+async function settleWithRetry(
+  ctx: BatchContext,
+  batchId: string,
+  plan: SettlePlan,
+  story: BatchStory,
+): Promise<SettleResult> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ctx.store.settle(batchId, plan);
+      return await ctx.store.settle(batchId, plan, story);
     } catch (err) {
       // Redis may be restarting: keep trying while the lease lasts; after that the batch is taken back anyway.
       if (attempt * 500 > ctx.leaseMs) throw err;

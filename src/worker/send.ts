@@ -7,6 +7,7 @@ import type { BatchVerdict } from '../hubspot/verdict.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { AccountBudget, BudgetPort, Grant, PauseReason } from '../ratelimit/budget.js';
 import { abortableSleep } from '../ratelimit/sleep.js';
+import { endCallSpan, startCallSpan } from '../telemetry/spans.js';
 import { halves, isolate, type PoisonFate, poisonFate } from './isolate.js';
 import { rateLimitPause } from './pauses.js';
 import type { PreparedBatch, PreparedInput } from './prepare.js';
@@ -31,6 +32,12 @@ export interface SendEvents {
     size: number;
     answer: HubSpotAnswer;
     verdict: BatchVerdict;
+    /** When the request left (epoch ms), or was tried when it never did. */
+    at: number;
+    /** How long the call waited for its rate budget (ms). */
+    waitedMs: number;
+    /** Indexes of the batch's inputs the call carried. */
+    part: readonly number[];
   }): void;
   onPause?(info: {
     account: string;
@@ -55,7 +62,7 @@ export interface SendOptions {
    * (a frozen or overloaded host) does not send: the lease may have been lost meanwhile.
    */
   leaveWithinMs?: number;
-  /** The batch's id, for errors. */
+  /** The batch's id, for errors and spans. */
   batchId?: string;
   accountBudget: AccountBudget;
   signal: AbortSignal;
@@ -64,6 +71,11 @@ export interface SendOptions {
   /** Pause after a 401/403 before credentials are tried again. */
   authPauseMs: number;
   events?: SendEvents;
+}
+
+/** The attempts an input's updates have spent before this batch, the highest of them. */
+function maxAttempts(input: PreparedInput | undefined): number {
+  return Math.max(0, ...(input?.members ?? []).map((m) => m.entry.attempts));
 }
 
 /**
@@ -80,6 +92,8 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
   // One short 429 pause is waited out holding the batch; a second one hands it back, so a run of them (probes
   // around a daily reset) never keeps the claim.
   let heldPauses = 0;
+  // Calls made so far, numbering each call's span within the batch.
+  let calls = 0;
 
   while (queue.length > 0) {
     const part = queue.shift() ?? [];
@@ -88,6 +102,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
       continue;
     }
     let grant: Grant;
+    const waitFrom = performance.now();
     try {
       grant = await options.budget.waitForGrant(account, options.accountBudget, options.signal);
     } catch {
@@ -114,7 +129,21 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
     // as the request is out: grants up to a window later depend on it.
     let departed: Promise<unknown> | undefined;
     let left = false;
+    const waitedMs = performance.now() - waitFrom;
+    let at = Date.now();
+    calls++;
+    const span = startCallSpan({
+      name: 'hubspot.batch_update',
+      account,
+      objectType,
+      inputs: inputs.length,
+      attempt: 1 + Math.max(...part.map((i) => maxAttempts(batch.inputs[i]))),
+      callInBatch: calls,
+      ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
+      traceparents: part.flatMap((i) => (batch.inputs[i] as PreparedInput).members.map((m) => m.traceparent)),
+    });
     const onSent = (sentAt: number) => {
+      at = sentAt;
       left = true;
       departed = options.budget.departed(account, grant, sentAt).catch(() => undefined);
     };
@@ -129,6 +158,7 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         ...(options.leaveWithinMs !== undefined ? { mustLeaveBy: confirmedAt + options.leaveWithinMs } : {}),
       });
     } catch (err) {
+      endCallSpan(span, undefined);
       if (!hasErrorCode(err, ErrorCode.tokenUnavailable)) {
         // The port promises to answer rather than throw; whatever did throw (building the request, say) is
         // retried like a network failure, held only if the request had left.
@@ -151,7 +181,17 @@ export async function sendBatch(batch: PreparedBatch, options: SendOptions): Pro
         .catch(() => {});
     }
     const verdict = classifyBatchAnswer(inputs, answer);
-    options.events?.onCall?.({ account, objectType, size: inputs.length, answer, verdict });
+    endCallSpan(span, answer, verdict.kind === 'rateLimited' ? verdict.policyName : undefined);
+    options.events?.onCall?.({
+      account,
+      objectType,
+      size: inputs.length,
+      answer,
+      verdict,
+      at,
+      waitedMs,
+      part,
+    });
 
     switch (verdict.kind) {
       case 'settled': {

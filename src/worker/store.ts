@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { type Entry, parseEntry, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { EndFacts, RecordFacts } from '../outcomes/record.js';
+import type { BatchStory } from '../story/batch-story.js';
 import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
@@ -28,7 +29,17 @@ export interface ClaimedObject {
   /** `reclaims`: how often the update was taken back from a worker that died before calling HubSpot. */
   /** `checked`: our producer validated the data (see `CHECKED_JOB_NAME`), so it is not validated again. */
   /** `reresolved`: its address was looked up again once already, after HubSpot refuted a cached mapping. */
-  updates: Array<{ entry: Entry; data: string; reclaims?: number; checked?: boolean; reresolved?: boolean }>;
+  /** `traceparent`: the producer's span context; `ingestedAt`, `history`: for the batch's story (`explain`). */
+  updates: Array<{
+    entry: Entry;
+    data: string;
+    reclaims?: number;
+    checked?: boolean;
+    reresolved?: boolean;
+    traceparent?: string;
+    ingestedAt?: number;
+    history?: string[];
+  }>;
   landed: Record<string, number>;
 }
 
@@ -61,6 +72,11 @@ export interface SettlePlan {
     group: string;
     /** Updates that end here; their outcome records are built from these facts (finish.lua). */
     done: Array<EndFacts & { job: string; seq: number; status: 'succeeded' | 'failed' | 'superseded' }>;
+    /**
+     * Batches each update that stays queued (a retry, a hand-back, a new lookup) was in so far, this one included
+     * (comma-separated, bounded): kept in its job (`hist`) for its next batch's outcome record and for `explain`.
+     */
+    history?: Array<{ job: string; batches: string }>;
     /** Updates retried after `delayMs`; `entry` carries the new attempt count. */
     retry: Array<EndFacts & { entry: string; delayMs: number }>;
     requeue: string[];
@@ -186,6 +202,9 @@ export class QueueStore {
       const landedFlat = o[3] as string[];
       const reclaims = (o[4] ?? []) as number[];
       const flags = (o[5] ?? []) as number[];
+      const tps = (o[6] ?? []) as string[];
+      const ingested = (o[7] ?? []) as string[];
+      const hist = (o[8] ?? []) as string[];
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
         landed[landedFlat[i] as string] = fenceOf(landedFlat[i] as string, landedFlat[i + 1] as string);
@@ -197,6 +216,9 @@ export class QueueStore {
           ...(reclaims[i] ? { reclaims: Number(reclaims[i]) } : {}),
           ...((Number(flags[i]) & 1) !== 0 ? { checked: true } : {}),
           ...((Number(flags[i]) & 2) !== 0 ? { reresolved: true } : {}),
+          ...(tps[i] ? { traceparent: tps[i] } : {}),
+          ...(ingested[i] ? { ingestedAt: Number(ingested[i]) } : {}),
+          ...(hist[i] ? { history: String(hist[i]).split(',') } : {}),
         })),
         landed,
       };
@@ -209,7 +231,7 @@ export class QueueStore {
    * `{ failAccount }` (nothing written) when an operator failed the account while the batch was in flight and
    * the plan would hand updates back: settle again with them failed with that message.
    */
-  async settle(batchId: string, plan: SettlePlan): Promise<SettleResult> {
+  async settle(batchId: string, plan: SettlePlan, story?: BatchStory): Promise<SettleResult> {
     const k = this.#keys;
     const r = await scripts.settle.run(
       this.#redis,
@@ -225,7 +247,14 @@ export class QueueStore {
         k.holds,
         k.held,
       ],
-      [...k.scriptArgs, batchId, this.#ttl, JSON.stringify(plan), this.#addressTtl],
+      [
+        ...k.scriptArgs,
+        batchId,
+        this.#ttl,
+        JSON.stringify(plan),
+        this.#addressTtl,
+        story ? JSON.stringify(story) : '',
+      ],
     );
     if (Array.isArray(r) && r[0] === 'fail') return { failAccount: String(r[1] ?? '') };
     return r === 1 ? 'settled' : 'lost';

@@ -88,7 +88,25 @@ describe('dashboard over HTTP', () => {
 
     const ok = await fetch(`${base}/dashboard/api/outcomes?id=${id}`, { headers: auth });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ outcome: succeeded });
+    // The outcome, and its story as `explain` tells it: the call that carried it, with HubSpot's correlation id.
+    expect(await ok.json()).toEqual({
+      outcome: succeeded,
+      story: expect.objectContaining({
+        seen: true,
+        outcome: succeeded,
+        batches: [
+          expect.objectContaining({
+            recorded: true,
+            calls: [
+              expect.objectContaining({
+                status: 207,
+                correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+              }),
+            ],
+          }),
+        ],
+      }),
+    });
     const unknown = await fetch(`${base}/dashboard/api/outcomes?id=never-enqueued`, { headers: auth });
     expect(unknown.status).toBe(404);
     const bad = await fetch(`${base}/dashboard/api/outcomes?id=${encodeURIComponent('a:b')}`, {
@@ -171,6 +189,11 @@ describeWithPrograms('dashboard in headless Chromium', { chromium: 'apt-get inst
     await page.getByRole('button', { name: 'Look up' }).click();
     await page.locator('#status', { hasText: 'succeeded' }).waitFor({ timeout: 10_000 });
     expect(await page.locator('#fields').textContent()).toContain('1000');
+    // The update's story: enqueued, ingested, its batch, the call with HubSpot's correlation id, the outcome.
+    const story = (await page.locator('#story').textContent()) ?? '';
+    expect(story).toMatch(
+      /enqueued.*ingested.*batch .*call: HTTP 207, correlation id [0-9a-f-]{36}, attempt 1.*outcome: succeeded/s,
+    );
     expect(page.url()).toContain(`?id=${succeeded.objectWriteTraceId}`);
     // The address names the lookup: reloading it (or sharing it) shows the same outcome.
     await page.reload();

@@ -181,7 +181,8 @@ describe('enqueue.lua', () => {
   }
 
   function args(keysPrefix: ReturnType<typeof queueKeys>, updates: Update[]): string[] {
-    const out = [...keysPrefix.scriptArgs, '300'];
+    // No traceparent: the enqueue runs outside any span.
+    const out = [...keysPrefix.scriptArgs, '300', ''];
     for (const u of updates) {
       const data = canonicalJobData(u);
       out.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, data, fingerprint(data), '');

@@ -22,7 +22,9 @@
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
-  ARGV[4..] groups of five: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
+  ARGV[4] the producer's W3C traceparent ('' for none): kept in each new job's `tp` field, so the worker links its
+          HubSpot call spans to the span that enqueued (outside the data, which names the update)
+  ARGV[5..] groups of five: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
             accepted SHA-1 of an existing job's data ('' for none)
 
   Returns: { 'ok', s1, s2, ... } with one integer per update, 1 = added, 0 = duplicate; or
@@ -41,7 +43,7 @@ local fresh = {}      -- job id -> { data, position } of updates this call adds
 local status = {}
 local conflicts = {}
 local n = 0
-for i = 4, #ARGV, 5 do
+for i = 5, #ARGV, 5 do
   n = n + 1
   local jobId, traceId, data, fp, accepted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local same, by
@@ -82,14 +84,19 @@ else
   local t = rcall('TIME')
   local now = tostring(t[1] * 1000 + math.floor(t[2] / 1000))
   result = { 'ok' }
+  local traceparent = ARGV[4]
   local pushed = 0
   n = 0
-  for i = 4, #ARGV, 5 do
+  for i = 5, #ARGV, 5 do
     n = n + 1
     if status[n] == 1 then
       local jobId = ARGV[i]
       -- The name tells the worker this data was validated here (CHECKED_JOB_NAME).
-      rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now)
+      if traceparent ~= '' then
+        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'tp', traceparent)
+      else
+        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now)
+      end
       rcall('LPUSH', KEYS[1], jobId)
       pushed = pushed + 1
     end

@@ -40,7 +40,8 @@
   Returns: { 'empty' } | { 'linger', ms until the linger time is up } |
            { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
                           { times taken back before a call, ... }, { flags: 1 our producer checked it, 2 its address
-                          was resolved again after HubSpot refuted a mapping, ... } }, ... }
+                          was resolved again after HubSpot refuted a mapping, ... }, { producer's traceparent or '',
+                          ... }, { ingestedAt or '', ... }, { batches it was in so far (`hist`) or '', ... } }, ... }
 ]]
 local rcall = redis.call
 local batchId = ARGV[3]
@@ -50,14 +51,18 @@ local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 local function describe(objKey, entries)
-  local datas, reclaims, flags = {}, {}, {}
+  local datas, reclaims, flags, tps, ingested, hist = {}, {}, {}, {}, {}, {}
   for j, entry in ipairs(entries) do
-    local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name', 'resolves')
+    local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name', 'resolves', 'tp', 'ingestedAt',
+      'hist')
     datas[j] = job[1] or ''
     reclaims[j] = tonumber(job[2]) or 0
     flags[j] = (job[3] == K.CHECKED_JOB_NAME and 1 or 0) + ((tonumber(job[4]) or 0) > 0 and 2 or 0)
+    tps[j] = job[5] or ''
+    ingested[j] = job[6] or ''
+    hist[j] = job[7] or ''
   end
-  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, flags }
+  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, flags, tps, ingested, hist }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.

@@ -9,7 +9,8 @@
   records: an update addressed by a unique property's value (`idProperty`) goes to the record the value is known to
   name, or, while none is known, waits in the value's unresolved list until resolve.lua finds its record. Jobs whose
   data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
-  trace id already has an outcome is a repeated enqueue of a finished update: it is dropped.
+  trace id already has an outcome is a repeated enqueue of a finished update: it is dropped. A job taken in gets its
+  `ingestedAt` (for `explain`): the one write per update this adds.
 
   KEYS[1] wait list
   KEYS[2] sequence counter
@@ -57,6 +58,7 @@ for _, jobId in ipairs(ids) do
         -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
+        rcall('HSET', jobKey, 'ingestedAt', now)
         local group = K.group(JobData.account(d), d.objectType)
         -- Anything but the interactive lane is bulk here; the worker's validation fails a bad value by name.
         local interactive = d.priority == 'interactive'

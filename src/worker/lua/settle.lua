@@ -29,7 +29,7 @@
   here, on Redis's clock (the clock of `enqueuedAt`).
 
   Run twice: a settle that runs twice (its reply lost, the command re-sent) finds the marker its first run left and
-  returns 1 without writing anything; a refused plan is refused again.
+  returns 1 without writing anything; a refused plan is refused again. The story is a SET of the same value.
 
   KEYS[1] inflight hash
   KEYS[2] leases zset
@@ -56,8 +56,13 @@
             hold: { ms, jobs: [ jobId, ... ] } (optional),
             learn: [ { idProperty, value } ] (optional: unique values the record now has, see addresses.lua),
             unresolve: [ { entry, address } ] (optional: updates whose cached mapping HubSpot refuted: the
-              mapping is dropped and they wait for their address to be looked up again) } ] }
+              mapping is dropped and they wait for their address to be looked up again),
+            history: [ { job, batches } ] (optional: updates that stay queued after a call carried them keep
+              the batches they were in, in their job's `hist`) } ] }
+            done and retry facts may carry `ingestedAt` and `hist` for the outcome record (`explain`).
   ARGV[6] seconds a learnt address mapping is kept
+  ARGV[7] the batch's story (JSON, see story/batch-story.ts), or '': kept for the outcome TTL under `story:<batch
+          id>`, also when the batch was lost (its calls happened all the same), so `explain` can tell them
 
   Returns: 1 when settled (now or by an earlier run), 0 when the batch was no longer ours, {'fail', message} when
   the batch was marked to fail and the plan hands updates back.
@@ -67,6 +72,7 @@ local batchId = ARGV[3]
 local ttl = tonumber(ARGV[4])
 local mapTtl = tonumber(ARGV[6])
 if rcall('EXISTS', KEYS[8]) == 1 then return 1 end
+if ARGV[7] and ARGV[7] ~= '' then rcall('SET', K.story(batchId), ARGV[7], 'EX', ttl) end
 if rcall('EXISTS', KEYS[3]) == 0 then return 0 end
 
 local t = rcall('TIME')
@@ -108,6 +114,7 @@ for _, obj in ipairs(plan.objects) do
       trace = d.trace, status = status, account = account, objectType = objectType, id = d.id or id,
       idProperty = d.idProperty or idProperty, attempts = d.attempts, enqueuedAt = d.enqueuedAt, finishedAt = finishedAt,
       hubspotObjectId = d.hubspotObjectId, error = d.error, fp = d.fp, priority = d.priority,
+      ingestedAt = d.ingestedAt, hist = d.hist,
     }
   end
   for _, d in ipairs(obj.done) do
@@ -154,6 +161,9 @@ for _, obj in ipairs(plan.objects) do
   for i = #obj.requeue, 1, -1 do
     rcall('LPUSH', listKey, obj.requeue[i])
     requeued = requeued + 1
+  end
+  for _, h in ipairs(obj.history or {}) do
+    if rcall('EXISTS', K.job(h.job)) == 1 then rcall('HSET', K.job(h.job), 'hist', h.batches) end
   end
   if obj.hold then setHold(objKey, obj.hold) end
   -- Objects are records keyed by their id (an object still keyed by an address learns nothing).

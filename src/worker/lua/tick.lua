@@ -5,7 +5,8 @@
     - takes back the updates of batches whose lease expired (their worker died or stalled). When the batch had
       started a call, the call may still apply: its updates come back with one more attempt counted, and their
       objects are held (only those updates may be sent) until the hold time after the call's own deadline. A
-      batch that never called HubSpot costs no attempt and no hold;
+      batch that never called HubSpot costs no attempt and no hold. Updates of a batch that called keep it in their
+      history (`hist`, for `explain`: the lost worker's settle may still record its calls);
     - sweeps a slice of the in-flight marks and repairs those whose batch no longer exists;
     - trims the outcome stream to its retention (consumers that fell further behind lose what was trimmed).
 
@@ -100,6 +101,10 @@ for _, batchId in ipairs(expired) do
         local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
         if called then
           attempts = attempts + 1
+          local jobKey = K.job(jobId)
+          if rcall('EXISTS', jobKey) == 1 then
+            rcall('HSET', jobKey, 'hist', K.withBatch(rcall('HGET', jobKey, 'hist'), batchId))
+          end
         else
           -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
           if rcall('EXISTS', K.job(jobId)) == 1 then rcall('HINCRBY', K.job(jobId), 'reclaims', 1) end
