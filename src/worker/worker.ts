@@ -174,6 +174,8 @@ export class BatchWorker {
       lingerMs: settings.batchLingerMs,
       maxBatchSize: settings.batchMaxSize,
       concurrency: settings.concurrency,
+      accountReserve: settings.accountReserve,
+      accounts: settings.configuredAccounts.length,
       running: () => this.#running,
     });
   }
