@@ -97,6 +97,7 @@ export class BatchWorker {
     const schemas = new SchemaCache({
       port: settings.port,
       ttlMs: 10 * 60_000,
+      signal: this.#starting.signal,
       logger: settings.logger,
       beforeFetch: schemaFetchGate(limiter, settings.budgetFor, heldPauseBoundMs(settings.leaseMs)),
     });
