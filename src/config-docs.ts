@@ -76,6 +76,11 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
       "over, plus two (Little's law: a 250-per-10-s account answering in 2 s keeps about 100; one answering in " +
       '30 ms, four).',
   },
+  WORKER_ACCOUNT_RESERVE: {
+    meaning:
+      'Slots of `WORKER_CONCURRENCY` one account never takes while several accounts are configured (at most ' +
+      "half of the ceiling): however slow one account's calls, another account's work finds a slot at once.",
+  },
   LEASE_MS: {
     meaning:
       'Lease of a claimed batch, renewed by a heartbeat every sixth of it while the batch runs (a 30-s call ' +

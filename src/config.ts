@@ -66,6 +66,7 @@ export const ConfigSchema = z.object({
   BATCH_LINGER_MS: int(0).default(D.batchLingerMs),
   BATCH_MAX_SIZE: int(1).max(100).default(D.batchMaxSize),
   WORKER_CONCURRENCY: int(1).default(D.concurrency),
+  WORKER_ACCOUNT_RESERVE: int(0).default(D.accountReserve),
   LEASE_MS: int(1000).default(D.leaseMs),
   AMBIGUOUS_HOLD_MS: int(0).default(D.ambiguousHoldMs),
   LIVENESS_TIMEOUT_MS: int(1000).default(D.livenessTimeoutMs),

@@ -36,6 +36,7 @@ export async function runWorker(config: Config): Promise<number> {
     batchLingerMs: config.BATCH_LINGER_MS,
     batchMaxSize: config.BATCH_MAX_SIZE,
     concurrency: config.WORKER_CONCURRENCY,
+    accountReserve: config.WORKER_ACCOUNT_RESERVE,
     leaseMs: config.LEASE_MS,
     ambiguousHoldMs: config.AMBIGUOUS_HOLD_MS,
     livenessTimeoutMs: config.LIVENESS_TIMEOUT_MS,

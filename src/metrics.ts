@@ -12,6 +12,7 @@ export interface Metrics {
   updates: Counter<'account' | 'object_type' | 'status'>;
   merged: Counter<'account' | 'object_type'>;
   rateLimitWait: Counter<'account' | 'reason'>;
+  schemaWait: Counter<'account'>;
   pauses: Counter<'account' | 'reason'>;
   rateLimited: Counter<'account' | 'policy'>;
   remaining: Gauge<'account'>;
@@ -73,6 +74,12 @@ export function createMetrics(registry: Registry, options: { defaultMetrics?: bo
       name: `${p}ratelimit_wait_seconds_total`,
       help: 'Time spent waiting for rate-limit budget, by reason (window, paused, daily).',
       labelNames: ['account', 'reason'],
+      registers,
+    }),
+    schemaWait: new Counter({
+      name: `${p}schema_wait_seconds_total`,
+      help: "Time batches spent waiting for their object type's property schema (its first fetch, grant included).",
+      labelNames: ['account'],
       registers,
     }),
     pauses: new Counter({

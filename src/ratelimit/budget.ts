@@ -125,7 +125,7 @@ export interface BudgetPort {
     account: string,
     budget: AccountBudget,
     signal?: AbortSignal,
-    options?: { maxPauseMs?: number; reserveMs?: number },
+    options?: { maxPauseMs?: number; reserveMs?: number; recordWait?: boolean },
   ): Promise<Grant>;
   report(
     account: string,

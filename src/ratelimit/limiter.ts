@@ -239,20 +239,24 @@ export class RateLimiter implements BudgetPort {
    * `wait.ts`). Rejects with the signal's reason when aborted, and with `BudgetPausedError` when the account is
    * paused (or out of daily budget) for longer than `options.maxPauseMs`. With `options.reserveMs` it resolves as
    * soon as it could reserve a slot opening within that long: the caller then sends at the grant's `localAt`, not
-   * before.
+   * before. `options.recordWait: false` keeps its sleeps out of `onWait` (a property-schema fetch's wait is not a
+   * batch's wait for its call).
    */
   async waitForGrant(
     account: string,
     budget: AccountBudget,
     signal?: AbortSignal,
-    options: { maxPauseMs?: number; reserveMs?: number } = {},
+    options: { maxPauseMs?: number; reserveMs?: number; recordWait?: boolean } = {},
   ): Promise<Grant> {
+    const { recordWait = true, ...wait } = options;
     return waitForGrant(account, {
       acquire: (reserveMs) => this.acquire(account, budget, reserveMs),
       pauseRecheckMs: this.#pauseRecheckMs,
-      onSlept: (ms, reason) => this.#reportWait(account, ms, reason),
+      onSlept: (ms, reason) => {
+        if (recordWait) this.#reportWait(account, ms, reason);
+      },
       ...(signal ? { signal } : {}),
-      ...options,
+      ...wait,
     });
   }
 

@@ -27,12 +27,13 @@ const stateScript = luaScript('rl_state', new URL('./lua/state.lua', import.meta
 const resumeScript = luaScript('rl_resume', new URL('./lua/resume.lua', import.meta.url));
 
 /**
- * A DAILY 429 within this long after the daily reset we expected means HubSpot's clock is a little behind ours
- * (its day has not rolled over yet), not that the new day's budget is gone: the account pauses only
- * {@link DAILY_PROBE_DELAY_MS} and probes again, instead of pausing until the next reset a day later.
+ * A DAILY 429, or a Daily-Remaining leaving nothing, within this long after the daily reset we expected means
+ * HubSpot's clock is a little behind ours (its day has not rolled over yet), not that the new day's budget is
+ * gone: the account probes (one call at a time, {@link DAILY_PROBE_DELAY_MS} apart) until HubSpot's answers show
+ * the new day, instead of stopping until the next reset a day later.
  */
 export const DAILY_RESET_GRACE_MS = 5 * 60_000;
-/** The pause after a DAILY 429 within {@link DAILY_RESET_GRACE_MS} of the reset. */
+/** The pause before the next probe after a DAILY 429 (or an exhausted Daily-Remaining) within {@link DAILY_RESET_GRACE_MS} of the reset. */
 export const DAILY_PROBE_DELAY_MS = 1000;
 
 /** Grants stay in the log this long past the guarded window, so a slow call's report can still be compared. */
@@ -78,6 +79,7 @@ export async function runAcquire(
       call.lookOnly ? '1' : '0',
       tuning.catchUpMs,
       call.reserveMs,
+      DAILY_RESET_GRACE_MS,
     ],
   )) as [number, number, (string | number)?];
   if (reply[0] === 1) {
@@ -128,6 +130,7 @@ export async function runReport(
       DAILY_RESET_GRACE_MS,
       budget.dailyReserve ?? 0,
       grant?.grantId ?? '',
+      DAILY_PROBE_DELAY_MS,
     ],
   )) as [string, string];
   if (reply[0] !== '' && Number(reply[0]) > 0)

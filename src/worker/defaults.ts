@@ -24,6 +24,11 @@ export const WORKER_DEFAULTS = {
    * its calls' latency, with headroom (a 250-per-10-s account answering in 2 s keeps about 100).
    */
   concurrency: 100,
+  /**
+   * Slots of that ceiling one account never takes while other accounts are configured (at most half of it):
+   * however slow one account's calls, another account's work finds a slot at once.
+   */
+  accountReserve: 10,
   /** Lease of a claimed batch: a dead worker's batches are sent again within about this long. */
   leaseMs: 5000,
   /** Hold after a call that may still apply. */

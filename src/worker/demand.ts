@@ -62,7 +62,10 @@ export function aheadTarget(rate: Rate): number {
 
 /**
  * The most batches an account may have in flight on this replica now: its own target, capped by the ceiling;
- * while other accounts also have work, at least an even share of the ceiling stays theirs.
+ * while other accounts also have work, at least an even share of the ceiling stays theirs. When other accounts
+ * are configured, `reserve` slots of the ceiling (at most half of it) are never one account's: one account with
+ * slow calls cannot fill the ceiling, so another account's work finds a slot at once instead of waiting for one
+ * of those calls to end.
  */
 export function accountLimit(options: {
   target: number;
@@ -71,9 +74,14 @@ export function accountLimit(options: {
   readyAccounts: number;
   /** In flight on this replica for every other account. */
   othersInflight: number;
+  /** Slots kept for the other accounts. */
+  reserve: number;
+  /** Accounts configured on this replica: with one, there is no other to keep slots for. */
+  accounts: number;
 }): number {
   const { target, ceiling, readyAccounts, othersInflight } = options;
   const fairShare = Math.max(1, Math.ceil(ceiling / Math.max(1, readyAccounts)));
   const free = Math.max(0, ceiling - othersInflight);
-  return Math.max(1, Math.min(target, Math.max(fairShare, free)));
+  const kept = options.accounts > 1 ? Math.min(Math.max(0, options.reserve), Math.floor(ceiling / 2)) : 0;
+  return Math.max(1, Math.min(target, ceiling - kept, Math.max(fairShare, free)));
 }

@@ -50,6 +50,11 @@ export interface WorkerOptions {
    */
   concurrency?: number;
   /**
+   * Slots of `concurrency` one account never takes while other accounts are configured (default 10, at most half
+   * of it), so one account's slow calls cannot keep another account's work waiting for a slot.
+   */
+  accountReserve?: number;
+  /**
    * Lease of a claimed batch, renewed by heartbeat while it runs; a dead worker's batches are taken back once it
    * expires (default 5 000 ms).
    */

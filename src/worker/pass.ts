@@ -47,6 +47,10 @@ export interface PassOptions {
   lingerMs: number;
   maxBatchSize: number;
   concurrency: number;
+  /** Slots of the ceiling kept for the other accounts (see `accountLimit`). */
+  accountReserve: number;
+  /** Accounts configured on this replica. */
+  accounts: number;
   /** False once the worker is closing: the pass takes no more work. */
   running: () => boolean;
 }
@@ -133,6 +137,8 @@ export class LoopPass {
             ceiling: o.concurrency,
             readyAccounts,
             othersInflight: o.batches.size - inflightOfAccount,
+            reserve: o.accountReserve,
+            accounts: o.accounts,
           }),
           inflightTotal: o.batches.size,
           concurrency: o.concurrency,

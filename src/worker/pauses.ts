@@ -60,7 +60,9 @@ export function rateLimitPause(
 /**
  * What a property-schema fetch does before its call: take a grant of the account's budget like any other call,
  * waiting out at most `maxPauseMs` of a pause. A longer pause rejects with `BudgetPausedError`, so the batch that
- * needs the schema goes back to the queue instead of holding its claim until the pause ends.
+ * needs the schema goes back to the queue instead of holding its claim until the pause ends. Its sleeps are not
+ * recorded as waits for a call's grant (`hbq_ratelimit_wait_seconds_total`): the batches waiting for the schema
+ * count that time as `hbq_schema_wait_seconds_total`.
  */
 export function schemaFetchGate(
   limiter: Pick<RateLimiter, 'waitForGrant'>,
@@ -69,6 +71,6 @@ export function schemaFetchGate(
 ): (account: string, signal: AbortSignal) => Promise<void> {
   return async (account, signal) => {
     const budget = budgetFor(account);
-    if (budget) await limiter.waitForGrant(account, budget, signal, { maxPauseMs });
+    if (budget) await limiter.waitForGrant(account, budget, signal, { maxPauseMs, recordWait: false });
   };
 }

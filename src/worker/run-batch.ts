@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
@@ -77,6 +78,7 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
   // The schema fetch found the account paused for longer than a batch may hold its claim.
   let paused = false;
   if (ctx.validateProperties && budget) {
+    const started = performance.now();
     try {
       validator = await ctx.schemas.validatorFor(account, objectType, signal);
     } catch (err) {
@@ -84,6 +86,10 @@ export async function runBatch(ctx: BatchContext, claimed: ClaimedBatch): Promis
       // updates go back to the queue as they are.
       if (!(err instanceof BudgetPausedError) && !signal.aborted) throw err;
       paused = true;
+    } finally {
+      // Waiting for the schema, not for the batch's own grant (which is the rate-limit wait).
+      const waited = performance.now() - started;
+      if (waited >= 1) ctx.metrics?.schemaWait.inc({ account: ctx.labels.account(account) }, waited / 1000);
     }
   }
   const batch = prepareBatch(group, objects, validator, {

@@ -95,7 +95,9 @@ export type AheadDecision = { kind: 'claim' } | { kind: 'wait'; ms: number; bloc
 /**
  * A batch is claimed before its grant only when the budget is free now or within `maxWaitMs`, and fewer than
  * `target` of the account's batches already wait for theirs: a claimed object takes no more updates, so claiming
- * far ahead would send later updates of the same objects in calls of their own. A pause can be lifted early
+ * far ahead would send later updates of the same objects in calls of their own. A slot further off is waited for
+ * only until it is `maxWaitMs` away, not until it opens: the batch is then claimed and prepared while the slot
+ * comes, and leaves at its time instead of a claim and a preparation late. A pause can be lifted early
  * (credentials fixed, an operator's resume), so it is looked at again at least every `recheckMs`.
  */
 export function aheadDecision(options: {
@@ -109,7 +111,8 @@ export function aheadDecision(options: {
   if (waiting >= target) return { kind: 'wait', ms: maxWaitMs, blocked: false };
   if (!look || look.granted) return { kind: 'claim' };
   if (look.reason === 'window' && look.waitMs <= maxWaitMs) return { kind: 'claim' };
-  const ms = look.reason === 'window' ? look.waitMs : Math.min(look.waitMs, recheckMs);
+  const ms =
+    look.reason === 'window' ? Math.max(1, look.waitMs - maxWaitMs) : Math.min(look.waitMs, recheckMs);
   return { kind: 'wait', ms, blocked: true };
 }
 

@@ -16,6 +16,8 @@ export interface SchemaCacheOptions {
   ttlMs: number;
   /** How long a schema that could not be read is taken as missing before it is asked for again. Default 30 s. */
   missingTtlMs?: number;
+  /** Aborted when the worker closes: a refresh in the background then gives up. */
+  signal?: AbortSignal;
   logger?: Logger;
 }
 
@@ -24,12 +26,16 @@ interface Entry {
   at: number;
   value: Promise<PropertyValidator | undefined>;
   found?: boolean;
+  /** True while a newer copy is fetched in the background (stale-while-revalidate). */
+  refreshing?: boolean;
 }
 
 /**
  * Caches HubSpot's property schema per account and object type, so poison values fail before they cost a
  * whole-batch 400. When the schema cannot be read (missing scope, unknown type, outage) the worker sends
- * unvalidated and relies on isolating 400s instead.
+ * unvalidated and relies on isolating 400s instead. Stale-while-revalidate: only the first fetch of a type is
+ * waited for; once a schema was read, an expired (or invalidated) one keeps serving while a newer copy is fetched
+ * in the background, so a batch never waits for a refetch (and its grant) in front of its own call.
  */
 export class SchemaCache {
   readonly #options: SchemaCacheOptions;
@@ -52,6 +58,10 @@ export class SchemaCache {
     const hit = this.#entries.get(key);
     const ttl = hit?.found === false ? (this.#options.missingTtlMs ?? 30_000) : this.#options.ttlMs;
     if (hit && Date.now() - hit.at < ttl) return hit.value;
+    if (hit?.found === true) {
+      this.#refresh(key, hit, account, objectType);
+      return hit.value;
+    }
     // One fetch serves every batch waiting for it, so it is not tied to the first one's abort: that batch may
     // lose its lease or stop, the others still need the schema. It still gives up if the first caller's signal
     // aborts before the fetch is under way (budget wait), which the cache then forgets.
@@ -69,9 +79,36 @@ export class SchemaCache {
     return value;
   }
 
-  /** Forgets a schema, e.g. after HubSpot rejected a property the cached schema allowed. */
+  /**
+   * Marks a schema stale, e.g. after HubSpot rejected a property the cached schema allowed: the next batch of the
+   * type fetches it again in the background (an unread one is forgotten).
+   */
   invalidate(account: string, objectType: string): void {
-    this.#entries.delete(groupOf(account, objectType));
+    const key = groupOf(account, objectType);
+    const hit = this.#entries.get(key);
+    if (hit?.found === true) hit.at = Number.NEGATIVE_INFINITY;
+    else this.#entries.delete(key);
+  }
+
+  /** Fetches a newer copy of a schema that was read, keeping the old one in service until it comes. */
+  #refresh(key: string, entry: Entry, account: string, objectType: string): void {
+    if (entry.refreshing) return;
+    entry.refreshing = true;
+    const signal = this.#options.signal ?? new AbortController().signal;
+    this.#load(account, objectType, signal).then(
+      (validator) => {
+        entry.refreshing = false;
+        if (this.#entries.get(key) !== entry) return;
+        if (validator)
+          this.#entries.set(key, { at: Date.now(), value: Promise.resolve(validator), found: true });
+        // Unreadable now: the old copy stays, and is asked for again once a missing schema would be.
+        else entry.at = Date.now() - this.#options.ttlMs + (this.#options.missingTtlMs ?? 30_000);
+      },
+      () => {
+        // A long pause or the worker closing: asked for again by the next batch.
+        entry.refreshing = false;
+      },
+    );
   }
 
   async #load(

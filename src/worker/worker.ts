@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
-import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { AddressStore } from './addresses.js';
 import { aheadTarget, CallDemand } from './demand.js';
@@ -13,12 +12,10 @@ import { MetricLabels } from './labels.js';
 import { LeaseKeeper } from './leases.js';
 import { listenForJobs } from './marker.js';
 import { LoopPass } from './pass.js';
-import { heldPauseBoundMs, schemaFetchGate } from './pauses.js';
 import { Resolver } from './resolver.js';
-import type { BatchContext } from './run-batch.js';
-import { SchemaCache } from './schema-cache.js';
 import type { WorkerSettings } from './settings.js';
 import { QueueStore } from './store.js';
+import { wireBatches } from './wiring.js';
 
 export type { WorkerSettings } from './settings.js';
 
@@ -87,38 +84,15 @@ export class BatchWorker {
     this.#redis.on('ready', () => {
       if (this.#running) void this.#leases.beat();
     });
-    const limiter = new RateLimiter({
+    const { limiter, batchContext } = wireBatches({
+      settings,
       redis: this.#redis,
       keys: this.#keys,
-      ...(settings.rateLimitMarginMs !== undefined ? { marginMs: settings.rateLimitMarginMs } : {}),
-      onWait: (account, ms, reason) =>
-        settings.metrics?.rateLimitWait.inc({ account: labels.account(account), reason }, ms / 1000),
-    });
-    const schemas = new SchemaCache({
-      port: settings.port,
-      ttlMs: 10 * 60_000,
-      logger: settings.logger,
-      beforeFetch: schemaFetchGate(limiter, settings.budgetFor, heldPauseBoundMs(settings.leaseMs)),
-    });
-    const batchContext: BatchContext = {
-      port: settings.port,
       store: this.#store,
-      limiter,
-      schemas,
-      logger: settings.logger,
-      ...(settings.metrics ? { metrics: settings.metrics } : {}),
       labels,
       demand: this.#demand,
-      ...(settings.limits ? { limits: settings.limits } : {}),
-      validateProperties: settings.validateProperties,
-      leaseMs: settings.leaseMs,
-      ambiguousHoldMs: settings.ambiguousHoldMs,
-      httpTimeoutMs: settings.httpTimeoutMs,
-      authPauseMs: settings.authPauseMs,
-      maxAttempts: settings.maxAttempts,
-      backoffBaseMs: settings.backoffBaseMs,
-      backoffMaxMs: settings.backoffMaxMs,
-    };
+      signal: this.#starting.signal,
+    });
     const dispatcher = new Dispatcher({
       store: this.#store,
       budget: limiter,
@@ -174,6 +148,8 @@ export class BatchWorker {
       lingerMs: settings.batchLingerMs,
       maxBatchSize: settings.batchMaxSize,
       concurrency: settings.concurrency,
+      accountReserve: settings.accountReserve,
+      accounts: settings.configuredAccounts.length,
       running: () => this.#running,
     });
   }

@@ -5,6 +5,7 @@ import { createHubSpotClient } from '../../src/hubspot/client.js';
 import { queueKeys } from '../../src/keys.js';
 import { nextDailyResetMs } from '../../src/ratelimit/daily.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
+import { DAILY_PROBE_DELAY_MS, DAILY_RESET_GRACE_MS } from '../../src/ratelimit/scripts.js';
 import {
   TOKEN,
   testAdmin,
@@ -199,9 +200,10 @@ describe('daily limits as pauses', () => {
     expect(outcome).toMatchObject({ status: 'succeeded', attempts: 1 });
     // HubSpot refused at least once before its day rolled over: the probe, not luck, got it through.
     expect(sim.stats().rateLimited.DAILY).toBeGreaterThanOrEqual(1);
-    expect(
-      (await new RateLimiter({ redis: testRedis(), keys: queueKeys(queue) }).state('default')).paused,
-    ).toBe(false);
+    // HubSpot's new day of one call is spent by it, and its answer says so within the grace: the account goes on
+    // probing (a second apart), it is not stopped until the next reset.
+    const state = await new RateLimiter({ redis: testRedis(), keys: queueKeys(queue) }).state('default');
+    expect(state.pausedUntil ?? 0).toBeLessThan((await redisNow()) + 10_000);
   });
 });
 
@@ -261,5 +263,65 @@ describe('DAILY pauses in the limiter', () => {
     await limiter.report(ACCOUNT, probe, { daily: 1000, dailyRemaining: 999 }, BUDGET);
     expect((await limiter.state(ACCOUNT)).paused).toBe(false);
     expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+  });
+  it('a Daily-Remaining of 0 read just after the reset (HubSpot’s day not rolled over yet) only probes, one call at a time, until HubSpot shows the new day', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 2, 0, 0, 0, 300));
+    const first = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!first.granted) throw new Error('no first grant');
+    // HubSpot computed the answer before its own midnight: the previous day's last figure.
+    await limiter.report(ACCOUNT, first, { daily: 1000, dailyRemaining: 0 }, BUDGET);
+
+    clock.now += 200;
+    const probe = await limiter.acquire(ACCOUNT, BUDGET);
+    expect(probe.granted).toBe(true);
+    // One at a time: the others wait for the probe's answer.
+    clock.now += 200;
+    expect(await limiter.acquire(ACCOUNT, BUDGET)).toMatchObject({ granted: false, reason: 'daily' });
+    if (!probe.granted) return;
+    // Still the previous day's figure: the next probe comes a little later, not a day later.
+    await limiter.report(ACCOUNT, probe, { daily: 1000, dailyRemaining: 0 }, BUDGET);
+    const spaced = await limiter.acquire(ACCOUNT, BUDGET);
+    expect(spaced).toMatchObject({ granted: false, reason: 'daily' });
+    expect(spaced.granted ? 0 : spaced.waitMs).toBeLessThanOrEqual(DAILY_PROBE_DELAY_MS);
+
+    clock.now += DAILY_PROBE_DELAY_MS;
+    const next = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!next.granted) throw new Error('no second probe');
+    // HubSpot's day rolled over: calls flow again.
+    await limiter.report(ACCOUNT, next, { daily: 1000, dailyRemaining: 998 }, BUDGET);
+    expect((await limiter.state(ACCOUNT)).paused).toBe(false);
+    clock.now += 200;
+    expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+    clock.now += 200;
+    expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+  });
+
+  it('a tiny Daily-Remaining read just after the reset does not stop the account for a day once it is spent: it probes', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 2, 0, 0, 0, 300));
+    const first = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!first.granted) throw new Error('no first grant');
+    await limiter.report(ACCOUNT, first, { daily: 1000, dailyRemaining: 2 }, BUDGET);
+    for (let i = 0; i < 2; i++) {
+      clock.now += 200;
+      expect((await limiter.acquire(ACCOUNT, BUDGET)).granted).toBe(true);
+    }
+    clock.now += 200;
+    const probe = await limiter.acquire(ACCOUNT, BUDGET);
+    // Not a stop until tomorrow's reset: a probe.
+    expect(probe.granted).toBe(true);
+    expect((await limiter.state(ACCOUNT)).pausedUntil ?? 0).toBeLessThan(Date.UTC(2026, 2, 2, 1));
+    clock.now += 200;
+    expect(await limiter.acquire(ACCOUNT, BUDGET)).toMatchObject({ granted: false, reason: 'daily' });
+  });
+
+  it('past the grace, a Daily-Remaining leaving nothing stops the account until the reset', async () => {
+    const { clock, limiter } = virtualLimiter(Date.UTC(2026, 2, 2, 0, 0, 0) + DAILY_RESET_GRACE_MS + 1000);
+    const first = await limiter.acquire(ACCOUNT, BUDGET);
+    if (!first.granted) throw new Error('no first grant');
+    await limiter.report(ACCOUNT, first, { daily: 1000, dailyRemaining: 0 }, BUDGET);
+    clock.now += 200;
+    const stopped = await limiter.acquire(ACCOUNT, BUDGET);
+    expect(stopped).toMatchObject({ granted: false, reason: 'daily' });
+    expect((await limiter.state(ACCOUNT)).pausedUntil).toBe(Date.UTC(2026, 2, 3));
   });
 });

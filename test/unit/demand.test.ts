@@ -35,11 +35,29 @@ describe('calls in flight follow demand (Little’s law)', () => {
   });
 
   it('caps an account at its target and the ceiling, leaving other accounts at least an even share', () => {
-    expect(accountLimit({ target: 10, ceiling: 100, readyAccounts: 1, othersInflight: 0 })).toBe(10);
-    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 1, othersInflight: 0 })).toBe(100);
+    const alone = { reserve: 10, accounts: 1 };
+    expect(accountLimit({ target: 10, ceiling: 100, readyAccounts: 1, othersInflight: 0, ...alone })).toBe(
+      10,
+    );
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 1, othersInflight: 0, ...alone })).toBe(
+      100,
+    );
     // Two accounts: a greedy one takes what the other leaves, but never the other's share.
-    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 10 })).toBe(90);
-    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 90 })).toBe(50);
-    expect(accountLimit({ target: 0, ceiling: 100, readyAccounts: 2, othersInflight: 0 })).toBe(1);
+    const two = { reserve: 0, accounts: 2 };
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 10, ...two })).toBe(
+      90,
+    );
+    expect(accountLimit({ target: 500, ceiling: 100, readyAccounts: 2, othersInflight: 90, ...two })).toBe(
+      50,
+    );
+    expect(accountLimit({ target: 0, ceiling: 100, readyAccounts: 2, othersInflight: 0, ...two })).toBe(1);
+  });
+
+  it('keeps the reserve of the ceiling for the other accounts even before they have work, at most half of it', () => {
+    const options = { target: 500, ceiling: 8, readyAccounts: 1, othersInflight: 0, accounts: 2 };
+    expect(accountLimit({ ...options, reserve: 2 })).toBe(6);
+    expect(accountLimit({ ...options, reserve: 100 })).toBe(4);
+    expect(accountLimit({ ...options, reserve: 0 })).toBe(8);
+    expect(accountLimit({ ...options, ceiling: 1, reserve: 2 })).toBe(1);
   });
 });

@@ -136,7 +136,15 @@ describe('aheadDecision', () => {
     });
     expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 151, reason: 'window' } })).toEqual({
       kind: 'wait',
-      ms: 151,
+      ms: 1,
+      blocked: true,
+    });
+  });
+
+  it('waits for a later slot only until it is maxWaitMs away, so the batch is claimed and prepared before it opens', () => {
+    expect(aheadDecision({ ...opts, look: { granted: false, waitMs: 400, reason: 'window' } })).toEqual({
+      kind: 'wait',
+      ms: 250,
       blocked: true,
     });
   });

@@ -11,7 +11,10 @@
     2. daily budget left: our own count since the reset (or since an operator's resume) against dailyLimit -
        dailyReserve, and HubSpot's last reported Daily-Remaining (minus the reserve and our grants since) when
        observed today. When none is left the stop is recorded as a pause (reason 'daily', until the reset), so
-       status, gauges and alerts see it;
+       status, gauges and alerts see it. Not when it is HubSpot's figure that leaves nothing and it was observed
+       within the grace after the reset: HubSpot may have computed it before its own day rolled over (its clock a
+       little behind ours), so the account only probes, one call at a time as in 1., until HubSpot's answers show
+       the new day (report.lua); a day-long stop on a stale figure would be a day lost;
     3. fewer than effectiveMax grants in the guarded window (now - windowMs - margin, now]. A call arrives at
        HubSpot within `margin` of the others' delays, so this keeps every HubSpot window at or below max;
        and, once HubSpot reported a Secondly limit (older keys' SECONDLY policy), fewer than that many grants in
@@ -42,6 +45,7 @@
   ARGV[12] '1' to only look: answer as if acquiring, but record no grant
   ARGV[13] catch-up (ms): how old a missed slot may be and still be taken, the window check permitting
   ARGV[14] reserve (ms): a slot opening within this long is granted now, for its time (0: only now)
+  ARGV[15] grace after the daily reset (ms) in which HubSpot's Daily-Remaining leaving nothing only probes
 
   Run twice: idempotent by grant id: a grant already in the log is answered again, and nothing more is taken. A
   daily stop found twice is recorded twice, the same.
@@ -141,9 +145,13 @@ if ARGV[5] ~= '' then
   why = 'the daily budget is used up (dailyLimit ' .. ARGV[5] .. ', reserve ' .. reserve .. ')'
 end
 local base, baseAt = tonumber(s[10]), tonumber(s[12])
+local staleProbe = false
 if base and baseAt and baseAt >= dayResetAt - DAY then
   local left = base - reserve - (dayCount - (tonumber(s[11]) or 0))
-  if not dailyLeft or left < dailyLeft then
+  if left <= 0 and (not dailyLeft or dailyLeft > 0) and baseAt - (dayResetAt - DAY) < (tonumber(ARGV[15]) or 0) then
+    -- HubSpot's figure, observed just after the reset, may be its previous day's: probe instead of stopping.
+    staleProbe = true
+  elseif not dailyLeft or left < dailyLeft then
     dailyLeft = left
     why = "HubSpot's daily limit is used up (Daily-Remaining " .. base .. ' when last reported, reserve ' .. reserve
       .. ')'
@@ -162,6 +170,7 @@ elseif dailyStop and pausedUntil and now < pausedUntil then
   rcall('HDEL', stateKey, unpack(PAUSE_FIELDS))
   probing = false
 end
+if staleProbe then probing = true end
 
 -- 3. rolling window
 local retention = tonumber(ARGV[10])
@@ -225,7 +234,7 @@ rcall('HSET', stateKey, 'tat', string.format('%.3f', nextTat),
   'budgetMax', maxRequests, 'budgetWindowMs', budgetWindow, 'effectiveMax', effMax)
 if probing then
   rcall('HSET', stateKey, 'pausedUntil', now + PROBE_HOLD_MS, 'pauseReason', 'daily', 'pausedAt', now, 'probeAt', now,
-    'pauseDetail', 'probing whether the daily limit has reset: one call at a time until HubSpot accepts one')
+    'pauseProbe', 1, 'pauseDetail', 'probing whether the daily limit has reset: one call at a time until HubSpot accepts one')
 end
 rcall('PEXPIRE', logKey, guard + retention)
 if rcall('PTTL', stateKey) < 2 * DAY then rcall('PEXPIRE', stateKey, 2 * DAY) end

@@ -10,7 +10,10 @@
   Mirrored by src/ratelimit/estimate.ts; keep both in step.
 
   An accepted answer (no 429) to a call granted at or after a probe (acquire.lua: calls one at a time after a
-  daily pause) ends the probing: HubSpot's day has reset, calls flow again.
+  daily pause) ends the probing: HubSpot's day has reset, calls flow again. Unless its Daily-Remaining leaves
+  nothing and the call was granted within the grace after our reset: HubSpot may still count its previous day,
+  so the next probe comes `probe delay` ms later. A Daily-Remaining observed within the grace is recorded like
+  any other (the newest figure wins); acquire.lua only probes, not stops, on one that leaves nothing.
 
   KEYS[1] grant log: zset of grant id scored by grant time (ms)
   KEYS[2] state hash of the account
@@ -31,9 +34,10 @@
   ARGV[14] margin (ms) the limiter adds to the window: grants older than the window by up to this much may
            still have arrived inside HubSpot's window
   ARGV[15] reported Secondly (older keys' SECONDLY policy: calls per tenth of the window), or ''
-  ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing is not taken
+  ARGV[16] grace after the daily reset (ms) in which a Daily-Remaining leaving nothing may be the previous day's
   ARGV[17] daily reserve
   ARGV[18] grant id of the observed call, or ''
+  ARGV[19] probe delay (ms): the pause before the next probe after such an answer
 
   Run twice: the figures are recorded again unchanged (and a probe that ended stays ended); the outside-usage
   estimate takes the same sample twice, a step twice the gain towards it, which the next samples correct.
@@ -59,10 +63,25 @@ local s = rcall('HMGET', stateKey, 'reportedInterval', 'outside', 'outsideAt', '
   'pauseProbe', 'probeAt')
 local windowMs = reportedInterval or tonumber(s[1]) or tonumber(ARGV[7])
 
+local anchor = tonumber(ARGV[8]) or 0
+local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
+-- Just after our reset HubSpot's day may not have rolled over yet (its clock a little behind ours): a figure
+-- leaving nothing may be its previous day's.
+local staleDaily = dailyRemaining and dailyRemaining <= (tonumber(ARGV[17]) or 0)
+  and at - (nextReset - DAY) < (tonumber(ARGV[16]) or 0)
+
 local probeAt = tonumber(s[8])
 if ARGV[13] ~= '1' and s[7] == '1' and probeAt and at >= probeAt then
-  rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt', 'pauseProbe',
-    'probeAt', 'dailyStop')
+  if staleDaily then
+    -- Not yet HubSpot's new day: the next probe, a little later.
+    rcall('HSET', stateKey, 'pausedUntil', now + (tonumber(ARGV[19]) or 1000), 'pauseReason', 'daily',
+      'pausedAt', now, 'pauseDetail', "HubSpot's Daily-Remaining right after the daily reset leaves nothing "
+        .. "(its day may not have rolled over yet): probing again shortly")
+    rcall('HDEL', stateKey, 'probeAt', 'dailyStop', 'pausePolicy')
+  else
+    rcall('HDEL', stateKey, 'pausedUntil', 'pauseReason', 'pausePolicy', 'pauseDetail', 'pausedAt', 'pauseProbe',
+      'probeAt', 'dailyStop')
+  end
 end
 
 -- Reports may come back out of order; only a newer one replaces the figures shown by status.
@@ -99,15 +118,6 @@ if reportedMax and remaining and now - at <= tonumber(ARGV[11]) then
   rcall('HSET', stateKey, 'outside', string.format('%.17g', estimate), 'outsideAt', now)
 end
 
-local anchor = tonumber(ARGV[8]) or 0
-local nextReset = anchor + (math.floor((now - anchor) / DAY) + 1) * DAY
--- Just after our reset HubSpot's day may not have rolled over yet (its clock a little behind ours): a report
--- leaving nothing may be its previous day's, and would stop the account until our next reset. It is not taken;
--- a DAILY 429 then pauses briefly and probes instead (pause.lua).
-if dailyRemaining and dailyRemaining <= (tonumber(ARGV[17]) or 0)
-  and at - (nextReset - DAY) < (tonumber(ARGV[16]) or 0) then
-  dailyRemaining = nil
-end
 if dailyRemaining and newest then
   -- Acquire subtracts our grants since this report: remember the day count it corresponds to, i.e. today's
   -- count minus our grants made after the observed call.
