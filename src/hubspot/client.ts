@@ -15,6 +15,7 @@ import {
   type TokenProvider,
   TransportErrorCode,
 } from './port.js';
+import { ADDITIONAL_EMAILS } from './read-answer.js';
 import { parseErrorBody } from './responses.js';
 
 /** Options of {@link createHubSpotClient}. */
@@ -177,7 +178,9 @@ export function createHubSpotClient(options: HubSpotClientOptions): HubSpotClien
       const path = `${route('objects', request.objectType)}/batch/read`;
       const body = JSON.stringify({
         idProperty: request.idProperty,
-        properties: [request.idProperty],
+        // A merged contact's other emails name it too but are not its `email`: asking for them lets the answer
+        // be matched to the values asked for. HubSpot ignores the name on types that lack it.
+        properties: request.idProperty === 'email' ? ['email', ADDITIONAL_EMAILS] : [request.idProperty],
         inputs: request.ids.map((id) => ({ id })),
       });
       return call('POST', request.account, path, body, request.signal, request.onSent, request.mustLeaveBy);

@@ -4,6 +4,9 @@ import type { HubSpotAnswer } from './port.js';
 import { BatchStatus, contextStrings, parseBatchResponse } from './responses.js';
 import type { BatchVerdict, VerdictError } from './verdict.js';
 
+/** HubSpot's read-only list (`;`-separated) of a contact's emails besides `email`, e.g. those of merged contacts. */
+export const ADDITIONAL_EMAILS = 'hs_additional_emails';
+
 /** What one batch/read by a unique property says about the values asked for. */
 export type ReadVerdict =
   | {
@@ -36,10 +39,15 @@ export function classifyReadAnswer(
     if (body && (body.status === undefined || body.status === BatchStatus.complete)) {
       const found = new Map<string, string>();
       for (const r of body.results ?? []) {
-        const value = r.properties?.[idProperty];
-        const asked =
-          typeof value === 'string' ? byNormal.get(normalizeAddress(idProperty, value)) : undefined;
-        if (asked !== undefined && r.id !== undefined) found.set(asked, r.id);
+        if (r.id === undefined) continue;
+        // The record may have been found by one of its other emails (a merged contact's): those count too.
+        const extra = idProperty === 'email' ? r.properties?.[ADDITIONAL_EMAILS] : undefined;
+        const values = [r.properties?.[idProperty], ...(typeof extra === 'string' ? extra.split(';') : [])];
+        for (const value of values) {
+          const asked =
+            typeof value === 'string' ? byNormal.get(normalizeAddress(idProperty, value.trim())) : undefined;
+          if (asked !== undefined) found.set(asked, r.id);
+        }
       }
       const missing = new Set<string>();
       for (const e of body.errors ?? []) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseBatchBody, peekInputs } from './batch-body.js';
+import { parseReadBody, runBatchRead } from './batch-read.js';
 import { runBatchUpdate } from './batch-update.js';
 import type { CallLog } from './call-log.js';
 import type { SimClock } from './clock.js';
@@ -23,6 +24,7 @@ import { drawLatency } from './latency.js';
 import type { ResolvedOptions } from './options.js';
 import type { Portal, PortalRegistry } from './portals.js';
 import type { Random } from './prng.js';
+import { matchApiRoute } from './routes.js';
 import { propertiesBody, type SchemaRegistry } from './schema.js';
 import { type CallRecord, FaultKind } from './types.js';
 
@@ -38,21 +40,6 @@ export interface ApiDeps {
   /** The simulator's wall clock: arrival times, body timestamps, daily resets. */
   clock: SimClock;
   isUnreachable(): boolean;
-}
-
-/** A HubSpot API route the simulator serves. */
-export type ApiRoute = { kind: 'batchUpdate' | 'properties'; objectType: string };
-
-const BATCH_UPDATE = /^\/crm\/(?:objects\/2026-03|v3\/objects)\/([^/]+)\/batch\/update\/?$/;
-const PROPERTIES = /^\/crm\/(?:properties\/2026-03|v3\/properties)\/([^/]+)\/?$/;
-
-/** Matches the date-versioned and the v3 paths of both endpoints. */
-export function matchApiRoute(method: string, path: string): ApiRoute | undefined {
-  const batch = method === 'POST' ? BATCH_UPDATE.exec(path) : null;
-  if (batch?.[1]) return { kind: 'batchUpdate', objectType: decodeURIComponent(batch[1]) };
-  const props = method === 'GET' ? PROPERTIES.exec(path) : null;
-  if (props?.[1]) return { kind: 'properties', objectType: decodeURIComponent(props[1]) };
-  return undefined;
 }
 
 type Draft = Omit<CallRecord, 'seq' | 'status' | 'latencyMs'>;
@@ -77,6 +64,7 @@ export async function handleApiCall(
     method,
     path,
     objectType: route?.objectType ?? null,
+    endpoint: route?.kind ?? null,
     inputCount: 0,
     ids: [],
     idProperties: [],
@@ -115,7 +103,7 @@ export async function handleApiCall(
     finish('reset');
     return;
   }
-  if (route.kind === 'batchUpdate') {
+  if (route.kind !== 'properties') {
     const peeked = peekInputs(raw);
     Object.assign(draft, peeked, { inputCount: peeked.ids.length });
   }
@@ -150,7 +138,7 @@ export async function handleApiCall(
     return;
   }
 
-  const fault = deps.faults.draw(auth.portal.id);
+  const fault = deps.faults.draw(auth.portal.id, route.kind === 'batchRead' ? 'read' : 'update');
   if (fault) {
     const call = { fault, headers, correlationId, requestedAt, clock: deps.clock };
     if (answerWithoutApplying(req, res, call, finish)) return;
@@ -160,7 +148,10 @@ export async function handleApiCall(
     // Held past the client's deadline, then applied against the portal as it is by then.
     if (!(await deps.sleeper.sleep(fault.hangMs ?? 0))) return;
   }
-  const answer = processBatch(deps, auth.portal, route.objectType, raw, correlationId, requestedAt);
+  const answer =
+    route.kind === 'batchRead'
+      ? processRead(deps, auth.portal, route.objectType, raw, correlationId, requestedAt)
+      : processBatch(deps, auth.portal, route.objectType, raw, correlationId, requestedAt);
   if (fault?.kind === FaultKind.hang) {
     // The write lands before the stall, so a client that times out faces an ambiguous outcome, never a write
     // that lands later than a newer one it sent after giving up.
@@ -278,5 +269,39 @@ function processBatch(
   else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
   else if (outcome.reason === 'duplicateIds') deps.log.count('duplicateIdBatches');
   else if (outcome.reason === 'properties') deps.log.count('invalidPropertyBatches');
+  return { status: outcome.status, body: outcome.body };
+}
+
+/** Object type, body and size checks, then the lookup: the normal answer of a batch-read call. */
+function processRead(
+  deps: ApiDeps,
+  portal: Portal,
+  objectType: string,
+  raw: string,
+  correlationId: string,
+  requestedAt: string,
+): { status: number; body: unknown } {
+  const resolved = deps.schemas.resolve(objectType);
+  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
+  const parsed = parseReadBody(raw);
+  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
+  const outcome = runBatchRead(
+    {
+      store: portal.store,
+      objectType: resolved.name,
+      schema: resolved.schema,
+      portalId: portal.id,
+      correlationId,
+      maxInputs: deps.options.maxInputs,
+      shuffleResults: deps.options.shuffleResults,
+      random: deps.random,
+      requestedAt,
+      startedAt: new Date(deps.clock.now()).toISOString(),
+      now: () => deps.clock.now(),
+    },
+    parsed.read,
+  );
+  if (outcome.kind === 'read') deps.log.count('recordsRead', outcome.found);
+  else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
   return { status: outcome.status, body: outcome.body };
 }

@@ -52,7 +52,8 @@ export function parseBatchBody(raw: string): ParsedBatch {
 }
 
 /**
- * What a call record keeps of a body even when it fails validation: ids, idProperties and trace ids as sent,
+ * What a call record keeps of a batch-update or batch-read body even when it fails validation: ids,
+ * idProperties (a read's one for each input) and trace ids as sent,
  * read leniently so a rejected batch is still traceable in the log.
  */
 export function peekInputs(raw: string): {
@@ -71,15 +72,17 @@ export function peekInputs(raw: string): {
   } catch {
     return out;
   }
-  const body = z.object({ inputs: z.array(z.unknown()) }).safeParse(json);
-  if (!body.success) return out;
   const field = z.union([z.string(), z.number()]).optional();
+  const body = z.object({ inputs: z.array(z.unknown()), idProperty: field.catch(undefined) }).safeParse(json);
+  if (!body.success) return out;
+  // A batch-read names its idProperty once for every input.
+  const shared = body.data.idProperty;
   const InputPeek = z.object({ id: field, idProperty: field, objectWriteTraceId: field });
   for (const item of body.data.inputs) {
     const input = InputPeek.safeParse(item);
     const value = (v: string | number | undefined): string | null => (v === undefined ? null : String(v));
     out.ids.push(input.success ? (value(input.data.id) ?? '') : '');
-    out.idProperties.push(input.success ? value(input.data.idProperty) : null);
+    out.idProperties.push(input.success ? value(input.data.idProperty ?? shared) : value(shared));
     out.traceIds.push(input.success ? value(input.data.objectWriteTraceId) : null);
   }
   return out;

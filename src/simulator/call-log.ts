@@ -3,6 +3,7 @@ import type { CallRecord, SimStats } from './types.js';
 /** Counters the API handler bumps beyond what a call record already tells. */
 export type BatchCounter =
   | 'inputsApplied'
+  | 'recordsRead'
   | 'duplicateIdBatches'
   | 'oversizeBatches'
   | 'invalidPropertyBatches';
@@ -29,7 +30,10 @@ export class CallLog {
       byStatus: {},
       rateLimited: {},
       outsideCalls: {},
+      byEndpoint: {},
       inputsTotal: 0,
+      readInputsTotal: 0,
+      recordsRead: 0,
       inputsApplied: 0,
       duplicateIdBatches: 0,
       oversizeBatches: 0,
@@ -49,7 +53,9 @@ export class CallLog {
     increment(t.byStatus, String(record.status));
     if (record.policyName) increment(t.rateLimited, record.policyName);
     if (record.fault) increment(t.faults, record.fault);
-    t.inputsTotal += record.inputCount;
+    increment(t.byEndpoint, record.endpoint ?? 'unknown');
+    if (record.endpoint === 'batchRead') t.readInputsTotal += record.inputCount;
+    else t.inputsTotal += record.inputCount;
     return record;
   }
 

@@ -31,7 +31,10 @@ const FailNextSchema = z.object({
   hangMs: z.number().nonnegative().optional(),
   retryAfterS: z.number().nonnegative().optional(),
   portal: z.string().optional(),
+  call: z.enum(['update', 'read']).optional(),
 });
+
+const MergeSchema = z.object({ loserId: z.string().min(1), winnerId: z.string().min(1) });
 
 const CreateSchema = z.object({
   objects: z.array(z.object({ id: z.string().optional(), properties: z.record(z.string(), z.string()) })),
@@ -109,6 +112,16 @@ export async function handleControl(
           throw new BadRequest((error as Error).message);
         }
         return sendJson(res, 201, created);
+      }
+      case 'POST /_sim/merges': {
+        const [, , portal, objectType] = parts;
+        if (!portal || !objectType || parts.length > 4) break;
+        const { loserId, winnerId } = await jsonBody(req, MergeSchema);
+        try {
+          return sendJson(res, 200, sim.mergeRecords(portal, objectType, loserId, winnerId));
+        } catch (error) {
+          throw new BadRequest((error as Error).message);
+        }
       }
       case 'GET /_sim/calls': {
         const since = Number(url.searchParams.get('since') ?? '0');

@@ -67,7 +67,12 @@ export interface FailNextOptions {
   retryAfterS?: number;
   /** Only calls to this portal consume the fault (default: any portal). */
   portal?: string;
+  /** Which calls consume the fault: `update` (batch-update, the default) or `read` (batch-read). */
+  call?: FaultedCall;
 }
+
+/** The calls faults strike: probabilistic faults strike both, a scripted one those its `call` names. */
+export type FaultedCall = 'update' | 'read';
 
 /** The fault chosen for one call, with its parameters settled. */
 export interface PlannedFault {
@@ -99,7 +104,7 @@ interface Scripted {
   options: FailNextOptions;
 }
 
-/** Decides which fault, if any, each batch-update call suffers: scripted ones first, then by probability. */
+/** Decides which fault, if any, each batch call suffers: scripted ones first, then by probability. */
 export class FaultPlanner {
   private options = noFaults();
   private scripted: Scripted[] = [];
@@ -121,7 +126,7 @@ export class FaultPlanner {
     return { ...this.options };
   }
 
-  /** Scripts `count` faults of one kind for the next matching batch-update calls. */
+  /** Scripts `count` faults of one kind for the next matching calls (batch-update ones unless `call` says). */
   failNext(count: number, kind: FaultKind, options: FailNextOptions = {}): void {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer`);
     if (!Object.values(FaultKind).includes(kind)) throw new RangeError(`unknown fault kind ${String(kind)}`);
@@ -134,10 +139,15 @@ export class FaultPlanner {
     this.scripted = [];
   }
 
-  /** The fault for the next call to `portal`, consuming a scripted one if any matches. */
-  draw(portal: string): PlannedFault | undefined {
+  /**
+   * The fault for the next call to `portal`, consuming a scripted one if any matches. For a read, the faults
+   * that apply the write first mean the same with nothing to apply: the lookup, then the bad answer.
+   */
+  draw(portal: string, call: FaultedCall = 'update'): PlannedFault | undefined {
     const index = this.scripted.findIndex(
-      (s) => s.options.portal === undefined || s.options.portal === portal,
+      (s) =>
+        (s.options.portal === undefined || s.options.portal === portal) &&
+        (s.options.call ?? 'update') === call,
     );
     const scripted = this.scripted[index];
     if (scripted) {

@@ -5,7 +5,7 @@
  */
 
 export type { AuthFailure } from './errors.js';
-export type { FailNextOptions, FaultOptions } from './faults.js';
+export type { FailNextOptions, FaultedCall, FaultOptions } from './faults.js';
 export { HUBSPOT_BATCH_LATENCY, type LatencySpec, resolveLatency } from './latency.js';
 export { DEFAULT_RATE_LIMIT, type PortalConfig, type SimulatorOptions } from './options.js';
 export type { OutsideClientOptions } from './outside-client.js';

@@ -85,6 +85,8 @@ export function builtInSchemas(): ObjectSchemas {
         { name: 'hs_marketable_status', label: 'Marketing contact status', type: 'bool' },
         { name: 'notes', label: 'Notes', type: 'string', fieldType: 'textarea' },
         { name: 'external_id', label: 'External ID', type: 'string', hasUniqueValue: true },
+        // Filled by merges: the loser's emails, which keep naming the surviving contact.
+        { name: 'hs_additional_emails', label: 'Additional email addresses', type: 'string', readOnly: true },
         ...systemProperties(),
       ],
     },

@@ -7,6 +7,7 @@ import { handleControl, isControlPath } from './control.js';
 import type { AuthFailure } from './errors.js';
 import { type FailNextOptions, type FaultOptions, FaultPlanner } from './faults.js';
 import { Sleeper, sendJson } from './http-util.js';
+import { mergeRecords } from './merges.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
 import { type OutsideClientOptions, startOutsideClient } from './outside-client.js';
 import { PortalRegistry } from './portals.js';
@@ -31,6 +32,12 @@ export interface Simulator {
     objectType: string,
     objects: Array<{ id?: string; properties: Record<string, string> }>,
   ): SimObject[];
+  /**
+   * Merges record `loserId` into `winnerId` as HubSpot merges contacts: the loser's id then answers
+   * OBJECT_NOT_FOUND to updates and reads, its emails name the winner (which keeps its own properties; they show
+   * in its `aliases` and `hs_additional_emails`). Returns the winner. Throws on an unknown type or record.
+   */
+  mergeRecords(portal: string, objectType: string, loserId: string, winnerId: string): SimObject;
   /** Resolves once no API call is being served (a held late apply included). */
   idle(): Promise<void>;
   /** The call log, oldest first; with `since`, only calls whose `seq` is greater. */
@@ -40,7 +47,7 @@ export interface Simulator {
   setFaults(faults: Partial<FaultOptions>): void;
   /** The fault options in force. */
   faults(): FaultOptions;
-  /** Makes the next `count` batch-update calls (of `options.portal`, if given) suffer `kind`. */
+  /** Makes the next `count` batch-update calls (batch-read ones with `call: "read"`; of `options.portal`, if given) suffer `kind`. */
   failNext(count: number, kind: FaultKind, options?: FailNextOptions): void;
   /** While on, every API call's connection is destroyed on arrival; `/_sim/` and `/healthz` still answer. */
   setUnreachable(on: boolean): void;
@@ -119,6 +126,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       registry.get(portal).store.findByProperty(objectType, property, value),
     createObjects: (portal, objectType, objects) =>
       registry.get(portal).store.create(objectType, objects, clock.now()),
+    mergeRecords: (portal, objectType, loserId, winnerId) =>
+      mergeRecords(registry.get(portal).store, schemas, objectType, loserId, winnerId),
     idle: () =>
       active === 0
         ? Promise.resolve()

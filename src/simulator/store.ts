@@ -8,26 +8,42 @@ interface StoredObject {
   createdAtMs: number;
   updatedAtMs: number;
   version: number;
+  /**
+   * Extra values of unique properties that also name this object (a merged record's emails): they resolve to
+   * it like its own values, but are not among its properties.
+   */
+  aliases: Map<string, Set<string>>;
 }
 
 interface TypeTable {
   objects: Map<string, StoredObject>;
-  /** Unique property name -> value -> object id; empty values are not indexed. */
+  /** Unique property name -> index key of a value (see `indexKey`) -> object id; empty values are not indexed. */
   unique: Map<string, Map<string, string>>;
+  /** Unique properties whose values are compared without case (emails), as HubSpot compares them. */
+  caseless: Set<string>;
   nextId: number;
+}
+
+/** The key a unique value is indexed under: emails are case-insensitive, other values exact. */
+function indexKey(table: TypeTable, property: string, value: string): string {
+  return table.caseless.has(property) ? value.toLowerCase() : value;
 }
 
 /** Ids start here so seeded objects read like HubSpot's numeric record ids ("1001", "1002", ...). */
 const FIRST_ID = 1001;
 
 function snapshot(o: StoredObject): SimObject {
-  return {
+  const object: SimObject = {
     id: o.id,
     properties: Object.fromEntries(o.properties),
     createdAt: new Date(o.createdAtMs).toISOString(),
     updatedAt: new Date(o.updatedAtMs).toISOString(),
     version: o.version,
   };
+  if (o.aliases.size > 0) {
+    object.aliases = Object.fromEntries([...o.aliases].map(([name, values]) => [name, [...values]]));
+  }
+  return object;
 }
 
 /** The CRM objects of one portal, keyed by canonical object type name. Returns copies, never live objects. */
@@ -40,9 +56,10 @@ export class ObjectStore {
     const name = this.schemas.canonical(objectType);
     let table = this.tables.get(name);
     if (!table) {
-      table = { objects: new Map(), unique: new Map(), nextId: FIRST_ID };
+      table = { objects: new Map(), unique: new Map(), caseless: new Set(), nextId: FIRST_ID };
       for (const p of this.schemas.resolve(name)?.schema.properties ?? []) {
         if (p.hasUniqueValue) table.unique.set(p.name, new Map());
+        if (p.hasUniqueValue && p.format === 'email') table.caseless.add(p.name);
       }
       this.tables.set(name, table);
     }
@@ -63,7 +80,7 @@ export class ObjectStore {
     const table = this.table(objectType);
     const index = table.unique.get(property);
     if (index) {
-      const id = index.get(value);
+      const id = index.get(indexKey(table, property, value));
       const o = id === undefined ? undefined : table.objects.get(id);
       return o ? snapshot(o) : undefined;
     }
@@ -71,16 +88,61 @@ export class ObjectStore {
     return undefined;
   }
 
-  /** The id of the object an input addresses: by record id, or by the value of a unique `idProperty`. */
+  /**
+   * The id of the object an input addresses: by record id, or by the value of a unique `idProperty` (an email
+   * in any case, and a merged record's emails too).
+   */
   resolve(objectType: string, idProperty: string | undefined, id: string): string | undefined {
     const table = this.table(objectType);
     if (idProperty === undefined) return table.objects.has(id) ? id : undefined;
-    return table.unique.get(idProperty)?.get(id);
+    return table.unique.get(idProperty)?.get(indexKey(table, idProperty, id));
   }
 
-  /** The id of the object holding a unique value, if any. */
+  /** The id of the object holding a unique value (as a property or an alias), if any. */
   holderOf(objectType: string, property: string, value: string): string | undefined {
-    return this.table(objectType).unique.get(property)?.get(value);
+    const table = this.table(objectType);
+    return table.unique.get(property)?.get(indexKey(table, property, value));
+  }
+
+  /** Removes an object and frees every unique value it held; returns what it was. */
+  remove(objectType: string, id: string): SimObject | undefined {
+    const table = this.table(objectType);
+    const o = table.objects.get(id);
+    if (!o) return undefined;
+    const removed = snapshot(o);
+    for (const [name, index] of table.unique) {
+      const values = [...(o.aliases.get(name) ?? [])];
+      const own = o.properties.get(name);
+      if (own !== undefined) values.push(own);
+      for (const value of values) {
+        const key = indexKey(table, name, value);
+        if (index.get(key) === id) index.delete(key);
+      }
+    }
+    table.objects.delete(id);
+    return removed;
+  }
+
+  /**
+   * Makes a unique value name object `id` too, without changing its properties (as a merge leaves the loser's
+   * email to the winner). Throws when the property is not unique or another object holds the value.
+   */
+  addAlias(objectType: string, id: string, property: string, value: string): void {
+    const table = this.table(objectType);
+    const o = table.objects.get(id);
+    const index = table.unique.get(property);
+    if (!o) throw new Error(`no ${objectType} object ${id}`);
+    if (!index) throw new Error(`${property} is not a unique property of ${objectType}`);
+    if (value === '') return;
+    const key = indexKey(table, property, value);
+    const holder = index.get(key);
+    if (holder !== undefined && holder !== id) throw new Error(`${property}=${value} is used by ${holder}`);
+    index.set(key, id);
+    const own = o.properties.get(property);
+    if (own !== undefined && indexKey(table, property, own) === key) return;
+    const values = o.aliases.get(property) ?? new Set<string>();
+    values.add(value);
+    o.aliases.set(property, values);
   }
 
   /**
@@ -114,6 +176,7 @@ export class ObjectStore {
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
         version: 0,
+        aliases: new Map(),
       };
       table.objects.set(id, stored);
       this.setProperties(table, stored, input.properties);
@@ -155,9 +218,17 @@ export class ObjectStore {
     for (const [name, value] of Object.entries(properties)) {
       const index = table.unique.get(name);
       if (index) {
+        // The lookup moves with the value: the old one stops naming this object (unless it is also an alias
+        // of it), the new one names it from now on.
         const previous = o.properties.get(name);
-        if (previous !== undefined && index.get(previous) === o.id) index.delete(previous);
-        if (value !== '') index.set(value, o.id);
+        const aliases = o.aliases.get(name);
+        const isAlias = (v: string) =>
+          [...(aliases ?? [])].some((a) => indexKey(table, name, a) === indexKey(table, name, v));
+        if (previous !== undefined && !isAlias(previous)) {
+          const key = indexKey(table, name, previous);
+          if (index.get(key) === o.id) index.delete(key);
+        }
+        if (value !== '') index.set(indexKey(table, name, value), o.id);
       }
       o.properties.set(name, value);
     }

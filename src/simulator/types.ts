@@ -26,6 +26,11 @@ export interface SimObject {
   updatedAt: string;
   /** Number of batch-update inputs applied to this object; tells a test whether a write landed twice. */
   version: number;
+  /**
+   * Extra values of unique properties that also name this object, by property: a merged record's emails. Absent
+   * when there are none.
+   */
+  aliases?: Record<string, string[]>;
 }
 
 /** The fault a call suffered, as recorded in the call log. */
@@ -60,9 +65,14 @@ export interface CallRecord {
   path: string;
   /** Object type as written in the path, or null for routes without one. */
   objectType: string | null;
+  /**
+   * Which endpoint the call reached: `batchUpdate` (a write), `batchRead` (a read: its inputs are the ids or
+   * values looked up), `properties`, or null for an unknown route.
+   */
+  endpoint: 'batchUpdate' | 'batchRead' | 'properties' | null;
   /** HTTP status answered, or `reset` when the socket was destroyed without an answer. */
   status: number | 'reset';
-  /** Number of inputs of a batch-update body (0 when the body could not be parsed). */
+  /** Number of inputs of a batch-update or batch-read body (0 when the body could not be parsed). */
   inputCount: number;
   /** Input ids, as sent. */
   ids: string[];
@@ -94,13 +104,19 @@ export interface SimStats {
   maxCallsInAnyWindow: Record<string, number>;
   /** Arrivals of outside clients, per portal. */
   outsideCalls: Record<string, number>;
+  /** Calls by endpoint (`batchUpdate`, `batchRead`, `properties`, `unknown`): reads and writes apart. */
+  byEndpoint: Record<string, number>;
   /** Inputs of every batch-update body that parsed, applied or not. */
   inputsTotal: number;
+  /** Inputs of every batch-read body that parsed, found or not. */
+  readInputsTotal: number;
+  /** Records batch-reads answered (each record once per call). */
+  recordsRead: number;
   /** Inputs applied to an object (including writes that were then answered with a fault). */
   inputsApplied: number;
   /** Batches rejected because two inputs had the same (idProperty, id). */
   duplicateIdBatches: number;
-  /** Batches rejected for holding more than 100 inputs. */
+  /** Batches (updates and reads) rejected for holding more than 100 inputs. */
   oversizeBatches: number;
   /** Batches rejected by property validation. */
   invalidPropertyBatches: number;

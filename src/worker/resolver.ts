@@ -4,6 +4,7 @@ import type { HubSpotAnswer, HubSpotPort } from '../hubspot/port.js';
 import { classifyReadAnswer } from '../hubspot/read-answer.js';
 import { objectKeyOf, parseGroup, parseObjectKey } from '../keys.js';
 import type { AccountBudget, BudgetPort } from '../ratelimit/budget.js';
+import { abortableSleep } from '../ratelimit/sleep.js';
 import { endCallSpan, startCallSpan } from '../telemetry/spans.js';
 import type { AddressStore, Resolution } from './addresses.js';
 import { rateLimitPause } from './pauses.js';
@@ -28,6 +29,11 @@ export interface ResolverOptions {
   wake: () => void;
   /** Aborted at shutdown: reads in flight are cancelled, their addresses read again by whoever runs next. */
   signal: AbortSignal;
+  /**
+   * How long a read of fewer than 100 addresses waits for more to arrive (the batch linger): a burst of updates
+   * enqueued in several commands then costs one read per 100 new addresses, not one per command. Default 0.
+   */
+  lingerMs?: number;
   /** Reads made (metrics). */
   onRead?: (account: string, objectType: string, size: number) => void;
 }
@@ -82,8 +88,13 @@ export class Resolver {
       const budget = o.budgetFor(account);
       for (;;) {
         if (o.signal.aborted) return;
-        const addresses = await o.addresses.waiting(group, READ_SIZE * PARALLEL_READS);
+        let addresses = await o.addresses.waiting(group, READ_SIZE * PARALLEL_READS);
         if (addresses.length === 0) return;
+        if (addresses.length < READ_SIZE && (o.lingerMs ?? 0) > 0) {
+          await abortableSleep(o.lingerMs ?? 0, o.signal).catch(() => {});
+          if (o.signal.aborted) return;
+          addresses = await o.addresses.waiting(group, READ_SIZE * PARALLEL_READS);
+        }
         if (!budget) {
           const error = {
             category: 'ACCOUNT_NOT_CONFIGURED',

@@ -136,6 +136,7 @@ export class BatchWorker {
       logger: settings.logger,
       wake: () => this.#wake(),
       signal: this.#starting.signal,
+      lingerMs: settings.batchLingerMs,
     });
     this.#pass = new LoopPass({
       store: this.#store,

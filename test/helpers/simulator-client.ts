@@ -71,6 +71,29 @@ export async function update(
   return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
 }
 
+/** POSTs a batch read (a request, or a raw body given as a string) and reads the JSON answer. */
+export async function read(
+  sim: Simulator,
+  request: { idProperty?: string; properties?: string[]; ids: string[] } | string,
+  { objectType = 'contacts', token = TOKEN, version = '2026-03' } = {},
+): Promise<{ status: number; body: Body; headers: Headers }> {
+  const prefix = version === 'v3' ? '/crm/v3/objects' : `/crm/objects/${version}`;
+  const body =
+    typeof request === 'string'
+      ? request
+      : JSON.stringify({
+          ...(request.idProperty === undefined ? {} : { idProperty: request.idProperty }),
+          ...(request.properties === undefined ? {} : { properties: request.properties }),
+          inputs: request.ids.map((id) => ({ id })),
+        });
+  const res = await fetch(`${sim.url}${prefix}/${objectType}/batch/read`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
+}
+
 /** Creates contacts `from`…`from + n - 1`, each with email c<id>@example.com, for TOKEN. */
 export function contacts(sim: Simulator, n: number, from = 1): void {
   sim.createObjects(

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
 
 const batchCalls = (sim: {
-  calls(): Array<{ path: string; status: number | 'reset'; at: number; inputCount: number }>;
+  calls(): Array<{
+    path: string;
+    status: number | 'reset';
+    at: number;
+    inputCount: number;
+    endpoint: string | null;
+  }>;
 }) => sim.calls().filter((c) => c.path.endsWith('/batch/update'));
 
 async function seeded(count: number, start = 1000) {
@@ -66,13 +72,16 @@ describe('failure handling against the simulator', () => {
     const [a, b, c] = await producer.waitForOutcomes(results.map((r) => r.objectWriteTraceId));
     expect(a).toMatchObject({ status: 'succeeded', attempts: 1, hubspotObjectId: '1000' });
     expect(b).toMatchObject({ status: 'failed', attempts: 1, error: { category: 'OBJECT_NOT_FOUND' } });
+    // The email is resolved by a batch/read before any update: it names no record, so its update fails without
+    // ever being sent (no attempt spent).
     expect(c).toMatchObject({
       status: 'failed',
-      attempts: 1,
+      attempts: 0,
       idProperty: 'email',
       error: { category: 'OBJECT_NOT_FOUND' },
     });
     expect(batchCalls(sim)).toHaveLength(1);
+    expect(sim.calls().filter((call) => call.endpoint === 'batchRead')).toHaveLength(1);
   });
 
   it('retries CANCELED, 5xx with HTML bodies and connection resets, spending attempts', async () => {
