@@ -18,10 +18,15 @@ function firstError(stderr) {
 /**
  * Resolves to `{ ok: true, result, probe, lines }` or `{ ok: false, error, lines }` (`error`: the child's exit
  * and the last lines it wrote to stderr; `lines`: the first lines it wrote to stderr, i.e. worker warnings).
- * `onTimed()` runs when the timed drain starts, `onResult(result)` when its figures arrive. `params`: see drain-child.mjs.
+ * `onTimed()` runs when the timed drain starts, `onResult(result)` when its figures arrive. `params`: see drain-child.mjs;
+ * `execArgv`: Node flags of the child; `env`: variables added to its environment (e.g. `QC_DIST`).
  */
-export function runDrainProcess(params, { onTimed, onResult, timeoutMs = 180_000 } = {}) {
-  const child = fork(CHILD, [JSON.stringify(params)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+export function runDrainProcess(params, { onTimed, onResult, timeoutMs = 180_000, execArgv, env } = {}) {
+  const child = fork(CHILD, [JSON.stringify(params)], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    ...(execArgv ? { execArgv } : {}),
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   live.add(child);
   let stderr = '';
   const lines = [];

@@ -67,6 +67,14 @@ export async function commandStats(redis) {
   return out;
 }
 
+/** Microseconds spent per command from INFO commandstats (a script's time includes its commands'). */
+export async function commandTimes(redis) {
+  const info = await redis.info('commandstats');
+  const out = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 export function commandStatsDelta(before, after) {
   const out = {};
   for (const [cmd, calls] of Object.entries(after)) {

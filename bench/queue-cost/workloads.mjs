@@ -2,10 +2,18 @@
 // a Worker with a no-op processor) with the same job payloads on the same Redis.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import pino from 'pino';
-import { createProducer, createQueueAdmin, createWorker, queueKeys } from '../../dist/index.js';
 import { deleteKeys } from './redis-util.mjs';
+
+// QC_DIST: another build of the library (e.g. the main branch's `dist/`), so one run can measure two versions.
+const lib = await import(
+  process.env.QC_DIST
+    ? pathToFileURL(`${process.env.QC_DIST.replace(/\/$/, '')}/index.js`).href
+    : '../../dist/index.js'
+);
+const { createProducer, createQueueAdmin, createWorker, queueKeys } = lib;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +103,9 @@ export async function settledCounts(redis, queueName) {
 
 /**
  * Starts one worker on a pre-enqueued backlog of `n` updates and times it until every update has a terminal
- * outcome (the stats hash's settled counters, polled every `pollMs`). Returns `{ ms, counts, timedOut }`.
+ * outcome (the stats hash's settled counters, polled every 5 ms). Returns `{ ms, counts, timedOut }`.
+ * `defaults`: the worker as a user starts it (only the account, its budget and HubSpot's address given), else
+ * with `lingerMs` and property validation off.
  */
 export async function drainOurs({
   redisUrl,
@@ -104,6 +114,7 @@ export async function drainOurs({
   simUrl,
   n,
   lingerMs = 5,
+  defaults = false,
   timeoutMs = 120_000,
 }) {
   const worker = createWorker({
@@ -111,8 +122,7 @@ export async function drainOurs({
     queueName,
     accounts: { [ACCOUNT]: { token: TOKEN, maxRequests: 1e9, windowMs: 1000 } },
     hubspotBaseUrl: simUrl,
-    validateProperties: false,
-    batchLingerMs: lingerMs,
+    ...(defaults ? {} : { validateProperties: false, batchLingerMs: lingerMs }),
     logger: quietLogger,
   });
   const started = performance.now();
@@ -137,9 +147,17 @@ export async function drainOurs({
 
 /**
  * Starts a plain BullMQ worker with a no-op processor on a backlog of `n` jobs and times it until `n` jobs
- * completed (or failed). Returns `{ ms, completed, failed, timedOut }`.
+ * completed (or failed). Returns `{ ms, completed, failed, timedOut }`. `removeOnComplete`: completed jobs are
+ * deleted rather than kept (BullMQ's cheapest setting).
  */
-export async function drainBull({ connection, queueName, n, concurrency = 1, timeoutMs = 120_000 }) {
+export async function drainBull({
+  connection,
+  queueName,
+  n,
+  concurrency = 1,
+  removeOnComplete = false,
+  timeoutMs = 120_000,
+}) {
   let completed = 0;
   let failed = 0;
   let finish;
@@ -147,7 +165,11 @@ export async function drainBull({ connection, queueName, n, concurrency = 1, tim
     finish = resolve;
   });
   const started = performance.now();
-  const worker = new Worker(queueName, async () => {}, { connection, concurrency });
+  const worker = new Worker(queueName, async () => {}, {
+    connection,
+    concurrency,
+    ...(removeOnComplete ? { removeOnComplete: { count: 0 } } : {}),
+  });
   const settle = () => {
     if (completed + failed >= n) finish(false);
   };
