@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { REQUEST_RESULT_TTL_SECONDS } from './dead-letters.js';
+import { failUnresolved } from './fail-unresolved.js';
 
 const failAccountScript = luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url), {
   keys: true,
@@ -38,6 +39,11 @@ export interface FailAccountOptions {
   requestId?: string;
   /** Jobs of the wait list one script call examines at most; default {@link WAIT_CHUNK}. */
   waitChunk?: number;
+  /**
+   * Updates waiting for their address to be resolved one script call fails at most; default
+   * `UNRESOLVED_CHUNK` (fail-unresolved.ts).
+   */
+  unresolvedChunk?: number;
 }
 
 /** Options of one pass of {@link failWaiting}. */
@@ -103,11 +109,12 @@ export function defaultFailReason(account: string): string {
 }
 
 /**
- * Fails every update of an account that waits to be sent (still in BullMQ's wait list, pending, held, behind an
- * object in flight, or in backoff), as an operator decision, e.g. after its credentials were revoked for good (a 401 only pauses it),
- * and marks the account's batches in flight: their settle fails what it would have handed back or retried (what
- * their call settled stays). Failed updates keep their jobs, so `retryFailed` brings them back. Outcomes are
- * written to live `outcomeTtlSeconds`. See lua/fail-account.lua.
+ * Fails every update of an account that waits to be sent (still in BullMQ's wait list, waiting for its address to
+ * be resolved, pending, held, behind an object in flight, or in backoff), as an operator decision, e.g. after its
+ * credentials were revoked for good (a 401 only pauses it), and marks the account's batches in flight: their
+ * settle fails what it would have handed back or retried (what their call settled stays). Failed updates keep
+ * their jobs, so `retryFailed` brings them back. Outcomes are written to live `outcomeTtlSeconds`. See
+ * lua/fail-account.lua, lua/fail-account-wait.lua and lua/fail-account-unresolved.lua.
  */
 export async function failAccount(
   redis: Redis,
@@ -127,6 +134,22 @@ export async function failAccount(
     ...(options.waitChunk !== undefined ? { chunk: options.waitChunk } : {}),
   });
   for await (const failed of scan) waiting += failed;
+  // Then the unresolved lists, before the script below: what resolution moves meanwhile to a record's list is
+  // failed there. Updates of a batch settled in between that go back to their address (a refuted mapping) are
+  // failed by the second pass: once the script marked the batches in flight, none can go back.
+  const unresolvedPass = async (pass: string) => {
+    let n = 0;
+    const scan = failUnresolved(redis, keys, account, {
+      message: reason,
+      outcomeTtlSeconds: options.outcomeTtlSeconds,
+      requestId: `${requestId}:unres:${pass}`,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.unresolvedChunk !== undefined ? { chunk: options.unresolvedChunk } : {}),
+    });
+    for await (const failed of scan) n += failed;
+    return n;
+  };
+  const unresolved = await unresolvedPass('a');
   const r = (await failAccountScript.run(
     redis,
     [keys.groups, keys.delayed, keys.stats, keys.failed, keys.request(requestId), keys.leases],
@@ -139,5 +162,7 @@ export async function failAccount(
       REQUEST_RESULT_TTL_SECONDS,
     ],
   )) as number[];
-  return { failed: waiting + (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
+  // A dry run changed nothing: a second pass would count the same updates again.
+  const late = options.dryRun ? 0 : await unresolvedPass('b');
+  return { failed: waiting + unresolved + late + (r[0] ?? 0) + (r[1] ?? 0), inFlight: r[2] ?? 0 };
 }

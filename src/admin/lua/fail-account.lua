@@ -2,7 +2,9 @@
   An operator's decision: fails every update of one account that is waiting to be sent (pending, held after an
   ambiguous call, waiting behind an object in flight, or in retry backoff), e.g. after its credentials were
   revoked for good. The failed updates keep their jobs, so
-  `retry-failed` can bring them back once the account works again.
+  `retry-failed` can bring them back once the account works again. The caller fails the account's jobs still in
+  BullMQ's wait list (fail-account-wait.lua) and those waiting for their address to be resolved
+  (fail-account-unresolved.lua) before this script, in bounded calls, and the latter once more after it.
 
   Only updates fail: the holds of the account's objects (a call that may still apply, settle.lua) and their
   fences stay, so an update enqueued later is still not sent before the hold ends and cannot land under an
@@ -93,7 +95,9 @@ for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
     end
     if not dryRun then
       rcall('DEL', zkey, K.interactive(group))
-      rcall('SREM', KEYS[1], group)
+      -- A group with addresses still waiting stays listed, so they are resolved (or failed by fail-account's
+      -- unresolved pass, which finds groups here); ready.lua drops it once it has neither.
+      if rcall('ZCARD', K.unresolvedAddresses(group)) == 0 then rcall('SREM', KEYS[1], group) end
     end
   end
 end
