@@ -108,8 +108,8 @@ const table = {
     suffix: 'groups',
     arg: '',
     type: 'set',
-    holds: 'groups (`account|objectType`) that have claimable objects',
-    writers: 'ingest, settle, tick; ready drops empty ones',
+    holds: 'groups (`account|objectType`) that have claimable objects or addresses waiting for resolution',
+    writers: 'ingest, settle, tick, resolve; ready and fail-account drop empty ones',
     ttl: 'none',
   },
   pending: {
@@ -171,7 +171,8 @@ const table = {
     arg: 'addressKey',
     type: 'list',
     holds: 'updates addressed by a unique property value whose record is not known yet, in sequence order',
-    writers: 'ingest, settle (a mapping HubSpot refuted); resolve moves them to their record',
+    writers:
+      "ingest, settle (a mapping HubSpot refuted); resolve moves them to their record; fail-account fails the account's",
     ttl: 'none (empty lists vanish)',
   },
   unresolvedAddresses: {
@@ -179,7 +180,7 @@ const table = {
     arg: 'group',
     type: 'zset',
     holds: "a group's addresses waiting for resolution, scored by their oldest update's enqueue time",
-    writers: 'ingest, settle; resolve removes',
+    writers: 'ingest, settle; resolve and fail-account remove',
     ttl: 'none (empty zsets vanish)',
   },
   resolving: {
