@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { failUnresolved } from '../../src/admin/fail-unresolved.js';
 import { addressKeyOf, groupOf, queueKeys } from '../../src/keys.js';
 import type { UpdateRequest } from '../../src/update.js';
 import { AddressStore } from '../../src/worker/addresses.js';
@@ -172,5 +173,57 @@ describe('fail-account fails the account’s updates waiting for their address t
     expect(
       await q.redis.llen(k.unresolved(addressKeyOf('default', 'contacts', 'email', 'many@example.com'))),
     ).toBe(1);
+  });
+
+  it('chunks neither skip nor repeat updates while resolution moves addresses to records and ingest adds more', async () => {
+    const q = queue('fa-unres-moving');
+    const k = q.keys;
+    const emails = Array.from({ length: 6 }, (_, i) => `u${i}@example.com`);
+    const before = (
+      await q.producer.enqueueMany([
+        ...emails.map((e, i) => byEmail('gone', e, `G${i}`)),
+        byEmail('default', 'k@example.com', 'K'),
+      ])
+    ).map((r) => r.objectWriteTraceId);
+    await q.store.ingest(100);
+    const added: string[] = [];
+    let passed = 0;
+    let call = 0;
+    let moved = 0;
+    const scan = failUnresolved(testRedis(), k, 'gone', {
+      message: REASON,
+      outcomeTtlSeconds: 600,
+      chunk: 1,
+    });
+    for await (const n of scan) {
+      passed += n;
+      // Between script calls a resolver finds the record of the newest first address still waiting, and a new
+      // update arrives.
+      const waiting = (await q.redis.zrange(k.unresolvedAddresses(GONE), 0, -1)).filter((a) =>
+        a.includes('|u'),
+      );
+      const address = waiting.at(-1);
+      if (address) await q.addresses.resolve(GONE, [{ address, recordId: String(5000 + call) }]);
+      moved += address ? 1 : 0;
+      const [late] = await q.producer.enqueueMany([byEmail('gone', `late${call++}@example.com`, 'L')]);
+      added.push(late?.objectWriteTraceId ?? '');
+      await q.store.ingest(100);
+    }
+    // What resolution moved waits in its record's list: the rest of the request fails it there.
+    const rest = await q.admin.failAccount('gone', { reason: REASON });
+    const gone = before.slice(0, emails.length);
+    const outcomes = await q.producer.getOutcomes([...gone, ...added]);
+    const failed = await q.redis.zcard(k.failed);
+    console.info(
+      `pass failed ${passed}, the request then ${rest.failed}; ${moved} resolved, ${added.length} enqueued meanwhile`,
+    );
+    expect(moved, 'resolution moved some to their record').toBeGreaterThan(0);
+    expect(outcomes.map((o) => o?.status)).toEqual(Array(gone.length + added.length).fill('failed'));
+    expect(passed + rest.failed, 'each update failed once').toBe(failed);
+    expect(failed).toBe(gone.length + added.length);
+    expect(await q.redis.hget(k.stats, 'pending')).toBe('1');
+    expect(await q.redis.zcard(k.unresolvedAddresses(GONE))).toBe(0);
+    expect(await q.redis.zcard(k.pending(GONE))).toBe(0);
+    expect((await q.producer.getOutcome(before[emails.length] ?? ''))?.status).toBe('queued');
   });
 });
