@@ -57,7 +57,8 @@ describe('fail-account fails the account’s updates waiting for their address t
         byEmail('gone', 'a@example.com', 'A1'),
         byEmail('default', 'k@example.com', 'K1'),
         byEmail('gone', 'A@Example.com', 'A2'),
-        byEmail('gone', 'b@example.com', 'B1'),
+        // The interactive lane's mark travels in the entry and the outcome says so.
+        { ...byEmail('gone', 'b@example.com', 'B1'), priority: 'interactive' },
       ])
     ).map((r) => r.objectWriteTraceId);
     const [a1, k1, a2, b1] = traces as [string, string, string, string];
@@ -88,6 +89,7 @@ describe('fail-account fails the account’s updates waiting for their address t
         error: { category: 'OPERATOR_FAILED', message: REASON },
       });
     }
+    expect(outcomes.map((o) => o?.priority)).toEqual([undefined, undefined, 'interactive']);
     // Taken off their lists and the group's zset; the other account's update still waits for its address.
     expect(await q.redis.exists(k.unresolved(addrA), k.unresolved(addrB))).toBe(0);
     expect(await q.redis.zrange(k.unresolvedAddresses(GONE), 0, -1)).toEqual([]);

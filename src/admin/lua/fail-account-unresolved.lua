@@ -67,7 +67,7 @@ for _, addrKey in ipairs(rcall('ZRANGE', KEYS[1], 0, chunk - 1)) do
   local entries = len > 0 and rcall('LRANGE', listKey, 0, budget - 1) or {}
   local _, objectType, idProperty, value = K.parseObjectKey(addrKey)
   for _, entry in ipairs(entries) do
-    local seq, ts, attempts, jobId = K.parseEntry(entry)
+    local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
     local data = rcall('HGET', K.job(jobId), 'data')
     local ok, d = pcall(cjson.decode, data or '')
     if not ok or type(d) ~= 'table' then d = {} end
@@ -78,7 +78,7 @@ for _, addrKey in ipairs(rcall('ZRANGE', KEYS[1], 0, chunk - 1)) do
       id = type(d.id) == 'string' and d.id or value, idProperty = idProperty,
       attempts = attempts, enqueuedAt = ts, finishedAt = now,
       error = { category = 'OPERATOR_FAILED', message = message },
-      fp = string.sub(redis.sha1hex(data or ''), 1, 16),
+      fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
     }, seq, true, ttl)
   end
   failed = failed + #entries
