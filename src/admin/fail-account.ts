@@ -7,7 +7,7 @@ import { failUnresolved } from './fail-unresolved.js';
 
 const failAccountScript = luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url), {
   keys: true,
-  libs: ['finish.lua'],
+  libs: ['finish.lua', 'job-data.lua'],
 });
 
 const failWaitScript = luaScript('failAccountWait', new URL('./lua/fail-account-wait.lua', import.meta.url), {

@@ -7,7 +7,7 @@ import { REQUEST_RESULT_TTL_SECONDS } from './dead-letters.js';
 const failUnresolvedScript = luaScript(
   'failAccountUnresolved',
   new URL('./lua/fail-account-unresolved.lua', import.meta.url),
-  { keys: true, libs: ['finish.lua'] },
+  { keys: true, libs: ['finish.lua', 'job-data.lua'] },
 );
 
 /**

@@ -5,6 +5,11 @@
   JobData.route(raw): the decoded data when it can be routed (an object type, an id, and account, idProperty and
   trace id, when given, usable as parts of a key: no `|`, `:` or white space), else nil. The account is the
   data's `account`, 'default' when it names none: JobData.account(d).
+
+  JobData.read(jobId): the decoded data of a job the queue holds, {} when it is gone or unreadable (its outcome is
+  still written, from what the entry and the key say), and the raw data. JobData.fingerprint(raw): the
+  fingerprint outcomes carry (`fp`), by which a reused trace id is told from a repeat. JobData.trace(d, jobId): its trace id, from the data or,
+  failing that, from the job id (`t-<traceId>`).
 ]]
 local JobData = {}
 do
@@ -24,5 +29,20 @@ do
 
   function JobData.account(d)
     return d.account or 'default'
+  end
+
+  function JobData.read(jobId)
+    local raw = redis.call('HGET', K.job(jobId), 'data') or ''
+    local ok, d = pcall(cjson.decode, raw)
+    if ok and type(d) == 'table' then return d, raw end
+    return {}, raw
+  end
+
+  function JobData.fingerprint(raw)
+    return string.sub(redis.sha1hex(raw or ''), 1, 16)
+  end
+
+  function JobData.trace(d, jobId)
+    return type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId)
   end
 end

@@ -7,8 +7,6 @@ import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
 const ending = { keys: true, libs: ['finish.lua', 'addresses.lua', 'lanes.lua'] } as const;
-/** Scripts that make objects claimable, in both lanes. */
-const laning = { keys: true, libs: ['lanes.lua'] } as const;
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,
@@ -17,7 +15,10 @@ const scripts = {
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),
-  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), laning),
+  tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), {
+    keys: true,
+    libs: ['lanes.lua', 'entry-list.lua'],
+  }),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url), queue),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
   failInvalid: luaScript('failInvalid', new URL('./lua/fail-invalid.lua', import.meta.url), ending),

@@ -68,17 +68,15 @@ for _, addrKey in ipairs(rcall('ZRANGE', KEYS[1], 0, chunk - 1)) do
   local _, objectType, idProperty, value = K.parseObjectKey(addrKey)
   for _, entry in ipairs(entries) do
     local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
-    local data = rcall('HGET', K.job(jobId), 'data')
-    local ok, d = pcall(cjson.decode, data or '')
-    if not ok or type(d) ~= 'table' then d = {} end
+    local d, data = JobData.read(jobId)
     Outcome.finish(jobId, {
-      trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId),
+      trace = JobData.trace(d, jobId),
       status = 'failed', account = account, objectType = objectType,
       -- As the update gave it (the address is normalized: emails lower-cased).
       id = type(d.id) == 'string' and d.id or value, idProperty = idProperty,
       attempts = attempts, enqueuedAt = ts, finishedAt = now,
       error = { category = 'OPERATOR_FAILED', message = message },
-      fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
+      fp = JobData.fingerprint(data), priority = interactive and 'interactive' or nil,
     }, seq, true, ttl)
   end
   failed = failed + #entries

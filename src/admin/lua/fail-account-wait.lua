@@ -110,7 +110,7 @@ for _, o in ipairs(ours) do
     trace = o.trace, status = 'failed', account = account, objectType = d.objectType, id = d.id,
     idProperty = d.idProperty, attempts = 0, enqueuedAt = tonumber(o.job[2]) or now, finishedAt = now,
     error = { category = 'OPERATOR_FAILED', message = message },
-    fp = string.sub(redis.sha1hex(raw), 1, 16),
+    fp = JobData.fingerprint(raw),
   }, seq, true, ttl)
   rcall('LSET', KEYS[1], o.index, tombstone)
 end

@@ -53,16 +53,14 @@ local prefix = K.group(account, '')
 
 local function fail(objKey, entry)
   local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
-  local data = rcall('HGET', K.job(jobId), 'data')
-  local ok, d = pcall(cjson.decode, data or '')
-  if not ok or type(d) ~= 'table' then d = {} end
+  local d, data = JobData.read(jobId)
   local _, objectType, idProperty, id = K.parseObjectKey(objKey)
   Outcome.finish(jobId, {
-    trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId),
+    trace = JobData.trace(d, jobId),
     status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
     attempts = attempts, enqueuedAt = ts, finishedAt = now,
     error = { category = 'OPERATOR_FAILED', message = message },
-    fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
+    fp = JobData.fingerprint(data), priority = interactive and 'interactive' or nil,
   }, seq, true, ttl)
 end
 

@@ -31,17 +31,6 @@ local account, objectType = string.match(group, '^([^|]*)|(.*)$')
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
--- Keep the list in sequence order: updates that waited for their address are older than some already there.
-local function insertInOrder(listKey, entry)
-  local seq = K.parseEntry(entry)
-  for _, item in ipairs(rcall('LRANGE', listKey, 0, -1)) do
-    if K.parseEntry(item) > seq then
-      rcall('LINSERT', listKey, 'BEFORE', item, entry)
-      return
-    end
-  end
-  rcall('RPUSH', listKey, entry)
-end
 
 local moved, failed = 0, 0
 for i = 6, #ARGV, 3 do
@@ -54,7 +43,7 @@ for i = 6, #ARGV, 3 do
     if #entries > 0 then
       local objKey = K.objectKey(group, '', recordId)
       local objList = K.objectUpdates(objKey)
-      for _, entry in ipairs(entries) do insertInOrder(objList, entry) end
+      for _, entry in ipairs(entries) do EntryList.insert(objList, entry) end
       rcall('PERSIST', K.landed(objKey))
       if rcall('HEXISTS', KEYS[2], objKey) == 0 and Lanes.claimable(group, objKey) then
         rcall('SADD', KEYS[1], group)
@@ -65,17 +54,15 @@ for i = 6, #ARGV, 3 do
     local _, _, idProperty, value = K.parseObjectKey(addrKey)
     for _, entry in ipairs(entries) do
       local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
-      local data = rcall('HGET', K.job(jobId), 'data')
-      local ok, d = pcall(cjson.decode, data or '')
-      if not ok or type(d) ~= 'table' then d = {} end
+      local d, data = JobData.read(jobId)
       local id = type(d.id) == 'string' and d.id or value
       local err = given ~= '' and cjson.decode(given)
         or { category = 'OBJECT_NOT_FOUND', message = 'no ' .. objectType .. ' record has ' .. idProperty .. ' ' .. id }
       Outcome.finish(jobId, {
-        trace = type(d.objectWriteTraceId) == 'string' and d.objectWriteTraceId or K.traceOfJobId(jobId),
+        trace = JobData.trace(d, jobId),
         status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
         attempts = attempts, enqueuedAt = ts, finishedAt = now, error = err,
-        fp = string.sub(redis.sha1hex(data or ''), 1, 16), priority = interactive and 'interactive' or nil,
+        fp = JobData.fingerprint(data), priority = interactive and 'interactive' or nil,
       }, seq, true, ttl)
       failed = failed + 1
     end

@@ -43,25 +43,13 @@ local function makePending(objKey)
   if Lanes.claimable(group, objKey) then rcall('SADD', KEYS[4], group) end
 end
 
--- Keep the list in sequence order: a retried entry is older than most of what arrived during its backoff.
-local function insertInOrder(listKey, entry)
-  local seq = K.parseEntry(entry)
-  local items = rcall('LRANGE', listKey, 0, -1)
-  for _, item in ipairs(items) do
-    if K.parseEntry(item) > seq then
-      rcall('LINSERT', listKey, 'BEFORE', item, entry)
-      return
-    end
-  end
-  rcall('RPUSH', listKey, entry)
-end
 
 local promoted = 0
 local due = rcall('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
 for _, member in ipairs(due) do
   local objKey, entry = K.parseDelayedMember(member)
   rcall('ZREM', KEYS[1], member)
-  insertInOrder(K.objectUpdates(objKey), entry)
+  EntryList.insert(K.objectUpdates(objKey), entry)
   rcall('PERSIST', K.landed(objKey))
   makePending(objKey)
   promoted = promoted + 1
@@ -109,7 +97,7 @@ for _, batchId in ipairs(expired) do
           -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
           if rcall('EXISTS', K.job(jobId)) == 1 then rcall('HINCRBY', K.job(jobId), 'reclaims', 1) end
         end
-        insertInOrder(listKey, K.entry(seq, ts, attempts, jobId, interactive))
+        EntryList.insert(listKey, K.entry(seq, ts, attempts, jobId, interactive))
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
