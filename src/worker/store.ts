@@ -6,7 +6,7 @@ import type { BatchStory } from '../story/batch-story.js';
 import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
-const ending = { keys: true, libs: ['finish.lua', 'addresses.lua', 'lanes.lua'] } as const;
+const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'addresses.lua'] } as const;
 /** Scripts that make objects claimable, in both lanes. */
 const laning = { keys: true, libs: ['lanes.lua'] } as const;
 const scripts = {

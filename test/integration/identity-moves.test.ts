@@ -172,9 +172,9 @@ describe('records that move: merges, email changes, missing records', () => {
     expect(sim.getObject(TOKEN, 'contacts', '100001')?.properties.city).toBe('E');
   });
 
-  // Known gap: updates by the new email enqueued while the change is still pending are resolved by a batch/read
-  // before the change lands; the read finds no record, and they fail OBJECT_NOT_FOUND. Passes once fixed.
-  it.fails('an update addressed by the email it changes, with updates by the new email right behind it', async () => {
+  // The new email is looked up before the change lands: HubSpot knows no record with it yet. The updates by it
+  // wait for the change (queued before them) and then join its record.
+  it('an update addressed by the email it changes, with updates by the new email right behind it', async () => {
     const sim = await testSimulator();
     seedIdentity(sim, [{ ...CONTACTS, records: 3 }]);
     const queue = testQueue('identity-email');
@@ -202,6 +202,35 @@ describe('records that move: merges, email changes, missing records', () => {
       city: 'C',
       lastname: 'D',
     });
+  });
+
+  it('an email set by an update addressed by record id, and a change that never lands: nothing waits forever', async () => {
+    const sim = await testSimulator();
+    seedIdentity(sim, [{ ...CONTACTS, records: 3 }]);
+    const queue = testQueue('identity-email-by-id');
+    const producer = testProducer(queue);
+    await testWorker(queue, sim);
+    const updates: UpdateRequest[] = [
+      // By record id: the new email lands with it, and the updates by that email behind it follow it.
+      { objectType: 'contacts', id: '100002', properties: { email: 'moved2@example.com' } },
+      { objectType: 'contacts', id: 'Moved2@example.com', idProperty: 'email', properties: { city: 'G' } },
+      // A record that does not exist: its email change fails, and so do the updates waiting for that email.
+      { objectType: 'contacts', id: '999999', properties: { email: 'ghost@example.com' } },
+      { objectType: 'contacts', id: 'ghost@example.com', idProperty: 'email', properties: { city: 'H' } },
+    ];
+    const results = await producer.enqueueMany(updates);
+    const outcomes = await producer.waitForOutcomes(results.map((r) => r.objectWriteTraceId));
+    expect(outcomes.map((o) => [o.status, o.hubspotObjectId ?? o.error?.category])).toEqual([
+      ['succeeded', '100002'],
+      ['succeeded', '100002'],
+      ['failed', 'OBJECT_NOT_FOUND'],
+      ['failed', 'OBJECT_NOT_FOUND'],
+    ]);
+    expect(sim.getObject(TOKEN, 'contacts', '100002')?.properties).toMatchObject({
+      email: 'moved2@example.com',
+      city: 'G',
+    });
+    expect(sim.findByProperty(TOKEN, 'contacts', 'city', 'H')).toBeUndefined();
   });
 
   it('an email that names no record fails OBJECT_NOT_FOUND; its neighbours succeed', async () => {
