@@ -83,7 +83,7 @@ const table = {
     bull: true,
     type: 'hash',
     holds:
-      "one update as a BullMQ job: `name`, `data`, `timestamp`, `tp` (the producer's W3C traceparent); `ingestedAt`, `seq`, `reclaims` and `hist` (the batches that carried it, for `explain`) once the queue has it",
+      "one update as a BullMQ job: `name`, `data`, `timestamp`, `tp` (the producer's W3C traceparent); `ingestedAt`, `seq`, `reclaims` and `hist` (the batches that carried it, for `explain`) once the queue has it; `sets` (the unique values it sets, see `setby:`) until it ends",
     writers: 'producers; settle drops it, or keeps a failed one for replay',
     ttl: 'none while queued; the outcome TTL once failed; deleted once finished otherwise',
   },
@@ -172,8 +172,17 @@ const table = {
     type: 'list',
     holds: 'updates addressed by a unique property value whose record is not known yet, in sequence order',
     writers:
-      "ingest, settle (a mapping HubSpot refuted); resolve moves them to their record; fail-account fails the account's",
+      "ingest, settle (a mapping HubSpot refuted); resolve, or settle learning the value, moves them to their record; fail-account fails the account's",
     ttl: 'none (empty lists vanish)',
+  },
+  addressSetters: {
+    suffix: 'setby:',
+    arg: 'addressKey',
+    type: 'set',
+    holds:
+      'ids of queued jobs whose update sets this unique value (a contact changing its email): a batch/read that finds no record for the value waits for them instead of failing its updates',
+    writers: 'ingest; an update that ends (finish) leaves it and has the value looked up again',
+    ttl: 'none (empty sets vanish)',
   },
   unresolvedAddresses: {
     suffix: 'unresolved:',

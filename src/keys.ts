@@ -8,6 +8,7 @@
  * Lua scripts build the same keys through the prelude {@link LUA_KEYS}, generated here from the same table: a
  * script gets the queue's key root and job prefix as `ARGV[1]` and `ARGV[2]` and never spells a key itself.
  */
+import { emailCaseLua, foldEmailCase } from './email-case.js';
 import { KEY_TABLE, type KeyDoc, type KeyName } from './key-table.js';
 
 export { KEY_TABLE, type KeyDoc } from './key-table.js';
@@ -132,11 +133,12 @@ export function objectKeyOf(
 }
 
 /**
- * How a unique property's value is compared: HubSpot finds emails whatever their case, so they are lower-cased
- * (ASCII only, as Lua's `string.lower` does, so both sides agree). Other values are taken as they are.
+ * How a unique property's value is compared: HubSpot finds emails whatever their case, in any script, so they are
+ * lower-cased code point by code point (email-case.ts; Lua's `K.addressKey` folds the same way). Other values are
+ * taken as they are.
  */
 export function normalizeAddress(idProperty: string, value: string): string {
-  return idProperty === 'email' ? value.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : value;
+  return idProperty === 'email' ? foldEmailCase(value) : value;
 }
 
 /** The address of a record by a unique property's value: what resolution maps to a record id. */
@@ -266,8 +268,9 @@ export const LUA_KEYS: string = (() => {
   lines.push(
     `function K.group(account, objectType) return account .. ${sep} .. objectType end`,
     `function K.objectKey(group, idProperty, id) return group .. ${sep} .. idProperty .. ${sep} .. id end`,
+    emailCaseLua(),
     'function K.addressKey(group, idProperty, value)',
-    "  if idProperty == 'email' then value = string.lower(value) end",
+    "  if idProperty == 'email' then value = K.lowerEmail(value) end",
     '  return K.objectKey(group, idProperty, value)',
     'end',
     "-- account, objectType, idProperty ('' when none), id",

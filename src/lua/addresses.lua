@@ -1,13 +1,17 @@
 --[[
   The cache of which record a unique property's value names, kept in one place: `address` maps the value to the
   record id, `addressOf` the record back to its value, so a value that moves to another record, or a record whose
-  value changes, never leaves a mapping that sends updates to the wrong record. Needs the keys prelude (`K`).
+  value changes, never leaves a mapping that sends updates to the wrong record. Needs the keys prelude (`K`) and
+  lanes.lua.
 
   Addresses.remember(group, idProperty, value, recordId, ttl): the value (normalized as K.addressKey does) names
   the record; the record's previous value, if another, no longer does. An empty value only forgets the previous.
   Addresses.forget(addrKey, recordId): drops the mapping if it still names that record (HubSpot refuted it).
+  Addresses.deliver(group, addrKey, recordId, groupsKey, inflightKey): the updates waiting for the address join
+  the record's list in sequence order, and the record is made claimable unless it is in flight; the address no
+  longer waits for resolution. Returns how many moved.
 
-  Run twice: both leave the same mappings when repeated.
+  Run twice: all leave the same mappings when repeated; a second deliver finds the address's list empty.
 ]]
 local Addresses = {}
 do
@@ -33,5 +37,22 @@ do
   function Addresses.forget(addrKey, recordId)
     local mapped = K.address(addrKey)
     if call('GET', mapped) == recordId then call('DEL', mapped) end
+  end
+
+  function Addresses.deliver(group, addrKey, recordId, groupsKey, inflightKey)
+    local listKey = K.unresolved(addrKey)
+    local entries = call('LRANGE', listKey, 0, -1)
+    if #entries > 0 then
+      local objKey = K.objectKey(group, '', recordId)
+      local objList = K.objectUpdates(objKey)
+      for _, entry in ipairs(entries) do EntryList.insert(objList, entry) end
+      call('PERSIST', K.landed(objKey))
+      if call('HEXISTS', inflightKey, objKey) == 0 and Lanes.claimable(group, objKey) then
+        call('SADD', groupsKey, group)
+      end
+      call('DEL', listKey)
+    end
+    call('ZREM', K.unresolvedAddresses(group), addrKey)
+    return #entries
   end
 end

@@ -10,7 +10,8 @@
 
   Outcome.finish(jobId, f, seq, keepJob, ttl): records the outcome and ends the update. A failed update is filed in
   the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
-  write) for the outcome's lifetime, so it can be replayed; any other end drops the job.
+  write) for the outcome's lifetime, so it can be replayed; any other end drops the job. An update that set a
+  unique value others wait for (`sets`, see ingest.lua and resolve.lua) has that value looked up again.
 
   Outcome.flush(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
   rather than one per update, and appends the outcomes finish recorded to the outcome stream as one entry (field
@@ -48,12 +49,31 @@ do
     counts[field] = (counts[field] or 0) + 1
   end
 
+  -- An update that set unique values (ingest's `sets`, one address key a line) no longer does: updates waiting
+  -- for those values to name a record (resolve.lua) are looked up again, unless the settle that ends this update
+  -- learns the value and moves them first.
+  local function release(jobKey, jobId)
+    local sets = call('HGET', jobKey, 'sets')
+    if not sets then return end
+    call('HDEL', jobKey, 'sets')
+    for addrKey in string.gmatch(sets, '[^\n]+') do
+      call('SREM', K.addressSetters(addrKey), jobId)
+      local first = call('LINDEX', K.unresolved(addrKey), 0)
+      if first then
+        local group = K.groupOfObject(addrKey)
+        call('ZADD', K.unresolvedAddresses(group), 'NX', select(2, K.parseEntry(first)), addrKey)
+        call('SADD', K.groups, group)
+      end
+    end
+  end
+
   function Outcome.finish(jobId, f, seq, keepJob, ttl)
     local record = Outcome.record(f)
     call('SET', K.outcome(f.trace), record, 'EX', ttl)
     finished[#finished + 1] = record
     bump(f.status)
     local jobKey = K.job(jobId)
+    release(jobKey, jobId)
     if f.status == 'failed' then
       local category = (type(f.error) == 'table' and f.error.category) or 'UNKNOWN'
       if keepJob then

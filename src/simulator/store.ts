@@ -24,9 +24,14 @@ interface TypeTable {
   nextId: number;
 }
 
-/** The key a unique value is indexed under: emails are case-insensitive, other values exact. */
+/**
+ * The key a unique value is indexed under: emails are case-insensitive in any script, compared code point by code
+ * point (each one's simple lower case: the first code point of its lower-case mapping, so `İ` is `i` and `Σ` is
+ * `σ` wherever it stands, not `ς` at a word's end as `toLowerCase` would make it); other values exact.
+ */
 function indexKey(table: TypeTable, property: string, value: string): string {
-  return table.caseless.has(property) ? value.toLowerCase() : value;
+  if (!table.caseless.has(property)) return value;
+  return Array.from(value, (c) => String.fromCodePoint(c.toLowerCase().codePointAt(0) ?? 0)).join('');
 }
 
 /** Ids start here so seeded objects read like HubSpot's numeric record ids ("1001", "1002", ...). */

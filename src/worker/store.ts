@@ -6,7 +6,7 @@ import type { BatchStory } from '../story/batch-story.js';
 import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
-const ending = { keys: true, libs: ['finish.lua', 'addresses.lua', 'lanes.lua'] } as const;
+const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'entry-list.lua', 'addresses.lua'] } as const;
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,

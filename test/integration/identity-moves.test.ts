@@ -8,7 +8,7 @@ import {
   seedIdentity,
   staleOf,
 } from '../helpers/identity.js';
-import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import { TOKEN, testProducer, testQueue, testSimulator, testWorker, waitFor } from '../helpers/pipeline.js';
 
 const CONTACTS: IdentityType = {
   objectType: 'contacts',
@@ -128,6 +128,58 @@ describe('records that move: merges, email changes, missing records', () => {
     expect(staleOf(sim, others)).toEqual([]);
   });
 
+  it("a merge while the loser's email and id updates wait in the queue: email ones land on the winner, id ones fail", async () => {
+    const sim = await testSimulator();
+    seedIdentity(sim, [CONTACTS]);
+    const queue = testQueue('identity-merge-pending');
+    const producer = testProducer(queue);
+    await testWorker(queue, sim, { authPauseMs: 100 });
+    await testWorker(queue, sim, { authPauseMs: 100 });
+    // The loser's email is known to name the loser: the updates below go to it through the cached mapping.
+    const [first] = await producer.enqueueMany([
+      { objectType: 'contacts', id: LOSER_EMAIL, idProperty: 'email', properties: { city: 'before' } },
+    ]);
+    expect(await producer.waitForOutcomes([first?.objectWriteTraceId as string])).toMatchObject([
+      { status: 'succeeded', hubspotObjectId: LOSER },
+    ]);
+    // HubSpot refuses the credentials for a while: the backlog is taken in and routed, but none of it is sent.
+    sim.revokeToken(TOKEN);
+    const since = sim.calls().at(-1)?.seq ?? 0;
+    const backlog = phase(3, 'pending', 1000, true);
+    const ids = (await producer.enqueueMany(backlog.updates)).map((r) => r.objectWriteTraceId);
+    // A refused call means a pass ingested everything enqueued before it (a pass ingests before it sends).
+    await waitFor(() => sim.calls(since).some((c) => c.status === 401), { what: 'a refused call' });
+    sim.mergeRecords(TOKEN, 'contacts', LOSER, WINNER);
+    sim.restoreToken(TOKEN);
+    const outcomes = await producer.waitForOutcomes(ids, { timeoutMs: 30_000 });
+
+    const problems: string[] = [];
+    outcomes.forEach((o, i) => {
+      const kind = backlog.kinds[i] as string;
+      const where = `${kind} ${i}: ${o.status} ${o.hubspotObjectId ?? o.error?.category}`;
+      if (kind === 'loserEmail' && (o.status === 'failed' || o.hubspotObjectId !== WINNER))
+        problems.push(where);
+      if (kind === 'loserId' && !(o.status === 'failed' && o.error?.category === 'OBJECT_NOT_FOUND'))
+        problems.push(where);
+      if ((kind === 'background' || kind === 'winnerId') && o.status === 'failed') problems.push(where);
+    });
+    expect(problems).toEqual([]);
+    expect(backlog.kinds.filter((k) => k === 'loserEmail').length).toBeGreaterThan(10);
+    expect(sim.getObject(TOKEN, 'contacts', LOSER)).toBeUndefined();
+    // The winner holds, per property, the last value enqueued for it by its id or by the loser's email.
+    const onWinner = (_: unknown, i: number) =>
+      backlog.kinds[i] === 'winnerId' || backlog.kinds[i] === 'loserEmail';
+    const winner = lastValues(
+      backlog.updates.filter(onWinner),
+      backlog.record.filter(onWinner).map(() => `contacts|${WINNER}`),
+    );
+    expect(staleOf(sim, winner)).toEqual([]);
+    const background = (_: unknown, i: number) => backlog.kinds[i] === 'background';
+    expect(
+      staleOf(sim, lastValues(backlog.updates.filter(background), backlog.record.filter(background))),
+    ).toEqual([]);
+  });
+
   it('an update addressed by the email it changes, then (once it landed) updates by the new email and the old', async () => {
     const sim = await testSimulator();
     seedIdentity(sim, [{ ...CONTACTS, records: 3 }]);
@@ -172,9 +224,9 @@ describe('records that move: merges, email changes, missing records', () => {
     expect(sim.getObject(TOKEN, 'contacts', '100001')?.properties.city).toBe('E');
   });
 
-  // Known gap: updates by the new email enqueued while the change is still pending are resolved by a batch/read
-  // before the change lands; the read finds no record, and they fail OBJECT_NOT_FOUND. Passes once fixed.
-  it.fails('an update addressed by the email it changes, with updates by the new email right behind it', async () => {
+  // The new email is looked up before the change lands: HubSpot knows no record with it yet. The updates by it
+  // wait for the change (queued before them) and then join its record.
+  it('an update addressed by the email it changes, with updates by the new email right behind it', async () => {
     const sim = await testSimulator();
     seedIdentity(sim, [{ ...CONTACTS, records: 3 }]);
     const queue = testQueue('identity-email');
@@ -202,6 +254,35 @@ describe('records that move: merges, email changes, missing records', () => {
       city: 'C',
       lastname: 'D',
     });
+  });
+
+  it('an email set by an update addressed by record id, and a change that never lands: nothing waits forever', async () => {
+    const sim = await testSimulator();
+    seedIdentity(sim, [{ ...CONTACTS, records: 3 }]);
+    const queue = testQueue('identity-email-by-id');
+    const producer = testProducer(queue);
+    await testWorker(queue, sim);
+    const updates: UpdateRequest[] = [
+      // By record id: the new email lands with it, and the updates by that email behind it follow it.
+      { objectType: 'contacts', id: '100002', properties: { email: 'moved2@example.com' } },
+      { objectType: 'contacts', id: 'Moved2@example.com', idProperty: 'email', properties: { city: 'G' } },
+      // A record that does not exist: its email change fails, and so do the updates waiting for that email.
+      { objectType: 'contacts', id: '999999', properties: { email: 'ghost@example.com' } },
+      { objectType: 'contacts', id: 'ghost@example.com', idProperty: 'email', properties: { city: 'H' } },
+    ];
+    const results = await producer.enqueueMany(updates);
+    const outcomes = await producer.waitForOutcomes(results.map((r) => r.objectWriteTraceId));
+    expect(outcomes.map((o) => [o.status, o.hubspotObjectId ?? o.error?.category])).toEqual([
+      ['succeeded', '100002'],
+      ['succeeded', '100002'],
+      ['failed', 'OBJECT_NOT_FOUND'],
+      ['failed', 'OBJECT_NOT_FOUND'],
+    ]);
+    expect(sim.getObject(TOKEN, 'contacts', '100002')?.properties).toMatchObject({
+      email: 'moved2@example.com',
+      city: 'G',
+    });
+    expect(sim.findByProperty(TOKEN, 'contacts', 'city', 'H')).toBeUndefined();
   });
 
   it('an email that names no record fails OBJECT_NOT_FOUND; its neighbours succeed', async () => {

@@ -10,7 +10,8 @@
   name, or, while none is known, waits in the value's unresolved list until resolve.lua finds its record. Jobs whose
   data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
   trace id already has an outcome is a repeated enqueue of a finished update: it is dropped. A job taken in gets its
-  `ingestedAt` (for `explain`): the one write per update this adds.
+  `ingestedAt` (for `explain`): the one write per update this adds, besides indexing an update that sets a unique
+  value (`setby:`, see indexSetter).
 
   KEYS[1] wait list
   KEYS[2] sequence counter
@@ -38,6 +39,26 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 -- which keeps the order and costs nothing.
 local nextSeq = rcall('INCRBY', KEYS[2], #ids) - #ids
 local groupsSeen = {}
+
+-- An update that sets a unique value (a contact's email, or a new value of the property it is addressed by) is
+-- indexed under that value's address (`setby:`, and `sets` in its job): a batch/read that does not find the value
+-- yet, because this update has not landed, then leaves the updates addressed by it waiting (resolve.lua).
+local function indexSetter(group, d, jobId, jobKey)
+  if type(d.properties) ~= 'table' then return end
+  local own = d.idProperty and K.addressKey(group, d.idProperty, d.id)
+  local sets = {}
+  local function index(property)
+    local value = d.properties[property]
+    if type(value) ~= 'string' or value == '' or string.find(value, '%s') then return end
+    local addrKey = K.addressKey(group, property, value)
+    if addrKey == own then return end
+    rcall('SADD', K.addressSetters(addrKey), jobId)
+    sets[#sets + 1] = addrKey
+  end
+  if d.objectType == 'contacts' then index('email') end
+  if d.idProperty and not (d.objectType == 'contacts' and d.idProperty == 'email') then index(d.idProperty) end
+  if #sets > 0 then rcall('HSET', jobKey, 'sets', table.concat(sets, '\n')) end
+end
 local moved, invalid, dups = 0, 0, 0
 for _, jobId in ipairs(ids) do
   nextSeq = nextSeq + 1
@@ -62,6 +83,7 @@ for _, jobId in ipairs(ids) do
         local group = K.group(JobData.account(d), d.objectType)
         -- Anything but the interactive lane is bulk here; the worker's validation fails a bad value by name.
         local interactive = d.priority == 'interactive'
+        indexSetter(group, d, jobId, jobKey)
         local objKey = d.idProperty == nil and K.objectKey(group, '', d.id) or nil
         if objKey == nil then
           -- Addressed by a unique property's value: its record, when the value is known to name one.

@@ -6,7 +6,10 @@
   sequence order, and the record is made claimable (in both lanes, lanes.lua) unless it is in flight. Fencing and merging then work per
   record, however each update addressed it.
   Not found: each update fails with OBJECT_NOT_FOUND (its job kept for replay, like every failed update), or with
-  the error given (HubSpot refused to look the value up at all, e.g. the property is not unique).
+  the error given (HubSpot refused to look the value up at all, e.g. the property is not unique). Unless an
+  update queued earlier sets the value on a record (`setby:`, e.g. a contact's email changed to it): then the
+  address's updates wait, out of the lookups, until that update ends; its end has the value looked up again, or
+  its settle learns the value and moves them to the record (finish.lua, settle.lua).
 
   KEYS[1] groups set
   KEYS[2] inflight hash
@@ -21,7 +24,8 @@
             its updates with as JSON { category, message } ('' for OBJECT_NOT_FOUND)
 
   Run twice: an address whose updates were moved or failed by the first run has an empty list and is no longer
-  in the zset; the second run only caches its mapping again. Counters move only with updates this run moved.
+  in the zset; the second run only caches its mapping again; an address left waiting for a setter is left waiting
+  again. Counters move only with updates this run moved.
 
   Returns: { updates moved to their record, updates failed }
 ]]
@@ -31,28 +35,50 @@ local account, objectType = string.match(group, '^([^|]*)|(.*)$')
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
+-- Whether a queued update that sets the value on its record is still on its way (ingest indexes such updates
+-- under the value, `setby:`): HubSpot does not know the value yet, but will once that update lands. An update
+-- counts while its job has not ended (`sets` is dropped when it does) and its own record is known or still being
+-- looked up; one waiting on an address that itself waits for a setter does not count, so no two addresses wait
+-- for each other.
+local function awaitsSetter(addrKey)
+  local setters = K.addressSetters(addrKey)
+  for _, jobId in ipairs(rcall('SMEMBERS', setters)) do
+    local job = rcall('HMGET', K.job(jobId), 'data', 'sets')
+    local ok, d = pcall(cjson.decode, job[1] or '')
+    if not job[2] or not ok or type(d) ~= 'table' then
+      rcall('SREM', setters, jobId)
+    elseif d.idProperty == nil then
+      return true
+    else
+      local own = K.addressKey(group, d.idProperty, d.id)
+      if rcall('EXISTS', K.address(own)) == 1 or rcall('ZSCORE', KEYS[4], own) then return true end
+    end
+  end
+  return false
+end
 
 local moved, failed = 0, 0
+local missing = {}
+-- What was found first: a setter addressed by a value found in the same read then counts as known.
 for i = 6, #ARGV, 3 do
-  local addrKey, recordId, given = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local listKey = K.unresolved(addrKey)
-  local entries = rcall('LRANGE', listKey, 0, -1)
+  local addrKey, recordId = ARGV[i], ARGV[i + 1]
   if recordId ~= '' then
     local _, _, idProperty, value = K.parseObjectKey(addrKey)
     Addresses.remember(group, idProperty, value, recordId, mapTtl)
-    if #entries > 0 then
-      local objKey = K.objectKey(group, '', recordId)
-      local objList = K.objectUpdates(objKey)
-      for _, entry in ipairs(entries) do EntryList.insert(objList, entry) end
-      rcall('PERSIST', K.landed(objKey))
-      if rcall('HEXISTS', KEYS[2], objKey) == 0 and Lanes.claimable(group, objKey) then
-        rcall('SADD', KEYS[1], group)
-      end
-      moved = moved + #entries
-    end
+    moved = moved + Addresses.deliver(group, addrKey, recordId, KEYS[1], KEYS[2])
   else
+    missing[#missing + 1] = i
+  end
+end
+for _, i in ipairs(missing) do
+  local addrKey, given = ARGV[i], ARGV[i + 2]
+  local listKey = K.unresolved(addrKey)
+  -- Not found yet, but an update queued before these sets the value: they wait for it, out of the lookups, and
+  -- are looked up again (or moved, when its settle learns the value) once it ends (finish.lua).
+  local waits = given == '' and rcall('LLEN', listKey) > 0 and awaitsSetter(addrKey)
+  if not waits then
     local _, _, idProperty, value = K.parseObjectKey(addrKey)
-    for _, entry in ipairs(entries) do
+    for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
       local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
       local d, data = JobData.read(jobId)
       local id = type(d.id) == 'string' and d.id or value
@@ -66,8 +92,8 @@ for i = 6, #ARGV, 3 do
       }, seq, true, ttl)
       failed = failed + 1
     end
+    rcall('DEL', listKey)
   end
-  rcall('DEL', listKey)
   rcall('ZREM', KEYS[4], addrKey)
 end
 Outcome.flush(KEYS[3])

@@ -54,7 +54,8 @@
             sent: { prop: seq } (optional: the tentative fence of a call that may have applied, `~prop`),
             refuted: { prop: seq } (optional: values HubSpot refused, which leave the tentative fence),
             hold: { ms, jobs: [ jobId, ... ] } (optional),
-            learn: [ { idProperty, value } ] (optional: unique values the record now has, see addresses.lua),
+            learn: [ { idProperty, value } ] (optional: unique values the record now has, see addresses.lua;
+              updates addressed by such a value that waited for it to be set join the record),
             unresolve: [ { entry, address } ] (optional: updates whose cached mapping HubSpot refuted: the
               mapping is dropped and they wait for their address to be looked up again),
             history: [ { job, batches } ] (optional: updates that stay queued after a call carried them keep
@@ -169,7 +170,14 @@ for _, obj in ipairs(plan.objects) do
   -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
   local recordId = idProperty == '' and id or nil
   for _, l in ipairs(obj.learn or {}) do
-    if recordId then Addresses.remember(obj.group, l.idProperty, l.value, recordId, mapTtl) end
+    if recordId then
+      Addresses.remember(obj.group, l.idProperty, l.value, recordId, mapTtl)
+      -- Updates addressed by the value that waited for this update to set it (resolve.lua) join the record.
+      -- (They were pending all along: no counter moves.)
+      if l.value ~= '' then
+        Addresses.deliver(obj.group, K.addressKey(obj.group, l.idProperty, l.value), recordId, KEYS[4], KEYS[1])
+      end
+    end
   end
   local unresolve = obj.unresolve or {}
   for _, u in ipairs(unresolve) do
