@@ -41,7 +41,8 @@ export interface OutcomeSubscription {
  * Delivers every terminal outcome to a consumer group at least once: a Redis Streams consumer group over the
  * queue's outcome stream, with acknowledgements. A consumer that dies leaves its unacknowledged entries pending:
  * restarted under the same name it gets them first; otherwise another consumer of the group takes them over once
- * they have been idle for `claimIdleMs`. An acknowledged entry is never given again. `redis` must be a connection
+ * they have been idle for `claimIdleMs`. An acknowledged entry is never given again. A group that vanished with
+ * its stream (a Redis restarted without its data) is made again from the new stream's start. `redis` must be a connection
  * of its own (reads block on it); the subscription closes it.
  */
 export function subscribeOutcomes(
@@ -56,6 +57,8 @@ export function subscribeOutcomes(
   const retryMs = options.retryMs ?? 1_000;
   let closed = false;
   let claimedAt = 0;
+  // The entries in hand, so close() lets the handler finish and its entry be acknowledged before it disconnects.
+  let handling: Promise<boolean> | undefined;
 
   const handle = async (entries: OutcomeEntry[]): Promise<boolean> => {
     for (const entry of entries) {
@@ -71,22 +74,24 @@ export function subscribeOutcomes(
     return true;
   };
 
-  const loop = async () => {
+  const createGroup = async (from: string) => {
     try {
-      await redis.xgroup(
-        'CREATE',
-        stream,
-        options.group,
-        options.startAt === 'oldest' ? '0' : '$',
-        'MKSTREAM',
-      );
+      await redis.xgroup('CREATE', stream, options.group, from, 'MKSTREAM');
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
+  };
+
+  const loop = async () => {
+    let created = false;
     // What this consumer was given before (a restart under its name) comes first.
     let backlog = true;
     while (!closed) {
       try {
+        if (!created) {
+          await createGroup(options.startAt === 'oldest' ? '0' : '$');
+          created = true;
+        }
         if (Date.now() - claimedAt >= claimIdleMs / 2) {
           claimedAt = Date.now();
           const claimed = (await redis.xautoclaim(
@@ -115,13 +120,23 @@ export function subscribeOutcomes(
         for (const [id, fields] of raw) if (fields === null) await redis.xack(stream, options.group, id);
         const entries = raw.filter(([, fields]) => fields !== null).map(parseOutcomeEntry);
         if (backlog && entries.length === 0) backlog = false;
-        if (!(await handle(entries))) {
+        handling = handle(entries);
+        const handled = await handling;
+        handling = undefined;
+        if (!handled) {
           backlog = true;
           await sleep(retryMs);
         }
       } catch (err) {
+        handling = undefined;
         if (closed) return;
         options.onError?.(err);
+        // The stream and its groups are gone (a Redis restarted without its data, an emptied database): the group
+        // is made again from the stream's start, since everything the new stream holds came after the loss.
+        if (String((err as Error).message).includes('NOGROUP')) {
+          await createGroup('0').catch(() => {});
+          claimedAt = 0;
+        }
         backlog = true;
         await sleep(retryMs);
       }
@@ -131,6 +146,12 @@ export function subscribeOutcomes(
   return {
     async close() {
       closed = true;
+      // The entry in hand is finished and acknowledged if its handler ends in time; only then is the blocked read cut.
+      if (handling)
+        await within(
+          CLOSE_WAIT_MS,
+          handling.catch(() => false),
+        );
       redis.disconnect();
       // A read re-queued while ioredis was reconnecting is never settled by disconnect(): do not wait on it.
       await within(CLOSE_WAIT_MS, running);

@@ -28,9 +28,21 @@ function batchLines(b: ExplainedBatch): string[] {
   return lines;
 }
 
-/** An explanation as text for a terminal: one line per event, times in UTC. */
+// Control characters a terminal acts on (escape sequences set titles, move the cursor, clear the screen).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters it exists to find
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from producers and HubSpot (trace ids, messages) with its control characters shown as `\uXXXX`: a trace id
+ * may hold ESC or BEL (the trace id rule forbids whitespace only), and this text goes to an operator's terminal.
+ */
+function safe(line: string): string {
+  return line.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** An explanation as text for a terminal: one line per event, times in UTC; control characters shown escaped. */
 export function renderExplanation(e: Explanation): string {
-  if (!e.seen) return `${e.message}\n`;
+  if (!e.seen) return `${safe(e.message)}\n`;
   const o = e.outcome;
   const object = `${o.account} ${o.objectType} ${o.idProperty ? `${o.idProperty}=` : ''}${o.id}`;
   const lines = [`update ${e.objectWriteTraceId} (${object})`, `${iso(e.enqueuedAt)}  enqueued`];
@@ -40,5 +52,5 @@ export function renderExplanation(e: Explanation): string {
   const error = o.error ? ` (${o.error.category}: ${o.error.message})` : '';
   const at = o.finishedAt !== undefined ? iso(o.finishedAt) : ' '.repeat(24);
   lines.push(`${at}  outcome: ${o.status}${error}, ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(safe).join('\n')}\n`;
 }
