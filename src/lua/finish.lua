@@ -14,8 +14,8 @@
   unique value others wait for (`sets`, see ingest.lua and resolve.lua) has that value looked up again.
 
   Outcome.flush(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
-  rather than one per update, and appends the outcomes finish recorded to the outcome stream as one entry (field
-  `o`, a JSON array of records), which `subscribeOutcomes` and `waitForOutcomes` read. Housekeeping trims the
+  rather than one per update, and appends the outcomes finish recorded to the outcome stream as entries (field
+  `o`, a JSON array of at most 500 records), which `subscribeOutcomes` and `waitForOutcomes` read. Housekeeping trims the
   stream to its retention.
 
   Run twice: SET, HSET, EXPIRE, DEL and ZADD leave the same state when repeated; a caller that may run twice
@@ -89,10 +89,17 @@ do
     end
   end
 
+  local ENTRY_OUTCOMES = 500
+
   function Outcome.flush(stats)
     for field, n in pairs(counts) do call('HINCRBY', stats, field, n) end
     counts = {}
-    if #finished > 0 then call('XADD', K.outcomeStream, '*', 'o', '[' .. table.concat(finished, ',') .. ']') end
+    -- Entries of at most ENTRY_OUTCOMES outcomes: a consumer's handler and a waiter's read stay bounded even when
+    -- one script ends a whole account's updates.
+    for first = 1, #finished, ENTRY_OUTCOMES do
+      local last = math.min(first + ENTRY_OUTCOMES - 1, #finished)
+      call('XADD', K.outcomeStream, '*', 'o', '[' .. table.concat(finished, ',', first, last) .. ']')
+    end
     finished = {}
   end
 end

@@ -17,6 +17,7 @@ import {
   boundedWaits,
   CLI,
   TOKEN,
+  testAdmin,
   testProducer,
   testQueue,
   testSimulator,
@@ -206,6 +207,29 @@ describe('outcome stream', () => {
     await waitFor(async () => ((await redis.xpending(keys.outcomeStream, 'cli')) as [number])[0] === 0, {
       what: 'the group to acknowledge everything',
     });
+  });
+
+  it('a script that ends many updates at once (fail-account of 1,200) writes stream entries of at most 500 outcomes', async () => {
+    const queue = testQueue('stream-chunks');
+    const producer = testProducer(queue);
+    const updates = Array.from({ length: 1_200 }, (_, i) => ({
+      account: 'gone',
+      objectType: 'contacts',
+      id: String(50_000 + i),
+      properties: { firstname: `n${i}` },
+    }));
+    const enqueued = ids(await producer.enqueueMany(updates));
+    expect(await testAdmin(queue).failAccount('gone')).toMatchObject({ failed: 1_200 });
+    const redis = new Redis(redisUrl());
+    onCleanup(() => redis.disconnect());
+    const entries = (await redis.xrange(queueKeys(queue).outcomeStream, '-', '+')) as Array<
+      [string, string[]]
+    >;
+    const sizes = entries.map(([, fields]) => (JSON.parse(fields[1] ?? '[]') as unknown[]).length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(500);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1_200);
+    const outcomes = await producer.waitForOutcomes(enqueued, { timeoutMs: 10_000 });
+    expect(outcomes.every((o) => o.status === 'failed')).toBe(true);
   });
 
   it('waitForOutcomes misses nothing while its connection loses replies and is cut', async () => {
