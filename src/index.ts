@@ -17,7 +17,11 @@ export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
 export type { Outcome, OutcomeError } from './outcomes/outcome.js';
 export { isTerminal, OutcomeStatus } from './outcomes/outcome.js';
-export type { OutcomeSubscription, SubscribeOptions } from './outcomes/subscribe.js';
+export {
+  OutcomeEntryDroppedError,
+  type OutcomeSubscription,
+  type SubscribeOptions,
+} from './outcomes/subscribe.js';
 export type {
   CheckedUpdates,
   EnqueueResult,

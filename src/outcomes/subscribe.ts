@@ -28,8 +28,31 @@ export interface SubscribeOptions {
   claimIdleMs?: number;
   /** Pause after a failed handler or a lost connection (default 1 s). */
   retryMs?: number;
+  /**
+   * After this many failed handler runs on one entry (in this consumer) the entry is acknowledged without being
+   * handled and `onError` gets an {@link OutcomeEntryDroppedError} carrying its outcomes: so one entry a handler
+   * can never take does not stall the group. Default: never (the entry is given again until it is handled).
+   */
+  maxFailures?: number;
   /** Told about a failed handler or read; the subscription goes on. */
   onError?: (err: unknown) => void;
+}
+
+/** An entry given up after `maxFailures` failed handler runs; `outcomes` are those it carried. */
+export class OutcomeEntryDroppedError extends Error {
+  readonly code = 'OUTCOME_ENTRY_DROPPED';
+  readonly outcomes: Outcome[];
+  constructor(
+    entry: OutcomeEntry,
+    readonly failures: number,
+    readonly lastError: unknown,
+  ) {
+    super(
+      `stream entry ${entry.id} (${entry.outcomes.length} outcomes) dropped after ${failures} failed handler runs`,
+    );
+    this.name = 'OutcomeEntryDroppedError';
+    this.outcomes = entry.outcomes;
+  }
 }
 
 /** A running subscription; `close()` stops it after the entry in hand (it stays unacknowledged if unfinished). */
@@ -60,15 +83,25 @@ export function subscribeOutcomes(
   // The entries in hand, so close() lets the handler finish and its entry be acknowledged before it disconnects.
   let handling: Promise<boolean> | undefined;
 
+  const maxFailures = options.maxFailures ?? Number.POSITIVE_INFINITY;
+  // Failed handler runs per entry, in this consumer: what `maxFailures` counts.
+  const failures = new Map<string, number>();
   const handle = async (entries: OutcomeEntry[]): Promise<boolean> => {
     for (const entry of entries) {
       if (closed) return false;
       try {
         if (entry.outcomes.length > 0) await options.handler(entry.outcomes);
       } catch (err) {
-        options.onError?.(err);
-        return false;
+        const n = (failures.get(entry.id) ?? 0) + 1;
+        if (n < maxFailures) {
+          failures.set(entry.id, n);
+          options.onError?.(err);
+          return false;
+        }
+        // An entry its handler can never take would stall the group: it is given up, and said so.
+        options.onError?.(new OutcomeEntryDroppedError(entry, n, err));
       }
+      failures.delete(entry.id);
       await redis.xack(stream, options.group, entry.id);
     }
     return true;

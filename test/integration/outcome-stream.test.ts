@@ -10,7 +10,11 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import type { Outcome } from '../../src/outcomes/outcome.js';
-import type { OutcomeSubscription, SubscribeOptions } from '../../src/outcomes/subscribe.js';
+import {
+  OutcomeEntryDroppedError,
+  type OutcomeSubscription,
+  type SubscribeOptions,
+} from '../../src/outcomes/subscribe.js';
 import { createProducer, type Producer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import {
@@ -151,6 +155,52 @@ describe('outcome stream', () => {
     await waitFor(async () => ((await redis.xpending(keys.outcomeStream, 'g')) as [number])[0] === 0, {
       what: 'nothing left pending',
     });
+  });
+
+  it('with maxFailures, an entry its handler always refuses is given up and said so; the entries after it are delivered', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-poison');
+    const producer = testProducer(queue);
+    const poison = seededUpdates(sim, 1, 'poison');
+    const dropped: OutcomeEntryDroppedError[] = [];
+    const seen: Outcome[] = [];
+    let poisonTrace = '';
+    const sub = collect(producer, {
+      group: 'g',
+      retryMs: 20,
+      maxFailures: 3,
+      handler: (outcomes) => {
+        if (outcomes.some((o) => o.objectWriteTraceId === poisonTrace)) throw new Error('cannot take it');
+        seen.push(...outcomes);
+      },
+      onError: (err) => {
+        if (err instanceof OutcomeEntryDroppedError) dropped.push(err);
+      },
+    });
+    const redis = new Redis(redisUrl());
+    onCleanup(() => redis.disconnect());
+    const keys = queueKeys(queue);
+    await waitFor(
+      async () =>
+        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
+      {
+        what: 'the group',
+      },
+    );
+    await testWorker(queue, sim);
+    poisonTrace = ids(await producer.enqueueMany(poison))[0] ?? '';
+    await producer.waitForOutcomes([poisonTrace]);
+    const [after] = await producer.enqueueMany([
+      { objectType: 'contacts', id: '10000', properties: { lastname: 'x' } },
+    ]);
+    await waitFor(() => seen.some((o) => o.objectWriteTraceId === after?.objectWriteTraceId), {
+      what: 'the entry after the refused one',
+    });
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]?.failures).toBe(3);
+    expect(dropped[0]?.outcomes.map((o) => o.objectWriteTraceId)).toEqual([poisonTrace]);
+    await sub.subscription.close();
+    expect(((await redis.xpending(keys.outcomeStream, 'g')) as [number])[0]).toBe(0);
   });
 
   it('outcomes --follow: 2,000 outcomes to a group of two CLI consumers, one SIGKILLed and restarted; all delivered, none twice after acknowledgement', async () => {
