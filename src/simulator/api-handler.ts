@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parseBatchBody, peekInputs } from './batch-body.js';
-import { parseReadBody, runBatchRead } from './batch-read.js';
-import { runBatchUpdate } from './batch-update.js';
+import { peekInputs } from './batch-body.js';
 import type { CallLog } from './call-log.js';
 import type { SimClock } from './clock.js';
 import {
@@ -16,7 +14,6 @@ import {
   rateLimitBody,
   routeNotFoundBody,
   unknownObjectTypeBody,
-  validationBody,
 } from './errors.js';
 import type { FaultPlanner, PlannedFault } from './faults.js';
 import { bearerToken, readBody, type Sleeper, sendJson, sendText } from './http-util.js';
@@ -24,6 +21,7 @@ import { drawLatency } from './latency.js';
 import type { ResolvedOptions } from './options.js';
 import type { Portal, PortalRegistry } from './portals.js';
 import type { Random } from './prng.js';
+import { processBatch, processRead } from './process-call.js';
 import { matchApiRoute } from './routes.js';
 import { propertiesBody, type SchemaRegistry } from './schema.js';
 import { type CallRecord, FaultKind } from './types.js';
@@ -230,78 +228,4 @@ function answerWithoutApplying(
     default:
       return false;
   }
-}
-
-/** Object type, body and validation checks, then the write: the normal answer of a batch-update call. */
-function processBatch(
-  deps: ApiDeps,
-  portal: Portal,
-  objectType: string,
-  raw: string,
-  correlationId: string,
-  requestedAt: string,
-): { status: number; body: unknown } {
-  const resolved = deps.schemas.resolve(objectType);
-  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
-  const parsed = parseBatchBody(raw);
-  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
-  const { options } = deps;
-  const outcome = runBatchUpdate(
-    {
-      store: portal.store,
-      objectType: resolved.name,
-      schema: resolved.schema,
-      portalId: portal.id,
-      correlationId,
-      maxInputs: options.maxInputs,
-      autoCreate: options.autoCreate,
-      echoTraceIds: options.echoTraceIds,
-      traceIdsInErrors: options.traceIdsInErrors,
-      shuffleResults: options.shuffleResults,
-      random: deps.random,
-      requestedAt,
-      startedAt: new Date(deps.clock.now()).toISOString(),
-      now: () => deps.clock.now(),
-    },
-    parsed.inputs,
-  );
-  if (outcome.kind === 'applied') deps.log.count('inputsApplied', outcome.applied);
-  else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
-  else if (outcome.reason === 'duplicateIds') deps.log.count('duplicateIdBatches');
-  else if (outcome.reason === 'properties') deps.log.count('invalidPropertyBatches');
-  return { status: outcome.status, body: outcome.body };
-}
-
-/** Object type, body and size checks, then the lookup: the normal answer of a batch-read call. */
-function processRead(
-  deps: ApiDeps,
-  portal: Portal,
-  objectType: string,
-  raw: string,
-  correlationId: string,
-  requestedAt: string,
-): { status: number; body: unknown } {
-  const resolved = deps.schemas.resolve(objectType);
-  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
-  const parsed = parseReadBody(raw);
-  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
-  const outcome = runBatchRead(
-    {
-      store: portal.store,
-      objectType: resolved.name,
-      schema: resolved.schema,
-      portalId: portal.id,
-      correlationId,
-      maxInputs: deps.options.maxInputs,
-      shuffleResults: deps.options.shuffleResults,
-      random: deps.random,
-      requestedAt,
-      startedAt: new Date(deps.clock.now()).toISOString(),
-      now: () => deps.clock.now(),
-    },
-    parsed.read,
-  );
-  if (outcome.kind === 'read') deps.log.count('recordsRead', outcome.found);
-  else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
-  return { status: outcome.status, body: outcome.body };
 }

@@ -1,0 +1,85 @@
+import type { ApiDeps } from './api-handler.js';
+import { parseBatchBody } from './batch-body.js';
+import { parseReadBody, runBatchRead } from './batch-read.js';
+import { runBatchUpdate } from './batch-update.js';
+import { unknownObjectTypeBody, validationBody } from './errors.js';
+import type { Portal } from './portals.js';
+import type { ObjectSchema } from './schema.js';
+
+/** An answer to send: what batch/update or batch/read decided, once faults and limits let the call through. */
+export interface CallAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** What both batch calls are told about the call they serve. */
+function callContext(
+  deps: ApiDeps,
+  portal: Portal,
+  resolved: { name: string; schema: ObjectSchema },
+  correlationId: string,
+  requestedAt: string,
+) {
+  return {
+    store: portal.store,
+    objectType: resolved.name,
+    schema: resolved.schema,
+    portalId: portal.id,
+    correlationId,
+    maxInputs: deps.options.maxInputs,
+    shuffleResults: deps.options.shuffleResults,
+    random: deps.random,
+    requestedAt,
+    startedAt: new Date(deps.clock.now()).toISOString(),
+    now: () => deps.clock.now(),
+  };
+}
+
+/** Object type, body and validation checks, then the write: the normal answer of a batch-update call. */
+export function processBatch(
+  deps: ApiDeps,
+  portal: Portal,
+  objectType: string,
+  raw: string,
+  correlationId: string,
+  requestedAt: string,
+): CallAnswer {
+  const resolved = deps.schemas.resolve(objectType);
+  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
+  const parsed = parseBatchBody(raw);
+  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
+  const { options } = deps;
+  const outcome = runBatchUpdate(
+    {
+      ...callContext(deps, portal, resolved, correlationId, requestedAt),
+      autoCreate: options.autoCreate,
+      echoTraceIds: options.echoTraceIds,
+      traceIdsInErrors: options.traceIdsInErrors,
+    },
+    parsed.inputs,
+  );
+  if (outcome.kind === 'applied') deps.log.count('inputsApplied', outcome.applied);
+  else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
+  else if (outcome.reason === 'duplicateIds') deps.log.count('duplicateIdBatches');
+  else if (outcome.reason === 'properties') deps.log.count('invalidPropertyBatches');
+  return { status: outcome.status, body: outcome.body };
+}
+
+/** Object type, body and size checks, then the lookup: the normal answer of a batch-read call. */
+export function processRead(
+  deps: ApiDeps,
+  portal: Portal,
+  objectType: string,
+  raw: string,
+  correlationId: string,
+  requestedAt: string,
+): CallAnswer {
+  const resolved = deps.schemas.resolve(objectType);
+  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
+  const parsed = parseReadBody(raw);
+  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
+  const outcome = runBatchRead(callContext(deps, portal, resolved, correlationId, requestedAt), parsed.read);
+  if (outcome.kind === 'read') deps.log.count('recordsRead', outcome.found);
+  else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
+  return { status: outcome.status, body: outcome.body };
+}
