@@ -31,17 +31,8 @@ local account, objectType = string.match(group, '^([^|]*)|(.*)$')
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
--- Keep the list in sequence order: updates that waited for their address are older than some already there.
-local function insertInOrder(listKey, entry)
-  local seq = K.parseEntry(entry)
-  for _, item in ipairs(rcall('LRANGE', listKey, 0, -1)) do
-    if K.parseEntry(item) > seq then
-      rcall('LINSERT', listKey, 'BEFORE', item, entry)
-      return
-    end
-  end
-  rcall('RPUSH', listKey, entry)
-end
+-- Lists stay in sequence order (entries.lua): updates that waited for their address are older than some already there.
+local insertInOrder = Entries.insert
 
 local moved, failed = 0, 0
 for i = 6, #ARGV, 3 do

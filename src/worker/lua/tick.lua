@@ -43,18 +43,8 @@ local function makePending(objKey)
   if Lanes.claimable(group, objKey) then rcall('SADD', KEYS[4], group) end
 end
 
--- Keep the list in sequence order: a retried entry is older than most of what arrived during its backoff.
-local function insertInOrder(listKey, entry)
-  local seq = K.parseEntry(entry)
-  local items = rcall('LRANGE', listKey, 0, -1)
-  for _, item in ipairs(items) do
-    if K.parseEntry(item) > seq then
-      rcall('LINSERT', listKey, 'BEFORE', item, entry)
-      return
-    end
-  end
-  rcall('RPUSH', listKey, entry)
-end
+-- Lists stay in sequence order (entries.lua): a retried entry is older than most of what arrived during its backoff.
+local insertInOrder = Entries.insert
 
 local promoted = 0
 local due = rcall('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
