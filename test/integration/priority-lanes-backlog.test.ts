@@ -226,4 +226,24 @@ describe('priority lanes ahead of ingest', () => {
     await sim.idle();
     expect(sim.getObject('tok-a', 'contacts', '6001')?.properties.city).toBe('later');
   });
+
+  it('fail-account fails the interactive updates still in their wait list', async () => {
+    const queue = testQueue('lanes-fail');
+    const keys = queueKeys(queue);
+    const producer = testProducer(queue);
+    const urgent = traceOf(
+      await producer.enqueue({
+        account: 'a',
+        objectType: 'contacts',
+        id: '1',
+        properties: { city: 'x' },
+        priority: 'interactive',
+      }),
+    );
+    expect(await testRedis().llen(keys.interactiveWait)).toBe(1);
+    expect((await testAdmin(queue).failAccount('a', { reason: 'revoked' })).failed).toBe(1);
+    expect(await testRedis().llen(keys.interactiveWait)).toBe(0);
+    const [outcome] = await producer.getOutcomes([urgent]);
+    expect(outcome).toMatchObject({ status: 'failed', error: { category: 'OPERATOR_FAILED' } });
+  });
 });
