@@ -32,6 +32,15 @@ const table = {
     writers: "producers (LPUSH); ingest pops; fail-account removes the account's jobs",
     ttl: 'none',
   },
+  interactiveWait: {
+    suffix: 'wait-interactive',
+    arg: '',
+    type: 'list',
+    holds:
+      "ids of this producer's interactive jobs not yet ingested (BullMQ job hashes like the others), read before BullMQ's wait list so they do not wait behind its backlog",
+    writers: "producers (LPUSH); ingest pops; fail-account removes the account's jobs",
+    ttl: 'none',
+  },
   marker: {
     suffix: 'marker',
     arg: '',
@@ -83,7 +92,7 @@ const table = {
     bull: true,
     type: 'hash',
     holds:
-      "one update as a BullMQ job: `name`, `data`, `timestamp`, `tp` (the producer's W3C traceparent); `ingestedAt`, `seq`, `reclaims` and `hist` (the batches that carried it, for `explain`) once the queue has it; `sets` (the unique values it sets, see `setby:`) until it ends",
+      "one update as a BullMQ job: `name`, `data`, `timestamp`, `seq` (its sequence number, given by this producer; another client's job gets it at ingest, kept once failed), `tp` (the producer's W3C traceparent); `ingestedAt`, `reclaims` and `hist` (the batches that carried it, for `explain`) once the queue has it; `sets` (the unique values it sets, see `setby:`) until it ends",
     writers: 'producers; settle drops it, or keeps a failed one for replay',
     ttl: 'none while queued; the outcome TTL once failed; deleted once finished otherwise',
   },
@@ -100,8 +109,9 @@ const table = {
     suffix: 'seq',
     arg: '',
     type: 'string',
-    holds: 'counter giving every ingested update its sequence number (enqueue order, the fencing order)',
-    writers: 'ingest; fail-account, for the jobs it fails before ingest',
+    holds:
+      "counter giving every update its sequence number (enqueue order, the fencing order): this producer's at enqueue (kept as the job's `seq`), other clients' jobs at ingest",
+    writers: 'producers; ingest; fail-account, for the jobs it fails before ingest',
     ttl: 'none',
   },
   groups: {

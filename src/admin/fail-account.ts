@@ -56,10 +56,12 @@ export interface FailWaitingOptions {
   requestId?: string;
   /** Jobs one script call examines at most; default {@link WAIT_CHUNK}. */
   chunk?: number;
+  /** Which wait list: BullMQ's (default) or the interactive one this producer fills. */
+  list?: 'wait' | 'interactiveWait';
 }
 
 /**
- * Fails the account's jobs still in BullMQ's wait list (enqueued, not yet ingested by a worker) and takes them
+ * Fails the account's jobs still in a wait list (BullMQ's, or the interactive one; enqueued, not yet ingested by a worker) and takes them
  * off it, one bounded script call at a time (lua/fail-account-wait.lua), oldest first; yields how many each
  * call failed (with `dryRun`: would fail). Safe while workers ingest and producers enqueue: it ends once it has
  * examined as many jobs as the list held when it began, so jobs enqueued meanwhile may or may not be failed.
@@ -72,6 +74,7 @@ export async function* failWaiting(
 ): AsyncGenerator<number> {
   const requestId = options.requestId ?? randomUUID();
   const chunk = options.chunk ?? WAIT_CHUNK;
+  const list = options.list ?? 'wait';
   let cursor = 0;
   let boundary = '';
   let examined = 0;
@@ -79,7 +82,7 @@ export async function* failWaiting(
   for (let call = 0; ; call++) {
     const r = (await failWaitScript.run(
       redis,
-      [keys.wait, keys.seq, keys.stats, keys.request(`${requestId}:wait:${call}`)],
+      [keys[list], keys.seq, keys.stats, keys.request(`${requestId}:${list}:${call}`)],
       [
         ...keys.scriptArgs,
         account,
@@ -124,16 +127,19 @@ export async function failAccount(
 ): Promise<FailAccountResult> {
   const requestId = options.requestId ?? randomUUID();
   const reason = options.reason ?? defaultFailReason(account);
-  // The wait list first: what ingest moves meanwhile is failed by the script below, like any waiting update.
+  // The wait lists first: what ingest moves meanwhile is failed by the script below, like any waiting update.
   let waiting = 0;
-  const scan = failWaiting(redis, keys, account, {
-    message: reason,
-    outcomeTtlSeconds: options.outcomeTtlSeconds,
-    requestId,
-    ...(options.dryRun ? { dryRun: true } : {}),
-    ...(options.waitChunk !== undefined ? { chunk: options.waitChunk } : {}),
-  });
-  for await (const failed of scan) waiting += failed;
+  for (const list of ['interactiveWait', 'wait'] as const) {
+    const scan = failWaiting(redis, keys, account, {
+      message: reason,
+      outcomeTtlSeconds: options.outcomeTtlSeconds,
+      requestId,
+      list,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.waitChunk !== undefined ? { chunk: options.waitChunk } : {}),
+    });
+    for await (const failed of scan) waiting += failed;
+  }
   // Then the unresolved lists, before the script below: what resolution moves meanwhile to a record's list is
   // failed there. Updates of a batch settled in between that go back to their address (a refuted mapping) are
   // failed by the second pass: once the script marked the batches in flight, none can go back.

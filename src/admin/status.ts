@@ -111,20 +111,35 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
   // Heartbeats carry each worker's own clock; NTP keeps that well within the 10 s liveness window.
   const at = await redisNow(redis);
 
-  const [stats, waiting, invalid, delayed, oldestJobId, groups, alive, stale, stranded] = await Promise.all([
+  const [
+    stats,
+    waitingBulk,
+    waitingInteractive,
+    invalid,
+    delayed,
+    oldestJobId,
+    oldestInteractive,
+    groups,
+    alive,
+    stale,
+    stranded,
+  ] = await Promise.all([
     redis.hgetall(keys.stats),
     redis.llen(keys.wait),
+    redis.llen(keys.interactiveWait),
     redis.llen(keys.invalid),
     redis.zcard(keys.delayed),
     // Producers LPUSH, so the oldest job is at the tail.
     redis.lindex(keys.wait, -1),
+    redis.lindex(keys.interactiveWait, -1),
     redis.smembers(keys.groups),
     redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
     redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
     countStranded(redis, keys),
   ]);
 
-  const oldest = await oldestEnqueueTime(redis, keys, oldestJobId, groups);
+  const waiting = waitingBulk + waitingInteractive;
+  const oldest = await oldestEnqueueTime(redis, keys, [oldestJobId, oldestInteractive], groups);
   const failedByCategory: Record<string, number> = {};
   for (const [field, value] of Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))) {
     if (!field.startsWith('failed:')) continue;
@@ -159,14 +174,15 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
 async function oldestEnqueueTime(
   redis: Redis,
   keys: QueueKeys,
-  oldestJobId: string | null,
+  oldestJobIds: ReadonlyArray<string | null>,
   groups: string[],
 ): Promise<number | undefined> {
-  const [jobTimestamp, ...heads] = await Promise.all([
-    oldestJobId ? redis.hget(keys.jobPrefix + oldestJobId, 'timestamp') : Promise.resolve(null),
-    ...groups.map((g) => redis.zrange(keys.pending(g), 0, 0, 'WITHSCORES')),
+  const jobIds = oldestJobIds.filter((id): id is string => id !== null);
+  const [jobTimestamps, heads] = await Promise.all([
+    Promise.all(jobIds.map((id) => redis.hget(keys.jobPrefix + id, 'timestamp'))),
+    Promise.all(groups.map((g) => redis.zrange(keys.pending(g), 0, 0, 'WITHSCORES'))),
   ]);
-  const times = [jobTimestamp, ...heads.map((h) => h[1])]
+  const times = [...jobTimestamps, ...heads.map((h) => h[1])]
     .map((v) => Number(v ?? Number.NaN))
     .filter((v) => Number.isFinite(v) && v > 0);
   return times.length > 0 ? Math.min(...times) : undefined;

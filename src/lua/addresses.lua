@@ -45,7 +45,7 @@ do
     if #entries > 0 then
       local objKey = K.objectKey(group, '', recordId)
       local objList = K.objectUpdates(objKey)
-      for _, entry in ipairs(entries) do EntryList.insert(objList, entry) end
+      for _, entry in ipairs(entries) do Entries.insert(objList, entry) end
       call('PERSIST', K.landed(objKey))
       if call('HEXISTS', inflightKey, objKey) == 0 and Lanes.claimable(group, objKey) then
         call('SADD', groupsKey, group)

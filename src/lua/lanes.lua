@@ -11,15 +11,17 @@
   a settle, a retry, a hold or a resolution); false when its list is empty. It reads the whole list, which holds
   what arrived for one object while it was in flight or backing off: short, bar a hot object under a backlog.
 
-  Run twice: ZADD NX leaves the same state when repeated.
+  Run twice: ZADD NX and LT leave the same state when repeated.
 ]]
 local Lanes = {}
 do
   local call = redis.call
 
   function Lanes.add(group, objKey, ts, interactive)
-    call('ZADD', K.pending(group), 'NX', ts, objKey)
-    if interactive then call('ZADD', K.interactive(group), 'NX', ts, objKey) end
+    -- LT: an update ingested after a newer one of its object (the interactive wait list is read first) may be
+    -- the older; the score stays the oldest enqueue time.
+    call('ZADD', K.pending(group), 'LT', ts, objKey)
+    if interactive then call('ZADD', K.interactive(group), 'LT', ts, objKey) end
   end
 
   function Lanes.claimable(group, objKey)

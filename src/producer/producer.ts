@@ -17,6 +17,7 @@ import { traceparentOf } from '../telemetry/traceparent.js';
 import {
   canonicalJobData,
   fingerprint,
+  isInteractive,
   jobIdFor,
   parseUpdate,
   type Update,
@@ -191,13 +192,16 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       chunk.forEach((u, j) => {
         const d = data[i + j] as string;
         const trace = u.objectWriteTraceId;
-        args.push(jobIdFor(trace), trace, d, fingerprint(d), review.accepted[i + j] ?? '');
+        const lane = isInteractive(u) ? 'i' : '';
+        args.push(jobIdFor(trace), trace, d, fingerprint(d), review.accepted[i + j] ?? '', lane);
       });
       // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
       const resultKey = keys.enqueueResult(randomUUID());
-      const reply = (await enqueueScript.run(redis, [keys.wait, keys.marker, resultKey], args)) as Array<
-        string | number
-      >;
+      const reply = (await enqueueScript.run(
+        redis,
+        [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq],
+        args,
+      )) as Array<string | number>;
       if (reply[0] === 'conflict') {
         // Another producer took a trace id between the check and this call: this chunk wrote nothing.
         const conflicts: TraceIdConflict[] = [];

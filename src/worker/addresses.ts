@@ -4,7 +4,7 @@ import { compareAndDelete, luaScript } from '../lua.js';
 
 const resolveScript = luaScript('resolve', new URL('./lua/resolve.lua', import.meta.url), {
   keys: true,
-  libs: ['finish.lua', 'lanes.lua', 'entry-list.lua', 'addresses.lua', 'job-data.lua'],
+  libs: ['finish.lua', 'lanes.lua', 'entries.lua', 'addresses.lua', 'job-data.lua'],
 });
 
 /**

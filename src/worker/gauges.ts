@@ -15,14 +15,18 @@ export async function refreshGauges(
   accounts: readonly string[],
   oldestPending: number[],
 ): Promise<void> {
-  const [stats, waiting, invalid, delayed, oldestJob, time] = await Promise.all([
-    redis.hgetall(keys.stats),
-    redis.llen(keys.wait),
-    redis.llen(keys.invalid),
-    redis.zcard(keys.delayed),
-    redis.lindex(keys.wait, -1),
-    redis.time(),
-  ]);
+  const [stats, waitingBulk, waitingInteractive, invalid, delayed, oldestJob, oldestInteractive, time] =
+    await Promise.all([
+      redis.hgetall(keys.stats),
+      redis.llen(keys.wait),
+      redis.llen(keys.interactiveWait),
+      redis.llen(keys.invalid),
+      redis.zcard(keys.delayed),
+      redis.lindex(keys.wait, -1),
+      redis.lindex(keys.interactiveWait, -1),
+      redis.time(),
+    ]);
+  const waiting = waitingBulk + waitingInteractive;
   // Enqueue times are on Redis's clock; so is the age.
   const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   metrics.queueDepth.set({ state: 'waiting' }, waiting);
@@ -30,9 +34,12 @@ export async function refreshGauges(
   metrics.queueDepth.set({ state: 'inflight' }, Math.max(0, Number(stats.inflight ?? 0)));
   metrics.queueDepth.set({ state: 'delayed' }, delayed);
   metrics.queueDepth.set({ state: 'invalid' }, invalid);
-  // The oldest update not yet sent: the wait list's tail, or the oldest object still pending in a group.
+  // The oldest update not yet sent: a wait list's tail, or the oldest object still pending in a group.
   let oldestTs = Number.POSITIVE_INFINITY;
-  if (oldestJob) oldestTs = Number(await redis.hget(keys.jobPrefix + oldestJob, 'timestamp')) || oldestTs;
+  for (const job of [oldestJob, oldestInteractive]) {
+    if (job)
+      oldestTs = Math.min(oldestTs, Number(await redis.hget(keys.jobPrefix + job, 'timestamp')) || oldestTs);
+  }
   for (const g of oldestPending) oldestTs = Math.min(oldestTs, g);
   metrics.oldestWaitingAge.set(Number.isFinite(oldestTs) ? Math.max(0, (now - oldestTs) / 1000) : 0);
   metrics.failedUpdates.reset();

@@ -6,18 +6,18 @@ import type { BatchStory } from '../story/batch-story.js';
 import { fenceOf } from './merge.js';
 
 const queue = { keys: true } as const;
-const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'entry-list.lua', 'addresses.lua'] } as const;
+const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'entries.lua', 'addresses.lua'] } as const;
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,
-    libs: ['job-data.lua', 'lanes.lua'],
+    libs: ['job-data.lua', 'lanes.lua', 'entries.lua'],
   }),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
   settle: luaScript('settle', new URL('./lua/settle.lua', import.meta.url), ending),
   tick: luaScript('tick', new URL('./lua/tick.lua', import.meta.url), {
     keys: true,
-    libs: ['lanes.lua', 'entry-list.lua'],
+    libs: ['lanes.lua', 'entries.lua'],
   }),
   extend: luaScript('extend', new URL('./lua/extend.lua', import.meta.url), queue),
   beginCall: luaScript('beginCall', new URL('./lua/begin-call.lua', import.meta.url)),
@@ -133,7 +133,7 @@ export class QueueStore {
     const k = this.#keys;
     const r = (await scripts.ingest.run(
       this.#redis,
-      [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats],
+      [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats, k.interactiveWait],
       [...k.scriptArgs, max],
     )) as number[];
     return { moved: r[0] ?? 0, invalid: r[1] ?? 0, duplicates: r[2] ?? 0, waiting: r[3] ?? 0 };
@@ -142,7 +142,7 @@ export class QueueStore {
   async ready(): Promise<ReadyReport> {
     const r = (await scripts.ready.run(
       this.#redis,
-      [this.#keys.groups, this.#keys.wait],
+      [this.#keys.groups, this.#keys.wait, this.#keys.interactiveWait],
       this.#keys.scriptArgs,
     )) as Array<string | number>;
     const groups: ReadyGroup[] = [];

@@ -185,7 +185,7 @@ describe('enqueue.lua', () => {
     const out = [...keysPrefix.scriptArgs, '300', ''];
     for (const u of updates) {
       const data = canonicalJobData(u);
-      out.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, data, fingerprint(data), '');
+      out.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, data, fingerprint(data), '', '');
     }
     return out;
   }
@@ -195,7 +195,11 @@ describe('enqueue.lua', () => {
     const keys = queueKeys(queue);
     const redis = testRedis();
     const run = (requestId: string, updates: Update[]) =>
-      script.run(redis, [keys.wait, keys.marker, keys.enqueueResult(requestId)], args(keys, updates));
+      script.run(
+        redis,
+        [keys.wait, keys.marker, keys.enqueueResult(requestId), keys.interactiveWait, keys.seq],
+        args(keys, updates),
+      );
     const updates = [valid('x-1', ada), valid('x-2', { ...ada, id: '2' })];
     expect(await run('req-1', updates)).toEqual(['ok', 1, 1]);
     // A re-sent call (same request id): the first answer, not "duplicate", and nothing added twice.
@@ -210,7 +214,11 @@ describe('enqueue.lua', () => {
     const keys = queueKeys(queue);
     const redis = testRedis();
     const run = (requestId: string, updates: Update[]) =>
-      script.run(redis, [keys.wait, keys.marker, keys.enqueueResult(requestId)], args(keys, updates));
+      script.run(
+        redis,
+        [keys.wait, keys.marker, keys.enqueueResult(requestId), keys.interactiveWait, keys.seq],
+        args(keys, updates),
+      );
     expect(await run('a', [valid('y-1', ada)])).toEqual(['ok', 1]);
     // A finished update: only its outcome record (with its fingerprint) is left.
     await redis.set(keys.outcome('y-9'), JSON.stringify({ status: 'succeeded', fp: '0123456789abcdef' }));

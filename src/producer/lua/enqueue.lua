@@ -16,16 +16,23 @@
   would see the first run's jobs as duplicates. So the result is kept under the call's request id (KEYS[3]) for
   ARGV[3] seconds, and a re-run with the same request id returns it without looking at anything else.
 
-  KEYS[1] wait list
+  Each new job gets its sequence number here (`seq` in its hash, from the queue's one counter, which ingest uses
+  for other clients' jobs), so the fencing order is the enqueue order even when ingest takes a job before older
+  ones. An interactive update goes to the interactive wait list, which ingest reads before BullMQ's: it does not
+  wait behind a backlog not yet ingested.
+
+  KEYS[1] wait list (BullMQ's)
   KEYS[2] marker zset (wakes blocked consumers)
   KEYS[3] result of this call, under its request id
+  KEYS[4] interactive wait list
+  KEYS[5] sequence counter
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
   ARGV[4] the producer's W3C traceparent ('' for none): kept in each new job's `tp` field, so the worker links its
           HubSpot call spans to the span that enqueued (outside the data, which names the update)
-  ARGV[5..] groups of five: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
-            accepted SHA-1 of an existing job's data ('' for none)
+  ARGV[5..] groups of six: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
+            accepted SHA-1 of an existing job's data ('' for none), 'i' for the interactive lane ('' for bulk)
 
   Returns: { 'ok', s1, s2, ... } with one integer per update, 1 = added, 0 = duplicate; or
            { 'conflict', n1, by1, n2, by2, ... }: 1-based positions of the conflicting updates, each with what
@@ -43,7 +50,7 @@ local fresh = {}      -- job id -> { data, position } of updates this call adds
 local status = {}
 local conflicts = {}
 local n = 0
-for i = 5, #ARGV, 5 do
+for i = 5, #ARGV, 6 do
   n = n + 1
   local jobId, traceId, data, fp, accepted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local same, by
@@ -85,24 +92,30 @@ else
   local now = tostring(t[1] * 1000 + math.floor(t[2] / 1000))
   result = { 'ok' }
   local traceparent = ARGV[4]
-  local pushed = 0
+  local added = 0
+  for _, s in ipairs(status) do
+    if s == 1 then added = added + 1 end
+  end
+  -- One INCRBY for the call; numbers go out in the order of the call, the order ingest would have kept.
+  local seq = added > 0 and (rcall('INCRBY', KEYS[5], added) - added) or 0
   n = 0
-  for i = 5, #ARGV, 5 do
+  for i = 5, #ARGV, 6 do
     n = n + 1
     if status[n] == 1 then
       local jobId = ARGV[i]
+      seq = seq + 1
       -- The name tells the worker this data was validated here (CHECKED_JOB_NAME).
       if traceparent ~= '' then
-        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'tp', traceparent)
+        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'seq', seq,
+          'tp', traceparent)
       else
-        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now)
+        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'seq', seq)
       end
-      rcall('LPUSH', KEYS[1], jobId)
-      pushed = pushed + 1
+      rcall('LPUSH', ARGV[i + 5] == 'i' and KEYS[4] or KEYS[1], jobId)
     end
     result[#result + 1] = status[n]
   end
-  if pushed > 0 then rcall('ZADD', KEYS[2], 0, '0') end
+  if added > 0 then rcall('ZADD', KEYS[2], 0, '0') end
 end
 rcall('SET', KEYS[3], cjson.encode(result), 'EX', keepSeconds)
 return result

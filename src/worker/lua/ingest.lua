@@ -1,8 +1,14 @@
 --[[
-  Moves up to N jobs from BullMQ's wait list into the per-object pending structure, in enqueue order.
+  Moves up to N jobs from the wait lists into the per-object pending structure: the interactive wait list first
+  (this producer's interactive updates), so they do not wait behind a backlog of BullMQ's wait list, then BullMQ's,
+  each in enqueue order. While both hold jobs, the interactive list takes at most half of a call, so a flood of
+  interactive updates cannot stop bulk work from being ingested.
 
-  Each routable job becomes an entry `seq:enqueuedAt:attempts:jobId` appended to its object's list; `seq` comes
-  from one counter, so it orders updates as Redis saw them enqueued (the fencing sequence), whatever their lane.
+  Each routable job becomes an entry `seq:enqueuedAt:attempts:jobId` in its object's list, kept in sequence order
+  (entries.lua); `seq` comes from one counter, so it orders updates as Redis saw them enqueued (the fencing
+  sequence), whatever their lane: this producer gives it at enqueue (the job's `seq`), and a job without one
+  (another client's) takes the next number here. So an interactive update ingested before older bulk updates of
+  its object still loses to none of them and wins over none of them wrongly.
   An update with `"priority": "interactive"` gets the lane mark in its entry (see keys.ts). An object that is not
   in flight is made claimable in its group's pending zset, scored by its oldest update's enqueue time, and, for an
   interactive update, in the group's interactive zset too (lanes.lua). Objects are
@@ -19,6 +25,7 @@
   KEYS[4] inflight hash
   KEYS[5] invalid list
   KEYS[6] stats hash
+  KEYS[7] interactive wait list
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`; routing by job-data.lua)
   ARGV[3] max jobs to move
@@ -26,11 +33,19 @@
   Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
   are its own.
 
-  Returns: { moved, invalid, duplicates, still waiting }
+  Returns: { moved, invalid, duplicates, still waiting (both lists) }
 ]]
 local rcall = redis.call
-local ids = rcall('RPOP', KEYS[1], tonumber(ARGV[3]))
-if not ids then return { 0, 0, 0, 0 } end
+local max = tonumber(ARGV[3])
+local ids = {}
+local function take(listKey, n)
+  if n <= 0 then return end
+  for _, id in ipairs(rcall('RPOP', listKey, n) or {}) do ids[#ids + 1] = id end
+end
+take(KEYS[7], math.ceil(max / 2))
+take(KEYS[1], max - #ids)
+take(KEYS[7], max - #ids)
+if #ids == 0 then return { 0, 0, 0, 0 } end
 
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -76,7 +91,7 @@ for _, jobId in ipairs(ids) do
         rcall('DEL', jobKey)
         dups = dups + 1
       else
-        -- A replayed update keeps the sequence it was first given, so newer values that landed still win.
+        -- Given at enqueue, or a replayed update's first one: newer values that landed still win.
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
         rcall('HSET', jobKey, 'ingestedAt', now)
@@ -92,7 +107,7 @@ for _, jobId in ipairs(ids) do
           if recordId then
             objKey = K.objectKey(group, '', recordId)
           else
-            rcall('RPUSH', K.unresolved(addrKey), K.entry(seq, ts, 0, jobId, interactive))
+            Entries.insert(K.unresolved(addrKey), K.entry(seq, ts, 0, jobId, interactive))
             rcall('ZADD', K.unresolvedAddresses(group), 'NX', ts, addrKey)
             if not groupsSeen[group] then
               rcall('SADD', KEYS[3], group)
@@ -100,8 +115,8 @@ for _, jobId in ipairs(ids) do
             end
           end
         end
-        if objKey then rcall('RPUSH', K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId, interactive)) end
-        -- A replay is older than what may have landed since: its object's fence must outlive it.
+        if objKey then Entries.insert(K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId, interactive)) end
+        -- An update numbered before ingest may be older than what landed since: its object's fence must outlive it.
         if objKey and fields[3] then rcall('PERSIST', K.landed(objKey)) end
         if objKey and rcall('HEXISTS', KEYS[4], objKey) == 0 then
           Lanes.add(group, objKey, ts, interactive)
@@ -116,4 +131,4 @@ for _, jobId in ipairs(ids) do
   end
 end
 if moved > 0 then rcall('HINCRBY', KEYS[6], 'pending', moved) end
-return { moved, invalid, dups, rcall('LLEN', KEYS[1]) }
+return { moved, invalid, dups, rcall('LLEN', KEYS[1]) + rcall('LLEN', KEYS[7]) }

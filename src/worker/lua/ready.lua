@@ -3,18 +3,19 @@
 
   KEYS[1] groups set
   KEYS[2] wait list
+  KEYS[3] interactive wait list
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
 
   Run twice: reads, and drops empty groups; a second run answers the same.
 
-  Returns: { now (ms), jobs still in the wait list, group, pending objects, oldest enqueue time (-1 for none),
+  Returns: { now (ms), jobs still in the wait lists, group, pending objects, oldest enqueue time (-1 for none),
   addresses waiting for resolution, pending objects with interactive updates, group, ... }. A group with neither claimable objects nor addresses to resolve
   is dropped from the set (ingest, settle and resolve add it back).
 ]]
 local rcall = redis.call
 local t = rcall('TIME')
-local out = { t[1] * 1000 + math.floor(t[2] / 1000), rcall('LLEN', KEYS[2]) }
+local out = { t[1] * 1000 + math.floor(t[2] / 1000), rcall('LLEN', KEYS[2]) + rcall('LLEN', KEYS[3]) }
 for _, group in ipairs(rcall('SMEMBERS', KEYS[1])) do
   local key = K.pending(group)
   local n = rcall('ZCARD', key)

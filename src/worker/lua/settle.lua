@@ -159,10 +159,9 @@ for _, obj in ipairs(plan.objects) do
     rcall('ZADD', KEYS[5], now + r.delayMs, K.delayedMember(objKey, r.entry))
     delayed = delayed + 1
   end
-  for i = #obj.requeue, 1, -1 do
-    rcall('LPUSH', listKey, obj.requeue[i])
-    requeued = requeued + 1
-  end
+  -- Back in sequence order (entries.lua): an update ingested while the batch was out may be older than these.
+  Entries.putBack(listKey, obj.requeue)
+  requeued = requeued + #obj.requeue
   for _, h in ipairs(obj.history or {}) do
     if rcall('EXISTS', K.job(h.job)) == 1 then rcall('HSET', K.job(h.job), 'hist', h.batches) end
   end
@@ -185,7 +184,7 @@ for _, obj in ipairs(plan.objects) do
     local _, ts, _, jobId = K.parseEntry(u.entry)
     -- Looked up again once: if HubSpot still does not know the record, the update fails.
     rcall('HINCRBY', K.job(jobId), 'resolves', 1)
-    rcall('RPUSH', K.unresolved(u.address), u.entry)
+    Entries.insert(K.unresolved(u.address), u.entry)
     rcall('ZADD', K.unresolvedAddresses(obj.group), 'NX', ts, u.address)
     rcall('SADD', KEYS[4], obj.group)
     requeued = requeued + 1

@@ -49,7 +49,7 @@ local due = rcall('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
 for _, member in ipairs(due) do
   local objKey, entry = K.parseDelayedMember(member)
   rcall('ZREM', KEYS[1], member)
-  EntryList.insert(K.objectUpdates(objKey), entry)
+  Entries.insert(K.objectUpdates(objKey), entry)
   rcall('PERSIST', K.landed(objKey))
   makePending(objKey)
   promoted = promoted + 1
@@ -97,7 +97,7 @@ for _, batchId in ipairs(expired) do
           -- No attempt is charged, but a batch whose worker keeps dying before its call must end some time.
           if rcall('EXISTS', K.job(jobId)) == 1 then rcall('HINCRBY', K.job(jobId), 'reclaims', 1) end
         end
-        EntryList.insert(listKey, K.entry(seq, ts, attempts, jobId, interactive))
+        Entries.insert(listKey, K.entry(seq, ts, attempts, jobId, interactive))
         jobs[#jobs + 1] = jobId
         returned = returned + 1
       end
