@@ -40,7 +40,10 @@ describe('mappings that go stale', () => {
     const [behind] = await producer.enqueueMany([
       { objectType: 'contacts', id: oldEmail, idProperty: 'email', properties: { city: 'X' } },
     ]);
-    await producer.waitForOutcomes([change?.objectWriteTraceId as string, behind?.objectWriteTraceId as string]);
+    await producer.waitForOutcomes([
+      change?.objectWriteTraceId as string,
+      behind?.objectWriteTraceId as string,
+    ]);
 
     // Both landed: the old email names no record in HubSpot any more, the new one names 100001.
     expect(sim.findByProperty(TOKEN, 'contacts', 'email', oldEmail)).toBeUndefined();
