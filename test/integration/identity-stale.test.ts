@@ -59,4 +59,28 @@ describe('mappings that go stale', () => {
     expect(newOutcome).toMatchObject({ status: 'succeeded', hubspotObjectId: '100001' });
     expect(sim.getObject(TOKEN, 'contacts', '100001')?.properties.lastname).toBeUndefined();
   });
+
+  // HubSpot's 200 COMPLETE that neither lists the value's record nor names it missing (a value it matched
+  // differently, say) settles nothing. For a batch update such an answer spends an attempt and ends the update after
+  // MAX_ATTEMPTS; a read that keeps saying nothing must not be made again and again without end either.
+  it('a read that keeps saying nothing about an address is not made again without bound', async () => {
+    const sim = await testSimulator();
+    seedIdentity(sim, [CONTACTS]);
+    const queue = testQueue('identity-read-silent');
+    const producer = testProducer(queue);
+    await testWorker(queue, sim, { maxAttempts: 3 });
+    sim.failNext(30, FaultKind.status, {
+      status: 200,
+      body: { status: 'COMPLETE', results: [], startedAt: 'x', completedAt: 'x' },
+      call: 'read',
+    });
+    const [r] = await producer.enqueueMany([
+      { objectType: 'contacts', id: 'contact2@example.com', idProperty: 'email', properties: { city: 'Q' } },
+    ]);
+    const [outcome] = await producer.waitForOutcomes([r?.objectWriteTraceId as string], {
+      timeoutMs: 30_000,
+    });
+    const reads = sim.calls().filter((c) => c.endpoint === 'batchRead').length;
+    expect({ status: outcome?.status, reads }).toEqual({ status: 'failed', reads: 3 });
+  });
 });
