@@ -9,12 +9,14 @@ const resolveScript = luaScript('resolve', new URL('./lua/resolve.lua', import.m
 
 /**
  * What one batch/read found, per address key: the record id, or none (HubSpot knows no such record: its updates
- * fail with OBJECT_NOT_FOUND, or with `error` when given).
+ * fail with OBJECT_NOT_FOUND, or with `error` when given), or, with `silent`, nothing either way (the answer
+ * neither listed nor named it): the address is read again, and after `maxAttempts` such reads its updates fail.
  */
 export type Resolution = ReadonlyArray<{
   address: string;
   recordId?: string;
   error?: { category: string; message: string };
+  silent?: true;
 }>;
 
 /**
@@ -26,12 +28,21 @@ export class AddressStore {
   readonly #keys: QueueKeys;
   readonly #mapTtlSeconds: number;
   readonly #outcomeTtlSeconds: number;
+  readonly #maxAttempts: number;
 
-  constructor(options: { redis: Redis; keys: QueueKeys; mapTtlSeconds: number; outcomeTtlSeconds: number }) {
+  constructor(options: {
+    redis: Redis;
+    keys: QueueKeys;
+    mapTtlSeconds: number;
+    outcomeTtlSeconds: number;
+    /** Reads that say nothing about an address before its updates fail (as MAX_ATTEMPTS bounds a write's). */
+    maxAttempts: number;
+  }) {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#mapTtlSeconds = options.mapTtlSeconds;
     this.#outcomeTtlSeconds = options.outcomeTtlSeconds;
+    this.#maxAttempts = options.maxAttempts;
   }
 
   /** The group's oldest addresses waiting for resolution, at most `max`. */
@@ -58,8 +69,10 @@ export class AddressStore {
       group,
       this.#mapTtlSeconds,
       this.#outcomeTtlSeconds,
+      this.#maxAttempts,
     ];
-    for (const r of found) args.push(r.address, r.recordId ?? '', r.error ? JSON.stringify(r.error) : '');
+    for (const r of found)
+      args.push(r.address, r.recordId ?? '', r.silent ? '?' : r.error ? JSON.stringify(r.error) : '');
     const r = (await resolveScript.run(
       this.#redis,
       [k.groups, k.inflight, k.stats, k.unresolvedAddresses(group)],

@@ -261,17 +261,15 @@ function refutedAddress(m: Member, objectKey: string, category: string): string 
 }
 
 /**
- * The unique values a record was just seen to have: the addresses its updates used (their mapping is confirmed),
- * then the values the input wrote for those properties, and a contact's email (a changed value moves the mapping).
+ * The unique values a record was just seen to have: the values the input wrote for the properties its updates
+ * were addressed by, and a contact's email (a changed value moves the mapping). The addresses the updates used
+ * are not learnt: the call went by record id, so it confirms nothing about them, and an address routed by a
+ * mapping an email change (in an earlier batch) has since replaced would map the old value to the record again.
  */
 function learn(object: SettlePlan['objects'][number], prepared: PreparedInput, objectType: string): void {
   const unique = new Set<string>(objectType === 'contacts' ? ['email'] : []);
+  for (const m of prepared.members) if (m.update?.idProperty) unique.add(m.update.idProperty);
   const learnt: Array<{ idProperty: string; value: string }> = [];
-  for (const m of prepared.members) {
-    if (!m.update?.idProperty) continue;
-    unique.add(m.update.idProperty);
-    learnt.push({ idProperty: m.update.idProperty, value: m.update.id });
-  }
   for (const p of unique) {
     const value = prepared.input.properties[p];
     if (value !== undefined) learnt.push({ idProperty: p, value });

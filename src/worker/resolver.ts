@@ -121,7 +121,8 @@ export class Resolver {
           reads.map(async ([idProperty, values]) => {
             const resolution = await this.#read(account, objectType, idProperty, values, budget);
             if (resolution) await o.addresses.resolve(group, resolution);
-            return resolution !== undefined;
+            // An answer silent about some values settles nothing for them: they are read again after a pause.
+            return resolution !== undefined && !resolution.some((r) => r.silent);
           }),
         );
         if (!done.every(Boolean)) {
@@ -184,6 +185,7 @@ export class Resolver {
         return [
           ...[...verdict.found].map(([value, recordId]) => ({ address: key(value), recordId })),
           ...verdict.missing.map((value) => ({ address: key(value) })),
+          ...verdict.unknown.map((value) => ({ address: key(value), silent: true as const })),
         ];
       case 'refused':
         return values.map((value) => ({ address: key(value), error: verdict.error }));

@@ -128,6 +128,7 @@ export class BatchWorker {
         keys: this.#keys,
         mapTtlSeconds: settings.addressTtlSeconds,
         outcomeTtlSeconds: settings.outcomeTtlSeconds,
+        maxAttempts: settings.maxAttempts,
       }),
       port: settings.port,
       budget: limiter,

@@ -31,7 +31,7 @@ function queue(label: string) {
     producer: testProducer(queueName),
     admin: testAdmin(queueName, { outcomeTtlSeconds: 600 }),
     store: new QueueStore({ redis, keys, outcomeTtlSeconds: 600 }),
-    addresses: new AddressStore({ redis, keys, mapTtlSeconds: 600, outcomeTtlSeconds: 600 }),
+    addresses: new AddressStore({ redis, keys, mapTtlSeconds: 600, outcomeTtlSeconds: 600, maxAttempts: 5 }),
   };
 }
 

@@ -20,17 +20,21 @@
   ARGV[3] group
   ARGV[4] seconds a mapping is kept
   ARGV[5] outcome TTL seconds
-  ARGV[6..] triples: address key, record id ('' when HubSpot knows no record with that value), the error to fail
-            its updates with as JSON { category, message } ('' for OBJECT_NOT_FOUND)
+  ARGV[6] max attempts: reads silent about an address (below) before its updates fail
+  ARGV[7..] triples: address key, record id ('' when HubSpot knows no record with that value), the error to fail
+            its updates with as JSON { category, message } ('' for OBJECT_NOT_FOUND), or '?' when the read's
+            answer said nothing about the value: its updates stay waiting and count the read (`silentReads` in
+            their job); once they counted max attempts such reads they fail UNEXPECTED_RESPONSE
 
   Run twice: an address whose updates were moved or failed by the first run has an empty list and is no longer
   in the zset; the second run only caches its mapping again; an address left waiting for a setter is left waiting
-  again. Counters move only with updates this run moved.
+  again. Counters move only with updates this run moved. A silent read counted twice by a repeated run brings
+  its updates' failure one read earlier at worst.
 
   Returns: { updates moved to their record, updates failed }
 ]]
 local rcall = redis.call
-local group, mapTtl, ttl = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local group, mapTtl, ttl, maxAttempts = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local account, objectType = string.match(group, '^([^|]*)|(.*)$')
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -59,10 +63,13 @@ end
 
 local moved, failed = 0, 0
 local missing = {}
+local silent = {}
 -- What was found first: a setter addressed by a value found in the same read then counts as known.
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local addrKey, recordId = ARGV[i], ARGV[i + 1]
-  if recordId ~= '' then
+  if ARGV[i + 2] == '?' then
+    silent[#silent + 1] = addrKey
+  elseif recordId ~= '' then
     local _, _, idProperty, value = K.parseObjectKey(addrKey)
     Addresses.remember(group, idProperty, value, recordId, mapTtl)
     moved = moved + Addresses.deliver(group, addrKey, recordId, KEYS[1], KEYS[2])
@@ -95,6 +102,31 @@ for _, i in ipairs(missing) do
     rcall('DEL', listKey)
   end
   rcall('ZREM', KEYS[4], addrKey)
+end
+-- Read again later (the address stays in the lookups); an update that waited through max attempts of such reads
+-- fails, as a write whose answers kept saying nothing about it does.
+for _, addrKey in ipairs(silent) do
+  local listKey = K.unresolved(addrKey)
+  local _, _, idProperty, value = K.parseObjectKey(addrKey)
+  for _, entry in ipairs(rcall('LRANGE', listKey, 0, -1)) do
+    local seq, ts, attempts, jobId, interactive = K.parseEntry(entry)
+    local reads = rcall('HINCRBY', K.job(jobId), 'silentReads', 1)
+    if reads >= maxAttempts then
+      local d, data = JobData.read(jobId)
+      local id = type(d.id) == 'string' and d.id or value
+      Outcome.finish(jobId, {
+        trace = JobData.trace(d, jobId),
+        status = 'failed', account = account, objectType = objectType, id = id, idProperty = idProperty,
+        attempts = attempts, enqueuedAt = ts, finishedAt = now,
+        error = { category = 'UNEXPECTED_RESPONSE', message = 'gave up after ' .. reads .. ' batch/read answers that '
+          .. 'neither found nor named ' .. idProperty .. ' ' .. id },
+        fp = JobData.fingerprint(data), priority = interactive and 'interactive' or nil,
+      }, seq, true, ttl)
+      rcall('LREM', listKey, 1, entry)
+      failed = failed + 1
+    end
+  end
+  if rcall('LLEN', listKey) == 0 then rcall('ZREM', KEYS[4], addrKey) end
 end
 Outcome.flush(KEYS[3])
 if failed > 0 then rcall('HINCRBY', KEYS[3], 'pending', -failed) end
