@@ -204,8 +204,13 @@ for _, obj in ipairs(plan.objects) do
   if obj.hold then setHold(objKey, obj.hold) end
   -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
   local recordId = idProperty == '' and id or nil
-  for _, l in ipairs(obj.learn or {}) do
-    if recordId then
+  -- The same value is often learnt twice (the address an update used, and the value it wrote): it is remembered at
+  -- its last place in the list only, which leaves the mappings as remembering every one in order would.
+  local learn = obj.learn or {}
+  local lastOf = {}
+  for i, l in ipairs(learn) do lastOf[l.idProperty .. '\n' .. l.value] = i end
+  for i, l in ipairs(learn) do
+    if recordId and lastOf[l.idProperty .. '\n' .. l.value] == i then
       Addresses.remember(obj.group, l.idProperty, l.value, recordId, mapTtl)
       -- Updates addressed by the value that waited for this update to set it (resolve.lua) join the record.
       -- (They were pending all along: no counter moves.)
