@@ -6,6 +6,9 @@
 
   Addresses.remember(group, idProperty, value, recordId, ttl): the value (normalized as K.addressKey does) names
   the record; the record's previous value, if another, no longer does. An empty value only forgets the previous.
+  Both mappings are kept `ttl` seconds from now. A mapping already current (the record's value is this one and
+  the value names the record: the steady state of a record updated again) costs two GETEX, which read it and
+  renew its TTL, instead of a GET and two SETs.
   Addresses.forget(addrKey, recordId): drops the mapping if it still names that record (HubSpot refuted it).
   Addresses.deliver(group, addrKey, recordId, groupsKey, inflightKey): the updates waiting for the address join
   the record's list in sequence order, and the record is made claimable unless it is in flight; the address no
@@ -21,7 +24,12 @@ do
     local reverse = K.addressOf(K.objectKey(group, idProperty, recordId))
     local addrKey = K.addressKey(group, idProperty, value)
     local normalized = select(4, K.parseObjectKey(addrKey))
-    local before = call('GET', reverse)
+    -- GETEX renews the TTL as it reads: when the mapping is current that is all there is to write, and in every
+    -- other case the reverse mapping is written or deleted below anyway.
+    local before = call('GETEX', reverse, 'EX', ttl)
+    if before and before == normalized and value ~= '' then
+      if call('GETEX', K.address(addrKey), 'EX', ttl) == recordId then return end
+    end
     if before and before ~= normalized then
       local old = K.address(K.addressKey(group, idProperty, before))
       if call('GET', old) == recordId then call('DEL', old) end

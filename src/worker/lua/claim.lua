@@ -50,7 +50,9 @@ local lingerMs, maxPerObject = tonumber(ARGV[7]), tonumber(ARGV[8])
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
-local function describe(objKey, entries)
+-- The object as the reply gives it; `persist`: its fence is made persistent while the object is in flight (a
+-- fence with no fields does not exist, so there is nothing to persist).
+local function describe(objKey, entries, persist)
   local datas, reclaims, flags, tps, ingested, hist = {}, {}, {}, {}, {}, {}
   for j, entry in ipairs(entries) do
     local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name', 'resolves', 'tp', 'ingestedAt',
@@ -62,7 +64,10 @@ local function describe(objKey, entries)
     ingested[j] = job[6] or ''
     hist[j] = job[7] or ''
   end
-  return { objKey, entries, datas, rcall('HGETALL', K.landed(objKey)), reclaims, flags, tps, ingested, hist }
+  local landedKey = K.landed(objKey)
+  local landed = rcall('HGETALL', landedKey)
+  if persist and #landed > 0 then rcall('PERSIST', landedKey) end
+  return { objKey, entries, datas, landed, reclaims, flags, tps, ingested, hist }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.
@@ -104,12 +109,13 @@ local function heldEntries(listKey, jobs, max)
 end
 
 local objects = {}
+-- The in-flight marks and the batch record's fields, each written with one HSET once every object is claimed.
+local marks, record = {}, {}
 
--- Takes up to `room` updates of one popped object into the batch; returns how many it took.
-local function claimObject(objKey, room)
+-- Takes up to `room` updates of one popped object (`hold`: its hold, if any) into the batch; returns how many.
+local function claimObject(objKey, room, hold)
   local listKey = K.objectUpdates(objKey)
   local entries
-  local hold = rcall('HGET', KEYS[6], objKey)
   local holdUntil, jobs = K.parseHold(hold)
   if holdUntil and holdUntil > now then
     entries = heldEntries(listKey, jobs, room)
@@ -123,10 +129,11 @@ local function claimObject(objKey, room)
     if #entries > 0 then rcall('LTRIM', listKey, #entries, -1) end
   end
   if #entries == 0 then return 0 end
-  rcall('HSET', KEYS[2], objKey, batchId)
-  rcall('HSET', KEYS[4], objKey, table.concat(entries, '\n'))
-  rcall('PERSIST', K.landed(objKey))
-  objects[#objects + 1] = describe(objKey, entries)
+  marks[#marks + 1] = objKey
+  marks[#marks + 1] = batchId
+  record[#record + 1] = objKey
+  record[#record + 1] = table.concat(entries, '\n')
+  objects[#objects + 1] = describe(objKey, entries, true)
   return #entries
 end
 
@@ -144,25 +151,40 @@ for _, objKey in ipairs(rcall('ZRANGE', KEYS[8], 0, maxObjects - 1)) do
 end
 if #popped < maxObjects then
   local rest = rcall('ZPOPMIN', KEYS[1], maxObjects - #popped)
+  local restKeys = {}
   for i = 1, #rest, 2 do
     popped[#popped + 1] = { rest[i], rest[i + 1], false }
-    rcall('ZREM', KEYS[8], rest[i])
+    restKeys[#restKeys + 1] = rest[i]
   end
+  if #restKeys > 0 then rcall('ZREM', KEYS[8], unpack(restKeys)) end
 end
 local maxUpdates = tonumber(ARGV[10])
 local taken = 0
-for _, p in ipairs(popped) do
+-- Every popped object's hold, read at once.
+local holds = {}
+if #popped > 0 then
+  local keys = {}
+  for i, p in ipairs(popped) do keys[i] = p[1] end
+  holds = rcall('HMGET', KEYS[6], unpack(keys))
+end
+for i, p in ipairs(popped) do
   local room = math.min(maxPerObject, maxUpdates - taken)
   -- The batch is full of updates: the object waits for the next one, as it was.
   if room <= 0 then
     rcall('ZADD', KEYS[1], p[2], p[1])
     if p[3] then rcall('ZADD', KEYS[8], p[3], p[1]) end
   else
-    taken = taken + claimObject(p[1], room)
+    -- HMGET answers a missing field with false.
+    taken = taken + claimObject(p[1], room, holds[i] or nil)
   end
 end
 if #objects == 0 then return { 'empty' } end
-rcall('HSET', KEYS[4], '#worker', ARGV[9], '#at', now)
+rcall('HSET', KEYS[2], unpack(marks))
+record[#record + 1] = '#worker'
+record[#record + 1] = ARGV[9]
+record[#record + 1] = '#at'
+record[#record + 1] = now
+rcall('HSET', KEYS[4], unpack(record))
 rcall('ZADD', KEYS[3], now + leaseMs, batchId)
 rcall('HINCRBY', KEYS[5], 'pending', -taken)
 rcall('HINCRBY', KEYS[5], 'inflight', taken)

@@ -74,6 +74,8 @@ local function indexSetter(group, d, jobId, jobKey)
   if d.idProperty and not (d.objectType == 'contacts' and d.idProperty == 'email') then index(d.idProperty) end
   if #sets > 0 then rcall('HSET', jobKey, 'sets', table.concat(sets, '\n')) end
 end
+-- The objects this run gave updates, in the order first seen: { objKey, group, oldest ts, oldest interactive ts }.
+local touched, touchedList = {}, {}
 local moved, invalid, dups = 0, 0, 0
 for _, jobId in ipairs(ids) do
   nextSeq = nextSeq + 1
@@ -118,16 +120,49 @@ for _, jobId in ipairs(ids) do
         if objKey then Entries.insert(K.objectUpdates(objKey), K.entry(seq, ts, 0, jobId, interactive)) end
         -- An update numbered before ingest may be older than what landed since: its object's fence must outlive it.
         if objKey and fields[3] then rcall('PERSIST', K.landed(objKey)) end
-        if objKey and rcall('HEXISTS', KEYS[4], objKey) == 0 then
-          Lanes.add(group, objKey, ts, interactive)
-          if not groupsSeen[group] then
-            rcall('SADD', KEYS[3], group)
-            groupsSeen[group] = true
+        -- Made claimable below, unless in flight: scored by the oldest update of the object this run saw and by its
+        -- oldest interactive one (Lanes.addAll keeps an older score already there).
+        if objKey then
+          local o = touched[objKey]
+          if not o then
+            o = { objKey, group, ts, nil }
+            touched[objKey] = o
+            touchedList[#touchedList + 1] = o
           end
+          if ts < o[3] then o[3] = ts end
+          if interactive and (not o[4] or ts < o[4]) then o[4] = ts end
         end
         moved = moved + 1
       end
     end
+  end
+end
+-- One HMGET of the in-flight marks (in chunks: unpack's stack is bounded) and one ZADD NX per group and lane,
+-- rather than an HEXISTS and a ZADD per update.
+local CHUNK = 1000
+local byGroup, groupOrder = {}, {}
+for from = 1, #touchedList, CHUNK do
+  local keys = {}
+  for i = from, math.min(#touchedList, from + CHUNK - 1) do keys[#keys + 1] = touchedList[i][1] end
+  local marks = rcall('HMGET', KEYS[4], unpack(keys))
+  for j = 1, #keys do
+    if not marks[j] then
+      local o = touchedList[from + j - 1]
+      local group = o[2]
+      if not byGroup[group] then
+        byGroup[group] = {}
+        groupOrder[#groupOrder + 1] = group
+      end
+      local list = byGroup[group]
+      list[#list + 1] = { o[1], o[3], o[4] }
+    end
+  end
+end
+for _, group in ipairs(groupOrder) do
+  Lanes.addAll(group, byGroup[group])
+  if not groupsSeen[group] then
+    rcall('SADD', KEYS[3], group)
+    groupsSeen[group] = true
   end
 end
 if moved > 0 then rcall('HINCRBY', KEYS[6], 'pending', moved) end

@@ -105,6 +105,17 @@ local function setHold(objKey, hold)
   rcall('ZADD', KEYS[10], untilMs, objKey)
 end
 
+-- The batch's in-flight marks, read at once: each is dropped (below, in one HDEL) only while it names this batch.
+local marks = {}
+if #plan.objects > 0 then
+  local keys = {}
+  for i, obj in ipairs(plan.objects) do keys[i] = obj.key end
+  local owners = rcall('HMGET', KEYS[1], unpack(keys))
+  for i, key in ipairs(keys) do
+    if owners[i] == batchId then marks[#marks + 1] = key end
+  end
+end
+
 local settled, requeued, delayed, inflight = 0, 0, 0, 0
 for _, obj in ipairs(plan.objects) do
   local objKey = obj.key
@@ -123,36 +134,60 @@ for _, obj in ipairs(plan.objects) do
     settled = settled + 1
   end
   local landedKey = K.landed(objKey)
-  for prop, seq in pairs(obj.landed) do
-    local cur = tonumber(rcall('HGET', landedKey, prop))
-    if cur == nil or seq > cur then rcall('HSET', landedKey, prop, seq) end
-  end
+  -- The fence in one HMGET and one HSET (an HDEL for tentative lists left empty): every property the plan may
+  -- move is read with its `~prop` list, the new values are worked out here, and only fields that change are
+  -- written. The landed fence only moves forward.
   -- Tentative fences: a call that may have applied adds what it carried (no value older than those may be written
   -- after it); a value HubSpot refused leaves (no call carrying it applied); a value as old as a landed one is
   -- covered by the landed fence.
-  local tentative = {}
-  for prop, seq in pairs(obj.sent or {}) do tentative[prop] = true end
-  for prop, seq in pairs(obj.refuted or {}) do tentative[prop] = true end
-  for prop in pairs(obj.landed) do tentative[prop] = true end
-  for prop in pairs(tentative) do
-    local field = '~' .. prop
-    local raw = rcall('HGET', landedKey, field)
-    if raw or (obj.sent and obj.sent[prop]) then
-      local landedSeq = tonumber(rcall('HGET', landedKey, prop)) or -1
-      local refuted = obj.refuted and obj.refuted[prop]
-      local seqs, seen = {}, {}
-      local function keep(seq)
-        if seq > landedSeq and seq ~= refuted and not seen[seq] then seqs[#seqs + 1] = seq; seen[seq] = true end
+  local props, isProp = {}, {}
+  local function consider(prop)
+    if not isProp[prop] then isProp[prop] = true; props[#props + 1] = prop end
+  end
+  for prop in pairs(obj.landed) do consider(prop) end
+  for prop in pairs(obj.sent or {}) do consider(prop) end
+  for prop in pairs(obj.refuted or {}) do consider(prop) end
+  if #props > 0 then
+    local fields = {}
+    for i, prop in ipairs(props) do
+      fields[2 * i - 1] = prop
+      fields[2 * i] = '~' .. prop
+    end
+    local current = rcall('HMGET', landedKey, unpack(fields))
+    local writes, drops = {}, {}
+    for i, prop in ipairs(props) do
+      local landedSeq = tonumber(current[2 * i - 1])
+      local seq = obj.landed[prop]
+      if seq and (landedSeq == nil or seq > landedSeq) then
+        landedSeq = seq
+        writes[#writes + 1] = prop
+        writes[#writes + 1] = seq
       end
-      for part in string.gmatch(raw or '', '[^,]+') do keep(tonumber(part)) end
-      if obj.sent and obj.sent[prop] then keep(obj.sent[prop]) end
-      table.sort(seqs)
-      if #seqs == 0 then
-        if raw then rcall('HDEL', landedKey, field) end
-      else
-        rcall('HSET', landedKey, field, table.concat(seqs, ','))
+      landedSeq = landedSeq or -1
+      local field, raw = '~' .. prop, current[2 * i]
+      local sent = obj.sent and obj.sent[prop]
+      if raw or sent then
+        local refuted = obj.refuted and obj.refuted[prop]
+        local seqs, seen = {}, {}
+        local function keep(s)
+          if s > landedSeq and s ~= refuted and not seen[s] then seqs[#seqs + 1] = s; seen[s] = true end
+        end
+        for part in string.gmatch(raw or '', '[^,]+') do keep(tonumber(part)) end
+        if sent then keep(sent) end
+        table.sort(seqs)
+        if #seqs == 0 then
+          if raw then drops[#drops + 1] = field end
+        else
+          local list = table.concat(seqs, ',')
+          if list ~= raw then
+            writes[#writes + 1] = field
+            writes[#writes + 1] = list
+          end
+        end
       end
     end
+    if #writes > 0 then rcall('HSET', landedKey, unpack(writes)) end
+    if #drops > 0 then rcall('HDEL', landedKey, unpack(drops)) end
   end
   for _, r in ipairs(obj.retry) do
     rcall('SET', K.outcome(r.trace), Outcome.record(facts(r, 'retrying', nil)), 'EX', ttl)
@@ -168,8 +203,13 @@ for _, obj in ipairs(plan.objects) do
   if obj.hold then setHold(objKey, obj.hold) end
   -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
   local recordId = idProperty == '' and id or nil
-  for _, l in ipairs(obj.learn or {}) do
-    if recordId then
+  -- The same value is often learnt twice (the address an update used, and the value it wrote): it is remembered at
+  -- its last place in the list only, which leaves the mappings as remembering every one in order would.
+  local learn = obj.learn or {}
+  local lastOf = {}
+  for i, l in ipairs(learn) do lastOf[l.idProperty .. '\n' .. l.value] = i end
+  for i, l in ipairs(learn) do
+    if recordId and lastOf[l.idProperty .. '\n' .. l.value] == i then
       Addresses.remember(obj.group, l.idProperty, l.value, recordId, mapTtl)
       -- Updates addressed by the value that waited for this update to set it (resolve.lua) join the record.
       -- (They were pending all along: no counter moves.)
@@ -190,7 +230,6 @@ for _, obj in ipairs(plan.objects) do
     requeued = requeued + 1
   end
   inflight = inflight + #obj.done + #obj.retry + #obj.requeue + #unresolve
-  if rcall('HGET', KEYS[1], objKey) == batchId then rcall('HDEL', KEYS[1], objKey) end
   local first = Lanes.claimable(obj.group, objKey)
   if first then rcall('SADD', KEYS[4], obj.group) end
   if first or #obj.retry > 0 then
@@ -199,6 +238,7 @@ for _, obj in ipairs(plan.objects) do
     rcall('EXPIRE', landedKey, ttl)
   end
 end
+if #marks > 0 then rcall('HDEL', KEYS[1], unpack(marks)) end
 rcall('DEL', KEYS[3])
 rcall('ZREM', KEYS[2], batchId)
 rcall('SET', KEYS[8], '1', 'PX', 600000)
