@@ -43,8 +43,13 @@ export class CallDemand {
     return this.#latencyMs.get(account) ?? INITIAL_LATENCY_MS;
   }
 
-  /** Batches the account needs in flight to use its whole budget: rate × latency × headroom + spare. */
+  /**
+   * Batches the account needs in flight to use its whole budget: rate × latency × headroom + spare. Before any
+   * of its calls was answered, one: the first answer tells the key's limits and policy (an older key's SECONDLY
+   * limit, say, which a cold start's burst of calls would break before hearing of it) and how slow calls are.
+   */
   target(account: string, rate: Rate): number {
+    if (!this.#latencyMs.has(account)) return 1;
     return inflightTarget(rate, this.latencyMs(account));
   }
 }

@@ -31,19 +31,19 @@ describe('a reserve of the worker’s slots per account', () => {
       validateProperties: false,
       httpTimeoutMs: 10_000,
     });
-    // The slow account's first calls are out (counted by HubSpot as they arrive); the worker claims ahead, so
-    // by now it holds every slot the slow account may take.
-    await waitFor(() => (sim.stats().maxCallsInAnyWindow.slow ?? 0) >= 3, {
-      what: 'three calls of the slow account at HubSpot',
+    // The slow account's first call goes alone (its answer tells the key's limits); then its calls are out
+    // (counted by HubSpot as they arrive) and, as the worker claims ahead, hold every slot it may take.
+    await waitFor(() => (sim.stats().maxCallsInAnyWindow.slow ?? 0) >= 4, {
+      what: 'the first and three more calls of the slow account at HubSpot',
     });
     const [fast] = await producer.enqueueMany([
       { account: 'fast', objectType: 'contacts', id: '1', properties: { firstname: 'Fast' } },
     ]);
     const [done] = await producer.waitForOutcomes([fast?.objectWriteTraceId ?? ''], { timeoutMs: 20_000 });
     expect(done).toMatchObject({ status: 'succeeded', account: 'fast' });
-    // It did not wait for a slot the slow account held: none of the slow calls had been answered yet.
+    // It did not wait for a slot the slow account held: none of the slow calls after the first had been answered.
     const slowOutcomes = await producer.getOutcomes(slow.map((r) => r.objectWriteTraceId));
-    expect(slowOutcomes.filter((o) => o?.status === 'succeeded')).toEqual([]);
+    expect(slowOutcomes.filter((o) => o?.status === 'succeeded').length).toBeLessThanOrEqual(1);
 
     const all = await producer.waitForOutcomes(
       slow.map((r) => r.objectWriteTraceId),

@@ -28,6 +28,15 @@ describe('calls in flight follow demand (Little’s law)', () => {
     expect(demand.latencyMs('b')).toBe(INITIAL_LATENCY_MS);
   });
 
+  it('sends one call of an account until one is answered, then rate × latency', () => {
+    const demand = new CallDemand();
+    const rate = { maxRequests: 250, windowMs: 10_000 };
+    expect(demand.target('a', rate)).toBe(1);
+    demand.recordLatency('a', 2000);
+    expect(demand.target('a', rate)).toBe(102);
+    expect(demand.target('b', rate)).toBe(1);
+  });
+
   it('claims more batches ahead of their grant when slots come faster', () => {
     expect(aheadTarget({ maxRequests: 100, windowMs: 10_000 })).toBe(1);
     expect(aheadTarget({ maxRequests: 250, windowMs: 10_000 })).toBe(3);
