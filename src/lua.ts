@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { LUA_KEYS } from './keys.js';
+import { LUA_KEYS } from './lua-prelude.js';
 
 /** A Lua script loaded from its own file, run with EVALSHA (falling back to EVAL once per connection). */
 export interface LuaScript {
@@ -10,7 +10,7 @@ export interface LuaScript {
 
 /** Shared Lua code a script can be prefixed with. */
 export interface LuaPrelude {
-  /** The queue's keys and stored formats, `K` (see `LUA_KEYS` in keys.ts): ARGV[1] key root, ARGV[2] job prefix. */
+  /** The queue's keys and stored formats, `K` (see `LUA_KEYS` in lua-prelude.ts): ARGV[1] key root, ARGV[2] job prefix. */
   keys?: boolean;
   /** Library files (next to this module, in `lua/`) prepended in order, e.g. `finish.lua`. */
   libs?: readonly string[];

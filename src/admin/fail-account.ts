@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { REQUEST_RESULT_TTL_SECONDS } from './dead-letters.js';
+import { failScriptArgs } from './fail-args.js';
 import { failUnresolved } from './fail-unresolved.js';
 
 const failAccountScript = luaScript('failAccount', new URL('./lua/fail-account.lua', import.meta.url), {
@@ -83,17 +83,7 @@ export async function* failWaiting(
     const r = (await failWaitScript.run(
       redis,
       [keys[list], keys.seq, keys.stats, keys.request(`${requestId}:${list}:${call}`)],
-      [
-        ...keys.scriptArgs,
-        account,
-        options.outcomeTtlSeconds,
-        options.message,
-        options.dryRun ? '1' : '0',
-        REQUEST_RESULT_TTL_SECONDS,
-        chunk,
-        cursor,
-        boundary,
-      ],
+      [...failScriptArgs(keys, account, options), chunk, cursor, boundary],
     )) as [number, number, string, number, number, number];
     const [failed, nextCursor, nextBoundary, done, seen, lengthNow] = r;
     yield failed;
@@ -159,14 +149,11 @@ export async function failAccount(
   const r = (await failAccountScript.run(
     redis,
     [keys.groups, keys.delayed, keys.stats, keys.failed, keys.request(requestId), keys.leases],
-    [
-      ...keys.scriptArgs,
-      account,
-      options.outcomeTtlSeconds,
-      reason,
-      options.dryRun ? '1' : '0',
-      REQUEST_RESULT_TTL_SECONDS,
-    ],
+    failScriptArgs(keys, account, {
+      outcomeTtlSeconds: options.outcomeTtlSeconds,
+      message: reason,
+      ...(options.dryRun ? { dryRun: true } : {}),
+    }),
   )) as number[];
   // A dry run changed nothing: a second pass would count the same updates again.
   const late = options.dryRun ? 0 : await unresolvedPass('b');

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { groupOf, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { REQUEST_RESULT_TTL_SECONDS } from './dead-letters.js';
+import { failScriptArgs } from './fail-args.js';
 
 const failUnresolvedScript = luaScript(
   'failAccountUnresolved',
@@ -56,16 +57,7 @@ export async function* failUnresolved(
       const r = (await failUnresolvedScript.run(
         redis,
         [keys.unresolvedAddresses(group), keys.stats, keys.request(`${requestId}:${group}:${call}`)],
-        [
-          ...keys.scriptArgs,
-          account,
-          options.outcomeTtlSeconds,
-          options.message,
-          options.dryRun ? '1' : '0',
-          REQUEST_RESULT_TTL_SECONDS,
-          chunk,
-          finished,
-        ],
+        [...failScriptArgs(keys, account, options), chunk, finished],
       )) as [number, number, number, number];
       const [failed, done, finishedNow, cardNow] = r;
       yield failed;

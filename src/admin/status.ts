@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
+import { readQueueDepth } from '../queue-depth.js';
 import type { RateLimitState } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { countStranded, type StrandedJobs } from './stranded.js';
@@ -111,35 +112,16 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
   // Heartbeats carry each worker's own clock; NTP keeps that well within the 10 s liveness window.
   const at = await redisNow(redis);
 
-  const [
-    stats,
-    waitingBulk,
-    waitingInteractive,
-    invalid,
-    delayed,
-    oldestJobId,
-    oldestInteractive,
-    groups,
-    alive,
-    stale,
-    stranded,
-  ] = await Promise.all([
-    redis.hgetall(keys.stats),
-    redis.llen(keys.wait),
-    redis.llen(keys.interactiveWait),
-    redis.llen(keys.invalid),
-    redis.zcard(keys.delayed),
-    // Producers LPUSH, so the oldest job is at the tail.
-    redis.lindex(keys.wait, -1),
-    redis.lindex(keys.interactiveWait, -1),
-    redis.smembers(keys.groups),
-    redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
-    redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
-    countStranded(redis, keys),
-  ]);
+  const [{ stats, waiting, invalid, delayed, oldestJobIds }, groups, alive, stale, stranded] =
+    await Promise.all([
+      readQueueDepth(redis, keys),
+      redis.smembers(keys.groups),
+      redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
+      redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
+      countStranded(redis, keys),
+    ]);
 
-  const waiting = waitingBulk + waitingInteractive;
-  const oldest = await oldestEnqueueTime(redis, keys, [oldestJobId, oldestInteractive], groups);
+  const oldest = await oldestEnqueueTime(redis, keys, oldestJobIds, groups);
   const failedByCategory: Record<string, number> = {};
   for (const [field, value] of Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))) {
     if (!field.startsWith('failed:')) continue;

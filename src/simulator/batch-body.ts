@@ -87,3 +87,21 @@ export function peekInputs(raw: string): {
   }
   return out;
 }
+
+/** The timestamps of one batch call's answer, as HubSpot's bodies carry them. */
+export interface AnswerTimes {
+  requestedAt: string;
+  startedAt: string;
+  now(): number;
+}
+
+/** The body of a batch call HubSpot completed: its results and timestamps (errors are added by the caller). */
+export function completedBody(times: AnswerTimes, results: unknown[]): Record<string, unknown> {
+  return {
+    status: 'COMPLETE',
+    results,
+    requestedAt: times.requestedAt,
+    startedAt: times.startedAt,
+    completedAt: new Date(times.now()).toISOString(),
+  };
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { completedBody } from './batch-body.js';
 import { ErrorCategory, validationBody } from './errors.js';
 import type { Random } from './prng.js';
 import { findProperty, type ObjectSchema } from './schema.js';
@@ -115,13 +116,7 @@ export function runBatchRead(ctx: ReadContext, read: ReadRequest): ReadOutcome {
   }
   if (ctx.shuffleResults) ctx.random.shuffle(results);
 
-  const body: Record<string, unknown> = {
-    status: 'COMPLETE',
-    results,
-    requestedAt: ctx.requestedAt,
-    startedAt: ctx.startedAt,
-    completedAt: new Date(ctx.now()).toISOString(),
-  };
+  const body = completedBody(ctx, results);
   if (missing.length === 0) return { kind: 'read', status: 200, found: results.length, body };
   body.numErrors = 1;
   body.errors = [

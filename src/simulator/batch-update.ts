@@ -1,4 +1,4 @@
-import type { BatchInputSent } from './batch-body.js';
+import { type BatchInputSent, completedBody } from './batch-body.js';
 import { ErrorCategory, invalidPropertiesBody, validationBody } from './errors.js';
 import type { Random } from './prng.js';
 import { findProperty, type ObjectSchema } from './schema.js';
@@ -171,13 +171,7 @@ function apply(ctx: BatchContext, inputs: BatchInputSent[]): BatchOutcome {
   }
   if (ctx.shuffleResults) ctx.random.shuffle(results);
 
-  const body: Record<string, unknown> = {
-    status: 'COMPLETE',
-    results,
-    requestedAt: ctx.requestedAt,
-    startedAt: ctx.startedAt,
-    completedAt: new Date(ctx.now()).toISOString(),
-  };
+  const body = completedBody(ctx, results);
   if (missing.length === 0) return { kind: 'applied', status: 200, applied: results.length, body };
 
   const context: Record<string, string[]> = { ids: missing.map((i) => i.id) };

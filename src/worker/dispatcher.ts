@@ -4,7 +4,8 @@ import type { AccountBudget, BudgetPort } from '../ratelimit/budget.js';
 import type { HeldBatch } from './leases.js';
 import { type BatchContext, runBatch } from './run-batch.js';
 import { aheadDecision } from './schedule.js';
-import type { ClaimedObject, QueueStore } from './store.js';
+import type { QueueStore } from './store.js';
+import type { ClaimedObject } from './store-types.js';
 
 /** Most updates of one object taken into one batch (the rest wait for the next). */
 const MAX_UPDATES_PER_OBJECT = 200;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import type { Metrics } from '../metrics.js';
+import { readQueueDepth } from '../queue-depth.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 
 /**
@@ -15,18 +16,10 @@ export async function refreshGauges(
   accounts: readonly string[],
   oldestPending: number[],
 ): Promise<void> {
-  const [stats, waitingBulk, waitingInteractive, invalid, delayed, oldestJob, oldestInteractive, time] =
-    await Promise.all([
-      redis.hgetall(keys.stats),
-      redis.llen(keys.wait),
-      redis.llen(keys.interactiveWait),
-      redis.llen(keys.invalid),
-      redis.zcard(keys.delayed),
-      redis.lindex(keys.wait, -1),
-      redis.lindex(keys.interactiveWait, -1),
-      redis.time(),
-    ]);
-  const waiting = waitingBulk + waitingInteractive;
+  const [{ stats, waiting, invalid, delayed, oldestJobIds }, time] = await Promise.all([
+    readQueueDepth(redis, keys),
+    redis.time(),
+  ]);
   // Enqueue times are on Redis's clock; so is the age.
   const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   metrics.queueDepth.set({ state: 'waiting' }, waiting);
@@ -36,7 +29,7 @@ export async function refreshGauges(
   metrics.queueDepth.set({ state: 'invalid' }, invalid);
   // The oldest update not yet sent: a wait list's tail, or the oldest object still pending in a group.
   let oldestTs = Number.POSITIVE_INFINITY;
-  for (const job of [oldestJob, oldestInteractive]) {
+  for (const job of oldestJobIds) {
     if (job)
       oldestTs = Math.min(oldestTs, Number(await redis.hget(keys.jobPrefix + job, 'timestamp')) || oldestTs);
   }

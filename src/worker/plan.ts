@@ -5,7 +5,7 @@ import type { EndFacts } from '../outcomes/record.js';
 import { withBatch } from '../story/batch-story.js';
 import type { Member, PreparedBatch, PreparedInput } from './prepare.js';
 import type { InputFate } from './send.js';
-import type { ClaimedObject, SettlePlan } from './store.js';
+import type { ClaimedObject, SettlePlan } from './store-types.js';
 
 export interface PlanOptions {
   maxAttempts: number;

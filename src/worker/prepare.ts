@@ -11,7 +11,7 @@ import {
   updateSchema,
 } from '../update.js';
 import { mergeObjectUpdates } from './merge.js';
-import type { ClaimedObject } from './store.js';
+import type { ClaimedObject } from './store-types.js';
 
 /** One update of a claimed batch, as the worker tracks it until it settles. */
 export interface Member {

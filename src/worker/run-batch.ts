@@ -17,7 +17,8 @@ import { buildSettlePlan, type PlanOptions } from './plan.js';
 import { type PropertyValidator, prepareBatch } from './prepare.js';
 import type { SchemaCache } from './schema-cache.js';
 import { type InputFate, sendBatch } from './send.js';
-import type { ClaimedObject, QueueStore, SettlePlan, SettleResult } from './store.js';
+import type { QueueStore } from './store.js';
+import type { ClaimedObject, SettlePlan, SettleResult } from './store-types.js';
 
 /**
  * A batch reserves its slot up to this long before the slot opens, and confirms its lease meanwhile, so nothing

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { foldEmailCase } from '../../src/email-case.js';
-import { addressKeyOf, groupOf, LUA_KEYS, queueKeys } from '../../src/keys.js';
+import { addressKeyOf, groupOf, queueKeys } from '../../src/keys.js';
+import { LUA_KEYS } from '../../src/lua-prelude.js';
 import { TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 

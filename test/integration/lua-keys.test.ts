@@ -6,13 +6,13 @@ import {
   groupOf,
   jobIdFor,
   KEY_TABLE,
-  LUA_KEYS,
   objectKeyOf,
   parseEntry,
   parseObjectKey,
   queueKeys,
   traceIdOfJobId,
 } from '../../src/keys.js';
+import { LUA_KEYS } from '../../src/lua-prelude.js';
 import { testQueue } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 

@@ -5,7 +5,7 @@ import { fingerprintOfJobData } from '../../src/update.js';
 import { buildSettlePlan, type PlanOptions } from '../../src/worker/plan.js';
 import { prepareBatch } from '../../src/worker/prepare.js';
 import type { InputFate } from '../../src/worker/send.js';
-import type { ClaimedObject, SettlePlan } from '../../src/worker/store.js';
+import type { ClaimedObject, SettlePlan } from '../../src/worker/store-types.js';
 
 const GROUP = 'acct-1|contacts';
 

@@ -3,7 +3,7 @@ import { objectKeyOf } from '../../src/keys.js';
 import { buildSettlePlan } from '../../src/worker/plan.js';
 import { prepareBatch } from '../../src/worker/prepare.js';
 import type { InputFate } from '../../src/worker/send.js';
-import type { ClaimedObject } from '../../src/worker/store.js';
+import type { ClaimedObject } from '../../src/worker/store-types.js';
 
 const GROUP = 'default|contacts';
 

@@ -3,7 +3,7 @@ import { definitionMap, validateProperties } from '../../src/hubspot/properties.
 import { objectKeyOf } from '../../src/keys.js';
 import { fingerprintOfJobData } from '../../src/update.js';
 import { type EarlyDecision, type PreparedBatch, prepareBatch } from '../../src/worker/prepare.js';
-import type { ClaimedObject } from '../../src/worker/store.js';
+import type { ClaimedObject } from '../../src/worker/store-types.js';
 
 const GROUP = 'acct-1|contacts';
 

@@ -4,7 +4,7 @@ import { objectKeyOf } from '../../src/keys.js';
 import type { Grant, PauseInForce } from '../../src/ratelimit/budget.js';
 import { type PreparedBatch, prepareBatch } from '../../src/worker/prepare.js';
 import { type InputFate, type SendOptions, sendBatch } from '../../src/worker/send.js';
-import type { ClaimedObject } from '../../src/worker/store.js';
+import type { ClaimedObject } from '../../src/worker/store-types.js';
 
 const GROUP = 'acct-1|contacts';
 

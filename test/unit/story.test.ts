@@ -6,7 +6,7 @@ import { explainBatch } from '../../src/story/explain.js';
 import { parseTraceparent, traceparentOf } from '../../src/telemetry/traceparent.js';
 import { buildSettlePlan } from '../../src/worker/plan.js';
 import { prepareBatch } from '../../src/worker/prepare.js';
-import type { ClaimedObject } from '../../src/worker/store.js';
+import type { ClaimedObject } from '../../src/worker/store-types.js';
 
 const GROUP = 'default|contacts';
 
