@@ -21,13 +21,18 @@ describe('operator failures and finish times', () => {
   it('fail-account also fails what is in flight, once its call ends, and keeps what the call settled', async () => {
     // Slow calls, so both batches are in flight when the operator acts; the first call to arrive fails (503).
     const sim = await testSimulator({ autoCreate: true, latencyMs: 1_500 });
-    sim.failNext(1, 'status', { status: 503 });
     const queue = testQueue('fail-inflight');
     const redis = testRedis();
     const keys = queueKeys(queue);
     const admin = testAdmin(queue, { outcomeTtlSeconds: 3600 });
     const producer = testProducer(queue);
     await testWorker(queue, sim, { validateProperties: false });
+    // An account's first call goes alone: once it is answered, the two below go out together.
+    const [warm] = await producer.enqueueMany([
+      { objectType: 'contacts', id: '0', properties: { firstname: 'W' } },
+    ]);
+    await producer.waitForOutcomes([warm?.objectWriteTraceId ?? '']);
+    sim.failNext(1, 'status', { status: 503 });
     const results = await producer.enqueueMany([
       { objectType: 'contacts', id: '1', properties: { firstname: 'Ada' } },
       { objectType: 'companies', id: '2', properties: { name: 'Analytical Engines' } },
@@ -52,7 +57,7 @@ describe('operator failures and finish times', () => {
       error: { category: 'OPERATOR_FAILED', message: 'credentials revoked for good' },
     });
     await sim.idle();
-    expect(sim.calls().filter((c) => c.path.endsWith('/batch/update'))).toHaveLength(2);
+    expect(sim.calls().filter((c) => c.path.endsWith('/batch/update'))).toHaveLength(3);
     expect(await redis.zcard(keys.delayed)).toBe(0);
     expect(await redis.zcard(keys.failed)).toBe(1);
     expect(await redis.hget(keys.stats, 'failed:OPERATOR_FAILED')).toBe('1');
