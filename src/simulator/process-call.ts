@@ -35,6 +35,19 @@ function callContext(
   };
 }
 
+/** The object type's schema and the parsed body, or the 404/400 HubSpot answers when either is wrong. */
+function checkCall<T>(
+  deps: ApiDeps,
+  objectType: string,
+  parsed: { ok: true; value: T } | { ok: false; message: string },
+  correlationId: string,
+): { answer: CallAnswer } | { resolved: { name: string; schema: ObjectSchema }; value: T } {
+  const resolved = deps.schemas.resolve(objectType);
+  if (!resolved) return { answer: { status: 404, body: unknownObjectTypeBody(objectType, correlationId) } };
+  if (!parsed.ok) return { answer: { status: 400, body: validationBody(parsed.message, correlationId) } };
+  return { resolved, value: parsed.value };
+}
+
 /** Object type, body and validation checks, then the write: the normal answer of a batch-update call. */
 export function processBatch(
   deps: ApiDeps,
@@ -44,10 +57,15 @@ export function processBatch(
   correlationId: string,
   requestedAt: string,
 ): CallAnswer {
-  const resolved = deps.schemas.resolve(objectType);
-  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
-  const parsed = parseBatchBody(raw);
-  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
+  const body = parseBatchBody(raw);
+  const checked = checkCall(
+    deps,
+    objectType,
+    body.ok ? { ok: true, value: body.inputs } : body,
+    correlationId,
+  );
+  if ('answer' in checked) return checked.answer;
+  const { resolved, value: inputs } = checked;
   const { options } = deps;
   const outcome = runBatchUpdate(
     {
@@ -56,7 +74,7 @@ export function processBatch(
       echoTraceIds: options.echoTraceIds,
       traceIdsInErrors: options.traceIdsInErrors,
     },
-    parsed.inputs,
+    inputs,
   );
   if (outcome.kind === 'applied') deps.log.count('inputsApplied', outcome.applied);
   else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
@@ -74,11 +92,13 @@ export function processRead(
   correlationId: string,
   requestedAt: string,
 ): CallAnswer {
-  const resolved = deps.schemas.resolve(objectType);
-  if (!resolved) return { status: 404, body: unknownObjectTypeBody(objectType, correlationId) };
-  const parsed = parseReadBody(raw);
-  if (!parsed.ok) return { status: 400, body: validationBody(parsed.message, correlationId) };
-  const outcome = runBatchRead(callContext(deps, portal, resolved, correlationId, requestedAt), parsed.read);
+  const body = parseReadBody(raw);
+  const checked = checkCall(deps, objectType, body.ok ? { ok: true, value: body.read } : body, correlationId);
+  if ('answer' in checked) return checked.answer;
+  const outcome = runBatchRead(
+    callContext(deps, portal, checked.resolved, correlationId, requestedAt),
+    checked.value,
+  );
   if (outcome.kind === 'read') deps.log.count('recordsRead', outcome.found);
   else if (outcome.reason === 'oversize') deps.log.count('oversizeBatches');
   return { status: outcome.status, body: outcome.body };

@@ -69,6 +69,14 @@ function collect(
   return { seen, subscription };
 }
 
+/** Waits until the stream has `n` consumer groups (so a group starting at new outcomes loses none). */
+async function groupsExist(redis: Redis, stream: string, n: number, what: string): Promise<void> {
+  await waitFor(
+    async () => ((await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[]).length === n,
+    { what },
+  );
+}
+
 const ids = (outcomes: ReadonlyArray<{ objectWriteTraceId: string }>) =>
   outcomes.map((o) => o.objectWriteTraceId);
 const duplicatesOf = (list: string[]) => list.filter((id, i) => list.indexOf(id) !== i);
@@ -85,13 +93,7 @@ describe('outcome stream', () => {
     onCleanup(() => redis.disconnect());
     const keys = queueKeys(queue);
     // The groups exist before anything settles, so `new` loses nothing.
-    await waitFor(
-      async () =>
-        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 2,
-      {
-        what: 'both consumer groups',
-      },
-    );
+    await groupsExist(redis, keys.outcomeStream, 2, 'both consumer groups');
     await testWorker(queue, sim);
     const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 300, 'v1')));
 
@@ -137,13 +139,7 @@ describe('outcome stream', () => {
     const redis = new Redis(redisUrl());
     onCleanup(() => redis.disconnect());
     const keys = queueKeys(queue);
-    await waitFor(
-      async () =>
-        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
-      {
-        what: 'the group',
-      },
-    );
+    await groupsExist(redis, keys.outcomeStream, 1, 'the group');
     await testWorker(queue, sim);
     const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 50, 'v1')));
     await waitFor(() => failures >= 2, { what: 'the handler to fail and be given the entry again' });
@@ -180,13 +176,7 @@ describe('outcome stream', () => {
     const redis = new Redis(redisUrl());
     onCleanup(() => redis.disconnect());
     const keys = queueKeys(queue);
-    await waitFor(
-      async () =>
-        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
-      {
-        what: 'the group',
-      },
-    );
+    await groupsExist(redis, keys.outcomeStream, 1, 'the group');
     await testWorker(queue, sim);
     poisonTrace = ids(await producer.enqueueMany(poison))[0] ?? '';
     await producer.waitForOutcomes([poisonTrace]);
@@ -213,13 +203,7 @@ describe('outcome stream', () => {
     const follower = (consumer: string) => cliFollower(queue, consumer);
     const c1 = follower('c1');
     let c2 = follower('c2');
-    await waitFor(
-      async () =>
-        ((await redis.xinfo('GROUPS', keys.outcomeStream).catch(() => [])) as unknown[]).length === 1,
-      {
-        what: 'the cli group',
-      },
-    );
+    await groupsExist(redis, keys.outcomeStream, 1, 'the cli group');
     await testWorker(queue, sim, { batchLingerMs: 5 });
     const enqueued = ids(await producer.enqueueMany(seededUpdates(sim, 2_000, 'v1')));
 
