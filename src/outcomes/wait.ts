@@ -50,6 +50,9 @@ export async function waitForOutcomes(
     const list = [...open];
     const fetched = await readOutcomes(redis, keys, list);
     list.forEach((id, i) => {
+      // The follower may have delivered this id's terminal outcome while the read was on the wire; the record
+      // read before it is older and must not replace it.
+      if (!open.has(id)) return;
       const o = fetched[i] ?? null;
       if (!result.has(id) || o) result.set(id, o);
       if (o && isTerminal(o.status)) open.delete(id);

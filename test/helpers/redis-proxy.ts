@@ -19,6 +19,12 @@ export interface RedisProxy {
    * stays open (a half-open TCP connection), until the client gives up on it.
    */
   stall(): void;
+  /**
+   * Arms one hold: the `skip`+1-th request containing any of `match` reaches Redis and runs, but its reply (and
+   * whatever follows on that connection) waits until `release()`, as on a slow network. `held` resolves once
+   * the request has passed.
+   */
+  hold(match: string | string[], skip?: number): { held: Promise<void>; release(): void };
   /** Blips at random every `minMs`..`maxMs` until {@link RedisProxy.stopBlips}; at most one is armed at a time. */
   startBlips(options: { minMs: number; maxMs: number; random?: () => number }): void;
   stopBlips(): void;
@@ -32,6 +38,7 @@ export interface RedisProxy {
 interface Armed {
   match?: Buffer[];
   stall?: boolean;
+  hold?: { skip: number; held: () => void; released: Promise<void> };
 }
 
 /** After a blip's request, the connection is cut when Redis answers, or after this long at the latest. */
@@ -64,6 +71,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     client.on('close', () => upstream.destroy());
     let dropping = false;
     let stalled = false;
+    let holding: Promise<void> | undefined;
     const cut = () => {
       client.destroy();
       upstream.destroy();
@@ -71,9 +79,23 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     client.on('data', (chunk: Buffer) => {
       if (dropping || stalled) return;
       const i = armed.findIndex((a) => !a.match || a.match.some((m) => chunk.includes(m)));
+      const hold = armed[i]?.hold;
+      if (hold && hold.skip-- > 0) {
+        upstream.write(chunk);
+        return;
+      }
       const fault = i >= 0 ? armed.splice(i, 1)[0] : undefined;
       upstream.write(chunk);
       if (!fault) return;
+      if (fault.hold) {
+        const { held, released } = fault.hold;
+        holding = released;
+        released.then(() => {
+          holding = undefined;
+        });
+        held();
+        return;
+      }
       blips++;
       if (fault.stall) {
         stalled = true;
@@ -85,6 +107,13 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
+      if (holding) {
+        const chained = holding.then(() => {
+          client.write(chunk);
+        });
+        holding = chained;
+        return;
+      }
       if (!dropping) {
         client.write(chunk);
         return;
@@ -128,6 +157,21 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     },
     stall() {
       armed.push({ stall: true });
+    },
+    hold(match, skip = 0) {
+      let held = () => {};
+      let release = () => {};
+      const heldP = new Promise<void>((r) => {
+        held = r;
+      });
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      armed.push({
+        match: (Array.isArray(match) ? match : [match]).map((m) => Buffer.from(m)),
+        hold: { skip, held, released },
+      });
+      return { held: heldP, release };
     },
     stopBlips,
     setDown(on) {

@@ -288,6 +288,34 @@ describe('outcome stream', () => {
     expect(outcomes.every((o) => TERMINAL.has(o.status))).toBe(true);
   });
 
+  it('waitForOutcomes keeps a terminal outcome the stream delivered while an older record read was on the wire', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-wait-race');
+    const proxy = await startRedisProxy();
+    const direct = testProducer(queue);
+    const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
+    const done = track('proxied producer');
+    onCleanup(async () => {
+      await waiter.close();
+      done();
+    });
+    const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'race')));
+    // Only the waiter's record reads carry the trace id: the first passes, the periodic re-read is held while the
+    // update is still queued, so its answer says `queued`.
+    const hold = proxy.hold(id, 1);
+    const waiting = waiter.waitForOutcomes([id], { timeoutMs: 30_000 });
+    await hold.held;
+    await testWorker(queue, sim, { batchLingerMs: 0 });
+    await waitFor(async () => (await direct.getOutcomes([id]))[0]?.status === 'succeeded', {
+      what: 'the update settled',
+    });
+    // The follower reads the stream on its own connection; give its blocked read a moment to deliver.
+    await new Promise((r) => setTimeout(r, 500));
+    hold.release();
+    const [outcome] = await waiting;
+    expect(outcome?.status).toBe('succeeded');
+  });
+
   it('waitForOutcomes started before a Redis restart resolves with the outcomes settled after it', async () => {
     const sim = await testSimulator();
     const redis = await privateRedis();
