@@ -138,18 +138,16 @@ export async function handleApiCall(
 
   const fault = deps.faults.draw(auth.portal.id, route.kind === 'batchRead' ? 'read' : 'update');
   if (fault) {
-    const call = { fault, headers, correlationId, requestedAt, clock: deps.clock };
-    if (answerWithoutApplying(req, res, call, finish)) return;
+    const faulted = { fault, headers, correlationId, requestedAt, clock: deps.clock };
+    if (answerWithoutApplying(req, res, faulted, finish)) return;
   }
 
   if (fault?.kind === FaultKind.lateApply) {
     // Held past the client's deadline, then applied against the portal as it is by then.
     if (!(await deps.sleeper.sleep(fault.hangMs ?? 0))) return;
   }
-  const answer =
-    route.kind === 'batchRead'
-      ? processRead(deps, auth.portal, route.objectType, raw, correlationId, requestedAt)
-      : processBatch(deps, auth.portal, route.objectType, raw, correlationId, requestedAt);
+  const call = { portal: auth.portal, objectType: route.objectType, raw, correlationId, requestedAt };
+  const answer = route.kind === 'batchRead' ? processRead(deps, call) : processBatch(deps, call);
   if (fault?.kind === FaultKind.hang) {
     // The write lands before the stall, so a client that times out faces an ambiguous outcome, never a write
     // that lands later than a newer one it sent after giving up.

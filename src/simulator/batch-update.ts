@@ -1,28 +1,14 @@
 import { type BatchInputSent, completedBody } from './batch-body.js';
+import type { ReadContext } from './batch-read.js';
 import { ErrorCategory, invalidPropertiesBody, validationBody } from './errors.js';
-import type { Random } from './prng.js';
-import { findProperty, type ObjectSchema } from './schema.js';
-import type { ObjectStore } from './store.js';
+import { findProperty } from './schema.js';
 import { checkProperty, type PropertyIssue, uniqueConflict } from './values.js';
 
-/** Everything one batch-update needs besides its inputs. */
-export interface BatchContext {
-  store: ObjectStore;
-  /** Canonical object type name, e.g. `contacts`. */
-  objectType: string;
-  schema: ObjectSchema;
-  portalId: string;
-  correlationId: string;
-  maxInputs: number;
+/** Everything one batch-update needs besides its inputs: what a batch-read gets, and how to write. */
+export interface BatchContext extends ReadContext {
   autoCreate: boolean;
   echoTraceIds: boolean;
   traceIdsInErrors: boolean;
-  shuffleResults: boolean;
-  random: Random;
-  requestedAt: string;
-  startedAt: string;
-  /** The simulator's wall clock, for updatedAt and completedAt. */
-  now: () => number;
 }
 
 /** Why a whole batch was refused. */

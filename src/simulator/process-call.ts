@@ -12,6 +12,16 @@ export interface CallAnswer {
   body: unknown;
 }
 
+/** One call that passed auth and the rate limit: whose, to which object type, its raw body. */
+export interface ApiCall {
+  portal: Portal;
+  objectType: string;
+  raw: string;
+  correlationId: string;
+  /** When the call arrived (ISO), for the body's requestedAt. */
+  requestedAt: string;
+}
+
 /** What both batch calls are told about the call they serve. */
 function callContext(
   deps: ApiDeps,
@@ -49,14 +59,8 @@ function checkCall<T>(
 }
 
 /** Object type, body and validation checks, then the write: the normal answer of a batch-update call. */
-export function processBatch(
-  deps: ApiDeps,
-  portal: Portal,
-  objectType: string,
-  raw: string,
-  correlationId: string,
-  requestedAt: string,
-): CallAnswer {
+export function processBatch(deps: ApiDeps, call: ApiCall): CallAnswer {
+  const { portal, objectType, raw, correlationId, requestedAt } = call;
   const body = parseBatchBody(raw);
   const checked = checkCall(
     deps,
@@ -84,14 +88,8 @@ export function processBatch(
 }
 
 /** Object type, body and size checks, then the lookup: the normal answer of a batch-read call. */
-export function processRead(
-  deps: ApiDeps,
-  portal: Portal,
-  objectType: string,
-  raw: string,
-  correlationId: string,
-  requestedAt: string,
-): CallAnswer {
+export function processRead(deps: ApiDeps, call: ApiCall): CallAnswer {
+  const { portal, objectType, raw, correlationId, requestedAt } = call;
   const body = parseReadBody(raw);
   const checked = checkCall(deps, objectType, body.ok ? { ok: true, value: body.read } : body, correlationId);
   if ('answer' in checked) return checked.answer;

@@ -9,14 +9,17 @@ import { endCallSpan, startCallSpan } from '../telemetry/spans.js';
 import type { AddressStore, Resolution } from './addresses.js';
 import { rateLimitPause } from './pauses.js';
 
-/** HubSpot's batch/read takes at most 100 inputs: one call resolves up to 100 new addresses. */
-const READ_SIZE = 100;
-/** Reads of one group made at once: a backlog of new addresses is resolved in about one call's latency. */
-const PARALLEL_READS = 10;
-/** How long a replica's lock on a group's resolution lasts; a read outliving it may be made twice, harmlessly. */
-const LOCK_MS = 30_000;
-/** After a read that failed (5xx, timeout, 429...), the group's addresses are read again after this long. */
-const RETRY_MS = 1_000;
+/** How addresses are resolved: sizes and times of the batch/read calls. */
+const READS = {
+  /** HubSpot's batch/read takes at most 100 inputs: one call resolves up to 100 new addresses. */
+  size: 100,
+  /** Reads of one group made at once: a backlog of new addresses is resolved in about one call's latency. */
+  parallel: 10,
+  /** How long a replica's lock on a group's resolution lasts; a read outliving it may be made twice, harmlessly. */
+  lockMs: 30_000,
+  /** After a read that failed (5xx, timeout, 429...), the group's addresses are read again after this long. */
+  retryMs: 1_000,
+} as const;
 
 export interface ResolverOptions {
   addresses: AddressStore;
@@ -65,7 +68,7 @@ export class Resolver {
     if (this.#running.has(group) || (this.#retryAt.get(group) ?? 0) > Date.now()) return;
     const run = this.#resolveGroup(group)
       .catch((err: unknown) => {
-        this.#retryAt.set(group, Date.now() + RETRY_MS);
+        this.#retryAt.set(group, Date.now() + READS.retryMs);
         this.#o.logger.warn({ group, err }, 'address resolution failed; retrying');
       })
       .finally(() => {
@@ -82,18 +85,18 @@ export class Resolver {
 
   async #resolveGroup(group: string): Promise<void> {
     const o = this.#o;
-    if (!(await o.addresses.lock(group, this.#owner, LOCK_MS))) return;
+    if (!(await o.addresses.lock(group, this.#owner, READS.lockMs))) return;
     try {
       const { account, objectType } = parseGroup(group);
       const budget = o.budgetFor(account);
       for (;;) {
         if (o.signal.aborted) return;
-        let addresses = await o.addresses.waiting(group, READ_SIZE * PARALLEL_READS);
+        let addresses = await o.addresses.waiting(group, READS.size * READS.parallel);
         if (addresses.length === 0) return;
-        if (addresses.length < READ_SIZE && (o.lingerMs ?? 0) > 0) {
+        if (addresses.length < READS.size && (o.lingerMs ?? 0) > 0) {
           await abortableSleep(o.lingerMs ?? 0, o.signal).catch(() => {});
           if (o.signal.aborted) return;
-          addresses = await o.addresses.waiting(group, READ_SIZE * PARALLEL_READS);
+          addresses = await o.addresses.waiting(group, READS.size * READS.parallel);
         }
         if (!budget) {
           const error = {
@@ -114,8 +117,8 @@ export class Resolver {
         }
         const reads: Array<[string, string[]]> = [];
         for (const [idProperty, values] of byProperty) {
-          for (let i = 0; i < values.length; i += READ_SIZE)
-            reads.push([idProperty, values.slice(i, i + READ_SIZE)]);
+          for (let i = 0; i < values.length; i += READS.size)
+            reads.push([idProperty, values.slice(i, i + READS.size)]);
         }
         const done = await Promise.all(
           reads.map(async ([idProperty, values]) => {
@@ -126,7 +129,7 @@ export class Resolver {
           }),
         );
         if (!done.every(Boolean)) {
-          this.#retryAt.set(group, Date.now() + RETRY_MS);
+          this.#retryAt.set(group, Date.now() + READS.retryMs);
           return;
         }
       }
