@@ -47,7 +47,8 @@ function cellLog(cell, r) {
   return (
     `${cell.replicas} replica(s), ${cell.max}/10 s, ${cell.latency}${cell.flow ? `, ${cell.flow}` : ''}` +
     `${cell.outsideCallsPerSecond ? `, outside ${cell.outsideCallsPerSecond}/s` : ''}: ${pct(r.share, 2)} sustained, ` +
-    `most ${r.mostInWindow} in a window, longest gap ${Math.round(r.longestGapMs)} ms, ${r.rejected} 429s of ${r.sent}, ` +
+    `most ${r.mostInWindow} in a window, longest gap ${Math.round(r.longestGapMs)} ms (stalls: simulator ` +
+    `${r.longestSimStallMs} ms, replicas ${r.longestWorkerStallMs} ms), ${r.rejected} 429s of ${r.sent}, ` +
     `failed ${r.failed}, exit ${r.exitCodes.join(',')}`
   );
 }
@@ -83,15 +84,19 @@ export async function run({ redisUrl, log }) {
       'Every figure is counted at the simulator, as HubSpot counts: share sustained = accepted calls in steady state ' +
       '(the run minus its first and its last window) over the limit; most in a window = HubSpot’s own count of every ' +
       'arrival (429s and outside calls included) in any rolling 10-s window, which must never exceed the limit; the ' +
-      'longest gap is between two accepted calls in steady state, against two pacing intervals.',
+      'longest gap is between two accepted calls in steady state, against two pacing intervals. The stall columns ' +
+      'are the longest moment in steady state that the simulator process, or any replica, could not run its event ' +
+      'loop (over 15 ms: a GC pause, or the 2 cores busy with the other processes): HubSpot stamps a call when its ' +
+      'handler runs, so a stall on either side can alone widen a gap by its length.',
     '',
-    '| Replicas | Limit | Call latency | Flow | Calls | Share of the limit sustained | Most calls in any 10-s window | Longest steady-state gap (2 intervals) | 429s | Failed |',
-    '|---:|---|---|---|---:|---:|---:|---:|---:|---:|',
+    '| Replicas | Limit | Call latency | Flow | Calls | Share of the limit sustained | Most calls in any 10-s window | Longest steady-state gap (2 intervals) | Longest stall: simulator / replicas | 429s | Failed |',
+    '|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { cell, r } of rows) {
     out.push(
       `| ${cell.replicas} | ${cell.max} / 10 s | ${cell.latency} | ${cell.flow ?? 'backlog'} | ${r.sent} | ${pct(r.share, 1)} | ` +
-        `${r.mostInWindow} | ${Math.round(r.longestGapMs)} ms (${(2 * interval(cell)).toFixed(0)} ms) | ${r.rejected} | ${r.failed} |`,
+        `${r.mostInWindow} | ${Math.round(r.longestGapMs)} ms (${(2 * interval(cell)).toFixed(0)} ms) | ` +
+        `${r.longestSimStallMs} / ${r.longestWorkerStallMs} ms | ${r.rejected} | ${r.failed} |`,
     );
   }
   if (outside.length > 0) {

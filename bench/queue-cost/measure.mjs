@@ -37,15 +37,20 @@ const WARM_UP = 2_000;
 const PROFILE = env.QC_PROFILE !== '0';
 const SYSTEMS = {
   ours: { label: 'Ours: one worker, default settings', drain: { system: 'ours', defaults: true } },
-  ...(env.QC_BASE_DIST
-    ? {
-        'ours-base': {
-          label: `Ours as built in ${env.QC_BASE_DIST}`,
+  // QC_BASE_DIST may list several builds (comma-separated): `ours-base`, `ours-base2`, ... in that order.
+  ...Object.fromEntries(
+    (env.QC_BASE_DIST ?? '')
+      .split(',')
+      .filter((d) => d !== '')
+      .map((dist, i) => [
+        i === 0 ? 'ours-base' : `ours-base${i + 1}`,
+        {
+          label: `Ours as built in ${dist}`,
           drain: { system: 'ours', defaults: true },
-          env: { QC_DIST: env.QC_BASE_DIST },
+          env: { QC_DIST: dist },
         },
-      }
-    : {}),
+      ]),
+  ),
   'bull-c50': {
     label: 'BullMQ no-op worker, concurrency 50 (completed kept)',
     drain: { system: 'bull', concurrency: 50 },

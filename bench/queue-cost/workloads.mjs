@@ -48,8 +48,9 @@ export const bullPattern = (queueName) => `bull:${queueName}:*`;
  * leave a heartbeat that still looks alive), BullMQ's by its key pattern.
  */
 export async function deleteQueue(redis, ours, queueName) {
-  if (ours) await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
-  else await deleteKeys(redis, bullPattern(queueName));
+  // A build from before the queue admin existed: its keys by pattern.
+  if (ours && createQueueAdmin) await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
+  else await deleteKeys(redis, ours ? ourPattern(queueName) : bullPattern(queueName));
 }
 
 /** Our producer, connected and with its script loaded before any timing starts. */

@@ -129,7 +129,7 @@ export async function runDrain(redisUrl, accounts, options) {
     const exitCodes = await workers.stop();
     const workerLines = workers.lines;
     workers = undefined;
-    const { calls: allCalls, stats: simStats } = await sim.results();
+    const { calls: allCalls, stats: simStats, stalls: simStalls = [] } = await sim.results();
     const calls = allCalls.filter((c) => c.path.includes('/batch/update'));
     return {
       queueName,
@@ -143,6 +143,7 @@ export async function runDrain(redisUrl, accounts, options) {
       inspected,
       calls,
       simStats,
+      simStalls,
       simPriority: sim.priority,
     };
   } finally {

@@ -1,7 +1,15 @@
 // One drain at HubSpot's real parameters (a 10-s rolling window, 100/190/250 calls per window, slow calls), with
 // the figures HubSpot's side sees: share of the limit sustained in steady state, the most calls in any rolling
 // window (every arrival counted, as HubSpot counts), the longest gap between two calls in steady state, 429s.
+import { fileURLToPath } from 'node:url';
 import { runDrain } from './drain.mjs';
+
+const STALL_PROBE = fileURLToPath(new URL('./stall-probe.mjs', import.meta.url));
+
+/** The longest stall in [from, to) of `stalls` ({ at, ms }), 0 when none. */
+function longestStall(stalls, from, to) {
+  return stalls.filter((s) => s.at >= from && s.at < to).reduce((m, s) => Math.max(m, s.ms), 0);
+}
 
 /**
  * Steady-state figures of accepted arrival times against `max` per rolling `windowMs`: the run minus its first
@@ -27,6 +35,8 @@ export function steadyFigures(acceptedTimes, allTimes, max, windowMs) {
     mostInWindow = Math.max(mostInWindow, hi - lo + 1);
   }
   return {
+    from,
+    to,
     calls: t.length,
     steadyCalls: inside.length,
     steadySpanMs: spanMs,
@@ -64,7 +74,12 @@ export async function runRealWindowCell(redisUrl, cell, log) {
     latencyMs,
     outsideCallsPerSecond,
     ...(feedPerSecond ? { feedPerSecond } : {}),
-    workerEnv: { RATE_LIMIT_MAX: String(max), RATE_LIMIT_WINDOW_MS: String(windowMs), ...workerEnv },
+    workerEnv: {
+      RATE_LIMIT_MAX: String(max),
+      RATE_LIMIT_WINDOW_MS: String(windowMs),
+      NODE_OPTIONS: `--import=${STALL_PROBE}`,
+      ...workerEnv,
+    },
     timeoutMs: cell.timeoutMs ?? 600_000,
     simNice: cell.simNice ?? -10,
     log,
@@ -77,14 +92,23 @@ export async function runRealWindowCell(redisUrl, cell, log) {
     max - (outsideCallsPerSecond * windowMs) / 1000,
     windowMs,
   );
+  const workerStalls = [];
+  const workerLines = [];
+  for (const line of result.workerLines) {
+    const m = /STALL (\d+) (\d+)/.exec(line);
+    if (m) workerStalls.push({ at: Number(m[1]), ms: Number(m[2]) });
+    else workerLines.push(line);
+  }
   return {
     ...figures,
+    longestSimStallMs: longestStall(result.simStalls ?? [], figures.from, figures.to),
+    longestWorkerStallMs: longestStall(workerStalls, figures.from, figures.to),
     rejected: mine.filter((c) => c.status === 429).length,
     sent: mine.length,
     failed: Number(result.stats.failed ?? 0),
     timedOut: result.timedOut,
     exitCodes: result.exitCodes,
-    workerLines: result.workerLines,
+    workerLines,
     wallMs: result.wallMs,
     hubspotMaxInWindow: result.simStats.maxCallsInAnyWindow[account.portalId],
   };
