@@ -37,19 +37,19 @@ const WARM_UP = 2_000;
 const PROFILE = env.QC_PROFILE !== '0';
 const SYSTEMS = {
   ours: { label: 'Ours: one worker, default settings', drain: { system: 'ours', defaults: true } },
-  // QC_BASE_DIST may list several builds (comma-separated): `ours-base`, `ours-base2`, ... in that order.
+  // QC_BASE_DIST may list several builds (comma-separated, each `path` or `name=path`): `ours-base`, `ours-base2`...
   ...Object.fromEntries(
     (env.QC_BASE_DIST ?? '')
       .split(',')
       .filter((d) => d !== '')
-      .map((dist, i) => [
-        i === 0 ? 'ours-base' : `ours-base${i + 1}`,
-        {
-          label: `Ours as built in ${dist}`,
-          drain: { system: 'ours', defaults: true },
-          env: { QC_DIST: dist },
-        },
-      ]),
+      .map((item, i) => {
+        // `name=path` names the build in the tables; a bare path is named by itself.
+        const [name, dist] = item.includes('=') ? item.split('=') : [`as built in ${item}`, item];
+        return [
+          i === 0 ? 'ours-base' : `ours-base${i + 1}`,
+          { label: `Ours, ${name}`, drain: { system: 'ours', defaults: true }, env: { QC_DIST: dist } },
+        ];
+      }),
   ),
   'bull-c50': {
     label: 'BullMQ no-op worker, concurrency 50 (completed kept)',
