@@ -54,8 +54,7 @@ do
   -- learns the value and moves them first.
   local function release(jobKey, jobId)
     local sets = call('HGET', jobKey, 'sets')
-    if not sets then return end
-    call('HDEL', jobKey, 'sets')
+    if not sets then return false end
     for addrKey in string.gmatch(sets, '[^\n]+') do
       call('SREM', K.addressSetters(addrKey), jobId)
       local first = call('LINDEX', K.unresolved(addrKey), 0)
@@ -65,6 +64,7 @@ do
         call('SADD', K.groups, group)
       end
     end
+    return true
   end
 
   function Outcome.finish(jobId, f, seq, keepJob, ttl)
@@ -73,10 +73,12 @@ do
     finished[#finished + 1] = record
     bump(f.status)
     local jobKey = K.job(jobId)
-    release(jobKey, jobId)
+    local released = release(jobKey, jobId)
     if f.status == 'failed' then
       local category = (type(f.error) == 'table' and f.error.category) or 'UNKNOWN'
       if keepJob then
+        -- A kept job no longer sets anything (a replay is ingested, and indexed, afresh); a dropped one goes whole.
+        if released then call('HDEL', jobKey, 'sets') end
         call('HSET', jobKey, 'seq', seq)
         call('EXPIRE', jobKey, ttl)
       else

@@ -16,8 +16,8 @@
   name, or, while none is known, waits in the value's unresolved list until resolve.lua finds its record. Jobs whose
   data cannot be routed go to the invalid list, where the worker fails them with a validation error. A job whose
   trace id already has an outcome is a repeated enqueue of a finished update: it is dropped. A job taken in gets its
-  `ingestedAt` (for `explain`): the one write per update this adds, besides indexing an update that sets a unique
-  value (`setby:`, see indexSetter).
+  `ingestedAt` (for `explain`), in the one HSET of the job this adds, with the addresses it sets when it sets a
+  unique value (`sets`; the update is then also indexed under `setby:`, see indexSetter).
 
   KEYS[1] wait list
   KEYS[2] sequence counter
@@ -58,8 +58,8 @@ local groupsSeen = {}
 -- An update that sets a unique value (a contact's email, or a new value of the property it is addressed by) is
 -- indexed under that value's address (`setby:`, and `sets` in its job): a batch/read that does not find the value
 -- yet, because this update has not landed, then leaves the updates addressed by it waiting (resolve.lua).
-local function indexSetter(group, d, jobId, jobKey)
-  if type(d.properties) ~= 'table' then return end
+local function indexSetter(group, d, jobId)
+  if type(d.properties) ~= 'table' then return nil end
   local own = d.idProperty and K.addressKey(group, d.idProperty, d.id)
   local sets = {}
   local function index(property)
@@ -72,7 +72,8 @@ local function indexSetter(group, d, jobId, jobKey)
   end
   if d.objectType == 'contacts' then index('email') end
   if d.idProperty and not (d.objectType == 'contacts' and d.idProperty == 'email') then index(d.idProperty) end
-  if #sets > 0 then rcall('HSET', jobKey, 'sets', table.concat(sets, '\n')) end
+  if #sets > 0 then return table.concat(sets, '\n') end
+  return nil
 end
 -- The objects this run gave updates, in the order first seen: { objKey, group, oldest ts, oldest interactive ts }.
 local touched, touchedList = {}, {}
@@ -96,11 +97,16 @@ for _, jobId in ipairs(ids) do
         -- Given at enqueue, or a replayed update's first one: newer values that landed still win.
         local seq = tonumber(fields[3]) or nextSeq
         local ts = tonumber(fields[2]) or now
-        rcall('HSET', jobKey, 'ingestedAt', now)
         local group = K.group(JobData.account(d), d.objectType)
         -- Anything but the interactive lane is bulk here; the worker's validation fails a bad value by name.
         local interactive = d.priority == 'interactive'
-        indexSetter(group, d, jobId, jobKey)
+        -- One HSET for the ingest time and, for an update that sets unique values, the addresses it sets.
+        local sets = indexSetter(group, d, jobId)
+        if sets then
+          rcall('HSET', jobKey, 'ingestedAt', now, 'sets', sets)
+        else
+          rcall('HSET', jobKey, 'ingestedAt', now)
+        end
         local objKey = d.idProperty == nil and K.objectKey(group, '', d.id) or nil
         if objKey == nil then
           -- Addressed by a unique property's value: its record, when the value is known to name one.
