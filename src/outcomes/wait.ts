@@ -37,6 +37,12 @@ export async function waitForOutcomes(
   const result = new Map<string, Outcome | null>();
   const open = new Set(ids);
   let wake: () => void = () => {};
+  let allTaken: () => void = () => {};
+  const taken = new Promise<undefined>((r) => {
+    allTaken = () => r(undefined);
+  });
+  // A read still on the wire must not hold back outcomes the follower already delivered in full.
+  const unlessTaken = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, taken]);
   const take = (entry: OutcomeEntry) => {
     for (const o of entry.outcomes) {
       if (open.has(o.objectWriteTraceId) && isTerminal(o.status)) {
@@ -44,7 +50,10 @@ export async function waitForOutcomes(
         open.delete(o.objectWriteTraceId);
       }
     }
-    if (open.size === 0) wake();
+    if (open.size === 0) {
+      wake();
+      allTaken();
+    }
   };
   const reread = async () => {
     const list = [...open];
@@ -80,12 +89,15 @@ export async function waitForOutcomes(
   const stop = follower.listen(take, tail);
   try {
     for (
-      let entries = await untilDeadline(() => entriesAfter(redis, keys, tail, 500));
-      entries.length > 0;
+      let entries = (await unlessTaken(untilDeadline(() => entriesAfter(redis, keys, tail, 500)))) ?? [];
+      entries.length > 0 && open.size > 0;
     ) {
       for (const e of entries) take(e);
       tail = entries.at(-1)?.id ?? tail;
-      entries = entries.length < 500 ? [] : await untilDeadline(() => entriesAfter(redis, keys, tail, 500));
+      entries =
+        entries.length < 500
+          ? []
+          : ((await unlessTaken(untilDeadline(() => entriesAfter(redis, keys, tail, 500)))) ?? []);
     }
     while (open.size > 0) {
       const left = deadline - Date.now();
@@ -100,9 +112,11 @@ export async function waitForOutcomes(
       });
       // A failed reread is only a missed chance: the follower and the next reread go on.
       if (open.size > 0) {
-        await byDeadline(reread(), deadline, timeout).catch((err: unknown) => {
-          if (err instanceof WaitTimeoutError) throw err;
-        });
+        await unlessTaken(
+          byDeadline(reread(), deadline, timeout).catch((err: unknown) => {
+            if (err instanceof WaitTimeoutError && open.size > 0) throw err;
+          }),
+        );
       }
     }
     return ids.map((id) => result.get(id) as Outcome);

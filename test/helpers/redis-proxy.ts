@@ -32,6 +32,8 @@ export interface RedisProxy {
   setDown(down: boolean): void;
   /** Blips done so far. */
   readonly blips: number;
+  /** Replies that reached the proxy and wait for a hold's release. */
+  readonly heldReplies: number;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
   const armed: Armed[] = [];
   let down = false;
   let blips = 0;
+  let heldReplies = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const server = createServer((client) => {
@@ -71,7 +74,12 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     client.on('close', () => upstream.destroy());
     let dropping = false;
     let stalled = false;
-    let holding: Promise<void> | undefined;
+    // Held replies: `gate` resolves once every hold armed so far on this connection is released; `chain` writes
+    // the replies that arrived meanwhile, in order.
+    let holds = 0;
+    let queued = 0;
+    let gate: Promise<void> = Promise.resolve();
+    let chain: Promise<void> = Promise.resolve();
     const cut = () => {
       client.destroy();
       upstream.destroy();
@@ -89,9 +97,11 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       if (!fault) return;
       if (fault.hold) {
         const { held, released } = fault.hold;
-        holding = released;
+        // Every reply from here on waits for this hold and any armed before it: replies keep their order.
+        holds++;
+        gate = Promise.all([gate, released]).then(() => {});
         released.then(() => {
-          holding = undefined;
+          holds--;
         });
         held();
         return;
@@ -107,11 +117,17 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
-      if (holding) {
-        const chained = holding.then(() => {
-          client.write(chunk);
-        });
-        holding = chained;
+      if (!dropping && (holds > 0 || queued > 0)) {
+        const after = gate;
+        queued++;
+        heldReplies++;
+        chain = chain
+          .then(() => after)
+          .then(() => {
+            queued--;
+            heldReplies--;
+            if (!client.destroyed) client.write(chunk);
+          });
         return;
       }
       if (!dropping) {
@@ -180,6 +196,9 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     },
     get blips() {
       return blips;
+    },
+    get heldReplies() {
+      return heldReplies;
     },
     close: () =>
       new Promise<void>((resolve) => {

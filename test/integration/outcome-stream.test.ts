@@ -316,6 +316,34 @@ describe('outcome stream', () => {
     expect(outcome?.status).toBe('succeeded');
   });
 
+  for (const [what, match, skip] of [
+    ['periodic re-read of the records', 'trace id', 1],
+    ['catch-up read of the stream', 'xrange', 0],
+  ] as const) {
+    it(`waitForOutcomes resolves once the stream delivered every outcome, while its ${what} never answers`, async () => {
+      const sim = await testSimulator();
+      const queue = testQueue('stream-wait-stuck');
+      const proxy = await startRedisProxy();
+      const direct = testProducer(queue);
+      const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
+      const done = track('proxied producer');
+      onCleanup(async () => {
+        await waiter.close();
+        done();
+      });
+      const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'stuck')));
+      // Held for the whole wait: before the fix, the waiter waited for this read and timed out with every
+      // outcome in hand.
+      const hold = proxy.hold(match === 'trace id' ? id : match, skip);
+      onCleanup(() => hold.release());
+      const waiting = waiter.waitForOutcomes([id], { timeoutMs: 15_000 });
+      await hold.held;
+      await testWorker(queue, sim, { batchLingerMs: 0 });
+      const [outcome] = await waiting;
+      expect(outcome?.status).toBe('succeeded');
+    });
+  }
+
   it('waitForOutcomes started before a Redis restart resolves with the outcomes settled after it', async () => {
     const sim = await testSimulator();
     const redis = await privateRedis();
