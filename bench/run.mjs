@@ -7,7 +7,15 @@ import os from 'node:os';
 const suites =
   process.argv.slice(2).length > 0
     ? process.argv.slice(2)
-    : ['queue-cost', 'queue-cost-profile', 'real-windows', 'rate-limit', 'outcome-stream', 'lanes'];
+    : [
+        'queue-cost',
+        'queue-cost-profile',
+        'thousand-accounts',
+        'real-windows',
+        'rate-limit',
+        'outcome-stream',
+        'lanes',
+      ];
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const log = (text) => process.stderr.write(`${text}\n`);
 

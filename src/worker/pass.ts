@@ -22,9 +22,11 @@ const INGEST = {
    */
   rounds: 25,
   /**
-   * While batches are ready, a pass ingests a fifth of that and goes on to claim: a replica ingesting a deep
-   * backlog would otherwise let the budget that frees up meanwhile go unused, and every wake of the loop (each
-   * grant, each settle) ingests some more.
+   * While batches go out (the last pass claimed one), a pass ingests a fifth of that and goes on to claim: a
+   * replica ingesting a deep backlog would otherwise let the budget that frees up meanwhile go unused, and every
+   * wake of the loop (each grant, each settle) ingests some more. Groups that only wait (partial batches waiting
+   * for the backlog to be ingested, budgets not due) do not count: ingesting a fifth a pass would then read every
+   * group's readiness five times as often, and a thousand accounts' groups make that the pass's main cost.
    */
   roundsWhileReady: 5,
 } as const;
@@ -63,7 +65,7 @@ export interface PassOptions {
 export class LoopPass {
   readonly #o: PassOptions;
   #rotation = 0;
-  #hadReadyGroups = false;
+  #dispatchedLast = false;
 
   constructor(options: PassOptions) {
     this.#o = options;
@@ -74,7 +76,7 @@ export class LoopPass {
     const o = this.#o;
     let ingested = 0;
     let invalid = 0;
-    const rounds = this.#hadReadyGroups ? INGEST.roundsWhileReady : INGEST.rounds;
+    const rounds = this.#dispatchedLast ? INGEST.roundsWhileReady : INGEST.rounds;
     for (let round = 0; round < rounds; round++) {
       const r = await o.store.ingest(INGEST.chunk);
       ingested += r.moved;
@@ -84,7 +86,7 @@ export class LoopPass {
     const now = Date.now();
     let sleepMs = await o.housekeeping.run(now, invalid);
     const report = await o.store.ready();
-    this.#hadReadyGroups = report.groups.length > 0;
+    this.#dispatchedLast = false;
     await o.housekeeping.gauges(
       now,
       report.groups.filter((g) => g.pendingObjects > 0).map((g) => g.oldestEnqueuedAt),
@@ -154,8 +156,16 @@ export class LoopPass {
         // A claim takes the interactive objects first.
         interactive = Math.max(0, interactive - claimed.objects);
         dispatched++;
+        this.#dispatchedLast = true;
       }
     }
-    return passSleepMs({ dispatched, inflightTotal: o.batches.size, concurrency: o.concurrency, sleepMs });
+    return passSleepMs({
+      dispatched,
+      inflightTotal: o.batches.size,
+      concurrency: o.concurrency,
+      sleepMs,
+      ingested,
+      waiting: report.waiting,
+    });
   }
 }

@@ -118,14 +118,21 @@ export function aheadDecision(options: {
 
 /**
  * How long the loop sleeps after a pass: not at all when it started batches and has room for more (more work is
- * likely ready), else the shortest wake-up any group or housekeeping asked for.
+ * likely ready), nor while the wait list still holds jobs and the pass moved some (a partial batch waits for the
+ * wait list to be ingested: sleeping between ingest rounds would hold every partial group of a backlog, which is
+ * each account's group when many accounts queue a little, for as long as the backlog takes at one round a tick);
+ * else the shortest wake-up any group or housekeeping asked for.
  */
 export function passSleepMs(options: {
   dispatched: number;
   inflightTotal: number;
   concurrency: number;
   sleepMs: number;
+  /** Jobs moved from the wait list by this pass, and jobs still there. */
+  ingested?: number;
+  waiting?: number;
 }): number {
+  if ((options.ingested ?? 0) > 0 && (options.waiting ?? 0) > 0) return 0;
   return options.dispatched > 0 && options.inflightTotal < options.concurrency ? 0 : options.sleepMs;
 }
 

@@ -177,4 +177,13 @@ describe('passSleepMs', () => {
     expect(passSleepMs({ dispatched: 1, inflightTotal: 10, concurrency: 10, sleepMs: 500 })).toBe(500);
     expect(passSleepMs({ dispatched: 0, inflightTotal: 0, concurrency: 10, sleepMs: 500 })).toBe(500);
   });
+
+  it('goes on at once while the wait list holds jobs and the pass moved some, even with nothing dispatched', () => {
+    const idle = { dispatched: 0, inflightTotal: 0, concurrency: 10, sleepMs: 1000 };
+    expect(passSleepMs({ ...idle, ingested: 1000, waiting: 59_000 })).toBe(0);
+    expect(passSleepMs({ ...idle, inflightTotal: 10, ingested: 1000, waiting: 1 })).toBe(0);
+    // Nothing moved (every job of the list taken by another replica meanwhile, say), or nothing left: as asked.
+    expect(passSleepMs({ ...idle, ingested: 0, waiting: 59_000 })).toBe(1000);
+    expect(passSleepMs({ ...idle, ingested: 1000, waiting: 0 })).toBe(1000);
+  });
 });
