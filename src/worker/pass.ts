@@ -81,7 +81,8 @@ export class LoopPass {
       const r = await o.store.ingest(INGEST.chunk);
       ingested += r.moved;
       invalid += r.invalid;
-      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
+      // An interactive update goes out in this pass, not after a backlog's worth of rounds.
+      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0 || r.interactive > 0) break;
     }
     const now = Date.now();
     let sleepMs = await o.housekeeping.run(now, invalid);

@@ -57,14 +57,20 @@ export class QueueStore {
   /** Moves up to `max` jobs from BullMQ's wait list into the per-object pending structure. */
   async ingest(
     max: number,
-  ): Promise<{ moved: number; invalid: number; duplicates: number; waiting: number }> {
+  ): Promise<{ moved: number; invalid: number; duplicates: number; waiting: number; interactive: number }> {
     const k = this.#keys;
     const r = (await scripts.ingest.run(
       this.#redis,
       [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats, k.interactiveWait],
       [...k.scriptArgs, max],
     )) as number[];
-    return { moved: r[0] ?? 0, invalid: r[1] ?? 0, duplicates: r[2] ?? 0, waiting: r[3] ?? 0 };
+    return {
+      moved: r[0] ?? 0,
+      invalid: r[1] ?? 0,
+      duplicates: r[2] ?? 0,
+      waiting: r[3] ?? 0,
+      interactive: r[4] ?? 0,
+    };
   }
 
   async ready(): Promise<ReadyReport> {

@@ -102,9 +102,10 @@ describe('priority lanes ahead of ingest', () => {
     const objectKey = 'a|contacts||7';
     const listed = async () =>
       (await redis.lrange(keys.objectUpdates(objectKey), 0, -1)).map((e) => parseEntry(e).jobId);
-    expect(await store.ingest(1)).toMatchObject({ moved: 1, waiting: 1 });
+    // Ingest says how many of the moved were interactive: the loop claims them before ingesting further.
+    expect(await store.ingest(1)).toMatchObject({ moved: 1, waiting: 1, interactive: 1 });
     expect(await listed()).toEqual([`t-${urgent}`]);
-    expect(await store.ingest(1)).toMatchObject({ moved: 1, waiting: 0 });
+    expect(await store.ingest(1)).toMatchObject({ moved: 1, waiting: 0, interactive: 0 });
     expect(await listed()).toEqual([`t-${bulk}`, `t-${urgent}`]);
     const entries = (await redis.lrange(keys.objectUpdates(objectKey), 0, -1)).map(parseEntry);
     const [older, newer] = entries;

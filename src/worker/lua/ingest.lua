@@ -33,7 +33,7 @@
   Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
   are its own.
 
-  Returns: { moved, invalid, duplicates, still waiting (both lists) }
+  Returns: { moved, invalid, duplicates, still waiting (both lists), of the moved the interactive ones }
 ]]
 local rcall = redis.call
 local max = tonumber(ARGV[3])
@@ -77,7 +77,7 @@ local function indexSetter(group, d, jobId)
 end
 -- The objects this run gave updates, in the order first seen: { objKey, group, oldest ts, oldest interactive ts }.
 local touched, touchedList = {}, {}
-local moved, invalid, dups = 0, 0, 0
+local moved, invalid, dups, urgentMoved = 0, 0, 0, 0
 for _, jobId in ipairs(ids) do
   nextSeq = nextSeq + 1
   local jobKey = K.job(jobId)
@@ -139,6 +139,7 @@ for _, jobId in ipairs(ids) do
           if interactive and (not o[4] or ts < o[4]) then o[4] = ts end
         end
         moved = moved + 1
+        if interactive then urgentMoved = urgentMoved + 1 end
       end
     end
   end
@@ -172,4 +173,4 @@ for _, group in ipairs(groupOrder) do
   end
 end
 if moved > 0 then rcall('HINCRBY', KEYS[6], 'pending', moved) end
-return { moved, invalid, dups, rcall('LLEN', KEYS[1]) + rcall('LLEN', KEYS[7]) }
+return { moved, invalid, dups, rcall('LLEN', KEYS[1]) + rcall('LLEN', KEYS[7]), urgentMoved }
