@@ -22,11 +22,12 @@ const INGEST = {
    */
   rounds: 25,
   /**
-   * While batches go out (the last pass claimed one), a pass ingests a fifth of that and goes on to claim: a
-   * replica ingesting a deep backlog would otherwise let the budget that frees up meanwhile go unused, and every
-   * wake of the loop (each grant, each settle) ingests some more. Groups that only wait (partial batches waiting
-   * for the backlog to be ingested, budgets not due) do not count: ingesting a fifth a pass would then read every
-   * group's readiness five times as often, and a thousand accounts' groups make that the pass's main cost.
+   * While batches are ready (the last pass saw a full batch or interactive work, or claimed one), a pass ingests a
+   * fifth of that and goes on to claim: a replica ingesting a deep backlog would otherwise let the budget that
+   * frees up meanwhile go unused (its claim and its slot come during the rounds), and every wake of the loop (each
+   * grant, each settle) ingests some more. Groups that hold only partial batches, which wait for the backlog to be
+   * ingested anyway, do not count: ingesting a fifth a pass would then read every group's readiness five times as
+   * often, and a thousand accounts' groups make that the pass's main cost.
    */
   roundsWhileReady: 5,
 } as const;
@@ -65,7 +66,7 @@ export interface PassOptions {
 export class LoopPass {
   readonly #o: PassOptions;
   #rotation = 0;
-  #dispatchedLast = false;
+  #batchesReady = false;
 
   constructor(options: PassOptions) {
     this.#o = options;
@@ -74,26 +75,31 @@ export class LoopPass {
   /** Runs one pass; resolves with how long to sleep before the next (0 = go on at once). */
   async run(): Promise<number> {
     const o = this.#o;
-    let ingested = 0;
+    // Jobs taken off the wait lists (moved, failed as invalid, dropped as repeats): progress, so no sleep while
+    // more wait.
+    let taken = 0;
     let invalid = 0;
-    const rounds = this.#dispatchedLast ? INGEST.roundsWhileReady : INGEST.rounds;
-    for (let round = 0; round < rounds; round++) {
+    const rounds = this.#batchesReady ? INGEST.roundsWhileReady : INGEST.rounds;
+    for (let round = 0; round < rounds && o.running(); round++) {
       const r = await o.store.ingest(INGEST.chunk);
-      ingested += r.moved;
+      taken += r.moved + r.invalid + r.duplicates;
       invalid += r.invalid;
-      // An interactive update goes out in this pass, not after a backlog's worth of rounds.
-      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0 || r.interactive > 0) break;
+      if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
+      // An interactive update goes out in this pass, not after a backlog's worth of rounds, when a slot is free.
+      if (r.interactive > 0 && o.batches.size < o.concurrency) break;
     }
     const now = Date.now();
     let sleepMs = await o.housekeeping.run(now, invalid);
     const report = await o.store.ready();
-    this.#dispatchedLast = false;
+    this.#batchesReady = report.groups.some(
+      (g) => g.pendingObjects >= o.maxBatchSize || g.interactiveObjects > 0,
+    );
     await o.housekeeping.gauges(
       now,
       report.groups.filter((g) => g.pendingObjects > 0).map((g) => g.oldestEnqueuedAt),
     );
     if (!o.running()) return 0;
-    if (report.groups.length === 0) return ingested > 0 ? 0 : sleepMs;
+    if (report.groups.length === 0) return taken > 0 ? 0 : sleepMs;
 
     const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
     let dispatched = 0;
@@ -157,7 +163,7 @@ export class LoopPass {
         // A claim takes the interactive objects first.
         interactive = Math.max(0, interactive - claimed.objects);
         dispatched++;
-        this.#dispatchedLast = true;
+        this.#batchesReady = true;
       }
     }
     return passSleepMs({
@@ -165,7 +171,7 @@ export class LoopPass {
       inflightTotal: o.batches.size,
       concurrency: o.concurrency,
       sleepMs,
-      ingested,
+      ingested: taken,
       waiting: report.waiting,
     });
   }

@@ -128,7 +128,7 @@ export function passSleepMs(options: {
   inflightTotal: number;
   concurrency: number;
   sleepMs: number;
-  /** Jobs moved from the wait list by this pass, and jobs still there. */
+  /** Jobs this pass took off the wait lists (moved, or failed or dropped at ingest), and jobs still there. */
   ingested?: number;
   waiting?: number;
 }): number {
