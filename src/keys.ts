@@ -28,6 +28,19 @@ export const CHECKED_JOB_NAME = 'hbq:update';
  */
 export const HISTORY_LIMIT = 16;
 
+/** The stats hash counts failed updates held for replay per category in fields `failed:<category>`. */
+export const FAILED_STAT_PREFIX = 'failed:';
+
+/** The stats field counting failed updates of `category`. */
+export function failedStat(category: string): string {
+  return FAILED_STAT_PREFIX + category;
+}
+
+/** The category a stats field counts, or undefined for any other field. */
+export function categoryOfFailedStat(field: string): string | undefined {
+  return field.startsWith(FAILED_STAT_PREFIX) ? field.slice(FAILED_STAT_PREFIX.length) : undefined;
+}
+
 /** Rate limiter keys of one account. */
 export interface RateKeys {
   /** Zset log of granted calls (member grant id, score time ms). */

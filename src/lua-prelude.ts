@@ -4,7 +4,7 @@
  */
 import { emailCaseLua } from './email-case.js';
 import { KEY_TABLE, type KeyDoc } from './key-table.js';
-import { CHECKED_JOB_NAME, HISTORY_LIMIT, KEY_SEPARATOR } from './keys.js';
+import { CHECKED_JOB_NAME, FAILED_STAT_PREFIX, HISTORY_LIMIT, KEY_SEPARATOR } from './keys.js';
 
 function luaString(text: string): string {
   return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -40,6 +40,9 @@ export const LUA_KEYS: string = (() => {
     'end',
     "-- account, objectType, idProperty ('' when none), id",
     `function K.parseObjectKey(objectKey) return string.match(objectKey, '${'^([^|]*)|([^|]*)|([^|]*)|(.*)$'.replaceAll('|', KEY_SEPARATOR)}') end`,
+    `function K.parseGroup(group) return string.match(group, '${'^([^|]*)|(.*)$'.replaceAll('|', KEY_SEPARATOR)}') end`,
+    `function K.failedStat(category) return '${FAILED_STAT_PREFIX}' .. category end`,
+    `function K.isFailedStat(field) return string.sub(field, 1, ${FAILED_STAT_PREFIX.length}) == '${FAILED_STAT_PREFIX}' end`,
     `function K.groupOfObject(objectKey) return string.match(objectKey, '${'^([^|]*|[^|]*)|'.replaceAll('|', KEY_SEPARATOR)}') end`,
     '-- An entry; `interactive` true for the interactive lane (`i` after the attempts).',
     'function K.entry(seq, enqueuedAt, attempts, jobId, interactive)',

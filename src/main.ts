@@ -66,6 +66,7 @@ export async function runWorker(config: Config): Promise<number> {
           // once it gives up (it then exits non-zero).
           healthy: () => worker.live,
           ready: () => worker.ready,
+          logger,
           ...(dashboard ? { routes: [dashboard.route] } : {}),
         })
       : undefined;

@@ -27,8 +27,3 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   });
   return cluster as unknown as Redis;
 }
-
-/** True for a `redis+cluster://` URL. */
-export function isClusterUrl(url: string): boolean {
-  return CLUSTER_SCHEME.test(url);
-}

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 /** Extra routes mounted on the metrics server (e.g. the dashboard); return true when handled. */
@@ -14,6 +15,8 @@ export interface OpsServerOptions {
   /** Readiness: Redis answers and the worker loop runs. */
   ready: () => boolean | Promise<boolean>;
   routes?: RouteHandler[];
+  /** Where a request that failed is logged, stack and all (the client gets a bare 500). */
+  logger?: Logger;
 }
 
 export interface OpsServer {
@@ -25,8 +28,10 @@ export interface OpsServer {
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      // The error's text may name internals (a Redis address, a path): it goes to the log, not to the client.
+      options.logger?.error({ err, path: req.url }, 'ops server request failed');
       res.statusCode = 500;
-      res.end(String(err));
+      res.end('internal error');
     });
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -22,8 +22,6 @@ const TRACE_ID = /^[^\s:|]+$/;
  */
 export const PRIORITIES = ['interactive', 'bulk'] as const;
 export type Priority = (typeof PRIORITIES)[number];
-/** The lane of an update that names none. */
-export const DEFAULT_PRIORITY: Priority = 'bulk';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to reject control characters
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;

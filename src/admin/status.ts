@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { QueueKeys } from '../keys.js';
+import { categoryOfFailedStat, parseGroup, type QueueKeys } from '../keys.js';
 import { readQueueDepth } from '../queue-depth.js';
 import type { RateLimitState } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
@@ -124,9 +124,10 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
   const oldest = await oldestEnqueueTime(redis, keys, oldestJobIds, groups);
   const failedByCategory: Record<string, number> = {};
   for (const [field, value] of Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))) {
-    if (!field.startsWith('failed:')) continue;
+    const category = categoryOfFailedStat(field);
+    if (category === undefined) continue;
     const n = count(value);
-    if (n > 0) failedByCategory[field.slice('failed:'.length)] = n;
+    if (n > 0) failedByCategory[category] = n;
   }
 
   return {
@@ -174,7 +175,7 @@ async function oldestEnqueueTime(
 async function readAccounts(options: ReadStatusOptions, groups: string[]): Promise<AccountStatus[]> {
   const names = [...options.accounts.keys()];
   for (const group of groups) {
-    const account = group.split('|', 1)[0];
+    const { account } = parseGroup(group);
     if (account && !names.includes(account)) names.push(account);
   }
   const limiter = new RateLimiter({ redis: options.redis, keys: options.keys });

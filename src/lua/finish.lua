@@ -85,7 +85,7 @@ do
         call('DEL', jobKey)
       end
       call('ZADD', K.failed, f.finishedAt, K.failedMember(f.trace, category, jobId))
-      bump('failed:' .. category)
+      bump(K.failedStat(category))
     else
       call('DEL', jobKey)
     end

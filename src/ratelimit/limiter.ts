@@ -265,10 +265,7 @@ export class RateLimiter implements BudgetPort {
       this.#onWait?.(account, ms, reason);
     } catch (error) {
       // A metrics callback must not break sending.
-      this.#logger?.warn(
-        { account, err: error instanceof Error ? error.message : String(error) },
-        'onWait failed',
-      );
+      this.#logger?.warn({ account, err: error }, 'onWait failed');
     }
   }
 

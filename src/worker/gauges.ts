@@ -11,7 +11,7 @@ import type { RateLimiter } from '../ratelimit/limiter.js';
 export async function refreshGauges(
   redis: Redis,
   keys: QueueKeys,
-  limiter: RateLimiter,
+  limiter: Pick<RateLimiter, 'state'>,
   metrics: Metrics,
   accounts: readonly string[],
   oldestPending: number[],

@@ -25,7 +25,8 @@ export interface HousekeepingOptions {
   redis: Redis;
   keys: QueueKeys;
   store: QueueStore;
-  limiter: RateLimiter;
+  /** Read for the gauges: each account's limiter state. */
+  limiter: Pick<RateLimiter, 'state'>;
   ambiguousHoldMs: number;
   outcomeTtlSeconds: number;
   outcomeStreamRetentionSeconds: number;

@@ -1,3 +1,4 @@
+import { memberField } from '../keys.js';
 import type { RecordFacts } from '../outcomes/record.js';
 import {
   DEFAULT_ACCOUNT,
@@ -16,7 +17,7 @@ const BATCH = 100;
 function str(data: unknown, field: string): string {
   if (data && typeof data === 'object' && field in data) {
     const v = (data as Record<string, unknown>)[field];
-    if (typeof v === 'string') return v.replaceAll('|', '_');
+    if (typeof v === 'string') return memberField(v);
   }
   return '';
 }

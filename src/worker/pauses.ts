@@ -1,6 +1,5 @@
 import { RateLimitPolicy } from '../hubspot/verdict.js';
-import type { PauseOptions } from '../ratelimit/budget.js';
-import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { AccountBudget, BudgetPort, PauseOptions } from '../ratelimit/budget.js';
 
 /**
  * Longest pause a claimed batch waits out while holding its claim (ms). A batch holds a worker slot and up to
@@ -65,8 +64,8 @@ export function rateLimitPause(
  * count that time as `hbq_schema_wait_seconds_total`.
  */
 export function schemaFetchGate(
-  limiter: Pick<RateLimiter, 'waitForGrant'>,
-  budgetFor: (account: string) => Parameters<RateLimiter['waitForGrant']>[1] | undefined,
+  limiter: Pick<BudgetPort, 'waitForGrant'>,
+  budgetFor: (account: string) => AccountBudget | undefined,
   maxPauseMs: number,
 ): (account: string, signal: AbortSignal) => Promise<void> {
   return async (account, signal) => {

@@ -1,4 +1,5 @@
-import { ATTEMPT_POLICY, type AttemptReason, backoffDelayMs } from '../hubspot/policy.js';
+import { backoffDelayMs } from '../hubspot/backoff.js';
+import { ATTEMPT_POLICY, type AttemptReason } from '../hubspot/policy.js';
 import { addressKeyOf, formatEntry, parseObjectKey } from '../keys.js';
 import type { OutcomeError } from '../outcomes/outcome.js';
 import type { EndFacts } from '../outcomes/record.js';

@@ -4,8 +4,7 @@ import { LeaseLostError } from '../errors.js';
 import type { HubSpotPort } from '../hubspot/port.js';
 import { parseGroup } from '../keys.js';
 import type { Metrics } from '../metrics.js';
-import type { AccountBudget } from '../ratelimit/budget.js';
-import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { AccountBudget, BudgetPort } from '../ratelimit/budget.js';
 import { BudgetPausedError } from '../ratelimit/wait.js';
 import { type BatchStory, buildBatchStory, type CallFacts } from '../story/batch-story.js';
 import type { UpdateLimits } from '../update.js';
@@ -30,7 +29,8 @@ const RESERVE_MS = 150;
 export interface BatchContext {
   port: HubSpotPort;
   store: QueueStore;
-  limiter: RateLimiter;
+  /** The shared rate budget (the limiter over Redis). */
+  limiter: BudgetPort;
   schemas: SchemaCache;
   logger: Logger;
   metrics?: Metrics;

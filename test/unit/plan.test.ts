@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../src/hubspot/policy.js';
+import { backoffDelayMs } from '../../src/hubspot/backoff.js';
 import { objectKeyOf } from '../../src/keys.js';
 import { fingerprintOfJobData } from '../../src/update.js';
 import { buildSettlePlan, type PlanOptions } from '../../src/worker/plan.js';

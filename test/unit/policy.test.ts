@@ -1,15 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  backoffDelayMs,
+  DEFAULT_MAX_DELAY_MS,
+  exponentialCapMs,
+  LOCKED_MIN_DELAY_MS,
+} from '../../src/hubspot/backoff.js';
+import {
   ATTEMPT_POLICY,
   type AttemptReason,
   attemptPolicyMarkdown,
   Backoff,
-  backoffDelayMs,
   DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_MAX_DELAY_MS,
-  exponentialCapMs,
-  LOCKED_MIN_DELAY_MS,
   RETRY_REASONS,
 } from '../../src/hubspot/policy.js';
 

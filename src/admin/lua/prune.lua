@@ -40,7 +40,7 @@ local function remove(member)
   local trace, category = K.parseFailedMember(member)
   -- An entry of the earlier form names no category; its record tells, if it is still there.
   if trace and category == nil then category = K.categoryOfRecord(rcall('GET', K.outcome(trace))) end
-  if category then decrement('failed:' .. category) end
+  if category then decrement(K.failedStat(category)) end
   return true
 end
 
@@ -65,7 +65,7 @@ end
 if rcall('ZCARD', KEYS[1]) == 0 then
   local stats = rcall('HGETALL', KEYS[2])
   for i = 1, #stats, 2 do
-    if string.sub(stats[i], 1, 7) == 'failed:' then rcall('HDEL', KEYS[2], stats[i]) end
+    if K.isFailedStat(stats[i]) then rcall('HDEL', KEYS[2], stats[i]) end
   end
 end
 return { aged, gone, cursor }

@@ -45,7 +45,7 @@ for i = 5, #ARGV do
   if trace and rcall('ZSCORE', KEYS[3], member) and rcall('HEXISTS', K.job(jobId), 'data') == 1 then
     if not dryRun then
       if category == nil then category = K.categoryOfRecord(rcall('GET', K.outcome(trace))) end
-      if category then decrement('failed:' .. category) end
+      if category then decrement(K.failedStat(category)) end
       decrement('failed')
       rcall('DEL', K.outcome(trace))
       rcall('PERSIST', K.job(jobId))

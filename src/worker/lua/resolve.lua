@@ -35,7 +35,7 @@
 ]]
 local rcall = redis.call
 local group, mapTtl, ttl, maxAttempts = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local account, objectType = string.match(group, '^([^|]*)|(.*)$')
+local account, objectType = K.parseGroup(group)
 local t = rcall('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
