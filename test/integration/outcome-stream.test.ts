@@ -29,7 +29,7 @@ import {
   waitFor,
 } from '../helpers/pipeline.js';
 import { privateRedis } from '../helpers/private-redis.js';
-import { startRedisProxy } from '../helpers/redis-proxy.js';
+import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
 import { onCleanup, redisUrl, track } from '../helpers/resources.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'superseded']);
@@ -45,6 +45,18 @@ function seededUpdates(sim: Simulator, n: number, tag: string) {
     id: String(10_000 + i),
     properties: { firstname: `${tag}-${i}` },
   }));
+}
+
+/** A producer of `queue` whose connection goes through a fault proxy (closed after the test), and the proxy. */
+async function proxiedProducer(queue: string): Promise<{ proxy: RedisProxy; waiter: Producer }> {
+  const proxy = await startRedisProxy();
+  const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
+  const done = track('proxied producer');
+  onCleanup(async () => {
+    await waiter.close();
+    done();
+  });
+  return { proxy, waiter };
 }
 
 /** A subscription closed after the test; collects what it was given. */
@@ -269,15 +281,9 @@ describe('outcome stream', () => {
   it('waitForOutcomes misses nothing while its connection loses replies and is cut', async () => {
     const sim = await testSimulator({ latencyMs: { min: 5, max: 30 } });
     const queue = testQueue('stream-wait-cut');
-    const proxy = await startRedisProxy();
-    onCleanup(() => proxy.stopBlips());
     const direct = testProducer(queue);
-    const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
-    const done = track('proxied producer');
-    onCleanup(async () => {
-      await waiter.close();
-      done();
-    });
+    const { proxy, waiter } = await proxiedProducer(queue);
+    onCleanup(() => proxy.stopBlips());
     await testWorker(queue, sim, { batchLingerMs: 20 });
     const enqueued = ids(await direct.enqueueMany(seededUpdates(sim, 500, 'v1')));
     proxy.startBlips({ minMs: 100, maxMs: 300 });
@@ -291,14 +297,8 @@ describe('outcome stream', () => {
   it('waitForOutcomes keeps a terminal outcome the stream delivered while an older record read was on the wire', async () => {
     const sim = await testSimulator();
     const queue = testQueue('stream-wait-race');
-    const proxy = await startRedisProxy();
     const direct = testProducer(queue);
-    const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
-    const done = track('proxied producer');
-    onCleanup(async () => {
-      await waiter.close();
-      done();
-    });
+    const { proxy, waiter } = await proxiedProducer(queue);
     const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'race')));
     // Only the waiter's record reads carry the trace id: the first passes, the periodic re-read is held while the
     // update is still queued, so its answer says `queued`.
@@ -323,14 +323,8 @@ describe('outcome stream', () => {
     it(`waitForOutcomes resolves once the stream delivered every outcome, while its ${what} never answers`, async () => {
       const sim = await testSimulator();
       const queue = testQueue('stream-wait-stuck');
-      const proxy = await startRedisProxy();
       const direct = testProducer(queue);
-      const waiter = boundedWaits(createProducer({ redis: proxy.url, queueName: queue }));
-      const done = track('proxied producer');
-      onCleanup(async () => {
-        await waiter.close();
-        done();
-      });
+      const { proxy, waiter } = await proxiedProducer(queue);
       const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'stuck')));
       // Held for the whole wait: before the fix, the waiter waited for this read and timed out with every
       // outcome in hand.
