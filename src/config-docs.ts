@@ -23,6 +23,12 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
   QUEUE_NAME: {
     meaning: 'BullMQ queue name; every key lives under `hbq:{QUEUE_NAME}`, so queues never interfere.',
   },
+  QUEUE_SHARDS: {
+    meaning:
+      'Shards of the queue, each with its own hash tag (shard 0 keeps `{QUEUE_NAME}`), so a Redis Cluster spreads ' +
+      "the queue over its masters; an account's updates all go to one shard. Every producer, worker and admin " +
+      'command of a queue must use the same value: see "More than one Redis".',
+  },
   HUBSPOT_ACCESS_TOKEN: { meaning: 'Token of the account `default`.' },
   HUBSPOT_ACCOUNTS: {
     meaning:

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { MAX_QUEUE_SHARDS } from './shards.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update.js';
 import { WORKER_DEFAULTS as D } from './worker/defaults.js';
 
@@ -50,6 +51,7 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
     .default(D.queueName),
+  QUEUE_SHARDS: int(1).max(MAX_QUEUE_SHARDS).default(1),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_ACCOUNTS: accountsJson.optional(),
   HUBSPOT_BASE_URL: z.string().url('must be an http(s) URL').default(D.hubspotBaseUrl),

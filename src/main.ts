@@ -24,6 +24,7 @@ export async function runWorker(config: Config): Promise<number> {
   const worker = createWorker({
     redisUrl: config.REDIS_URL,
     queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
     accounts: Object.fromEntries(accounts),
     hubspotBaseUrl: config.HUBSPOT_BASE_URL,
     hubspotApiVersion: config.HUBSPOT_API_VERSION,

@@ -1,13 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
-import { queueKeys } from '../keys.js';
+import { randomUUID } from 'node:crypto';
+import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
+import { shardOfAccount, shardQueueNames } from '../shards.js';
 import { type FailedFilter, listFailed, type ReplayOptions, retryFailed } from './dead-letters.js';
 import { type FailAccountOptions, type FailAccountResult, failAccount } from './fail-account.js';
 import { type ObliterateOptions, type ObliterateResult, obliterate } from './obliterate.js';
 import { type PruneResult, pruneFailed } from './prune.js';
 import { type QueueStatus, readStatus, type StatusBudget } from './status.js';
+import { mergeStatuses } from './status-merge.js';
 
 /** The workers' default `OUTCOME_TTL_SECONDS`: 7 days. */
 const DEFAULT_OUTCOME_TTL_SECONDS = 7 * 24 * 3600;
@@ -20,6 +23,8 @@ export interface QueueAdminOptions {
   redis?: string | Redis | Cluster;
   /** BullMQ queue name (default `hubspot-updates`). */
   queueName?: string;
+  /** The queue's shards (`QUEUE_SHARDS`, default 1). */
+  shards?: number;
   /**
    * The workers' `OUTCOME_TTL_SECONDS` (default 7 days): outcomes written by `failAccount` live this long, and
    * `pruneFailed` drops dead letters older than this.
@@ -72,11 +77,9 @@ export interface QueueAdmin {
   close(): Promise<void>;
 }
 
-/** Creates the admin of one queue; see {@link QueueAdmin}. */
+/** Creates the admin of one queue (all its shards); see {@link QueueAdmin}. */
 export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
-  const keys = queueKeys(options.queueName ?? 'hubspot-updates');
-  // Where the next pruning pass resumes (see pruneFailed).
-  let pruneCursor = 0;
+  const names = shardQueueNames(options.queueName ?? 'hubspot-updates', options.shards ?? 1);
   const owned = typeof options.redis !== 'object';
   // A Cluster client is handled as a Redis one: the admin uses only commands both share, and obliterate
   // looks at `isCluster` to scan every master.
@@ -91,10 +94,71 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     options.accounts instanceof Map
       ? (options.accounts as ReadonlyMap<string, StatusBudget>)
       : new Map(Object.entries(options.accounts ?? {}));
-  const limiter = new RateLimiter({ redis, keys });
+  const shards = names.map((name, index) =>
+    shardAdmin(
+      redis,
+      queueKeys(name),
+      outcomeTtlSeconds,
+      // Each shard shows the configured accounts it holds (and any other its groups name).
+      new Map([...accounts].filter(([account]) => shardOfAccount(account, names.length) === index)),
+    ),
+  );
+  const home = (account: string) => shards[shardOfAccount(account, shards.length)] as ShardAdmin;
+  const each = <T>(fn: (s: ShardAdmin) => Promise<T>) => Promise.all(shards.map(fn));
 
   return {
-    queueName: keys.queueName,
+    queueName: names[0] as string,
+    listFailed: async (filter = {}) => {
+      if (filter.account !== undefined) return home(filter.account).listFailed(filter);
+      const all = (await each((s) => s.listFailed(filter))).flat();
+      // Newest first across shards, as each shard lists its own.
+      all.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+      return filter.limit !== undefined ? all.slice(0, filter.limit) : all;
+    },
+    retryFailed: async (filter = {}, replay = {}) => {
+      if (filter.account !== undefined) return home(filter.account).retryFailed(filter, replay);
+      const requestId = replay.requestId ?? randomUUID();
+      return (await each((s) => s.retryFailed(filter, { ...replay, requestId }))).flat();
+    },
+    pruneFailed: async (prune = {}) => {
+      const results = await each((s) => s.pruneFailed(prune));
+      return {
+        aged: results.reduce((n, r) => n + r.aged, 0),
+        gone: results.reduce((n, r) => n + r.gone, 0),
+        cursor: results[0]?.cursor ?? 0,
+      };
+    },
+    failAccount: (account, fail = {}) => home(account).failAccount(account, fail),
+    resumeAccount: (account) => home(account).resumeAccount(account),
+    status: async () => mergeStatuses(await each((s) => s.status()), [...accounts.keys()]),
+    obliterate: async (wipe = {}) => {
+      // Shard 0 first: live workers register in every shard they serve, so a refusal comes before any delete.
+      const results: ObliterateResult[] = [];
+      for (const s of shards) results.push(await s.obliterate(wipe));
+      return {
+        keys: results.reduce((n, r) => n + r.keys, 0),
+        liveWorkers: [...new Set(results.flatMap((r) => r.liveWorkers))].sort(),
+      };
+    },
+    async close() {
+      if (owned) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close'>;
+
+/** The admin of one shard (a queue of one shard is its only one). */
+function shardAdmin(
+  redis: Redis,
+  keys: QueueKeys,
+  outcomeTtlSeconds: number,
+  accounts: ReadonlyMap<string, StatusBudget>,
+): ShardAdmin {
+  // Where the next pruning pass resumes (see pruneFailed).
+  let pruneCursor = 0;
+  const limiter = new RateLimiter({ redis, keys });
+  return {
     listFailed: (filter) => listFailed(redis, keys, filter),
     retryFailed: (filter, replay) => retryFailed(redis, keys, filter, replay),
     pruneFailed: async (prune = {}) => {
@@ -106,8 +170,5 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     resumeAccount: (account) => limiter.resume(account),
     status: () => readStatus({ redis, keys, accounts }),
     obliterate: (wipe) => obliterate(redis, keys, wipe),
-    async close() {
-      if (owned) await redis.quit().catch(() => redis.disconnect());
-    },
   };
 }

@@ -19,6 +19,7 @@ export async function withQueueAdmin<T>(
   const admin = createQueueAdmin({
     redis,
     queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
     outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
     accounts: accountsOf(config),
   });

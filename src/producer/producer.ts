@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { closeConnection } from '../connections.js';
-import { queueKeys } from '../keys.js';
+import { type QueueKeys, queueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { Outcome } from '../outcomes/outcome.js';
-import { StreamFollower } from '../outcomes/stream.js';
-import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from '../outcomes/subscribe.js';
-import { WaitTimeoutError, waitForOutcomes } from '../outcomes/wait.js';
+import type { OutcomeSubscription, SubscribeOptions } from '../outcomes/subscribe.js';
+import { WaitTimeoutError } from '../outcomes/wait.js';
 
 export { WaitTimeoutError };
 
-import { readOutcomes } from '../outcomes/reader.js';
 import { connectRedis } from '../redis.js';
-import { type Explanation, explainUpdate } from '../story/explain.js';
+import { partitionByShard, shardOfAccount, shardQueueNames } from '../shards.js';
+import type { Explanation } from '../story/explain.js';
 import { traceparentOf } from '../telemetry/traceparent.js';
 import {
   canonicalJobData,
@@ -25,7 +24,9 @@ import {
   type UpdateRequest,
   UpdateValidationError,
 } from '../update.js';
+import { ShardReads } from './shard-reads.js';
 import {
+  crossShardConflicts,
   reviewTraceIds,
   type TraceIdConflict,
   TraceIdConflictError,
@@ -43,6 +44,8 @@ export interface ProducerOptions {
   redis?: string | Redis;
   /** BullMQ queue name (default `hubspot-updates`). */
   queueName?: string;
+  /** The queue's shards (`QUEUE_SHARDS`, default 1): every producer and worker of a queue uses the same. */
+  shards?: number;
   /** Size limits (default: values of at most 65,536 characters, at most 1,000 properties per update). */
   limits?: Partial<UpdateLimits>;
 }
@@ -166,7 +169,7 @@ function validOnly(
 
 /** Creates a producer: the API backend code uses to hand updates to the queue and read their outcomes. */
 export function createProducer(options: ProducerOptions = {}): Producer {
-  const keys = queueKeys(options.queueName ?? 'hubspot-updates');
+  const shards = shardQueueNames(options.queueName ?? 'hubspot-updates', options.shards ?? 1).map(queueKeys);
   const owned = typeof options.redis !== 'object';
   const redis =
     typeof options.redis === 'object'
@@ -179,11 +182,18 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   const limits = options.limits ?? {};
 
-  async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
-    const data = updates.map(canonicalJobData);
-    const review = await reviewTraceIds(redis, keys, updates, data);
-    if (review.conflicts.length > 0) throw new TraceIdConflictError(review.conflicts);
-    const results: EnqueueResult[] = [];
+  /**
+   * Enqueues valid updates of one shard, in order. `at(i)` is the call's index of `updates[i]`, so conflicts name
+   * updates as the caller numbered them; `done` collects each result as it is known.
+   */
+  async function enqueueShard(
+    keys: QueueKeys,
+    updates: readonly Update[],
+    data: readonly string[],
+    accepted: readonly string[],
+    at: (local: number) => number,
+    done: (local: number, result: EnqueueResult) => void,
+  ): Promise<void> {
     // The span active where the app enqueues: the worker's call spans link to it (no-op without an SDK).
     const traceparent = traceparentOf() ?? '';
     for (let i = 0; i < updates.length; i += CHUNK) {
@@ -193,7 +203,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         const d = data[i + j] as string;
         const trace = u.objectWriteTraceId;
         const lane = isInteractive(u) ? 'i' : '';
-        args.push(jobIdFor(trace), trace, d, fingerprint(d), review.accepted[i + j] ?? '', lane);
+        args.push(jobIdFor(trace), trace, d, fingerprint(d), accepted[i + j] ?? '', lane);
       });
       // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
       const resultKey = keys.enqueueResult(randomUUID());
@@ -206,24 +216,81 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         // Another producer took a trace id between the check and this call: this chunk wrote nothing.
         const conflicts: TraceIdConflict[] = [];
         for (let k = 1; k + 1 < reply.length; k += 2) {
-          const index = i + Number(reply[k]) - 1;
+          const local = i + Number(reply[k]) - 1;
+          const by = String(reply[k + 1]);
           conflicts.push({
-            index,
-            objectWriteTraceId: updates[index]?.objectWriteTraceId ?? '',
-            usedBy: holderOf(String(reply[k + 1]), i),
+            index: at(local),
+            objectWriteTraceId: updates[local]?.objectWriteTraceId ?? '',
+            usedBy: by.startsWith('call:') ? at(i + Number(by.slice(5)) - 1) : holderOf(by),
           });
         }
-        throw new TraceIdConflictError(conflicts, results);
+        throw new TraceIdConflictError(conflicts);
       }
       chunk.forEach((u, j) => {
-        results.push({ objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
+        done(i + j, { objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
       });
     }
-    return results;
   }
 
-  // The outcome stream's tail, followed on a blocking connection of its own once something waits.
-  let follower: StreamFollower | undefined;
+  /** Looks the trace ids up in the shards that would take the updates; conflicts and duplicates by call index. */
+  async function review(updates: readonly Update[], data: readonly string[]) {
+    const parts = partitionByShard(updates, (u) => shardOfAccount(u.account, shards.length));
+    const conflicts: TraceIdConflict[] = crossShardConflicts(updates, parts);
+    const duplicates: number[] = [];
+    const accepted: string[] = updates.map(() => '');
+    await Promise.all(
+      parts.map(async (indexes, shard) => {
+        if (indexes.length === 0) return;
+        const keys = shards[shard] as QueueKeys;
+        const r = await reviewTraceIds(
+          redis,
+          keys,
+          indexes.map((i) => updates[i] as Update),
+          indexes.map((i) => data[i] as string),
+        );
+        const at = (local: number) => indexes[local] as number;
+        for (const c of r.conflicts) {
+          conflicts.push({ ...c, index: at(c.index), usedBy: typeof c.usedBy === 'number' ? at(c.usedBy) : c.usedBy });
+        }
+        for (const d of r.duplicates) duplicates.push(at(d));
+        r.accepted.forEach((a, local) => {
+          accepted[at(local)] = a;
+        });
+      }),
+    );
+    conflicts.sort((a, b) => a.index - b.index);
+    duplicates.sort((a, b) => a - b);
+    return { parts, conflicts, duplicates, accepted };
+  }
+
+  async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
+    const data = updates.map(canonicalJobData);
+    const { parts, conflicts, accepted } = await review(updates, data);
+    if (conflicts.length > 0) throw new TraceIdConflictError(conflicts);
+    const results: Array<EnqueueResult | undefined> = updates.map(() => undefined);
+    const enqueued = () => results.filter((r): r is EnqueueResult => r !== undefined);
+    try {
+      for (const [shard, indexes] of parts.entries()) {
+        if (indexes.length === 0) continue;
+        await enqueueShard(
+          shards[shard] as QueueKeys,
+          indexes.map((i) => updates[i] as Update),
+          indexes.map((i) => data[i] as string),
+          indexes.map((i) => accepted[i] ?? ''),
+          (local) => indexes[local] as number,
+          (local, result) => {
+            results[indexes[local] as number] = result;
+          },
+        );
+      }
+    } catch (err) {
+      if (err instanceof TraceIdConflictError) throw new TraceIdConflictError(err.conflicts, enqueued());
+      throw err;
+    }
+    return enqueued();
+  }
+
+  const reads = new ShardReads(redis, shards);
 
   return {
     async enqueue(update) {
@@ -238,36 +305,34 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     },
     async checkTraceIds(updates) {
       const valid = validOnly(updates, limits);
-      const { conflicts, duplicates } = await reviewTraceIds(redis, keys, valid, valid.map(canonicalJobData));
+      const { conflicts, duplicates } = await review(valid, valid.map(canonicalJobData));
       return { conflicts, duplicates };
     },
     async getOutcome(id) {
-      const [o] = await readOutcomes(redis, keys, [id]);
+      const [o] = await reads.outcomes([id]);
       return o ?? null;
     },
     getOutcomes(ids) {
-      return readOutcomes(redis, keys, ids);
+      return reads.outcomes(ids);
     },
     explain(id) {
-      return explainUpdate(redis, keys, id);
+      return reads.explain(id);
     },
     subscribeOutcomes(subscription) {
-      return subscribeOutcomes(duplicateOf(redis), keys, subscription);
+      return reads.subscribe(() => duplicateOf(redis), subscription);
     },
     waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
-      follower ??= new StreamFollower(duplicateOf(redis), keys);
-      return waitForOutcomes(redis, keys, follower, ids, timeoutMs);
+      return reads.wait(ids, timeoutMs);
     },
     async close() {
-      await follower?.close();
+      await reads.close();
       if (owned) await closeConnection(redis, CLOSE_TIMEOUT_MS);
     },
   };
 }
 
-/** Reads the enqueue script's `queued`, `finished` or `call:<position>` (1-based within the chunk at `offset`). */
-function holderOf(by: string, offset: number): TraceIdHolder {
-  if (by.startsWith('call:')) return offset + Number(by.slice(5)) - 1;
+/** Reads the enqueue script's `queued` or `finished`. */
+function holderOf(by: string): TraceIdHolder {
   return by === 'finished' ? 'finished' : 'queued';
 }
 

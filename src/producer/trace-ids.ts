@@ -143,3 +143,28 @@ function heldBy(record: string | null): TraceIdHolder {
     return 'queued';
   }
 }
+
+/**
+ * Trace ids a call gives to updates of different shards (`parts`: the call's indexes by shard): those are
+ * different updates (different accounts), so the later one conflicts with the first. Within a shard,
+ * {@link reviewTraceIds} checks the call and Redis.
+ */
+export function crossShardConflicts(
+  updates: readonly Update[],
+  parts: readonly (readonly number[])[],
+): TraceIdConflict[] {
+  if (parts.length <= 1) return [];
+  const shardOf: number[] = [];
+  parts.forEach((indexes, shard) => {
+    for (const i of indexes) shardOf[i] = shard;
+  });
+  const first = new Map<string, number>();
+  const conflicts: TraceIdConflict[] = [];
+  updates.forEach((u, index) => {
+    const trace = u.objectWriteTraceId;
+    const earlier = first.get(trace);
+    if (earlier === undefined) first.set(trace, index);
+    else if (shardOf[earlier] !== shardOf[index]) conflicts.push({ index, objectWriteTraceId: trace, usedBy: earlier });
+  });
+  return conflicts;
+}

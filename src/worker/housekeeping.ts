@@ -2,10 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pruneFailed } from '../admin/prune.js';
 import type { QueueKeys } from '../keys.js';
-import type { Metrics } from '../metrics.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { UpdateLimits } from '../update.js';
-import { refreshGauges } from './gauges.js';
+import { type QueueGauges, refreshGauges } from './gauges.js';
 import { failInvalidJobs } from './invalid.js';
 import type { QueueStore } from './store.js';
 
@@ -32,8 +31,9 @@ export interface HousekeepingOptions {
   outcomeStreamRetentionSeconds: number;
   limits?: Partial<UpdateLimits>;
   logger: Logger;
-  metrics?: Metrics;
-  /** Accounts whose gauges are kept. */
+  /** Where this shard's readings go, when the worker keeps metrics. */
+  gauges?: { sink: QueueGauges; shard: number };
+  /** Accounts whose gauges are kept: the configured ones this shard holds. */
   accounts: readonly string[];
 }
 
@@ -85,9 +85,9 @@ export class Housekeeping {
   /** Refreshes the gauges when due; `oldestPending` are the groups' oldest enqueue times. */
   async gauges(now: number, oldestPending: number[]): Promise<void> {
     const o = this.#o;
-    if (!o.metrics || now < this.#nextGaugesAt) return;
+    if (!o.gauges || now < this.#nextGaugesAt) return;
     this.#nextGaugesAt = now + HOUSEKEEPING.gaugesEveryMs;
-    await refreshGauges(o.redis, o.keys, o.limiter, o.metrics, o.accounts, oldestPending).catch(
+    await refreshGauges(o.redis, o.keys, o.limiter, o.gauges, o.accounts, oldestPending).catch(
       (err: unknown) => o.logger.debug({ err }, 'gauges not refreshed'),
     );
   }

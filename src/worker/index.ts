@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHubSpotClient, type HubSpotClient } from '../hubspot/client.js';
@@ -6,9 +7,11 @@ import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import { dailyResetAnchorMs } from '../ratelimit/daily.js';
+import { shardQueueNames } from '../shards.js';
 import type { UpdateLimits } from '../update.js';
 import { WORKER_DEFAULTS as D } from './defaults.js';
 import type { Tunables } from './settings.js';
+import { QueueGauges } from './gauges.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */
@@ -30,6 +33,11 @@ export interface WorkerOptions {
   redisUrl?: string;
   /** Default `hubspot-updates`. */
   queueName?: string;
+  /**
+   * The queue's shards (`QUEUE_SHARDS`, default 1), every producer and worker of a queue the same: the worker
+   * serves them all, each with a loop, connections and `concurrency` slots of its own.
+   */
+  shards?: number;
   /** Accounts by name; an update's `account` (default `default`) picks one. */
   accounts: Record<string, AccountOptions>;
   /** Supplies bearer tokens, e.g. refreshed OAuth access tokens; defaults to each account's `token`. */
@@ -162,34 +170,55 @@ export function createWorker(options: WorkerOptions): Worker {
     port = ownClient;
   }
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
-  const worker = new BatchWorker({
-    ...tunables,
-    budgetFor: (account) => budgets.get(account),
-    port,
-    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
-    configuredAccounts: Object.keys(options.accounts),
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),
-    logger,
-    ...(metrics ? { metrics } : {}),
-  });
+  const names = shardQueueNames(tunables.queueName, options.shards ?? 1);
+  const gauges = metrics ? new QueueGauges(metrics, names.length) : undefined;
+  // One loop per shard, each with its own connections and `concurrency` slots; accounts live in one shard, so
+  // an account's work is only ever in one loop.
+  // One id in every shard: `status` counts a worker once however many shards it serves.
+  const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const loops = names.map(
+    (queueName, index) =>
+      new BatchWorker({
+        ...tunables,
+        queueName,
+        workerId,
+        shard: { index, count: names.length },
+        budgetFor: (account) => budgets.get(account),
+        port,
+        ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+        configuredAccounts: Object.keys(options.accounts),
+        ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),
+        logger,
+        ...(metrics ? { metrics } : {}),
+        ...(gauges ? { gauges } : {}),
+      }),
+  );
+  const worker = loops[0] as BatchWorker;
   let closing: Promise<void> | undefined;
   return {
     get id() {
       return worker.id;
     },
     get ready() {
-      return worker.ready;
+      return loops.every((l) => l.ready);
     },
     get live() {
-      return worker.live;
+      return loops.every((l) => l.live);
     },
-    start: () => worker.start(),
+    start: async () => {
+      const started = await Promise.allSettled(loops.map((l) => l.start()));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return;
+      // A worker is all its shards' loops or none: the ones that started stop again.
+      await Promise.all(loops.map((l) => l.close()));
+      throw failed.reason;
+    },
     close: () => {
       // Once: a second shutdown of closed connections would only arm ioredis's 2 s disconnect timers.
       closing ??= (async () => {
         try {
-          await worker.close();
+          await Promise.all(loops.map((l) => l.close()));
         } finally {
           // After the worker settled its in-flight batches: their calls need the pooled sockets until then.
           ownClient?.close();

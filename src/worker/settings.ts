@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import type { UpdateLimits } from '../update.js';
 import type { WORKER_DEFAULTS } from './defaults.js';
+import type { QueueGauges } from './gauges.js';
 
 /** The worker's tunables: every one has a default (`WORKER_DEFAULTS`, where each is described). */
 export type Tunables = {
@@ -24,6 +25,10 @@ export interface WorkerSettings extends Tunables {
   rateLimitMarginMs?: number;
   logger: Logger;
   metrics?: Metrics;
+  /** The process's queue gauges, summed over the shards it serves; set with `metrics`. */
+  gauges?: QueueGauges;
+  /** Which shard of the queue this loop serves (`queueName` is the shard's): default the only one. */
+  shard?: { readonly index: number; readonly count: number };
   /** Accounts with credentials: the only `account` label values, and the accounts gauges are kept for. */
   configuredAccounts: readonly string[];
   /** Size limits updates are validated against. */

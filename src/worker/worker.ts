@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { connectRedis } from '../redis.js';
+import { shardOfAccount } from '../shards.js';
 import { AddressStore } from './addresses.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
@@ -57,6 +58,7 @@ export class BatchWorker {
   constructor(settings: WorkerSettings) {
     this.#s = settings;
     this.#keys = queueKeys(settings.queueName);
+    const shard = settings.shard ?? { index: 0, count: 1 };
     this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     const labels = new MetricLabels(settings.configuredAccounts);
     this.#redis = connectRedis(settings.redisUrl, { lazyConnect: true });
@@ -107,7 +109,7 @@ export class BatchWorker {
       wake: () => this.#wake(),
       onError: (batchId, err) =>
         settings.logger.error({ batchId, err }, 'batch failed; its lease will expire'),
-      onInflightChange: (count) => settings.metrics?.inflightBatches.set(count),
+      onInflightChange: (count) => settings.gauges?.inflight(shard.index, count),
     });
     const housekeeping = new Housekeeping({
       redis: this.#redis,
@@ -119,8 +121,8 @@ export class BatchWorker {
       outcomeStreamRetentionSeconds: settings.outcomeStreamRetentionSeconds,
       ...(settings.limits ? { limits: settings.limits } : {}),
       logger: settings.logger,
-      ...(settings.metrics ? { metrics: settings.metrics } : {}),
-      accounts: labels.configuredAccounts,
+      ...(settings.gauges ? { gauges: { sink: settings.gauges, shard: shard.index } } : {}),
+      accounts: labels.configuredAccounts.filter((a) => shardOfAccount(a, shard.count) === shard.index),
     });
     this.#resolver = new Resolver({
       addresses: new AddressStore({

@@ -1,0 +1,96 @@
+/**
+ * Queue shards: one queue spread over several hash tags, so a Redis Cluster can hold it on several masters.
+ *
+ * A queue of `n` shards is `n` queues of the same layout (see keys.ts), each with its own hash tag and so its own
+ * cluster slot. An account lives in exactly one shard, picked from its name: its updates, objects, fences,
+ * budget, pauses and outcomes all sit in that shard's slot, so every Lua script still touches one slot, and
+ * per-account ordering, fencing and budgets hold as in a queue of one shard. Workers serve every shard;
+ * producers and admin tools route by account, and read an update's outcome from the shard that holds it.
+ *
+ * Shard 0 keeps the queue's own name, so a queue of one shard is exactly the queue it was before shards. The
+ * other shards' names are picked so that their slots spread evenly over the slot space: shard slots lie in
+ * distinct `1/n` ranges of the 16,384 slots, so on a cluster whose masters own equal contiguous slot ranges (what
+ * `redis-cli --cluster create` makes) and `n` a multiple of the masters, each master holds `n / masters` shards.
+ */
+
+/** Most shards a queue may have. */
+export const MAX_QUEUE_SHARDS = 256;
+
+/** Slots of a Redis Cluster. */
+export const CLUSTER_SLOTS = 16_384;
+
+/** Separates a queue's name from a shard's suffix; `QUEUE_NAME` may not contain it, so no queue's name is a shard's. */
+export const SHARD_SEPARATOR = '~';
+
+/** CRC16/XMODEM, Redis Cluster's key hash. */
+function crc16(text: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/**
+ * The cluster slot of a key, as Redis computes it: the hash of the text between the first `{` and the next `}`
+ * when that is not empty, else of the whole key.
+ */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return crc16(key.slice(open + 1, close)) % CLUSTER_SLOTS;
+  }
+  return crc16(key) % CLUSTER_SLOTS;
+}
+
+const namesCache = new Map<string, readonly string[]>();
+
+/**
+ * The queue names of a queue's shards, shard 0 first (the queue's own name). Throws a RangeError for a count
+ * outside 1..{@link MAX_QUEUE_SHARDS}.
+ */
+export function shardQueueNames(queueName: string, shards: number): readonly string[] {
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_QUEUE_SHARDS) {
+    throw new RangeError(`shards must be an integer from 1 to ${MAX_QUEUE_SHARDS}, got ${shards}`);
+  }
+  const cacheKey = `${shards}${SHARD_SEPARATOR}${queueName}`;
+  const cached = namesCache.get(cacheKey);
+  if (cached) return cached;
+  const rangeOf = (name: string) => Math.floor((keySlot(`{${name}}`) * shards) / CLUSTER_SLOTS);
+  const names = [queueName];
+  const taken = new Set([rangeOf(queueName)]);
+  // Each further shard takes the first suffix whose slot falls in a range no shard holds yet.
+  for (let k = 1; names.length < shards; k++) {
+    const name = `${queueName}${SHARD_SEPARATOR}${k}`;
+    const range = rangeOf(name);
+    if (taken.has(range)) continue;
+    taken.add(range);
+    names.push(name);
+  }
+  namesCache.set(cacheKey, names);
+  return names;
+}
+
+/** The shard (0..shards-1) that holds an account: FNV-1a of its name, so every process agrees without Redis. */
+export function shardOfAccount(account: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(account, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** Indexes of `items` by shard (`shardOf` picks one), each list in the items' order. */
+export function partitionByShard<T>(items: readonly T[], shardOf: (item: T) => number): number[][] {
+  const parts: number[][] = [];
+  items.forEach((item, i) => {
+    const shard = shardOf(item);
+    while (parts.length <= shard) parts.push([]);
+    (parts[shard] as number[]).push(i);
+  });
+  return parts;
+}
