@@ -1,5 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import { RateLimiter } from '../ratelimit/limiter.js';

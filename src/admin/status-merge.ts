@@ -7,7 +7,10 @@ import type { AccountStatus, QueueStatus } from './status.js';
  * registers under one id in every shard it serves). `queue` is shard 0's name, the queue's own. Accounts come in
  * `configured` order, then the others.
  */
-export function mergeStatuses(statuses: readonly QueueStatus[], configured: readonly string[] = []): QueueStatus {
+export function mergeStatuses(
+  statuses: readonly QueueStatus[],
+  configured: readonly string[] = [],
+): QueueStatus {
   const [first] = statuses;
   if (!first) throw new RangeError('a queue has at least one shard');
   if (statuses.length === 1) return first;
@@ -40,7 +43,9 @@ export function mergeStatuses(statuses: readonly QueueStatus[], configured: read
     stranded: sum((s) => s.stranded),
     accounts: order.map((name) => accounts.get(name) as AccountStatus),
     outcomes: sum((s) => s.outcomes),
-    failedByCategory: Object.fromEntries(Object.entries(failedByCategory).sort(([a], [b]) => a.localeCompare(b))),
+    failedByCategory: Object.fromEntries(
+      Object.entries(failedByCategory).sort(([a], [b]) => a.localeCompare(b)),
+    ),
     workers: {
       alive: alive.length,
       ids: alive,

@@ -35,7 +35,12 @@ export async function runEnqueue(args: string[], config: Config): Promise<number
       problems.push({ lineNo, text: `not valid JSON (${err instanceof Error ? err.message : String(err)})` });
     }
   }
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME, shards: config.QUEUE_SHARDS, limits });
+  const producer = createProducer({
+    redis: config.REDIS_URL,
+    queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
+    limits,
+  });
   try {
     // The producer validates, once: the lines it refuses are named with its own words.
     const valid = producer.validate(requests);

@@ -28,7 +28,11 @@ export function parseExplainArgs(args: string[]): ExplainRequest {
  * (after printing that it was never seen), 0 otherwise.
  */
 export async function runExplain(request: ExplainRequest, config: Config): Promise<number> {
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME, shards: config.QUEUE_SHARDS });
+  const producer = createProducer({
+    redis: config.REDIS_URL,
+    queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
+  });
   try {
     const explanation = await producer.explain(request.traceId);
     const text = request.json ? `${JSON.stringify(explanation)}\n` : renderExplanation(explanation);

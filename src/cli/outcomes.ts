@@ -70,7 +70,11 @@ async function follow(
   config: Config,
   signal?: AbortSignal,
 ): Promise<number> {
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME, shards: config.QUEUE_SHARDS });
+  const producer = createProducer({
+    redis: config.REDIS_URL,
+    queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
+  });
   const subscription = producer.subscribeOutcomes({
     group: request.group,
     ...(request.consumer !== undefined ? { consumer: request.consumer } : {}),
@@ -100,7 +104,11 @@ export async function runOutcomes(
   signal?: AbortSignal,
 ): Promise<number> {
   if (request.kind === 'follow') return follow(request, config, signal);
-  const producer = createProducer({ redis: config.REDIS_URL, queueName: config.QUEUE_NAME, shards: config.QUEUE_SHARDS });
+  const producer = createProducer({
+    redis: config.REDIS_URL,
+    queueName: config.QUEUE_NAME,
+    shards: config.QUEUE_SHARDS,
+  });
   try {
     let ids: string[] = [];
     const flush = async () => {

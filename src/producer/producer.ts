@@ -250,7 +250,11 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         );
         const at = (local: number) => indexes[local] as number;
         for (const c of r.conflicts) {
-          conflicts.push({ ...c, index: at(c.index), usedBy: typeof c.usedBy === 'number' ? at(c.usedBy) : c.usedBy });
+          conflicts.push({
+            ...c,
+            index: at(c.index),
+            usedBy: typeof c.usedBy === 'number' ? at(c.usedBy) : c.usedBy,
+          });
         }
         for (const d of r.duplicates) duplicates.push(at(d));
         r.accepted.forEach((a, local) => {

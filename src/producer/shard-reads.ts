@@ -46,7 +46,8 @@ export class ShardReads {
    * is waited for in shard 0 (enqueue before waiting: an update enqueued later to another shard is not seen).
    */
   async wait(ids: readonly string[], timeoutMs: number): Promise<Outcome[]> {
-    if (this.#shards.length === 1) return waitForOutcomes(this.#redis, this.#keys(0), this.#follower(0), ids, timeoutMs);
+    if (this.#shards.length === 1)
+      return waitForOutcomes(this.#redis, this.#keys(0), this.#follower(0), ids, timeoutMs);
     const deadline = Date.now() + timeoutMs;
     const { shardOf } = await this.#locate(ids);
     const byShard = new Map<number, string[]>();

@@ -164,7 +164,8 @@ export function crossShardConflicts(
     const trace = u.objectWriteTraceId;
     const earlier = first.get(trace);
     if (earlier === undefined) first.set(trace, index);
-    else if (shardOf[earlier] !== shardOf[index]) conflicts.push({ index, objectWriteTraceId: trace, usedBy: earlier });
+    else if (shardOf[earlier] !== shardOf[index])
+      conflicts.push({ index, objectWriteTraceId: trace, usedBy: earlier });
   });
   return conflicts;
 }

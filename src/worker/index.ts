@@ -10,8 +10,8 @@ import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import { shardQueueNames } from '../shards.js';
 import type { UpdateLimits } from '../update.js';
 import { WORKER_DEFAULTS as D } from './defaults.js';
-import type { Tunables } from './settings.js';
 import { QueueGauges } from './gauges.js';
+import type { Tunables } from './settings.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */
@@ -188,7 +188,9 @@ export function createWorker(options: WorkerOptions): Worker {
         ...(options.onFatal ? { onFatal: options.onFatal } : {}),
         configuredAccounts: Object.keys(options.accounts),
         ...(options.limits ? { limits: options.limits } : {}),
-        ...(options.rateLimit?.marginMs !== undefined ? { rateLimitMarginMs: options.rateLimit.marginMs } : {}),
+        ...(options.rateLimit?.marginMs !== undefined
+          ? { rateLimitMarginMs: options.rateLimit.marginMs }
+          : {}),
         logger,
         ...(metrics ? { metrics } : {}),
         ...(gauges ? { gauges } : {}),

@@ -24,9 +24,9 @@ export async function testSimulator(options: SimulatorOptions = {}): Promise<Sim
 }
 
 /** A unique queue, cleaned up after the test. */
-export function testQueue(label?: string): string {
+export function testQueue(label?: string, shards = 1): string {
   const name = uniqueQueueName(label);
-  cleanupQueue(name);
+  cleanupQueue(name, shards);
   return name;
 }
 

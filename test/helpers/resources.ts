@@ -71,11 +71,11 @@ export function onCleanup(fn: () => Promise<void> | void): void {
  * Deletes every key of a queue after the test. Forced: a worker process the test killed leaves a heartbeat
  * that still looks alive.
  */
-export function cleanupQueue(queueName: string): void {
+export function cleanupQueue(queueName: string, shards = 1): void {
   onCleanup(async () => {
     const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
     try {
-      await createQueueAdmin({ redis, queueName }).obliterate({ force: true });
+      await createQueueAdmin({ redis, queueName, shards }).obliterate({ force: true });
     } finally {
       await redis.quit();
     }
