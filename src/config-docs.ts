@@ -27,7 +27,7 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
     meaning:
       'Shards of the queue, each with its own hash tag (shard 0 keeps `{QUEUE_NAME}`), so a Redis Cluster spreads ' +
       "the queue over its masters; an account's updates all go to one shard. Every producer, worker and admin " +
-      'command of a queue must use the same value: see "More than one Redis".',
+      'command of a queue must use the same value: see [More than one Redis](#more-than-one-redis).',
   },
   HUBSPOT_ACCESS_TOKEN: { meaning: 'Token of the account `default`.' },
   HUBSPOT_ACCOUNTS: {

@@ -32,6 +32,7 @@ export type {
 export { createProducer, WaitTimeoutError } from './producer/producer.js';
 export type { TraceIdConflict, TraceIdHolder } from './producer/trace-ids.js';
 export { TraceIdConflictError } from './producer/trace-ids.js';
+export { MAX_QUEUE_SHARDS, shardOfAccount, shardQueueNames } from './shards.js';
 export type {
   ExplainedBatch,
   ExplainedCall,

@@ -6,6 +6,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { connectRedis } from './redis.js';
 import { startOpsServer } from './server.js';
+import { shardQueueNames } from './shards.js';
 import { createWorker } from './worker/index.js';
 
 /**
@@ -124,7 +125,7 @@ function openDashboard(config: Config, logger: ReturnType<typeof createLogger>):
   const redis = connectRedis(config.REDIS_URL);
   const dashboard = createDashboard({
     redis,
-    keys: queueKeys(config.QUEUE_NAME),
+    shards: shardQueueNames(config.QUEUE_NAME, config.QUEUE_SHARDS).map(queueKeys),
     credentials: { user, password },
   });
   return {

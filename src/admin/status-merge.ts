@@ -37,6 +37,7 @@ export function mergeStatuses(
   const failedByCategory = sum((s) => s.failedByCategory);
   return {
     queue: first.queue,
+    shards: statuses.map((s) => s.queue),
     at: Math.max(...statuses.map((s) => s.at)),
     depth: sum((s) => s.depth),
     oldestWaitingAgeMs: ages.length > 0 ? Math.max(...ages) : null,

@@ -68,7 +68,9 @@ function untilOf(a: AccountStatus): string {
 /** The status as aligned plain-text tables, for a terminal. */
 export function renderStatus(status: QueueStatus): string {
   const out: string[] = [];
-  out.push(`Queue ${status.queue} at ${new Date(status.at).toISOString()}`, '');
+  out.push(`Queue ${status.queue} at ${new Date(status.at).toISOString()}`);
+  if (status.shards) out.push(`Shards: ${status.shards.length} (${status.shards.join(', ')})`);
+  out.push('');
 
   const { depth } = status;
   out.push(

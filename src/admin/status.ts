@@ -56,6 +56,11 @@ export interface AccountStatus
 /** Everything the `status` command shows, as read at one moment. */
 export interface QueueStatus {
   queue: string;
+  /**
+   * The BullMQ queue names of the queue's shards, shard 0 (`queue`) first, when it has more than one (see
+   * `QUEUE_SHARDS`): a BullMQ client enqueues an account's updates to its shard's queue.
+   */
+  shards?: string[];
   /** Redis's clock (epoch ms) when the status was read; every age is relative to it. */
   at: number;
   depth: QueueDepth;

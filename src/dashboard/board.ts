@@ -14,7 +14,8 @@ export type BoardListener = (req: IncomingMessage, res: ServerResponse) => Promi
 
 export interface BoardOptions {
   redis: Redis;
-  keys: QueueKeys;
+  /** The queue's shards' keys: each shard is a BullMQ queue of its own on the board. */
+  shards: readonly QueueKeys[];
   /** Where the board is mounted, e.g. `/dashboard`. */
   basePath: string;
   /** Extra links in the board's header, e.g. the outcome lookup. */
@@ -33,20 +34,24 @@ export interface Board {
  * outcome lookup show the rest.
  */
 export function createBoard(options: BoardOptions): Board {
-  const queue = new Queue(options.keys.queueName, {
-    prefix: options.keys.bullPrefix,
-    connection: options.redis,
-    // A view must not write: BullMQ would otherwise store its defaults in the queue's meta hash.
-    skipMetasUpdate: true,
-  });
+  const queues = options.shards.map(
+    (keys) =>
+      new Queue(keys.queueName, {
+        prefix: keys.bullPrefix,
+        connection: options.redis,
+        // A view must not write: BullMQ would otherwise store its defaults in the queue's meta hash.
+        skipMetasUpdate: true,
+      }),
+  );
   const serverAdapter = new HonoAdapter(serveStatic).setBasePath(options.basePath);
   createBullBoard({
-    queues: [
-      new BullMQAdapter(queue, {
-        readOnlyMode: true,
-        description: 'Updates not yet taken in by a worker; the status command shows every state',
-      }),
-    ],
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: true,
+          description: 'Updates not yet taken in by a worker; the status command shows every state',
+        }),
+    ),
     serverAdapter,
     options: {
       uiConfig: {
@@ -63,6 +68,6 @@ export function createBoard(options: BoardOptions): Board {
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   return {
     listener: (req, res) => listener(req, res),
-    close: () => queue.close(),
+    close: async () => void (await Promise.all(queues.map((q) => q.close()))),
   };
 }

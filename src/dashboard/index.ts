@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
+import { ShardReads } from '../outcomes/shard-reads.js';
 import type { RouteHandler } from '../server.js';
 import { basicAuth, challenge, type DashboardCredentials } from './auth.js';
 import { createBoard } from './board.js';
@@ -15,7 +16,8 @@ export const DASHBOARD_PATH = '/dashboard';
 export interface DashboardOptions {
   /** A connection the caller owns and closes after {@link Dashboard.close}. */
   redis: Redis;
-  keys: QueueKeys;
+  /** The queue's shards' keys, shard 0 first (one for a queue of one shard). */
+  shards: readonly QueueKeys[];
   credentials: DashboardCredentials;
 }
 
@@ -51,10 +53,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const authorized = basicAuth(options.credentials);
   const board = createBoard({
     redis: options.redis,
-    keys: options.keys,
+    shards: options.shards,
     basePath: base,
     links: [{ text: 'Outcome lookup', url: `${base}/outcomes` }],
   });
+  const reads = new ShardReads(options.redis, options.shards);
   const page = outcomesPage(base);
   const script = outcomesScript(base);
 
@@ -84,12 +87,18 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         send(res, 200, 'text/javascript; charset=utf-8', script, { 'Cache-Control': 'no-store' });
         return true;
       case `${base}/api/outcomes`:
-        await serveOutcome(res, url.searchParams, options.redis, options.keys);
+        await serveOutcome(res, url.searchParams, (id) => reads.explain(id));
         return true;
       default:
         await board.listener(req, res);
         return true;
     }
   };
-  return { route, close: () => board.close() };
+  return {
+    route,
+    close: async () => {
+      await board.close();
+      await reads.close();
+    },
+  };
 }

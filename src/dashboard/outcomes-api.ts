@@ -1,8 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { QueueKeys } from '../keys.js';
-import { explainUpdate } from '../story/explain.js';
+import type { Explanation } from '../story/explain.js';
 import { describeIssues } from '../update.js';
 
 /** The same rule as `objectWriteTraceId` in the update contract: no whitespace, `:` or `|`, at most 128 chars. */
@@ -31,15 +29,14 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export async function serveOutcome(
   res: ServerResponse,
   query: URLSearchParams,
-  redis: Redis,
-  keys: QueueKeys,
+  explain: (id: string) => Promise<Explanation>,
 ): Promise<void> {
   const parsed = QuerySchema.safeParse({ id: query.get('id') ?? '' });
   if (!parsed.success) {
     json(res, 400, { error: describeIssues(parsed.error).join('; ') });
     return;
   }
-  const story = await explainUpdate(redis, keys, parsed.data.id);
+  const story = await explain(parsed.data.id);
   if (!story.seen) {
     json(res, 404, { error: 'no update with this trace id (never enqueued, or its outcome expired)' });
     return;

@@ -9,6 +9,7 @@ import { WaitTimeoutError } from '../outcomes/wait.js';
 
 export { WaitTimeoutError };
 
+import { ShardReads } from '../outcomes/shard-reads.js';
 import { connectRedis } from '../redis.js';
 import { partitionByShard, shardOfAccount, shardQueueNames } from '../shards.js';
 import type { Explanation } from '../story/explain.js';
@@ -24,7 +25,6 @@ import {
   type UpdateRequest,
   UpdateValidationError,
 } from '../update.js';
-import { ShardReads } from './shard-reads.js';
 import {
   crossShardConflicts,
   reviewTraceIds,

@@ -165,6 +165,7 @@ describe('mergeStatuses', () => {
       ['y', 'x'],
     );
     expect(merged.queue).toBe('q');
+    expect(merged.shards).toEqual(['q', 'q~1']);
     expect(merged.at).toBe(1200);
     expect(merged.depth).toEqual({ waiting: 2, pending: 4, inflight: 6, delayed: 8, invalid: 10 });
     expect(merged.oldestWaitingAgeMs).toBe(700);

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
-import { isTerminal, type Outcome } from '../outcomes/outcome.js';
-import { readOutcomes } from '../outcomes/reader.js';
-import { StreamFollower } from '../outcomes/stream.js';
-import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from '../outcomes/subscribe.js';
-import { WaitTimeoutError, waitForOutcomes } from '../outcomes/wait.js';
 import { type Explanation, explainUpdate } from '../story/explain.js';
+import { isTerminal, type Outcome } from './outcome.js';
+import { readOutcomes } from './reader.js';
+import { StreamFollower } from './stream.js';
+import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from './subscribe.js';
+import { WaitTimeoutError, waitForOutcomes } from './wait.js';
 
 /**
  * Reads by trace id over a queue's shards. A reader knows an update only by its trace id, not its account, so it
@@ -67,11 +67,11 @@ export class ShardReads {
             part,
             Math.max(0, deadline - Date.now()),
           );
-          part.forEach((id, i) => found.set(id, got[i] ?? null));
+          for (const [i, id] of part.entries()) found.set(id, got[i] ?? null);
         } catch (err) {
           if (!(err instanceof WaitTimeoutError)) throw err;
           timedOut = true;
-          part.forEach((id, i) => found.set(id, err.outcomes[i] ?? null));
+          for (const [i, id] of part.entries()) found.set(id, err.outcomes[i] ?? null);
         }
       }),
     );
