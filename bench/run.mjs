@@ -11,6 +11,7 @@ const suites =
         'queue-cost',
         'queue-cost-profile',
         'thousand-accounts',
+        'cluster',
         'real-windows',
         'rate-limit',
         'outcome-stream',
