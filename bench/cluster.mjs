@@ -66,7 +66,10 @@ async function stale(simUrl) {
 async function runOnce(cluster, shards, log) {
   const sim = await startSimulatorProcess({
     portals: Object.fromEntries(
-      Array.from({ length: ACCOUNTS }, (_, a) => [`t${a}`, { portalId: `p${a}`, maxRequests: 1e6, windowMs: 10_000 }]),
+      Array.from({ length: ACCOUNTS }, (_, a) => [
+        `t${a}`,
+        { portalId: `p${a}`, maxRequests: 1e6, windowMs: 10_000 },
+      ]),
     ),
     acceptAnyToken: false,
     latencyMs: 20,
@@ -89,7 +92,9 @@ async function runOnce(cluster, shards, log) {
       QUEUE_NAME: queueName,
       QUEUE_SHARDS: String(shards),
       HUBSPOT_BASE_URL: sim.url,
-      HUBSPOT_ACCOUNTS: JSON.stringify(Object.fromEntries(Array.from({ length: ACCOUNTS }, (_, a) => [`a${a}`, `t${a}`]))),
+      HUBSPOT_ACCOUNTS: JSON.stringify(
+        Object.fromEntries(Array.from({ length: ACCOUNTS }, (_, a) => [`a${a}`, `t${a}`])),
+      ),
       RATE_LIMIT_MAX: '1000000',
       RATE_LIMIT_WINDOW_MS: '10000',
     });
@@ -99,7 +104,8 @@ async function runOnce(cluster, shards, log) {
         const s = await admin.status();
         const settled = s.outcomes.succeeded + s.outcomes.failed + s.outcomes.superseded;
         if (settled >= ids.length) break;
-        if (Date.now() - started > 600_000 || workers.exited() > 0) throw new Error(`drain stopped at ${settled}`);
+        if (Date.now() - started > 600_000 || workers.exited() > 0)
+          throw new Error(`drain stopped at ${settled}`);
         await sleep(200);
       }
     } finally {
@@ -109,8 +115,11 @@ async function runOnce(cluster, shards, log) {
     const perMaster = await Promise.all(cluster.nodes.map((n, i) => queueCommands(n, before[i])));
     const cpu = await Promise.all(cluster.nodes.map(async (n, i) => (await redisCpuMs(n)) - (cpu0[i] ?? 0)));
     const outcomes = [];
-    for (let i = 0; i < ids.length; i += 5000) outcomes.push(...(await producer.getOutcomes(ids.slice(i, i + 5000))));
-    const terminal = outcomes.filter((o) => o && ['succeeded', 'failed', 'superseded'].includes(o.status)).length;
+    for (let i = 0; i < ids.length; i += 5000)
+      outcomes.push(...(await producer.getOutcomes(ids.slice(i, i + 5000))));
+    const terminal = outcomes.filter(
+      (o) => o && ['succeeded', 'failed', 'superseded'].includes(o.status),
+    ).length;
     const failed = outcomes.filter((o) => o?.status === 'failed').length;
     const lastFailed = outcomes.slice(all.length / 2).filter((o) => o?.status !== 'succeeded').length;
     const total = perMaster.reduce((a, b) => a + b, 0);

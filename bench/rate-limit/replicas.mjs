@@ -15,7 +15,9 @@ function workerEnv(env) {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) =>
-        !/^(HUBSPOT_|RATE_LIMIT_|DAILY_|BATCH_|WORKER_|QUEUE_(NAME|SHARDS)$|REDIS_URL$|METRICS_|LOG_LEVEL$)/.test(k),
+        !/^(HUBSPOT_|RATE_LIMIT_|DAILY_|BATCH_|WORKER_|QUEUE_(NAME|SHARDS)$|REDIS_URL$|METRICS_|LOG_LEVEL$)/.test(
+          k,
+        ),
     ),
   );
   return { ...base, METRICS_PORT: '0', LOG_LEVEL: 'warn', VALIDATE_PROPERTIES: 'false', ...env };
