@@ -85,3 +85,13 @@ export async function within<T>(
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/**
+ * A connection of its own with the same settings, for blocking reads; its errors are left to the code that
+ * reads on it (ioredis reconnects by itself, and an unheard error event would be printed).
+ */
+export function duplicateConnection(redis: Redis): Redis {
+  const copy = redis.duplicate();
+  copy.on('error', () => {});
+  return copy;
+}

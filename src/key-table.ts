@@ -105,6 +105,15 @@ const table = {
     writers: 'settle, fail-account, the invalid-job pass',
     ttl: 'OUTCOME_TTL_SECONDS',
   },
+  shardCount: {
+    suffix: 'shards',
+    arg: '',
+    type: 'string',
+    holds:
+      "the queue's `QUEUE_SHARDS`, in shard 0 only: a producer or worker started with another count refuses to run (`SHARD_COUNT_MISMATCH`), so no update is queued in a shard its account is not in",
+    writers: 'the first producer or worker of the queue (SET NX)',
+    ttl: 'none',
+  },
   seq: {
     suffix: 'seq',
     arg: '',

@@ -13,6 +13,8 @@
  * `redis-cli --cluster create` makes) and `n` a multiple of the masters, each master holds `n / masters` shards.
  */
 
+import type { Redis } from 'ioredis';
+
 /** Most shards a queue may have. */
 export const MAX_QUEUE_SHARDS = 256;
 
@@ -56,6 +58,10 @@ export function shardQueueNames(queueName: string, shards: number): readonly str
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_QUEUE_SHARDS) {
     throw new RangeError(`shards must be an integer from 1 to ${MAX_QUEUE_SHARDS}, got ${shards}`);
   }
+  // A name with the separator could be another queue's shard: the two would share keys.
+  if (queueName.includes(SHARD_SEPARATOR)) {
+    throw new RangeError(`queue name ${JSON.stringify(queueName)} may not contain "${SHARD_SEPARATOR}"`);
+  }
   const cacheKey = `${shards}${SHARD_SEPARATOR}${queueName}`;
   const cached = namesCache.get(cacheKey);
   if (cached) return cached;
@@ -94,4 +100,43 @@ export function partitionByShard<T>(items: readonly T[], shardOf: (item: T) => n
     (parts[shard] as number[]).push(i);
   });
   return parts;
+}
+
+/** A process of the queue was started with another shard count than the queue's. */
+export class ShardCountMismatchError extends Error {
+  readonly code = 'SHARD_COUNT_MISMATCH';
+  constructor(
+    readonly queueName: string,
+    readonly configured: number,
+    readonly recorded: number,
+  ) {
+    super(
+      `queue "${queueName}" has ${recorded} shard(s) but this process was given QUEUE_SHARDS=${configured}: every ` +
+        'producer, worker and admin command of a queue must use the same count (to change it, move to a new ' +
+        'queue: see "More than one Redis" in the README)',
+    );
+    this.name = 'ShardCountMismatchError';
+  }
+}
+
+/**
+ * Records the queue's shard count in shard 0 (`shardCountKey`) if none is recorded yet, and throws
+ * {@link ShardCountMismatchError} when another count is. One round trip; safe to send twice (SET NX GET).
+ * `readOnly` only compares (admin tools record nothing).
+ */
+export async function claimShardCount(
+  redis: Redis,
+  shardCountKey: string,
+  queueName: string,
+  shards: number,
+  options: { readOnly?: boolean } = {},
+): Promise<void> {
+  const recorded = (
+    options.readOnly
+      ? await redis.get(shardCountKey)
+      : await redis.call('SET', shardCountKey, String(shards), 'NX', 'GET')
+  ) as string | null;
+  if (recorded !== null && Number(recorded) !== shards) {
+    throw new ShardCountMismatchError(queueName, shards, Number(recorded));
+  }
 }

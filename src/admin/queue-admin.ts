@@ -4,12 +4,25 @@ import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
-import { shardOfAccount, shardQueueNames } from '../shards.js';
-import { type FailedFilter, listFailed, type ReplayOptions, retryFailed } from './dead-letters.js';
+import { claimShardCount, shardOfAccount, shardQueueNames } from '../shards.js';
+import {
+  type FailedFilter,
+  listFailed,
+  type ReplayOptions,
+  replayMembers,
+  retryFailed,
+  scanFailed,
+} from './dead-letters.js';
 import { type FailAccountOptions, type FailAccountResult, failAccount } from './fail-account.js';
-import { type ObliterateOptions, type ObliterateResult, obliterate } from './obliterate.js';
+import {
+  type ObliterateOptions,
+  ObliterateRefusal,
+  ObliterateRefusedError,
+  type ObliterateResult,
+  obliterate,
+} from './obliterate.js';
 import { type PruneResult, pruneFailed } from './prune.js';
-import { type QueueStatus, readStatus, type StatusBudget } from './status.js';
+import { liveWorkerIds, type QueueStatus, readStatus, type StatusBudget } from './status.js';
 import { mergeStatuses } from './status-merge.js';
 
 /** The workers' default `OUTCOME_TTL_SECONDS`: 7 days. */
@@ -103,22 +116,70 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
       new Map([...accounts].filter(([account]) => shardOfAccount(account, names.length) === index)),
     ),
   );
-  const home = (account: string) => shards[shardOfAccount(account, shards.length)] as ShardAdmin;
-  const each = <T>(fn: (s: ShardAdmin) => Promise<T>) => Promise.all(shards.map(fn));
+  // Reads and changes on a queue of another shard count would see or touch only some of its shards.
+  let countChecked: Promise<void> | undefined;
+  const checked = async () => {
+    countChecked ??= claimShardCount(
+      redis,
+      queueKeys(names[0] as string).shardCount,
+      names[0] as string,
+      names.length,
+      {
+        readOnly: true,
+      },
+    ).catch((err: unknown) => {
+      countChecked = undefined;
+      throw err;
+    });
+    await countChecked;
+  };
+  const home = async (account: string) => {
+    await checked();
+    return shards[shardOfAccount(account, shards.length)] as ShardAdmin;
+  };
+  const each = async <T>(fn: (s: ShardAdmin) => Promise<T>) => {
+    await checked();
+    return Promise.all(shards.map(fn));
+  };
 
   return {
     queueName: names[0] as string,
     listFailed: async (filter = {}) => {
-      if (filter.account !== undefined) return home(filter.account).listFailed(filter);
+      if (filter.account !== undefined) return (await home(filter.account)).listFailed(filter);
       const all = (await each((s) => s.listFailed(filter))).flat();
       // Newest first across shards, as each shard lists its own.
       all.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
       return filter.limit !== undefined ? all.slice(0, filter.limit) : all;
     },
     retryFailed: async (filter = {}, replay = {}) => {
-      if (filter.account !== undefined) return home(filter.account).retryFailed(filter, replay);
+      if (filter.account !== undefined) return (await home(filter.account)).retryFailed(filter, replay);
       const requestId = replay.requestId ?? randomUUID();
-      return (await each((s) => s.retryFailed(filter, { ...replay, requestId }))).flat();
+      if (filter.limit === undefined) {
+        return (await each((s) => s.retryFailed(filter, { ...replay, requestId }))).flat();
+      }
+      // The newest `limit` across the shards, as listFailed picks them, each replayed in its own shard.
+      const found = await each(async (s) => {
+        const out: Array<{ member: string; finishedAt: number }> = [];
+        for await (const { member, outcome } of scanFailed(redis, s.keys, filter)) {
+          out.push({ member, finishedAt: outcome.finishedAt ?? 0 });
+        }
+        return out;
+      });
+      const newest = found
+        .flatMap((list, shard) => list.map((f) => ({ ...f, shard })))
+        .sort((a, b) => b.finishedAt - a.finishedAt)
+        .slice(0, filter.limit);
+      const replayed = await Promise.all(
+        shards.map((s, shard) =>
+          replayMembers(
+            redis,
+            s.keys,
+            newest.filter((f) => f.shard === shard).map((f) => f.member),
+            { ...replay, requestId },
+          ),
+        ),
+      );
+      return replayed.flat();
     },
     pruneFailed: async (prune = {}) => {
       const results = await each((s) => s.pruneFailed(prune));
@@ -128,11 +189,24 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
         cursor: results[0]?.cursor ?? 0,
       };
     },
-    failAccount: (account, fail = {}) => home(account).failAccount(account, fail),
-    resumeAccount: (account) => home(account).resumeAccount(account),
+    failAccount: async (account, fail = {}) => (await home(account)).failAccount(account, fail),
+    resumeAccount: async (account) => (await home(account)).resumeAccount(account),
     status: async () => mergeStatuses(await each((s) => s.status()), [...accounts.keys()]),
     obliterate: async (wipe = {}) => {
-      // Shard 0 first: live workers register in every shard they serve, so a refusal comes before any delete.
+      await checked();
+      // Every shard's live workers are looked at before any shard is deleted, so a refusal deletes nothing.
+      if (!wipe.force && names.length > 1) {
+        const live = [
+          ...new Set((await Promise.all(names.map((n) => liveWorkerIds(redis, queueKeys(n))))).flat()),
+        ];
+        if (live.length > 0) {
+          throw new ObliterateRefusedError(
+            ObliterateRefusal.liveWorkers,
+            `${live.length} worker(s) of queue "${names[0]}" are alive (${live.sort().join(', ')}): stop them first`,
+            live,
+          );
+        }
+      }
       const results: ObliterateResult[] = [];
       for (const s of shards) results.push(await s.obliterate(wipe));
       return {
@@ -146,7 +220,7 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
   };
 }
 
-type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close'>;
+type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close'> & { readonly keys: QueueKeys };
 
 /** The admin of one shard (a queue of one shard is its only one). */
 function shardAdmin(
@@ -159,6 +233,7 @@ function shardAdmin(
   let pruneCursor = 0;
   const limiter = new RateLimiter({ redis, keys });
   return {
+    keys,
     listFailed: (filter) => listFailed(redis, keys, filter),
     retryFailed: (filter, replay) => retryFailed(redis, keys, filter, replay),
     pruneFailed: async (prune = {}) => {

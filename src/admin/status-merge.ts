@@ -25,7 +25,7 @@ export function mergeStatuses(
   const accounts = new Map<string, AccountStatus>();
   statuses.forEach((s, shard) => {
     for (const a of s.accounts) {
-      // Every shard lists the configured accounts; the account's own shard holds its limiter state.
+      // An account's limiter state is in its own shard; another shard may name it only from a misrouted group.
       if (shardOfAccount(a.account, statuses.length) === shard || !accounts.has(a.account)) {
         accounts.set(a.account, a);
       }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { duplicateConnection } from '../connections.js';
 import type { QueueKeys } from '../keys.js';
 import { type Explanation, explainUpdate } from '../story/explain.js';
 import { isTerminal, type Outcome } from './outcome.js';
@@ -6,6 +7,21 @@ import { readOutcomes } from './reader.js';
 import { StreamFollower } from './stream.js';
 import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from './subscribe.js';
 import { WaitTimeoutError, waitForOutcomes } from './wait.js';
+
+/** How often a multi-shard wait looks again for ids no shard knew. */
+export const LOCATE_MS = 250;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `p`, or a rejection once `deadline` (epoch ms) passes first. */
+function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline passed')), Math.max(0, deadline - Date.now()));
+  });
+  p.catch(() => {});
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Reads by trace id over a queue's shards. A reader knows an update only by its trace id, not its account, so it
@@ -18,6 +34,7 @@ export class ShardReads {
   /** One follower of each shard's outcome stream, on a blocking connection of its own once something waits. */
   readonly #followers: Array<StreamFollower | undefined>;
 
+  /** `redis` is the caller's; the followers' connections are duplicated from it and closed by {@link close}. */
   constructor(redis: Redis, shards: readonly QueueKeys[]) {
     this.#redis = redis;
     this.#shards = shards;
@@ -33,32 +50,26 @@ export class ShardReads {
 
   /** The story of one update from the shard that knows it. */
   async explain(id: string): Promise<Explanation> {
-    let last: Explanation | undefined;
-    for (const keys of this.#shards) {
-      last = await explainUpdate(this.#redis, keys, id);
-      if (last.seen) return last;
-    }
-    return last as Explanation;
+    const stories = await Promise.all(this.#shards.map((keys) => explainUpdate(this.#redis, keys, id)));
+    // The shard whose outcome `outcomes` would pick: a terminal one first, else the first that knows the id.
+    const seen = stories.filter((s) => s.seen);
+    return seen.find((s) => s.seen && isTerminal(s.outcome.status)) ?? seen[0] ?? (stories[0] as Explanation);
   }
 
   /**
-   * Waits for every id's terminal outcome in the shard that holds it. An id no shard knows when the call starts
-   * is waited for in shard 0 (enqueue before waiting: an update enqueued later to another shard is not seen).
+   * Waits for every id's terminal outcome in the shard that holds it. An id no shard knows yet (a wait begun
+   * before its enqueue) is looked for again every {@link LOCATE_MS} until a shard has it or the deadline passes;
+   * a read that fails (Redis restarting) is tried again until then, as with one shard.
    */
   async wait(ids: readonly string[], timeoutMs: number): Promise<Outcome[]> {
     if (this.#shards.length === 1)
       return waitForOutcomes(this.#redis, this.#keys(0), this.#follower(0), ids, timeoutMs);
     const deadline = Date.now() + timeoutMs;
-    const { shardOf } = await this.#locate(ids);
-    const byShard = new Map<number, string[]>();
-    ids.forEach((id, i) => {
-      const shard = Math.max(0, shardOf[i] ?? 0);
-      byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
-    });
     const found = new Map<string, Outcome | null>();
     let timedOut = false;
-    const settled = await Promise.allSettled(
-      [...byShard].map(async ([shard, part]) => {
+    const waits: Array<Promise<void>> = [];
+    const waitIn = (shard: number, part: string[]) => {
+      const waiting = (async () => {
         try {
           const got = await waitForOutcomes(
             this.#redis,
@@ -73,8 +84,35 @@ export class ShardReads {
           timedOut = true;
           for (const [i, id] of part.entries()) found.set(id, err.outcomes[i] ?? null);
         }
-      }),
-    );
+      })();
+      // Handled here and looked at once every wait ended: a failure while ids are still being located is not
+      // an unhandled rejection.
+      waiting.catch(() => {});
+      waits.push(waiting);
+    };
+    let unknown = [...new Set(ids)];
+    for (let first = true; unknown.length > 0; first = false) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (!first) await sleep(Math.min(LOCATE_MS, left));
+      let located: number[];
+      try {
+        located = (await beforeDeadline(this.#locate(unknown), deadline)).shardOf;
+      } catch {
+        continue;
+      }
+      const byShard = new Map<number, string[]>();
+      const still: string[] = [];
+      unknown.forEach((id, i) => {
+        const shard = located[i] ?? -1;
+        if (shard < 0) still.push(id);
+        else byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
+      });
+      for (const [shard, part] of byShard) waitIn(shard, part);
+      unknown = still;
+    }
+    if (unknown.length > 0) timedOut = true;
+    const settled = await Promise.allSettled(waits);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
     const all = ids.map((id) => found.get(id) ?? null);
     if (timedOut) throw new WaitTimeoutError(all);
@@ -82,11 +120,14 @@ export class ShardReads {
   }
 
   /** One consumer-group subscription per shard's stream, all to the same handler. */
-  subscribe(connect: () => Redis, options: SubscribeOptions): OutcomeSubscription {
-    const subscriptions = this.#shards.map((keys) => subscribeOutcomes(connect(), keys, options));
+  subscribe(options: SubscribeOptions): OutcomeSubscription {
+    const subscriptions = this.#shards.map((keys) =>
+      subscribeOutcomes(duplicateConnection(this.#redis), keys, options),
+    );
     return { close: async () => void (await Promise.all(subscriptions.map((s) => s.close()))) };
   }
 
+  /** Closes the stream followers (and their connections). */
   async close(): Promise<void> {
     await Promise.all(this.#followers.map((f) => f?.close()));
   }
@@ -98,9 +139,7 @@ export class ShardReads {
   #follower(shard: number): StreamFollower {
     let f = this.#followers[shard];
     if (!f) {
-      const copy = this.#redis.duplicate();
-      copy.on('error', () => {});
-      f = new StreamFollower(copy, this.#keys(shard));
+      f = new StreamFollower(duplicateConnection(this.#redis), this.#keys(shard));
       this.#followers[shard] = f;
     }
     return f;

@@ -11,7 +11,13 @@ export { WaitTimeoutError };
 
 import { ShardReads } from '../outcomes/shard-reads.js';
 import { connectRedis } from '../redis.js';
-import { partitionByShard, shardOfAccount, shardQueueNames } from '../shards.js';
+import {
+  claimShardCount,
+  partitionByShard,
+  ShardCountMismatchError,
+  shardOfAccount,
+  shardQueueNames,
+} from '../shards.js';
 import type { Explanation } from '../story/explain.js';
 import { traceparentOf } from '../telemetry/traceparent.js';
 import {
@@ -25,6 +31,8 @@ import {
   type UpdateRequest,
   UpdateValidationError,
 } from '../update.js';
+import { type EnqueueResult, enqueueShard } from './enqueue-shard.js';
+import { reviewAcrossShards } from './shard-review.js';
 import {
   crossShardConflicts,
   reviewTraceIds,
@@ -32,12 +40,6 @@ import {
   TraceIdConflictError,
   type TraceIdHolder,
 } from './trace-ids.js';
-
-const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), { keys: true });
-/** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
-const CHUNK = 500;
-/** How long an enqueue call's result is kept for a re-sent call: far longer than any reconnect. */
-const RESULT_TTL_SECONDS = 300;
 
 export interface ProducerOptions {
   /** Redis URL (default `redis://127.0.0.1:6379`), or an ioredis connection the caller owns. */
@@ -50,11 +52,7 @@ export interface ProducerOptions {
   limits?: Partial<UpdateLimits>;
 }
 
-export interface EnqueueResult {
-  objectWriteTraceId: string;
-  /** True when this trace id was already enqueued for the same update: it is not added twice. */
-  duplicate: boolean;
-}
+export type { EnqueueResult } from './enqueue-shard.js';
 
 /**
  * Requests the producer validated once (see {@link Producer.validate}): `updates` are the valid ones, `issues`
@@ -169,7 +167,8 @@ function validOnly(
 
 /** Creates a producer: the API backend code uses to hand updates to the queue and read their outcomes. */
 export function createProducer(options: ProducerOptions = {}): Producer {
-  const shards = shardQueueNames(options.queueName ?? 'hubspot-updates', options.shards ?? 1).map(queueKeys);
+  const queueName = options.queueName ?? 'hubspot-updates';
+  const shards = shardQueueNames(queueName, options.shards ?? 1).map(queueKeys);
   const owned = typeof options.redis !== 'object';
   const redis =
     typeof options.redis === 'object'
@@ -182,92 +181,26 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   const limits = options.limits ?? {};
 
-  /**
-   * Enqueues valid updates of one shard, in order. `at(i)` is the call's index of `updates[i]`, so conflicts name
-   * updates as the caller numbered them; `done` collects each result as it is known.
-   */
-  async function enqueueShard(
-    keys: QueueKeys,
-    updates: readonly Update[],
-    data: readonly string[],
-    accepted: readonly string[],
-    at: (local: number) => number,
-    done: (local: number, result: EnqueueResult) => void,
-  ): Promise<void> {
-    // The span active where the app enqueues: the worker's call spans link to it (no-op without an SDK).
-    const traceparent = traceparentOf() ?? '';
-    for (let i = 0; i < updates.length; i += CHUNK) {
-      const chunk = updates.slice(i, i + CHUNK);
-      const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS), traceparent];
-      chunk.forEach((u, j) => {
-        const d = data[i + j] as string;
-        const trace = u.objectWriteTraceId;
-        const lane = isInteractive(u) ? 'i' : '';
-        args.push(jobIdFor(trace), trace, d, fingerprint(d), accepted[i + j] ?? '', lane);
-      });
-      // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
-      const resultKey = keys.enqueueResult(randomUUID());
-      const reply = (await enqueueScript.run(
-        redis,
-        [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq],
-        args,
-      )) as Array<string | number>;
-      if (reply[0] === 'conflict') {
-        // Another producer took a trace id between the check and this call: this chunk wrote nothing.
-        const conflicts: TraceIdConflict[] = [];
-        for (let k = 1; k + 1 < reply.length; k += 2) {
-          const local = i + Number(reply[k]) - 1;
-          const by = String(reply[k + 1]);
-          conflicts.push({
-            index: at(local),
-            objectWriteTraceId: updates[local]?.objectWriteTraceId ?? '',
-            usedBy: by.startsWith('call:') ? at(i + Number(by.slice(5)) - 1) : holderOf(by),
-          });
-        }
-        throw new TraceIdConflictError(conflicts);
-      }
-      chunk.forEach((u, j) => {
-        done(i + j, { objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
-      });
-    }
-  }
+  const review = (updates: readonly Update[], data: readonly string[]) =>
+    reviewAcrossShards(redis, shards, updates, data);
 
-  /** Looks the trace ids up in the shards that would take the updates; conflicts and duplicates by call index. */
-  async function review(updates: readonly Update[], data: readonly string[]) {
-    const parts = partitionByShard(updates, (u) => shardOfAccount(u.account, shards.length));
-    const conflicts: TraceIdConflict[] = crossShardConflicts(updates, parts);
-    const duplicates: number[] = [];
-    const accepted: string[] = updates.map(() => '');
-    await Promise.all(
-      parts.map(async (indexes, shard) => {
-        if (indexes.length === 0) return;
-        const keys = shards[shard] as QueueKeys;
-        const r = await reviewTraceIds(
-          redis,
-          keys,
-          indexes.map((i) => updates[i] as Update),
-          indexes.map((i) => data[i] as string),
-        );
-        const at = (local: number) => indexes[local] as number;
-        for (const c of r.conflicts) {
-          conflicts.push({
-            ...c,
-            index: at(c.index),
-            usedBy: typeof c.usedBy === 'number' ? at(c.usedBy) : c.usedBy,
-          });
-        }
-        for (const d of r.duplicates) duplicates.push(at(d));
-        r.accepted.forEach((a, local) => {
-          accepted[at(local)] = a;
-        });
-      }),
-    );
-    conflicts.sort((a, b) => a.index - b.index);
-    duplicates.sort((a, b) => a - b);
-    return { parts, conflicts, duplicates, accepted };
-  }
+  // The queue's shard count is checked once, before the first enqueue: a mismatch keeps being refused.
+  let shardsChecked: Promise<void> | undefined;
+  const checkShards = () => {
+    shardsChecked ??= claimShardCount(
+      redis,
+      (shards[0] as QueueKeys).shardCount,
+      queueName,
+      shards.length,
+    ).catch((err: unknown) => {
+      if (!(err instanceof ShardCountMismatchError)) shardsChecked = undefined;
+      throw err;
+    });
+    return shardsChecked;
+  };
 
   async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
+    await checkShards();
     const data = updates.map(canonicalJobData);
     const { parts, conflicts, accepted } = await review(updates, data);
     if (conflicts.length > 0) throw new TraceIdConflictError(conflicts);
@@ -277,6 +210,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       for (const [shard, indexes] of parts.entries()) {
         if (indexes.length === 0) continue;
         await enqueueShard(
+          redis,
           shards[shard] as QueueKeys,
           indexes.map((i) => updates[i] as Update),
           indexes.map((i) => data[i] as string),
@@ -323,7 +257,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       return reads.explain(id);
     },
     subscribeOutcomes(subscription) {
-      return reads.subscribe(() => duplicateOf(redis), subscription);
+      return reads.subscribe(subscription);
     },
     waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
       return reads.wait(ids, timeoutMs);
@@ -333,16 +267,4 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       if (owned) await closeConnection(redis, CLOSE_TIMEOUT_MS);
     },
   };
-}
-
-/** Reads the enqueue script's `queued` or `finished`. */
-function holderOf(by: string): TraceIdHolder {
-  return by === 'finished' ? 'finished' : 'queued';
-}
-
-/** A connection of its own for blocking reads, with the same settings; errors are the loop's to handle. */
-function duplicateOf(redis: Redis): Redis {
-  const copy = redis.duplicate();
-  copy.on('error', () => {});
-  return copy;
 }

@@ -134,6 +134,23 @@ export async function reviewTraceIds(
   return review;
 }
 
+/**
+ * What holds each of these trace ids in one shard: a stored job (`queued`, or `finished` when its outcome says
+ * so), or only an outcome record (`finished`); ids the shard does not know are absent.
+ */
+export async function holdersIn(
+  redis: Redis,
+  keys: QueueKeys,
+  traceIds: string[],
+): Promise<Map<string, TraceIdHolder>> {
+  const out = new Map<string, TraceIdHolder>();
+  for (const [trace, found] of await lookUp(redis, keys, traceIds)) {
+    if (found.data != null) out.set(trace, heldBy(found.record));
+    else if (found.record != null) out.set(trace, 'finished');
+  }
+  return out;
+}
+
 /** A job that is still stored is `queued` unless its outcome says it finished (failed, kept for replay). */
 function heldBy(record: string | null): TraceIdHolder {
   if (record === null) return 'queued';

@@ -30,6 +30,8 @@ export interface HousekeepingOptions {
   outcomeTtlSeconds: number;
   outcomeStreamRetentionSeconds: number;
   limits?: Partial<UpdateLimits>;
+  /** The shard this loop serves: jobs of accounts other shards hold are failed saying so. */
+  shard?: { readonly index: number; readonly count: number };
   logger: Logger;
   /** Where this shard's readings go, when the worker keeps metrics. */
   gauges?: { sink: QueueGauges; shard: number };
@@ -60,7 +62,7 @@ export class Housekeeping {
   async run(now: number, invalid: number): Promise<number> {
     const o = this.#o;
     const due = now >= this.#nextTickAt;
-    if (invalid > 0 || due) await failInvalidJobs(o.store, o.limits);
+    if (invalid > 0 || due) await failInvalidJobs(o.store, o.limits, o.shard);
     if (!due) return Math.max(0, Math.min(TICK_MS, this.#nextTickAt - now));
     this.#nextTickAt = now + TICK_MS;
     // Broken in-flight marks cannot arise from a script run twice, only from older versions or manual edits: a

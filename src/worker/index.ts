@@ -174,6 +174,14 @@ export function createWorker(options: WorkerOptions): Worker {
   const gauges = metrics ? new QueueGauges(metrics, names.length) : undefined;
   // One loop per shard, each with its own connections and `concurrency` slots; accounts live in one shard, so
   // an account's work is only ever in one loop.
+  // Every shard's loop may give up; the caller hears it once.
+  let gaveUp = false;
+  const onFatal = options.onFatal;
+  const fatalOnce = (err: Error) => {
+    if (gaveUp) return;
+    gaveUp = true;
+    onFatal?.(err);
+  };
   // One id in every shard: `status` counts a worker once however many shards it serves.
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const loops = names.map(
@@ -185,7 +193,7 @@ export function createWorker(options: WorkerOptions): Worker {
         shard: { index, count: names.length },
         budgetFor: (account) => budgets.get(account),
         port,
-        ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+        ...(onFatal ? { onFatal: fatalOnce } : {}),
         configuredAccounts: Object.keys(options.accounts),
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.rateLimit?.marginMs !== undefined

@@ -1,5 +1,6 @@
 import { memberField } from '../keys.js';
 import type { RecordFacts } from '../outcomes/record.js';
+import { shardOfAccount } from '../shards.js';
 import {
   DEFAULT_ACCOUNT,
   describeIssues,
@@ -69,8 +70,22 @@ function surrogateEscape(text: string): string {
   return '';
 }
 
-/** What is wrong with job data that ingestion could not route, in words a producer can act on. */
-export function describeUnroutable(data: string | null, limits?: Partial<UpdateLimits>): string[] {
+/** A shard of the queue: which one of how many. */
+export interface ShardPlace {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * What is wrong with job data that ingestion could not route, in words a producer can act on. `shard` is the
+ * shard whose ingest set it aside: a valid update of an account another shard holds was enqueued with another
+ * `QUEUE_SHARDS`.
+ */
+export function describeUnroutable(
+  data: string | null,
+  limits?: Partial<UpdateLimits>,
+  shard?: ShardPlace,
+): string[] {
   if (data === null) return ['job has no data'];
   let raw: unknown;
   try {
@@ -80,6 +95,18 @@ export function describeUnroutable(data: string | null, limits?: Partial<UpdateL
   }
   const parsed = updateSchema(limits).safeParse(raw);
   const issues = parsed.success ? [] : describeIssues(parsed.error);
+  if (shard && shard.count > 1 && routableByIngest(raw)) {
+    const account = str(raw, 'account') || DEFAULT_ACCOUNT;
+    const home = shardOfAccount(account, shard.count);
+    if (home !== shard.index) {
+      return [
+        `account ${JSON.stringify(account)} is held by shard ${home} of the queue's ${shard.count}, but this job ` +
+          `was enqueued to shard ${shard.index}: its producer uses another QUEUE_SHARDS (every producer, worker ` +
+          'and admin command of a queue must use the same)',
+        ...issues,
+      ];
+    }
+  }
   if (routableByIngest(raw)) {
     const where = unpairedSurrogates(raw);
     const cause = where.length > 0 ? `: an unpaired surrogate in ${where.join(', ')}` : '';
@@ -97,7 +124,11 @@ export function describeUnroutable(data: string | null, limits?: Partial<UpdateL
  * Lua JSON decoder cannot read, ...), with a validation error naming every problem. They never block valid jobs:
  * ingestion set them aside.
  */
-export async function failInvalidJobs(store: QueueStore, limits?: Partial<UpdateLimits>): Promise<number> {
+export async function failInvalidJobs(
+  store: QueueStore,
+  limits?: Partial<UpdateLimits>,
+  shard?: ShardPlace,
+): Promise<number> {
   let total = 0;
   for (;;) {
     const items = await store.peekInvalid(BATCH);
@@ -109,7 +140,7 @@ export async function failInvalidJobs(store: QueueStore, limits?: Partial<Update
       } catch {
         raw = undefined;
       }
-      const issues = describeUnroutable(data, limits);
+      const issues = describeUnroutable(data, limits, shard);
       const trace = traceIdOfJob(jobId, raw);
       const idProperty = str(raw, 'idProperty');
       const facts: RecordFacts = {

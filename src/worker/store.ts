@@ -18,7 +18,7 @@ const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'entries.lua', 'a
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,
-    libs: ['job-data.lua', 'lanes.lua', 'entries.lua'],
+    libs: ['job-data.lua', 'lanes.lua', 'entries.lua', 'shards.lua'],
   }),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),
@@ -38,6 +38,8 @@ export interface StoreOptions {
   outcomeTtlSeconds: number;
   /** How long a learnt address mapping is kept (default a day). */
   addressTtlSeconds?: number;
+  /** The shard these keys are (default the only one): ingest sets aside jobs of accounts other shards hold. */
+  shard?: { readonly index: number; readonly count: number };
 }
 
 /** The worker's side of the queue in Redis: every call is one Lua script, so a batch costs few round trips. */
@@ -46,8 +48,10 @@ export class QueueStore {
   readonly #keys: QueueKeys;
   readonly #ttl: number;
   readonly #addressTtl: number;
+  readonly #shard: { readonly index: number; readonly count: number };
 
   constructor(options: StoreOptions) {
+    this.#shard = options.shard ?? { index: 0, count: 1 };
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#ttl = options.outcomeTtlSeconds;
@@ -62,7 +66,7 @@ export class QueueStore {
     const r = (await scripts.ingest.run(
       this.#redis,
       [k.wait, k.seq, k.groups, k.inflight, k.invalid, k.stats, k.interactiveWait],
-      [...k.scriptArgs, max],
+      [...k.scriptArgs, max, this.#shard.index, this.#shard.count],
     )) as number[];
     return {
       moved: r[0] ?? 0,

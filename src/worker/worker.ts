@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { closeConnection, connectWithRetry, StartAbortedError, within } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { connectRedis } from '../redis.js';
-import { shardOfAccount } from '../shards.js';
+import { claimShardCount, shardOfAccount } from '../shards.js';
 import { AddressStore } from './addresses.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
@@ -70,6 +70,7 @@ export class BatchWorker {
       keys: this.#keys,
       outcomeTtlSeconds: settings.outcomeTtlSeconds,
       addressTtlSeconds: settings.addressTtlSeconds,
+      shard,
     });
     this.#leases = new LeaseKeeper({
       redis: this.#redis,
@@ -120,6 +121,7 @@ export class BatchWorker {
       outcomeTtlSeconds: settings.outcomeTtlSeconds,
       outcomeStreamRetentionSeconds: settings.outcomeStreamRetentionSeconds,
       ...(settings.limits ? { limits: settings.limits } : {}),
+      shard,
       logger: settings.logger,
       ...(settings.gauges ? { gauges: { sink: settings.gauges, shard: shard.index } } : {}),
       accounts: labels.configuredAccounts.filter((a) => shardOfAccount(a, shard.count) === shard.index),
@@ -192,6 +194,17 @@ export class BatchWorker {
     });
     // Told to stop while connecting: take no work.
     if (this.#closing) throw new StartAbortedError();
+    // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job.
+    const shard = this.#s.shard ?? { index: 0, count: 1 };
+    if (shard.index === 0) {
+      try {
+        await claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, shard.count);
+      } catch (err) {
+        this.#redis.disconnect();
+        this.#blocking.disconnect();
+        throw err;
+      }
+    }
     this.#running = true;
     this.#lastProgressAt = performance.now();
     this.#leases.start();

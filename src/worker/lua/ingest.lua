@@ -29,6 +29,8 @@
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`; routing by job-data.lua)
   ARGV[3] max jobs to move
+  ARGV[4] this shard's index, ARGV[5] the queue's shard count (shards.lua): a job of an account another shard
+  holds (enqueued with another QUEUE_SHARDS) goes to the invalid list, and fails with a message that says so
 
   Run twice: each run moves the jobs it pops, so a second run moves the next ones; only the counts it returns
   are its own.
@@ -37,6 +39,7 @@
 ]]
 local rcall = redis.call
 local max = tonumber(ARGV[3])
+local shard, shardCount = tonumber(ARGV[4]) or 0, tonumber(ARGV[5]) or 1
 local ids = {}
 local function take(listKey, n)
   if n <= 0 then return end
@@ -85,6 +88,9 @@ for _, jobId in ipairs(ids) do
   local raw = fields[1]
   if raw then
     local d = JobData.route(raw)
+    -- Ordering, fencing and the budget hold within a shard: an account's update in another shard's queue could
+    -- land after a newer one, so it is not taken.
+    if d and shardCount > 1 and Shards.of(JobData.account(d), shardCount) ~= shard then d = nil end
     if not d then
       rcall('RPUSH', KEYS[5], jobId)
       invalid = invalid + 1

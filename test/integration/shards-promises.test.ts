@@ -1,4 +1,6 @@
-// Adversarial review of queue shards: each test states a promise; a failing assertion is a finding.
+// The README's promises with several queue shards: each test is one way sharding could break one of them.
+
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ObliterateRefusedError } from '../../src/admin/obliterate.js';
 import { createHubSpotClient } from '../../src/hubspot/client.js';
@@ -6,10 +8,18 @@ import type { HubSpotPort } from '../../src/hubspot/port.js';
 import { queueKeys } from '../../src/keys.js';
 import { createProducer, type Producer, WaitTimeoutError } from '../../src/producer/producer.js';
 import { TraceIdConflictError } from '../../src/producer/trace-ids.js';
-import { shardOfAccount, shardQueueNames } from '../../src/shards.js';
+import { ShardCountMismatchError, shardOfAccount, shardQueueNames } from '../../src/shards.js';
 import type { UpdateRequest } from '../../src/update.js';
+import { createWorker } from '../../src/worker/index.js';
+import {
+  boundedWaits,
+  testAdmin,
+  testBullQueue,
+  testQueue,
+  testSimulator,
+  testWorker,
+} from '../helpers/pipeline.js';
 import { startRedisProxy } from '../helpers/redis-proxy.js';
-import { boundedWaits, testAdmin, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { onCleanup, redisUrl, testRedis, track } from '../helpers/resources.js';
 
 const SHARDS = 4;
@@ -26,7 +36,7 @@ function accountsByShard(shards = SHARDS): string[] {
 
 function producerOf(queueName: string, shards = SHARDS, redis: string = redisUrl()): Producer {
   const p = boundedWaits(createProducer({ redis, queueName, shards }));
-  const done = track('review producer');
+  const done = track('sharded producer');
   onCleanup(async () => {
     await p.close();
     done();
@@ -42,7 +52,7 @@ const upd = (account: string, firstname: string, trace?: string): UpdateRequest 
   ...(trace ? { objectWriteTraceId: trace } : {}),
 });
 
-describe('review: queue shards', () => {
+describe('queue shards keep the promises of one shard', () => {
   it('refuses a trace id reused for another account of another shard in a later call (as one shard does)', async () => {
     const q = testQueue('rv-reuse', SHARDS);
     const [a0, a1] = accountsByShard();
@@ -59,7 +69,13 @@ describe('review: queue shards', () => {
     const [a0, a1] = accountsByShard();
     const p = producerOf(q);
     await p.enqueue(upd(a0 as string, 'x', 'T-two'));
-    await p.enqueue(upd(a1 as string, 'y', 'T-two')); // accepted: the hole above
+    // Refused now; a BullMQ client (which no check sees) can still put the trace id in a second shard.
+    await expect(p.enqueue(upd(a1 as string, 'y', 'T-two'))).rejects.toBeInstanceOf(TraceIdConflictError);
+    await testBullQueue(shardQueueNames(q, SHARDS)[shardOfAccount(a1 as string, SHARDS)] as string).add(
+      'update',
+      { ...upd(a1 as string, 'y', 'T-two') },
+      { jobId: 't-T-two' },
+    );
     const admin = testAdmin(q, { shards: SHARDS });
     await admin.failAccount(a1 as string);
     const outcome = await p.getOutcome('T-two');
@@ -97,7 +113,6 @@ describe('review: queue shards', () => {
       (o) => o.map((x) => x.status),
       (e: unknown) => (e instanceof WaitTimeoutError ? 'WaitTimeoutError' : String(e)),
     );
-    // The update itself succeeded; the waiter looked in shard 0 only.
     expect((await p.getOutcome('T-early'))?.status).toBe('succeeded');
     expect(settled).toEqual(['succeeded']);
   }, 30_000);
@@ -126,7 +141,7 @@ describe('review: queue shards', () => {
     await redis.zadd(queueKeys(names[2] as string).workers, Number(t[0]) * 1000, 'w-shard2');
     const admin = testAdmin(q, { shards: SHARDS });
     await expect(admin.obliterate()).rejects.toBeInstanceOf(ObliterateRefusedError);
-    // "obliterate refused, nothing deleted" (the CLI's words):
+    // "obliterate refused, nothing deleted" (the CLI's words), though the live worker is only in shard 2:
     expect(await redis.llen(queueKeys(names[0] as string).wait)).toBe(1);
   });
 
@@ -162,42 +177,81 @@ describe('review: queue shards', () => {
       const p = producerOf(q, shards, proxy.url);
       await p.getOutcome(id); // connected
       proxy.setDown(true);
-      const waiting = p.waitForOutcomes([id], { timeoutMs: 10_000 });
-      await new Promise((r) => setTimeout(r, 1_500));
-      proxy.setDown(false);
-      results[`shards=${shards}`] = await waiting.then(
+      const waiting = p.waitForOutcomes([id], { timeoutMs: 10_000 }).then(
         (o) => o.map((x) => x.status).join(','),
         (e: unknown) => `rejected: ${(e as Error).name}: ${(e as Error).message.slice(0, 80)}`,
       );
+      await new Promise((r) => setTimeout(r, 1_500));
+      proxy.setDown(false);
+      results[`shards=${shards}`] = await waiting;
     }
     expect(results).toEqual({ 'shards=1': 'failed', [`shards=${SHARDS}`]: 'failed' });
   }, 40_000);
 
-  it('an update a producer with another QUEUE_SHARDS queued does not overwrite a newer one (nothing stale)', async () => {
-    const q = testQueue('rv-misroute', SHARDS);
+  it('a producer or worker with another QUEUE_SHARDS than the queue recorded refuses to run', async () => {
+    const q = testQueue('sh-count', SHARDS);
+    const sim = await testSimulator();
+    const current = producerOf(q, SHARDS);
+    await current.enqueue(upd('north', 'v'));
+    const legacy = producerOf(q, 1);
+    const refused = await legacy.enqueue(upd('north', 'w')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ShardCountMismatchError);
+    expect((refused as ShardCountMismatchError).code).toBe('SHARD_COUNT_MISMATCH');
+    expect(String(refused)).toMatch(/has 4 shard\(s\) but this process was given QUEUE_SHARDS=1/);
+    // Still refused on the next call: nothing of it was queued.
+    await expect(legacy.enqueue(upd('north', 'w'))).rejects.toBeInstanceOf(ShardCountMismatchError);
+    const worker = createWorker({
+      redisUrl: redisUrl(),
+      queueName: q,
+      shards: 2,
+      accounts: { north: { token: 'tok' } },
+      hubspotBaseUrl: sim.url,
+      logger: pino({ level: 'silent' }),
+    });
+    await expect(worker.start()).rejects.toBeInstanceOf(ShardCountMismatchError);
+    await worker.close();
+    await expect(testAdmin(q, { shards: 2 }).status()).rejects.toBeInstanceOf(ShardCountMismatchError);
+  });
+
+  it('a job a BullMQ client put in a shard its account is not in fails saying so, and nothing goes stale', async () => {
+    const q = testQueue('sh-misroute', SHARDS);
     const [, a1] = accountsByShard(); // home shard 1 of 4
     const sim = await testSimulator();
     sim.createObjects('tok', 'contacts', [{ id: '1', properties: {} }]);
-    const legacy = producerOf(q, 1); // a producer (or CLI, or BullMQ client) not yet told QUEUE_SHARDS=4
     const current = producerOf(q, SHARDS);
-    const old = await legacy.enqueue(upd(a1 as string, 'old'));
+    // A client routing with another count puts the older update in shard 0's queue.
+    await testBullQueue(shardQueueNames(q, SHARDS)[0] as string).add(
+      'update',
+      { ...upd(a1 as string, 'old', 'T-old') },
+      { jobId: 't-T-old' },
+    );
     const fresh = await current.enqueue(upd(a1 as string, 'new'));
     const client = createHubSpotClient({ baseUrl: sim.url, tokenProvider: async () => 'tok' });
     onCleanup(() => client.close());
-    // HubSpot is slow on one call (as it sometimes is): the old value's call lands last.
+    // HubSpot is slow on one call: had the old value been sent, its call would land last.
     const slow: HubSpotPort = {
       batchUpdate: async (req) => {
-        if (req.inputs.some((i) => i.properties.firstname === 'old')) await new Promise((r) => setTimeout(r, 1_500));
+        if (req.inputs.some((i) => i.properties.firstname === 'old'))
+          await new Promise((r) => setTimeout(r, 1_500));
         return client.batchUpdate(req);
       },
       batchRead: (req) => client.batchRead(req),
       getProperties: (a, t, s) => client.getProperties(a, t, s),
     };
-    await testWorker(q, sim, { shards: SHARDS, accounts: { [a1 as string]: { token: 'tok' } }, hubspot: slow });
-    const outcomes = await current.waitForOutcomes([old.objectWriteTraceId, fresh.objectWriteTraceId], {
+    await testWorker(q, sim, {
+      shards: SHARDS,
+      accounts: { [a1 as string]: { token: 'tok' } },
+      hubspot: slow,
+    });
+    const [old, latest] = await current.waitForOutcomes(['T-old', fresh.objectWriteTraceId], {
       timeoutMs: 15_000,
     });
-    console.log('misrouted outcomes', outcomes.map((o) => o.status));
+    expect(latest?.status).toBe('succeeded');
+    expect(old?.status).toBe('failed');
+    expect(old?.error?.category).toBe('VALIDATION_ERROR');
+    expect(old?.error?.message).toMatch(
+      /is held by shard 1 of the queue's 4, but this job was enqueued to shard 0/,
+    );
     expect(sim.getObject('tok', 'contacts', '1')?.properties.firstname).toBe('new');
   }, 30_000);
 });

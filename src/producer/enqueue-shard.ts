@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../keys.js';
+import { luaScript } from '../lua.js';
+import { traceparentOf } from '../telemetry/traceparent.js';
+import { fingerprint, isInteractive, jobIdFor, type Update } from '../update.js';
+import { type TraceIdConflict, TraceIdConflictError, type TraceIdHolder } from './trace-ids.js';
+
+const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), { keys: true });
+/** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
+const CHUNK = 500;
+/** How long an enqueue call's result is kept for a re-sent call: far longer than any reconnect. */
+const RESULT_TTL_SECONDS = 300;
+
+/** What the result of one enqueued update says. */
+export interface EnqueueResult {
+  objectWriteTraceId: string;
+  /** True when this trace id was already enqueued for the same update: it is not added twice. */
+  duplicate: boolean;
+}
+
+/**
+ * Enqueues valid updates of one shard, in order. `at(i)` is the call's index of `updates[i]`, so conflicts name
+ * updates as the caller numbered them; `done` collects each result as it is known.
+ */
+export async function enqueueShard(
+  redis: Redis,
+  keys: QueueKeys,
+  updates: readonly Update[],
+  data: readonly string[],
+  accepted: readonly string[],
+  at: (local: number) => number,
+  done: (local: number, result: EnqueueResult) => void,
+): Promise<void> {
+  // The span active where the app enqueues: the worker's call spans link to it (no-op without an SDK).
+  const traceparent = traceparentOf() ?? '';
+  for (let i = 0; i < updates.length; i += CHUNK) {
+    const chunk = updates.slice(i, i + CHUNK);
+    const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS), traceparent];
+    chunk.forEach((u, j) => {
+      const d = data[i + j] as string;
+      const trace = u.objectWriteTraceId;
+      const lane = isInteractive(u) ? 'i' : '';
+      args.push(jobIdFor(trace), trace, d, fingerprint(d), accepted[i + j] ?? '', lane);
+    });
+    // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
+    const resultKey = keys.enqueueResult(randomUUID());
+    const reply = (await enqueueScript.run(
+      redis,
+      [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq],
+      args,
+    )) as Array<string | number>;
+    if (reply[0] === 'conflict') {
+      // Another producer took a trace id between the check and this call: this chunk wrote nothing.
+      const conflicts: TraceIdConflict[] = [];
+      for (let k = 1; k + 1 < reply.length; k += 2) {
+        const local = i + Number(reply[k]) - 1;
+        const by = String(reply[k + 1]);
+        conflicts.push({
+          index: at(local),
+          objectWriteTraceId: updates[local]?.objectWriteTraceId ?? '',
+          usedBy: by.startsWith('call:') ? at(i + Number(by.slice(5)) - 1) : holderOf(by),
+        });
+      }
+      throw new TraceIdConflictError(conflicts);
+    }
+    chunk.forEach((u, j) => {
+      done(i + j, { objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
+    });
+  }
+}
+
+/** Reads the enqueue script's `queued` or `finished`. */
+function holderOf(by: string): TraceIdHolder {
+  return by === 'finished' ? 'finished' : 'queued';
+}
