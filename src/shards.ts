@@ -14,6 +14,9 @@
  */
 
 import type { Redis } from 'ioredis';
+import { luaScript } from './lua.js';
+
+const claimScript = luaScript('claimShardCount', new URL('./lua/claim-shard-count.lua', import.meta.url));
 
 /** Most shards a queue may have. */
 export const MAX_QUEUE_SHARDS = 256;
@@ -58,9 +61,11 @@ export function shardQueueNames(queueName: string, shards: number): readonly str
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_QUEUE_SHARDS) {
     throw new RangeError(`shards must be an integer from 1 to ${MAX_QUEUE_SHARDS}, got ${shards}`);
   }
-  // A name with the separator could be another queue's shard: the two would share keys.
-  if (queueName.includes(SHARD_SEPARATOR)) {
-    throw new RangeError(`queue name ${JSON.stringify(queueName)} may not contain "${SHARD_SEPARATOR}"`);
+  // A name like a shard's (`<name>~<j>`) could be another queue's shard: the two would share keys.
+  if (new RegExp(`${SHARD_SEPARATOR}\\d+$`).test(queueName)) {
+    throw new RangeError(
+      `queue name ${JSON.stringify(queueName)} may not end in "${SHARD_SEPARATOR}" and digits: that names a shard of another queue`,
+    );
   }
   const cacheKey = `${shards}${SHARD_SEPARATOR}${queueName}`;
   const cached = namesCache.get(cacheKey);
@@ -121,7 +126,7 @@ export class ShardCountMismatchError extends Error {
 
 /**
  * Records the queue's shard count in shard 0 (`shardCountKey`) if none is recorded yet, and throws
- * {@link ShardCountMismatchError} when another count is. One round trip; safe to send twice (SET NX GET).
+ * {@link ShardCountMismatchError} when another count is. One script call, safe to send twice.
  * `readOnly` only compares (admin tools record nothing).
  */
 export async function claimShardCount(
@@ -131,11 +136,11 @@ export async function claimShardCount(
   shards: number,
   options: { readOnly?: boolean } = {},
 ): Promise<void> {
-  const recorded = (
-    options.readOnly
-      ? await redis.get(shardCountKey)
-      : await redis.call('SET', shardCountKey, String(shards), 'NX', 'GET')
-  ) as string | null;
+  const recorded = (await claimScript.run(
+    redis,
+    [shardCountKey],
+    [String(shards), options.readOnly ? '1' : '0'],
+  )) as string | null;
   if (recorded !== null && Number(recorded) !== shards) {
     throw new ShardCountMismatchError(queueName, shards, Number(recorded));
   }

@@ -207,8 +207,9 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
           );
         }
       }
+      // Shard 0, which records the shard count, goes last: while any shard still holds data the count stays.
       const results: ObliterateResult[] = [];
-      for (const s of shards) results.push(await s.obliterate(wipe));
+      for (const s of [...shards].reverse()) results.push(await s.obliterate(wipe));
       return {
         keys: results.reduce((n, r) => n + r.keys, 0),
         liveWorkers: [...new Set(results.flatMap((r) => r.liveWorkers))].sort(),

@@ -33,6 +33,7 @@ export class ShardReads {
   readonly #shards: readonly QueueKeys[];
   /** One follower of each shard's outcome stream, on a blocking connection of its own once something waits. */
   readonly #followers: Array<StreamFollower | undefined>;
+  #closed = false;
 
   /** `redis` is the caller's; the followers' connections are duplicated from it and closed by {@link close}. */
   constructor(redis: Redis, shards: readonly QueueKeys[]) {
@@ -67,6 +68,7 @@ export class ShardReads {
     const deadline = Date.now() + timeoutMs;
     const found = new Map<string, Outcome | null>();
     let timedOut = false;
+    let failed = false;
     const waits: Array<Promise<void>> = [];
     const waitIn = (shard: number, part: string[]) => {
       const waiting = (async () => {
@@ -80,9 +82,13 @@ export class ShardReads {
           );
           for (const [i, id] of part.entries()) found.set(id, got[i] ?? null);
         } catch (err) {
-          if (!(err instanceof WaitTimeoutError)) throw err;
+          if (!(err instanceof WaitTimeoutError)) {
+            failed = true;
+            throw err;
+          }
           timedOut = true;
-          for (const [i, id] of part.entries()) found.set(id, err.outcomes[i] ?? null);
+          // An outcome already read as terminal stays, whatever the wait could add before its deadline.
+          for (const [i, id] of part.entries()) if (!found.get(id)) found.set(id, err.outcomes[i] ?? null);
         }
       })();
       // Handled here and looked at once every wait ended: a failure while ids are still being located is not
@@ -91,21 +97,24 @@ export class ShardReads {
       waits.push(waiting);
     };
     let unknown = [...new Set(ids)];
-    for (let first = true; unknown.length > 0; first = false) {
+    for (let first = true; unknown.length > 0 && !failed && !this.#closed; first = false) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       if (!first) await sleep(Math.min(LOCATE_MS, left));
-      let located: number[];
+      let located: { outcomes: Array<Outcome | null>; shardOf: number[] };
       try {
-        located = (await beforeDeadline(this.#locate(unknown), deadline)).shardOf;
+        located = await beforeDeadline(this.#locate(unknown, { partial: true }), deadline);
       } catch {
         continue;
       }
       const byShard = new Map<number, string[]>();
       const still: string[] = [];
       unknown.forEach((id, i) => {
-        const shard = located[i] ?? -1;
+        const shard = located.shardOf[i] ?? -1;
+        const outcome = located.outcomes[i];
         if (shard < 0) still.push(id);
+        // Already terminal: nothing to wait for.
+        else if (outcome && isTerminal(outcome.status)) found.set(id, outcome);
         else byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
       });
       for (const [shard, part] of byShard) waitIn(shard, part);
@@ -127,8 +136,9 @@ export class ShardReads {
     return { close: async () => void (await Promise.all(subscriptions.map((s) => s.close()))) };
   }
 
-  /** Closes the stream followers (and their connections). */
+  /** Closes the stream followers (and their connections); a wait still locating ids stops looking. */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all(this.#followers.map((f) => f?.close()));
   }
 
@@ -145,9 +155,19 @@ export class ShardReads {
     return f;
   }
 
-  /** Reads every id in every shard: its outcome and the shard that holds it (-1: none). */
-  async #locate(ids: readonly string[]): Promise<{ outcomes: Array<Outcome | null>; shardOf: number[] }> {
-    const per = await Promise.all(this.#shards.map((keys) => readOutcomes(this.#redis, keys, ids)));
+  /**
+   * Reads every id in every shard: its outcome and the shard that holds it (-1: none). With `partial`, a shard
+   * that cannot be read (its master failing over) counts as knowing none of them this time, unless none could be.
+   */
+  async #locate(
+    ids: readonly string[],
+    options: { partial?: boolean } = {},
+  ): Promise<{ outcomes: Array<Outcome | null>; shardOf: number[] }> {
+    const reads = await Promise.allSettled(this.#shards.map((keys) => readOutcomes(this.#redis, keys, ids)));
+    const failures = reads.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length > 0 && (!options.partial || failures.length === reads.length))
+      throw failures[0]?.reason;
+    const per = reads.map((r) => (r.status === 'fulfilled' ? r.value : []));
     const outcomes: Array<Outcome | null> = [];
     const shardOf: number[] = [];
     ids.forEach((_, i) => {

@@ -200,6 +200,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   };
 
   async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
+    if (updates.length === 0) return [];
     await checkShards();
     const data = updates.map(canonicalJobData);
     const { parts, conflicts, accepted } = await review(updates, data);
@@ -243,6 +244,8 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     },
     async checkTraceIds(updates) {
       const valid = validOnly(updates, limits);
+      if (valid.length === 0) return { conflicts: [], duplicates: [] };
+      await checkShards();
       const { conflicts, duplicates } = await review(valid, valid.map(canonicalJobData));
       return { conflicts, duplicates };
     },

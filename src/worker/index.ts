@@ -217,7 +217,15 @@ export function createWorker(options: WorkerOptions): Worker {
       return loops.every((l) => l.live);
     },
     start: async () => {
-      const started = await Promise.allSettled(loops.map((l) => l.start()));
+      // Shard 0's loop first: it records or checks the queue's shard count, and no other loop may ingest (and
+      // set aside jobs of accounts it thinks are elsewhere) under a count the queue does not have.
+      const [first, ...rest] = loops;
+      const started: PromiseSettledResult<void>[] = first
+        ? await first.start().then(
+            () => Promise.allSettled(rest.map((l) => l.start())),
+            (err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }],
+          )
+        : [];
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (!failed) return;
       // A worker is all its shards' loops or none: the ones that started stop again.

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { closeConnection, connectWithRetry, StartAbortedError, within } from '../connections.js';
+import {
+  closeConnection,
+  connectWithRetry,
+  RedisUnavailableError,
+  StartAbortedError,
+  within,
+} from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { connectRedis } from '../redis.js';
-import { claimShardCount, shardOfAccount } from '../shards.js';
+import { claimShardCount, ShardCountMismatchError, shardOfAccount } from '../shards.js';
 import { AddressStore } from './addresses.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
@@ -198,7 +204,7 @@ export class BatchWorker {
     const shard = this.#s.shard ?? { index: 0, count: 1 };
     if (shard.index === 0) {
       try {
-        await claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, shard.count);
+        await this.#claimShardCount(shard.count);
       } catch (err) {
         this.#redis.disconnect();
         this.#blocking.disconnect();
@@ -218,6 +224,25 @@ export class BatchWorker {
       signal: this.#starting.signal,
     });
     this.#s.logger.info({ workerId: this.#workerId, queue: this.#s.queueName }, 'worker started');
+  }
+
+  /**
+   * Records or checks the queue's shard count, trying again while Redis does not answer (a restart, a failover's
+   * READONLY) for up to `livenessTimeoutMs`, like the connection itself; a mismatch is not tried again.
+   */
+  async #claimShardCount(count: number): Promise<void> {
+    const deadline = performance.now() + this.#s.livenessTimeoutMs;
+    for (;;) {
+      const attempt = claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, count);
+      const r = await within(Math.max(0, deadline - performance.now()), attempt, this.#starting.signal);
+      if (this.#closing) throw new StartAbortedError();
+      if (r.done && r.error === undefined) return;
+      if (r.error instanceof ShardCountMismatchError) throw r.error;
+      if (performance.now() >= deadline) {
+        throw new RedisUnavailableError(this.#s.livenessTimeoutMs, r.error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /**
