@@ -18,6 +18,15 @@ import { luaScript } from './lua.js';
 
 const claimScript = luaScript('claimShardCount', new URL('./lua/claim-shard-count.lua', import.meta.url));
 
+/** One shard of a queue: which one, of how many. */
+export interface ShardPlace {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** The only shard of a queue of one shard. */
+export const ONLY_SHARD: ShardPlace = { index: 0, count: 1 };
+
 /** Most shards a queue may have. */
 export const MAX_QUEUE_SHARDS = 256;
 
@@ -122,6 +131,27 @@ export class ShardCountMismatchError extends Error {
     );
     this.name = 'ShardCountMismatchError';
   }
+}
+
+/**
+ * A check of the queue's shard count run once, on first use (see {@link claimShardCount}): a mismatch keeps being
+ * refused, a transient failure (Redis unreachable) is tried again on the next use.
+ */
+export function shardCountGuard(
+  redis: Redis,
+  shardCountKey: string,
+  queueName: string,
+  shards: number,
+  options: { readOnly?: boolean } = {},
+): () => Promise<void> {
+  let checked: Promise<void> | undefined;
+  return () => {
+    checked ??= claimShardCount(redis, shardCountKey, queueName, shards, options).catch((err: unknown) => {
+      if (!(err instanceof ShardCountMismatchError)) checked = undefined;
+      throw err;
+    });
+    return checked;
+  };
 }
 
 /**

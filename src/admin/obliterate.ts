@@ -40,6 +40,18 @@ export class ObliterateRefusedError extends Error {
   }
 }
 
+/** The refusal while workers of the queue are alive, naming them. */
+export function liveWorkersRefusal(
+  queueName: string,
+  liveWorkers: readonly string[],
+): ObliterateRefusedError {
+  return new ObliterateRefusedError(
+    ObliterateRefusal.liveWorkers,
+    `${liveWorkers.length} worker(s) of queue "${queueName}" are alive (${liveWorkers.join(', ')}): stop them first`,
+    liveWorkers,
+  );
+}
+
 /** Redis's glob syntax: `*`, `?`, `[`, `]` and `\` in a queue name must match only themselves. */
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
@@ -77,14 +89,7 @@ export async function obliterate(
     );
   }
   const liveWorkers = await liveWorkerIds(redis, keys);
-  if (liveWorkers.length > 0 && !options.force) {
-    throw new ObliterateRefusedError(
-      ObliterateRefusal.liveWorkers,
-      `${liveWorkers.length} worker(s) of queue "${keys.queueName}" are alive (${liveWorkers.join(', ')}): ` +
-        'stop them first',
-      liveWorkers,
-    );
-  }
+  if (liveWorkers.length > 0 && !options.force) throw liveWorkersRefusal(keys.queueName, liveWorkers);
   const match = `${globEscape(keys.root)}*`;
   const found = new Set<string>();
   let deleted = 0;

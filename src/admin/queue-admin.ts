@@ -4,7 +4,7 @@ import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
-import { claimShardCount, shardOfAccount, shardQueueNames } from '../shards.js';
+import { shardCountGuard, shardOfAccount, shardQueueNames } from '../shards.js';
 import {
   type FailedFilter,
   listFailed,
@@ -15,9 +15,8 @@ import {
 } from './dead-letters.js';
 import { type FailAccountOptions, type FailAccountResult, failAccount } from './fail-account.js';
 import {
+  liveWorkersRefusal,
   type ObliterateOptions,
-  ObliterateRefusal,
-  ObliterateRefusedError,
   type ObliterateResult,
   obliterate,
 } from './obliterate.js';
@@ -117,22 +116,15 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     ),
   );
   // Reads and changes on a queue of another shard count would see or touch only some of its shards.
-  let countChecked: Promise<void> | undefined;
-  const checked = async () => {
-    countChecked ??= claimShardCount(
-      redis,
-      queueKeys(names[0] as string).shardCount,
-      names[0] as string,
-      names.length,
-      {
-        readOnly: true,
-      },
-    ).catch((err: unknown) => {
-      countChecked = undefined;
-      throw err;
-    });
-    await countChecked;
-  };
+  const checked = shardCountGuard(
+    redis,
+    queueKeys(names[0] as string).shardCount,
+    names[0] as string,
+    names.length,
+    {
+      readOnly: true,
+    },
+  );
   const home = async (account: string) => {
     await checked();
     return shards[shardOfAccount(account, shards.length)] as ShardAdmin;
@@ -199,13 +191,7 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
         const live = [
           ...new Set((await Promise.all(names.map((n) => liveWorkerIds(redis, queueKeys(n))))).flat()),
         ];
-        if (live.length > 0) {
-          throw new ObliterateRefusedError(
-            ObliterateRefusal.liveWorkers,
-            `${live.length} worker(s) of queue "${names[0]}" are alive (${live.sort().join(', ')}): stop them first`,
-            live,
-          );
-        }
+        if (live.length > 0) throw liveWorkersRefusal(names[0] as string, live.sort());
       }
       // Shard 0, which records the shard count, goes last: while any shard still holds data the count stays.
       const results: ObliterateResult[] = [];

@@ -6,22 +6,12 @@ import { isTerminal, type Outcome } from './outcome.js';
 import { readOutcomes } from './reader.js';
 import { StreamFollower } from './stream.js';
 import { type OutcomeSubscription, type SubscribeOptions, subscribeOutcomes } from './subscribe.js';
-import { WaitTimeoutError, waitForOutcomes } from './wait.js';
+import { byDeadline, WaitTimeoutError, waitForOutcomes } from './wait.js';
 
 /** How often a multi-shard wait looks again for ids no shard knew. */
 export const LOCATE_MS = 250;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** `p`, or a rejection once `deadline` (epoch ms) passes first. */
-function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('deadline passed')), Math.max(0, deadline - Date.now()));
-  });
-  p.catch(() => {});
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Reads by trace id over a queue's shards. A reader knows an update only by its trace id, not its account, so it
@@ -103,7 +93,11 @@ export class ShardReads {
       if (!first) await sleep(Math.min(LOCATE_MS, left));
       let located: { outcomes: Array<Outcome | null>; shardOf: number[] };
       try {
-        located = await beforeDeadline(this.#locate(unknown, { partial: true }), deadline);
+        located = await byDeadline(
+          this.#locate(unknown, { partial: true }),
+          deadline,
+          () => new Error('deadline passed'),
+        );
       } catch {
         continue;
       }

@@ -126,7 +126,7 @@ export async function waitForOutcomes(
 }
 
 /** `p`, or `onTimeout()` thrown once `deadline` (epoch ms) passes first. */
-function byDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+export function byDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()));

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { closeConnection } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
-import { luaScript } from '../lua.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import type { OutcomeSubscription, SubscribeOptions } from '../outcomes/subscribe.js';
 import { WaitTimeoutError } from '../outcomes/wait.js';
@@ -11,20 +9,10 @@ export { WaitTimeoutError };
 
 import { ShardReads } from '../outcomes/shard-reads.js';
 import { connectRedis } from '../redis.js';
-import {
-  claimShardCount,
-  partitionByShard,
-  ShardCountMismatchError,
-  shardOfAccount,
-  shardQueueNames,
-} from '../shards.js';
+import { shardCountGuard, shardQueueNames } from '../shards.js';
 import type { Explanation } from '../story/explain.js';
-import { traceparentOf } from '../telemetry/traceparent.js';
 import {
   canonicalJobData,
-  fingerprint,
-  isInteractive,
-  jobIdFor,
   parseUpdate,
   type Update,
   type UpdateLimits,
@@ -33,13 +21,7 @@ import {
 } from '../update.js';
 import { type EnqueueResult, enqueueShard } from './enqueue-shard.js';
 import { reviewAcrossShards } from './shard-review.js';
-import {
-  crossShardConflicts,
-  reviewTraceIds,
-  type TraceIdConflict,
-  TraceIdConflictError,
-  type TraceIdHolder,
-} from './trace-ids.js';
+import { type TraceIdConflict, TraceIdConflictError } from './trace-ids.js';
 
 export interface ProducerOptions {
   /** Redis URL (default `redis://127.0.0.1:6379`), or an ioredis connection the caller owns. */
@@ -184,20 +166,8 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const review = (updates: readonly Update[], data: readonly string[]) =>
     reviewAcrossShards(redis, shards, updates, data);
 
-  // The queue's shard count is checked once, before the first enqueue: a mismatch keeps being refused.
-  let shardsChecked: Promise<void> | undefined;
-  const checkShards = () => {
-    shardsChecked ??= claimShardCount(
-      redis,
-      (shards[0] as QueueKeys).shardCount,
-      queueName,
-      shards.length,
-    ).catch((err: unknown) => {
-      if (!(err instanceof ShardCountMismatchError)) shardsChecked = undefined;
-      throw err;
-    });
-    return shardsChecked;
-  };
+  // The queue's shard count is recorded or checked before the first enqueue.
+  const checkShards = shardCountGuard(redis, (shards[0] as QueueKeys).shardCount, queueName, shards.length);
 
   async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
     if (updates.length === 0) return [];

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { pruneFailed } from '../admin/prune.js';
 import type { QueueKeys } from '../keys.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { ShardPlace } from '../shards.js';
 import type { UpdateLimits } from '../update.js';
 import { type QueueGauges, refreshGauges } from './gauges.js';
 import { failInvalidJobs } from './invalid.js';
@@ -31,7 +32,7 @@ export interface HousekeepingOptions {
   outcomeStreamRetentionSeconds: number;
   limits?: Partial<UpdateLimits>;
   /** The shard this loop serves: jobs of accounts other shards hold are failed saying so. */
-  shard?: { readonly index: number; readonly count: number };
+  shard?: ShardPlace;
   logger: Logger;
   /** Where this shard's readings go, when the worker keeps metrics. */
   gauges?: { sink: QueueGauges; shard: number };

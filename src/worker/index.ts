@@ -172,8 +172,6 @@ export function createWorker(options: WorkerOptions): Worker {
   const metrics = options.metrics ?? (options.registry ? createMetrics(options.registry) : undefined);
   const names = shardQueueNames(tunables.queueName, options.shards ?? 1);
   const gauges = metrics ? new QueueGauges(metrics, names.length) : undefined;
-  // One loop per shard, each with its own connections and `concurrency` slots; accounts live in one shard, so
-  // an account's work is only ever in one loop.
   // Every shard's loop may give up; the caller hears it once.
   let gaveUp = false;
   const onFatal = options.onFatal;
@@ -183,6 +181,8 @@ export function createWorker(options: WorkerOptions): Worker {
     onFatal?.(err);
   };
   // One id in every shard: `status` counts a worker once however many shards it serves.
+  // One loop per shard, each with its own connections and `concurrency` slots; accounts live in one shard, so
+  // an account's work is only ever in one loop.
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const loops = names.map(
     (queueName, index) =>

@@ -1,6 +1,6 @@
 import { memberField } from '../keys.js';
 import type { RecordFacts } from '../outcomes/record.js';
-import { shardOfAccount } from '../shards.js';
+import { type ShardPlace, shardOfAccount } from '../shards.js';
 import {
   DEFAULT_ACCOUNT,
   describeIssues,
@@ -68,12 +68,6 @@ function surrogateEscape(text: string): string {
     else if (high || low) return `\\u${c.toString(16)}`;
   }
   return '';
-}
-
-/** A shard of the queue: which one of how many. */
-export interface ShardPlace {
-  readonly index: number;
-  readonly count: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { HubSpotPort } from '../hubspot/port.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
+import type { ShardPlace } from '../shards.js';
 import type { UpdateLimits } from '../update.js';
 import type { WORKER_DEFAULTS } from './defaults.js';
 import type { QueueGauges } from './gauges.js';
@@ -28,7 +29,7 @@ export interface WorkerSettings extends Tunables {
   /** The process's queue gauges, summed over the shards it serves; set with `metrics`. */
   gauges?: QueueGauges;
   /** Which shard of the queue this loop serves (`queueName` is the shard's): default the only one. */
-  shard?: { readonly index: number; readonly count: number };
+  shard?: ShardPlace;
   /** Accounts with credentials: the only `account` label values, and the accounts gauges are kept for. */
   configuredAccounts: readonly string[];
   /** Size limits updates are validated against. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { parseEntry, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { RecordFacts } from '../outcomes/record.js';
+import { ONLY_SHARD, type ShardPlace } from '../shards.js';
 import type { BatchStory } from '../story/batch-story.js';
 import { fenceOf } from './merge.js';
 import type {
@@ -39,7 +40,7 @@ export interface StoreOptions {
   /** How long a learnt address mapping is kept (default a day). */
   addressTtlSeconds?: number;
   /** The shard these keys are (default the only one): ingest sets aside jobs of accounts other shards hold. */
-  shard?: { readonly index: number; readonly count: number };
+  shard?: ShardPlace;
 }
 
 /** The worker's side of the queue in Redis: every call is one Lua script, so a batch costs few round trips. */
@@ -48,10 +49,10 @@ export class QueueStore {
   readonly #keys: QueueKeys;
   readonly #ttl: number;
   readonly #addressTtl: number;
-  readonly #shard: { readonly index: number; readonly count: number };
+  readonly #shard: ShardPlace;
 
   constructor(options: StoreOptions) {
-    this.#shard = options.shard ?? { index: 0, count: 1 };
+    this.#shard = options.shard ?? ONLY_SHARD;
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#ttl = options.outcomeTtlSeconds;

@@ -10,7 +10,13 @@ import {
 } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import { connectRedis } from '../redis.js';
-import { claimShardCount, ShardCountMismatchError, shardOfAccount } from '../shards.js';
+import {
+  claimShardCount,
+  ONLY_SHARD,
+  ShardCountMismatchError,
+  type ShardPlace,
+  shardOfAccount,
+} from '../shards.js';
 import { AddressStore } from './addresses.js';
 import { aheadTarget, CallDemand } from './demand.js';
 import { Dispatcher } from './dispatcher.js';
@@ -39,6 +45,7 @@ const MAX_ERROR_BACKOFF_MS = 5000;
 export class BatchWorker {
   readonly #s: WorkerSettings;
   readonly #keys: QueueKeys;
+  readonly #shard: ShardPlace;
   readonly #redis: Redis;
   readonly #blocking: Redis;
   readonly #store: QueueStore;
@@ -64,7 +71,8 @@ export class BatchWorker {
   constructor(settings: WorkerSettings) {
     this.#s = settings;
     this.#keys = queueKeys(settings.queueName);
-    const shard = settings.shard ?? { index: 0, count: 1 };
+    const shard = settings.shard ?? ONLY_SHARD;
+    this.#shard = shard;
     this.#workerId = settings.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     const labels = new MetricLabels(settings.configuredAccounts);
     this.#redis = connectRedis(settings.redisUrl, { lazyConnect: true });
@@ -201,10 +209,9 @@ export class BatchWorker {
     // Told to stop while connecting: take no work.
     if (this.#closing) throw new StartAbortedError();
     // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job.
-    const shard = this.#s.shard ?? { index: 0, count: 1 };
-    if (shard.index === 0) {
+    if (this.#shard.index === 0) {
       try {
-        await this.#claimShardCount(shard.count);
+        await this.#claimShardCount(this.#shard.count);
       } catch (err) {
         this.#redis.disconnect();
         this.#blocking.disconnect();

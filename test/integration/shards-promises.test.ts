@@ -1,5 +1,7 @@
 // The README's promises with several queue shards: each test is one way sharding could break one of them.
 
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ObliterateRefusedError } from '../../src/admin/obliterate.js';
@@ -212,6 +214,34 @@ describe('queue shards keep the promises of one shard', () => {
     await worker.close();
     await expect(testAdmin(q, { shards: 2 }).status()).rejects.toBeInstanceOf(ShardCountMismatchError);
   });
+
+  it('a shard-count check whose reply is lost runs again and the worker and producer start as usual', async () => {
+    const q = testQueue('sh-count-lost', SHARDS);
+    const [, a1] = accountsByShard();
+    const sim = await testSimulator();
+    sim.createObjects('tok', 'contacts', [{ id: '1', properties: {} }]);
+    // The script as luaScript sends it (no prelude), so its EVALSHA or its EVAL can be told apart.
+    const source = `\n${readFileSync(new URL('../../src/lua/claim-shard-count.lua', import.meta.url), 'utf8')}`;
+    const match = [createHash('sha1').update(source).digest('hex'), 'Records a queue'];
+    const proxy = await startRedisProxy();
+    // The worker's check ran and recorded the count; the reply never came back, so the check is sent again.
+    proxy.blip(match);
+    await testWorker(q, sim, {
+      redisUrl: proxy.url,
+      shards: SHARDS,
+      accounts: { [a1 as string]: { token: 'tok' } },
+    });
+    expect(proxy.blips).toBe(1);
+    proxy.blip(match);
+    const p = producerOf(q, SHARDS, proxy.url);
+    const { objectWriteTraceId } = await p.enqueue(upd(a1 as string, 'after'));
+    expect(proxy.blips).toBe(2);
+    const [o] = await p.waitForOutcomes([objectWriteTraceId], { timeoutMs: 15_000 });
+    expect(o?.status).toBe('succeeded');
+    expect(await testRedis().get(queueKeys(shardQueueNames(q, SHARDS)[0] as string).shardCount)).toBe(
+      String(SHARDS),
+    );
+  }, 30_000);
 
   it('a job a BullMQ client put in a shard its account is not in fails saying so, and nothing goes stale', async () => {
     const q = testQueue('sh-misroute', SHARDS);
