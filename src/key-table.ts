@@ -110,8 +110,8 @@ const table = {
     arg: '',
     type: 'string',
     holds:
-      "the queue's `QUEUE_SHARDS`, in shard 0 only: a producer or worker started with another count refuses to run (`SHARD_COUNT_MISMATCH`), so no update is queued in a shard its account is not in",
-    writers: 'the first producer or worker of the queue (SET NX)',
+      "the queue's `QUEUE_SHARDS`, in shard 0 only: a producer, worker or admin command given another count refuses to run (`SHARD_COUNT_MISMATCH`), so no update is queued in a shard its account is not in",
+    writers: 'the first producer or worker of the queue (claim-shard-count.lua, only when none is recorded)',
     ttl: 'none',
   },
   seq: {

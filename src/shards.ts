@@ -135,7 +135,9 @@ export class ShardCountMismatchError extends Error {
 
 /**
  * A check of the queue's shard count run once, on first use (see {@link claimShardCount}): a mismatch keeps being
- * refused, a transient failure (Redis unreachable) is tried again on the next use.
+ * refused, a transient failure (Redis unreachable) is tried again on the next use. A `readOnly` check that finds
+ * no count recorded is made again on the next use too: a process that records one (a worker, a producer's first
+ * enqueue) may come after it, and a long-lived reader (the dashboard, a producer that only reads) must then see it.
  */
 export function shardCountGuard(
   redis: Redis,
@@ -146,18 +148,23 @@ export function shardCountGuard(
 ): () => Promise<void> {
   let checked: Promise<void> | undefined;
   return () => {
-    checked ??= claimShardCount(redis, shardCountKey, queueName, shards, options).catch((err: unknown) => {
-      if (!(err instanceof ShardCountMismatchError)) checked = undefined;
-      throw err;
-    });
+    checked ??= claimShardCount(redis, shardCountKey, queueName, shards, options).then(
+      (recorded) => {
+        if (recorded === null && options.readOnly) checked = undefined;
+      },
+      (err: unknown) => {
+        if (!(err instanceof ShardCountMismatchError)) checked = undefined;
+        throw err;
+      },
+    );
     return checked;
   };
 }
 
 /**
  * Records the queue's shard count in shard 0 (`shardCountKey`) if none is recorded yet, and throws
- * {@link ShardCountMismatchError} when another count is. One script call, safe to send twice.
- * `readOnly` only compares (admin tools record nothing).
+ * {@link ShardCountMismatchError} when another count is; resolves with the count recorded before (null: none was).
+ * One script call, safe to send twice. `readOnly` only compares (readers and admin tools record nothing).
  */
 export async function claimShardCount(
   redis: Redis,
@@ -165,7 +172,7 @@ export async function claimShardCount(
   queueName: string,
   shards: number,
   options: { readOnly?: boolean } = {},
-): Promise<void> {
+): Promise<number | null> {
   const recorded = (await claimScript.run(
     redis,
     [shardCountKey],
@@ -174,4 +181,5 @@ export async function claimShardCount(
   if (recorded !== null && Number(recorded) !== shards) {
     throw new ShardCountMismatchError(queueName, shards, Number(recorded));
   }
+  return recorded === null ? null : Number(recorded);
 }

@@ -3,13 +3,13 @@ import { closeConnection } from '../connections.js';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import type { OutcomeSubscription, SubscribeOptions } from '../outcomes/subscribe.js';
-import { WaitTimeoutError } from '../outcomes/wait.js';
+import { byDeadline, WaitTimeoutError } from '../outcomes/wait.js';
 
 export { WaitTimeoutError };
 
 import { ShardReads } from '../outcomes/shard-reads.js';
 import { connectRedis } from '../redis.js';
-import { shardCountGuard, shardQueueNames } from '../shards.js';
+import { ShardCountMismatchError, shardCountGuard, shardQueueNames } from '../shards.js';
 import type { Explanation } from '../story/explain.js';
 import {
   canonicalJobData,
@@ -166,8 +166,11 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const review = (updates: readonly Update[], data: readonly string[]) =>
     reviewAcrossShards(redis, shards, updates, data);
 
-  // The queue's shard count is recorded or checked before the first enqueue.
-  const checkShards = shardCountGuard(redis, (shards[0] as QueueKeys).shardCount, queueName, shards.length);
+  // The queue's shard count is recorded or checked before the first enqueue, and checked (never recorded) before
+  // reads: a producer given another count would look for outcomes in the wrong shards and report them unknown.
+  const shardCountKey = (shards[0] as QueueKeys).shardCount;
+  const checkShards = shardCountGuard(redis, shardCountKey, queueName, shards.length);
+  const checkReads = shardCountGuard(redis, shardCountKey, queueName, shards.length, { readOnly: true });
 
   async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {
     if (updates.length === 0) return [];
@@ -220,20 +223,30 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       return { conflicts, duplicates };
     },
     async getOutcome(id) {
+      await checkReads();
       const [o] = await reads.outcomes([id]);
       return o ?? null;
     },
-    getOutcomes(ids) {
+    async getOutcomes(ids) {
+      await checkReads();
       return reads.outcomes(ids);
     },
-    explain(id) {
+    async explain(id) {
+      await checkReads();
       return reads.explain(id);
     },
     subscribeOutcomes(subscription) {
       return reads.subscribe(subscription);
     },
-    waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
-      return reads.wait(ids, timeoutMs);
+    async waitForOutcomes(ids, { timeoutMs = 60_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      // Only a mismatch stops a wait here: through a Redis outage the wait's own reads retry until its deadline.
+      await byDeadline(checkReads(), deadline, () => new Error('shard count not read in time')).catch(
+        (err: unknown) => {
+          if (err instanceof ShardCountMismatchError) throw err;
+        },
+      );
+      return reads.wait(ids, Math.max(0, deadline - Date.now()));
     },
     async close() {
       await reads.close();

@@ -12,6 +12,7 @@ import type { UpdateLimits } from '../update.js';
 import { WORKER_DEFAULTS as D } from './defaults.js';
 import { QueueGauges } from './gauges.js';
 import type { Tunables } from './settings.js';
+import { WorkerSlots } from './slots.js';
 import { BatchWorker } from './worker.js';
 
 /** One HubSpot account the worker may write to: its token (unless a token provider is given) and budget. */
@@ -35,7 +36,7 @@ export interface WorkerOptions {
   queueName?: string;
   /**
    * The queue's shards (`QUEUE_SHARDS`, default 1), every producer and worker of a queue the same: the worker
-   * serves them all, each with a loop, connections and `concurrency` slots of its own.
+   * serves them all, each with a loop and connections of its own; `concurrency` bounds their batches together.
    */
   shards?: number;
   /** Accounts by name; an update's `account` (default `default`) picks one. */
@@ -181,9 +182,10 @@ export function createWorker(options: WorkerOptions): Worker {
     onFatal?.(err);
   };
   // One id in every shard: `status` counts a worker once however many shards it serves.
-  // One loop per shard, each with its own connections and `concurrency` slots; accounts live in one shard, so
-  // an account's work is only ever in one loop.
+  // One loop per shard, each with its own connections, sharing the worker's `concurrency` slots; accounts live in
+  // one shard, so an account's work is only ever in one loop.
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const slots = new WorkerSlots(tunables.concurrency);
   const loops = names.map(
     (queueName, index) =>
       new BatchWorker({
@@ -191,6 +193,7 @@ export function createWorker(options: WorkerOptions): Worker {
         queueName,
         workerId,
         shard: { index, count: names.length },
+        slots,
         budgetFor: (account) => budgets.get(account),
         port,
         ...(onFatal ? { onFatal: fatalOnce } : {}),

@@ -3,9 +3,9 @@ import type { AccountBudget } from '../ratelimit/budget.js';
 import { accountLimit, type CallDemand } from './demand.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Housekeeping } from './housekeeping.js';
-import type { HeldBatch } from './leases.js';
 import type { Resolver } from './resolver.js';
 import { nextBatch, passOrder, passSleepMs, waitsForResolution } from './schedule.js';
+import type { SlotShare } from './slots.js';
 import type { QueueStore } from './store.js';
 
 /** How a pass ingests. */
@@ -44,8 +44,8 @@ export interface PassOptions {
   dispatcher: Dispatcher;
   resolver: Resolver;
   demand: CallDemand;
-  /** The batches this worker holds. */
-  batches: ReadonlyMap<string, HeldBatch>;
+  /** The worker's slots, which its shards' loops share: `concurrency` bounds the batches of them all. */
+  slots: SlotShare;
   budgetFor: (account: string) => AccountBudget | undefined;
   lingerMs: number;
   maxBatchSize: number;
@@ -86,7 +86,7 @@ export class LoopPass {
       invalid += r.invalid;
       if (r.waiting === 0 || r.moved + r.invalid + r.duplicates === 0) break;
       // An interactive update goes out in this pass, not after a backlog's worth of rounds, when a slot is free.
-      if (r.interactive > 0 && o.batches.size < o.concurrency) break;
+      if (r.interactive > 0 && o.slots.inUse() < o.concurrency) break;
     }
     const now = Date.now();
     let sleepMs = await o.housekeeping.run(now, invalid);
@@ -103,6 +103,8 @@ export class LoopPass {
 
     const readyAccounts = new Set(report.groups.map((g) => parseGroup(g.group).account)).size;
     let dispatched = 0;
+    // Set when the pass stopped with every slot of the worker taken (some perhaps by its other shards' loops).
+    let full = false;
     const order = passOrder(
       report.groups,
       this.#rotation++,
@@ -111,7 +113,10 @@ export class LoopPass {
     );
     for (const g of order) {
       if (g.unresolvedAddresses > 0) o.resolver.kick(g.group);
-      if (o.batches.size >= o.concurrency) break;
+      if (o.slots.inUse() >= o.concurrency) {
+        full = true;
+        break;
+      }
       if (g.pendingObjects === 0) continue;
       const resolveFirst = waitsForResolution({
         unresolvedAddresses: g.unresolvedAddresses,
@@ -130,6 +135,7 @@ export class LoopPass {
       let interactive = g.interactiveObjects;
       for (let first = true; ; first = false) {
         const inflightOfAccount = o.dispatcher.inflightOf(account);
+        const inflightTotal = o.slots.inUse();
         const next = nextBatch({
           remaining,
           interactive,
@@ -145,18 +151,19 @@ export class LoopPass {
             target: budget ? o.demand.target(account, budget) : o.concurrency,
             ceiling: o.concurrency,
             readyAccounts,
-            othersInflight: o.batches.size - inflightOfAccount,
+            othersInflight: inflightTotal - inflightOfAccount,
             reserve: o.accountReserve,
             accounts: o.accounts,
           }),
-          inflightTotal: o.batches.size,
+          inflightTotal,
           concurrency: o.concurrency,
         });
+        if (inflightTotal >= o.concurrency) full = true;
         if (next.kind === 'stop') {
           if (next.sleepMs !== undefined) sleepMs = Math.min(sleepMs, next.sleepMs);
           break;
         }
-        const claimed = await o.dispatcher.claimAndDispatch(g.group, account);
+        const claimed = await o.slots.claiming(() => o.dispatcher.claimAndDispatch(g.group, account));
         if (claimed.kind === 'wait') sleepMs = Math.min(sleepMs, claimed.ms);
         if (claimed.kind !== 'ok') break;
         remaining -= claimed.objects;
@@ -166,9 +173,14 @@ export class LoopPass {
         this.#batchesReady = true;
       }
     }
+    if (full) {
+      // Woken when a slot frees in another loop; one freed meanwhile (after this pass stopped) is taken now.
+      if (o.slots.inUse() >= o.concurrency) o.slots.starved();
+      else return 0;
+    }
     return passSleepMs({
       dispatched,
-      inflightTotal: o.batches.size,
+      inflightTotal: o.slots.inUse(),
       concurrency: o.concurrency,
       sleepMs,
       ingested: taken,

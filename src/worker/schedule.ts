@@ -12,9 +12,12 @@ export function rotate<T>(groups: readonly T[], rotation: number): T[] {
 }
 
 /**
- * The order a pass visits groups in: {@link rotate}d, then within each account its groups with interactive work
- * before its others, in the places the account's groups held. So an account's interactive work jumps only its
- * own queue: which account comes when, the fairness across accounts, stays the rotation's.
+ * The order a pass visits groups in: accounts take turns, each account's first group before any account's second,
+ * starting at another account each pass ({@link rotate}d, and each account's own groups rotated too), with an
+ * account's interactive groups before its others. So an account holding three object types' work gets no more
+ * turns than one holding one, the concurrency a pass hands out reaches every account before any gets a second
+ * batch (with a thousand accounts' partial batches, each account's first outcome comes in the first third of the
+ * drain, not at a random place in it), and an account's interactive work jumps only its own queue.
  */
 export function passOrder<T>(
   groups: readonly T[],
@@ -22,23 +25,23 @@ export function passOrder<T>(
   accountOf: (group: T) => string,
   hasInteractive: (group: T) => boolean,
 ): T[] {
-  const rotated = rotate(groups, rotation);
   const byAccount = new Map<string, T[]>();
-  for (const g of rotated) {
-    const list = byAccount.get(accountOf(g)) ?? [];
-    list.push(g);
-    byAccount.set(accountOf(g), list);
+  for (const g of groups) {
+    const list = byAccount.get(accountOf(g));
+    if (list) list.push(g);
+    else byAccount.set(accountOf(g), [g]);
   }
-  for (const [account, list] of byAccount) {
-    byAccount.set(account, [...list.filter(hasInteractive), ...list.filter((g) => !hasInteractive(g))]);
-  }
-  const next = new Map<string, number>();
-  return rotated.map((g) => {
-    const account = accountOf(g);
-    const i = next.get(account) ?? 0;
-    next.set(account, i + 1);
-    return (byAccount.get(account) as T[])[i] as T;
+  const turns = rotate([...byAccount.values()], rotation).map((list) => {
+    const own = rotate(list, rotation);
+    return [...own.filter(hasInteractive), ...own.filter((g) => !hasInteractive(g))];
   });
+  const out: T[] = [];
+  for (let round = 0; out.length < groups.length; round++)
+    for (const list of turns) {
+      const g = list[round];
+      if (g !== undefined) out.push(g);
+    }
+  return out;
 }
 
 /** What the loop knows when it considers one more batch of a group. */

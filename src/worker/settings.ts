@@ -6,6 +6,7 @@ import type { ShardPlace } from '../shards.js';
 import type { UpdateLimits } from '../update.js';
 import type { WORKER_DEFAULTS } from './defaults.js';
 import type { QueueGauges } from './gauges.js';
+import type { WorkerSlots } from './slots.js';
 
 /** The worker's tunables: every one has a default (`WORKER_DEFAULTS`, where each is described). */
 export type Tunables = {
@@ -30,6 +31,8 @@ export interface WorkerSettings extends Tunables {
   gauges?: QueueGauges;
   /** Which shard of the queue this loop serves (`queueName` is the shard's): default the only one. */
   shard?: ShardPlace;
+  /** The worker's `concurrency` slots, shared with its other shards' loops: default this loop's own. */
+  slots?: WorkerSlots;
   /** Accounts with credentials: the only `account` label values, and the accounts gauges are kept for. */
   configuredAccounts: readonly string[];
   /** Size limits updates are validated against. */

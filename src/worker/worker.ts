@@ -27,6 +27,7 @@ import { listenForJobs } from './marker.js';
 import { LoopPass } from './pass.js';
 import { Resolver } from './resolver.js';
 import type { WorkerSettings } from './settings.js';
+import { WorkerSlots } from './slots.js';
 import { QueueStore } from './store.js';
 import { wireBatches } from './wiring.js';
 
@@ -110,6 +111,11 @@ export class BatchWorker {
       demand: this.#demand,
       signal: this.#starting.signal,
     });
+    const slots = (settings.slots ?? new WorkerSlots(settings.concurrency)).join(
+      () => this.#inflight.size,
+      () => this.#wake(),
+    );
+    let inflightBefore = 0;
     const dispatcher = new Dispatcher({
       store: this.#store,
       budget: limiter,
@@ -124,7 +130,11 @@ export class BatchWorker {
       wake: () => this.#wake(),
       onError: (batchId, err) =>
         settings.logger.error({ batchId, err }, 'batch failed; its lease will expire'),
-      onInflightChange: (count) => settings.gauges?.inflight(shard.index, count),
+      onInflightChange: (count) => {
+        settings.gauges?.inflight(shard.index, count);
+        if (count < inflightBefore) slots.freed();
+        inflightBefore = count;
+      },
     });
     const housekeeping = new Housekeeping({
       redis: this.#redis,
@@ -163,7 +173,7 @@ export class BatchWorker {
       dispatcher,
       resolver: this.#resolver,
       demand: this.#demand,
-      batches: this.#inflight,
+      slots,
       budgetFor: settings.budgetFor,
       lingerMs: settings.batchLingerMs,
       maxBatchSize: settings.batchMaxSize,

@@ -190,6 +190,59 @@ describe('queue shards keep the promises of one shard', () => {
     expect(results).toEqual({ 'shards=1': 'failed', [`shards=${SHARDS}`]: 'failed' });
   }, 40_000);
 
+  it("WORKER_CONCURRENCY bounds the worker's calls in flight across all its shards, and every update still goes out", async () => {
+    const q = testQueue('sh-slots', SHARDS);
+    const LATENCY_MS = 1_200;
+    const accounts = accountsByShard();
+    const sim = await testSimulator({
+      autoCreate: true,
+      portals: Object.fromEntries(
+        accounts.map((a) => [
+          `tok-${a}`,
+          { portalId: a, maxRequests: 100, windowMs: 10_000, latencyMs: LATENCY_MS },
+        ]),
+      ),
+    });
+    const p = producerOf(q);
+    const enqueued = await p.enqueueMany(
+      accounts.flatMap((a) =>
+        [1, 2, 3].map((i) => ({
+          account: a,
+          objectType: 'contacts',
+          id: String(i),
+          properties: { firstname: `${a}-${i}` },
+        })),
+      ),
+    );
+    await testWorker(q, sim, {
+      shards: SHARDS,
+      accounts: Object.fromEntries(accounts.map((a) => [a, { token: `tok-${a}` }])),
+      concurrency: 2,
+      batchMaxSize: 1,
+      validateProperties: false,
+      httpTimeoutMs: 10_000,
+    });
+    const outcomes = await p.waitForOutcomes(
+      enqueued.map((r) => r.objectWriteTraceId),
+      { timeoutMs: 30_000 },
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(enqueued.map(() => 'succeeded'));
+    // Each call takes LATENCY_MS at HubSpot: calls arriving closer together than that were out at once.
+    const arrivals = sim
+      .calls()
+      .filter((c) => c.endpoint === 'batchUpdate')
+      .map((c) => c.at)
+      .sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0; i < arrivals.length; i++)
+      most = Math.max(
+        most,
+        arrivals.filter((t) => t >= (arrivals[i] as number) && t < (arrivals[i] as number) + LATENCY_MS - 100)
+          .length,
+      );
+    expect({ calls: arrivals.length, mostAtOnce: most }).toEqual({ calls: 3 * SHARDS, mostAtOnce: 2 });
+  }, 60_000);
+
   it('a producer or worker with another QUEUE_SHARDS than the queue recorded refuses to run', async () => {
     const q = testQueue('sh-count', SHARDS);
     const sim = await testSimulator();
@@ -213,6 +266,24 @@ describe('queue shards keep the promises of one shard', () => {
     await expect(worker.start()).rejects.toBeInstanceOf(ShardCountMismatchError);
     await worker.close();
     await expect(testAdmin(q, { shards: 2 }).status()).rejects.toBeInstanceOf(ShardCountMismatchError);
+  });
+
+  it('a producer with another QUEUE_SHARDS refuses to read outcomes; one reading a queue with no count recorded checks again later', async () => {
+    const q = testQueue('sh-count-reads', SHARDS);
+    const current = producerOf(q, SHARDS);
+    const legacy = producerOf(q, 1);
+    // Nothing recorded yet: a read answers (nothing known) and records nothing.
+    expect(await legacy.getOutcomes(['x'])).toEqual([null]);
+    const { objectWriteTraceId } = await current.enqueue(upd('south', 'v'));
+    // Now 4 are recorded: every read of the 1-shard producer is refused instead of calling the update unknown.
+    for (const read of [
+      () => legacy.getOutcome(objectWriteTraceId),
+      () => legacy.getOutcomes([objectWriteTraceId]),
+      () => legacy.explain(objectWriteTraceId),
+      () => legacy.waitForOutcomes([objectWriteTraceId], { timeoutMs: 2_000 }),
+    ])
+      await expect(read()).rejects.toBeInstanceOf(ShardCountMismatchError);
+    expect((await current.getOutcome(objectWriteTraceId))?.status).toBe('queued');
   });
 
   it('a shard-count check whose reply is lost runs again and the worker and producer start as usual', async () => {

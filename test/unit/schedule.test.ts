@@ -107,9 +107,28 @@ describe('passOrder', () => {
     expect(order(groups, 2)).toEqual(['c1', 'a1', 'b1']);
   });
 
-  it('is the rotation when no group has interactive work', () => {
-    const groups = [g('a1'), g('b1'), g('a2'), g('c1')];
-    expect(order(groups, 1)).toEqual(rotate(groups, 1).map((x) => x.name));
+  it("gives every account its first group before any account's second, starting at another account each pass", () => {
+    const groups = [g('a1'), g('a2'), g('a3'), g('b1'), g('c1'), g('c2')];
+    expect(order(groups, 0)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
+    // Rotation 1: accounts b, c, a; each account's own groups rotated by one as well.
+    expect(order(groups, 1)).toEqual(['b1', 'c2', 'a2', 'c1', 'a3', 'a1']);
+  });
+
+  it('is a rotation of the groups for one account, and visits every group once whatever the rotation', () => {
+    const one = [g('a1'), g('a2'), g('a3')];
+    expect(order(one, 1)).toEqual(rotate(one, 1).map((x) => x.name));
+    const groups = Array.from({ length: 40 }, (_, i) => g(`${'abcdefg'[i % 7]}${i}`, i % 5 === 0));
+    for (let rotation = 0; rotation < 10; rotation++)
+      expect([...order(groups, rotation)].sort()).toEqual(groups.map((x) => x.name).sort());
+  });
+
+  it('hands each account a turn in the first pass: an account with many groups does not go first for all of them', () => {
+    // A thousand accounts' partial batches: 3 groups each, in the order Redis happens to list them.
+    const groups = Array.from({ length: 300 }, (_, i) =>
+      g(`${String.fromCharCode(65 + ((i * 7) % 100))}${i}`),
+    );
+    const first = order(groups, 3).slice(0, new Set(groups.map((x) => x.account)).size);
+    expect(new Set(first.map((x) => x[0])).size).toBe(first.length);
   });
 });
 
