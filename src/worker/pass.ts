@@ -38,11 +38,12 @@ const INGEST = {
  */
 const RESOLVE_FIRST_MS = 3000;
 
+/** What a pass needs of the loop's parts: the ports it is handed (the worker passes the real ones). */
 export interface PassOptions {
-  store: QueueStore;
-  housekeeping: Housekeeping;
-  dispatcher: Dispatcher;
-  resolver: Resolver;
+  store: Pick<QueueStore, 'ingest' | 'ready'>;
+  housekeeping: Pick<Housekeeping, 'run' | 'gauges'>;
+  dispatcher: Pick<Dispatcher, 'inflightOf' | 'blockedForMs' | 'claimAndDispatch'>;
+  resolver: Pick<Resolver, 'kick'>;
   demand: CallDemand;
   /** The worker's slots, which its shards' loops share: `concurrency` bounds the batches of them all. */
   slots: SlotShare;
@@ -165,7 +166,11 @@ export class LoopPass {
         }
         const claimed = await o.slots.claiming(() => o.dispatcher.claimAndDispatch(g.group, account));
         if (claimed.kind === 'wait') sleepMs = Math.min(sleepMs, claimed.ms);
-        if (claimed.kind !== 'ok') break;
+        if (claimed.kind !== 'ok') {
+          // The slot its claim held is free again: a loop that starved meanwhile may take it.
+          o.slots.freed();
+          break;
+        }
         remaining -= claimed.objects;
         // A claim takes the interactive objects first.
         interactive = Math.max(0, interactive - claimed.objects);

@@ -13,11 +13,14 @@ export function rotate<T>(groups: readonly T[], rotation: number): T[] {
 
 /**
  * The order a pass visits groups in: accounts take turns, each account's first group before any account's second,
- * starting at another account each pass ({@link rotate}d, and each account's own groups rotated too), with an
- * account's interactive groups before its others. So an account holding three object types' work gets no more
- * turns than one holding one, the concurrency a pass hands out reaches every account before any gets a second
- * batch (with a thousand accounts' partial batches, each account's first outcome comes in the first third of the
- * drain, not at a random place in it), and an account's interactive work jumps only its own queue.
+ * starting at another account each pass ({@link rotate}d), with an account's interactive groups before its others.
+ * An account's own groups are rotated once per round of all accounts (`rotation / accounts`), not once per pass:
+ * with the same step for both, two accounts of two types each would always lead with the same two of the four
+ * groups, and the group a full worker visits first takes most slots that free. So an account holding three object
+ * types' work gets no more turns than one holding one, each account's partial batch goes out before any account's
+ * second (with a thousand accounts, each account's first outcome comes in the first third of the drain, not at a
+ * random place in it), and an account's interactive work jumps only its own queue. A group with full batches
+ * still claims them while its account's limit allows (pass.ts), as before.
  */
 export function passOrder<T>(
   groups: readonly T[],
@@ -31,14 +34,15 @@ export function passOrder<T>(
     if (list) list.push(g);
     else byAccount.set(accountOf(g), [g]);
   }
+  const round = Math.floor(rotation / byAccount.size);
   const turns = rotate([...byAccount.values()], rotation).map((list) => {
-    const own = rotate(list, rotation);
+    const own = rotate(list, round);
     return [...own.filter(hasInteractive), ...own.filter((g) => !hasInteractive(g))];
   });
   const out: T[] = [];
-  for (let round = 0; out.length < groups.length; round++)
+  for (let turn = 0; out.length < groups.length; turn++)
     for (const list of turns) {
-      const g = list[round];
+      const g = list[turn];
       if (g !== undefined) out.push(g);
     }
   return out;

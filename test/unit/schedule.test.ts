@@ -110,8 +110,35 @@ describe('passOrder', () => {
   it("gives every account its first group before any account's second, starting at another account each pass", () => {
     const groups = [g('a1'), g('a2'), g('a3'), g('b1'), g('c1'), g('c2')];
     expect(order(groups, 0)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
-    // Rotation 1: accounts b, c, a; each account's own groups rotated by one as well.
-    expect(order(groups, 1)).toEqual(['b1', 'c2', 'a2', 'c1', 'a3', 'a1']);
+    // Rotation 1: accounts b, c, a, each account's own groups as they were (they turn once per round of accounts).
+    expect(order(groups, 1)).toEqual(['b1', 'c1', 'a1', 'c2', 'a2', 'a3']);
+    // Rotation 3: a round later, accounts a, b, c again, each account's groups rotated by one.
+    expect(order(groups, 3)).toEqual(['a2', 'b1', 'c2', 'a3', 'c1', 'a1']);
+  });
+
+  it('lets every group lead a pass in turn, whatever the numbers of accounts and groups', () => {
+    // The group a full worker visits first takes the slots that free: each must come first as often as the others.
+    for (const [accounts, types] of [
+      [2, 2],
+      [3, 3],
+      [6, 2],
+      [1, 3],
+      [4, 1],
+    ] as const) {
+      const groups = Array.from({ length: accounts * types }, (_, i) =>
+        g(`${'abcdef'[i % accounts]}${Math.floor(i / accounts)}`),
+      );
+      const leads = new Map<string, number>();
+      for (let rotation = 0; rotation < 2 * accounts * types; rotation++) {
+        const first = order(groups, rotation)[0] as string;
+        leads.set(first, (leads.get(first) ?? 0) + 1);
+      }
+      expect({ accounts, types, leads: [...leads.values()] }).toEqual({
+        accounts,
+        types,
+        leads: groups.map(() => 2),
+      });
+    }
   });
 
   it('is a rotation of the groups for one account, and visits every group once whatever the rotation', () => {
