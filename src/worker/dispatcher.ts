@@ -39,6 +39,8 @@ export interface DispatcherOptions {
   wake: () => void;
   onError: (batchId: string, err: unknown) => void;
   onInflightChange?: (count: number) => void;
+  /** A batch ended (settled, failed or given back): its slot is free. */
+  onBatchEnd?: () => void;
 }
 
 export type ClaimResult = { kind: 'ok'; objects: number } | { kind: 'wait'; ms: number } | { kind: 'none' };
@@ -152,6 +154,7 @@ export class Dispatcher {
         granted();
         o.batches.delete(batchId);
         o.onInflightChange?.(o.batches.size);
+        o.onBatchEnd?.();
         o.wake();
       });
     o.batches.set(batchId, entry);

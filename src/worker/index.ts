@@ -185,7 +185,7 @@ export function createWorker(options: WorkerOptions): Worker {
   // One loop per shard, each with its own connections, sharing the worker's `concurrency` slots; accounts live in
   // one shard, so an account's work is only ever in one loop.
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  const slots = new WorkerSlots(tunables.concurrency);
+  const slots = new WorkerSlots();
   const loops = names.map(
     (queueName, index) =>
       new BatchWorker({

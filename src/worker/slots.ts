@@ -12,9 +12,6 @@ export class WorkerSlots {
   /** Slots taken for claims still on their way: a batch counts in its loop only once its claim answered. */
   #claiming = 0;
 
-  /** @param ceiling the worker's `concurrency`. */
-  constructor(readonly ceiling: number) {}
-
   /**
    * Adds a loop: `inUse` counts its batches in flight, `wake` runs its next pass at once.
    * @returns the loop's view of the shared slots.

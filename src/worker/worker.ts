@@ -111,11 +111,10 @@ export class BatchWorker {
       demand: this.#demand,
       signal: this.#starting.signal,
     });
-    const slots = (settings.slots ?? new WorkerSlots(settings.concurrency)).join(
+    const slots = (settings.slots ?? new WorkerSlots()).join(
       () => this.#inflight.size,
       () => this.#wake(),
     );
-    let inflightBefore = 0;
     const dispatcher = new Dispatcher({
       store: this.#store,
       budget: limiter,
@@ -130,11 +129,8 @@ export class BatchWorker {
       wake: () => this.#wake(),
       onError: (batchId, err) =>
         settings.logger.error({ batchId, err }, 'batch failed; its lease will expire'),
-      onInflightChange: (count) => {
-        settings.gauges?.inflight(shard.index, count);
-        if (count < inflightBefore) slots.freed();
-        inflightBefore = count;
-      },
+      onInflightChange: (count) => settings.gauges?.inflight(shard.index, count),
+      onBatchEnd: () => slots.freed(),
     });
     const housekeeping = new Housekeeping({
       redis: this.#redis,

@@ -52,7 +52,7 @@ function shardLoop(slots: WorkerSlots, account: string, claim: () => Promise<Cla
 
 describe('a pass with slots shared by shards', () => {
   it("wakes a loop that starved when another loop's claim comes back with nothing", async () => {
-    const slots = new WorkerSlots(1);
+    const slots = new WorkerSlots();
     let answer: (r: ClaimResult) => void = () => {};
     let claimSent: () => void = () => {};
     const sent = new Promise<void>((r) => (claimSent = r));

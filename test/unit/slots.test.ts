@@ -14,7 +14,7 @@ describe('WorkerSlots', () => {
   };
 
   it('counts the batches of every loop that joined', () => {
-    const slots = new WorkerSlots(4);
+    const slots = new WorkerSlots();
     const a = loop(slots);
     const b = loop(slots);
     a.state.inflight = 3;
@@ -24,7 +24,7 @@ describe('WorkerSlots', () => {
   });
 
   it('wakes, when a batch ends, only the other loops that starved, and each once', () => {
-    const slots = new WorkerSlots(2);
+    const slots = new WorkerSlots();
     const a = loop(slots);
     const b = loop(slots);
     const c = loop(slots);
@@ -41,7 +41,7 @@ describe('WorkerSlots', () => {
   });
 
   it('counts a claim on its way as a slot taken, until it answers or fails', async () => {
-    const slots = new WorkerSlots(2);
+    const slots = new WorkerSlots();
     const a = loop(slots);
     const b = loop(slots);
     let answer: () => void = () => {};
