@@ -6,9 +6,10 @@
 
   Addresses.remember(group, idProperty, value, recordId, ttl): the value (normalized as K.addressKey does) names
   the record; the record's previous value, if another, no longer does. An empty value only forgets the previous.
-  Both mappings are kept `ttl` seconds from now. A mapping already current (the record's value is this one and
-  the value names the record: the steady state of a record updated again) costs two GETEX, which read it and
-  renew its TTL, instead of a GET and two SETs.
+  Both mappings are kept `ttl` seconds from now. The reverse mapping is set with SET ... GET, which answers its
+  previous value; a mapping already current (the record's value is this one and the value names the record: the
+  steady state of a record updated again) then costs one GETEX more, which reads the forward mapping and renews
+  its TTL; a new one, one SET more.
   Addresses.forget(addrKey, recordId): drops the mapping if it still names that record (HubSpot refuted it).
   Addresses.deliver(group, addrKey, recordId, groupsKey, inflightKey): the updates waiting for the address join
   the record's list in sequence order, and the record is made claimable unless it is in flight; the address no
@@ -24,22 +25,21 @@ do
     local reverse = K.addressOf(K.objectKey(group, idProperty, recordId))
     local addrKey = K.addressKey(group, idProperty, value)
     local normalized = select(4, K.parseObjectKey(addrKey))
-    -- GETEX renews the TTL as it reads: when the mapping is current that is all there is to write, and in every
-    -- other case the reverse mapping is written or deleted below anyway.
-    local before = call('GETEX', reverse, 'EX', ttl)
-    if before and before == normalized and value ~= '' then
-      if call('GETEX', K.address(addrKey), 'EX', ttl) == recordId then return end
+    -- The reverse mapping is written (or dropped) in the command that reads its previous value.
+    local before
+    if value == '' then
+      before = call('GETDEL', reverse)
+    else
+      before = call('SET', reverse, normalized, 'EX', ttl, 'GET')
     end
     if before and before ~= normalized then
       local old = K.address(K.addressKey(group, idProperty, before))
       if call('GET', old) == recordId then call('DEL', old) end
     end
-    if value == '' then
-      call('DEL', reverse)
-      return
-    end
+    if value == '' then return end
+    -- GETEX renews the TTL as it reads: when the mapping is current that is all there is to write.
+    if before == normalized and call('GETEX', K.address(addrKey), 'EX', ttl) == recordId then return end
     call('SET', K.address(addrKey), recordId, 'EX', ttl)
-    call('SET', reverse, normalized, 'EX', ttl)
   end
 
   function Addresses.forget(addrKey, recordId)

@@ -8,10 +8,13 @@
   message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk),
   ingestedAt, hist (the batches it was in, for `explain`) }.
 
-  Outcome.finish(jobId, f, seq, keepJob, ttl): records the outcome and ends the update. A failed update is filed in
+  Outcome.finish(jobId, f, seq, keepJob, ttl, known): records the outcome and ends the update. A failed update is filed in
   the dead-letter index; with `keepJob` its job stays (with its sequence, so a replay is fenced like the first
   write) for the outcome's lifetime, so it can be replayed; any other end drops the job. An update that set a
-  unique value others wait for (`sets`, see ingest.lua and resolve.lua) has that value looked up again.
+  unique value others wait for (`sets`, see ingest.lua and resolve.lua) has that value looked up again. `known`
+  (optional) saves reads a caller already made: `known.sets`, the job's `sets` as read when it was claimed ('' for
+  none); `known.delivered`, addresses (a set) whose waiting updates the caller delivers to their record itself
+  (settle.lua's learn), which are then not queued for a lookup first.
 
   Outcome.flush(stats): adds what finish counted to the stats hash, one HINCRBY per status and failure category
   rather than one per update, and appends the outcomes finish recorded to the outcome stream as entries (field
@@ -52,12 +55,14 @@ do
   -- An update that set unique values (ingest's `sets`, one address key a line) no longer does: updates waiting
   -- for those values to name a record (resolve.lua) are looked up again, unless the settle that ends this update
   -- learns the value and moves them first.
-  local function release(jobKey, jobId)
-    local sets = call('HGET', jobKey, 'sets')
-    if not sets then return false end
+  local function release(jobKey, jobId, known)
+    local sets = known and known.sets
+    if sets == nil then sets = call('HGET', jobKey, 'sets') end
+    if not sets or sets == '' then return false end
+    local delivered = known and known.delivered or {}
     for addrKey in string.gmatch(sets, '[^\n]+') do
       call('SREM', K.addressSetters(addrKey), jobId)
-      local first = call('LINDEX', K.unresolved(addrKey), 0)
+      local first = not delivered[addrKey] and call('LINDEX', K.unresolved(addrKey), 0)
       if first then
         local group = K.groupOfObject(addrKey)
         call('ZADD', K.unresolvedAddresses(group), 'NX', select(2, K.parseEntry(first)), addrKey)
@@ -67,13 +72,13 @@ do
     return true
   end
 
-  function Outcome.finish(jobId, f, seq, keepJob, ttl)
+  function Outcome.finish(jobId, f, seq, keepJob, ttl, known)
     local record = Outcome.record(f)
     call('SET', K.outcome(f.trace), record, 'EX', ttl)
     finished[#finished + 1] = record
     bump(f.status)
     local jobKey = K.job(jobId)
-    local released = release(jobKey, jobId)
+    local released = release(jobKey, jobId, known)
     if f.status == 'failed' then
       local category = (type(f.error) == 'table' and f.error.category) or 'UNKNOWN'
       if keepJob then

@@ -7,8 +7,12 @@ import { fingerprint, isInteractive, jobIdFor, type Update } from '../update.js'
 import { type TraceIdConflict, TraceIdConflictError, type TraceIdHolder } from './trace-ids.js';
 
 const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), { keys: true });
-/** Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long. */
-const CHUNK = 500;
+/**
+ * Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long (a call of
+ * 1,000 runs about 4,000 commands). A call of a single shard that fits in one is enqueued without the read-only
+ * review first (the script alone is all or nothing).
+ */
+export const ENQUEUE_CHUNK = 1000;
 /** How long an enqueue call's result is kept for a re-sent call: far longer than any reconnect. */
 const RESULT_TTL_SECONDS = 300;
 
@@ -34,8 +38,8 @@ export async function enqueueShard(
 ): Promise<void> {
   // The span active where the app enqueues: the worker's call spans link to it (no-op without an SDK).
   const traceparent = traceparentOf() ?? '';
-  for (let i = 0; i < updates.length; i += CHUNK) {
-    const chunk = updates.slice(i, i + CHUNK);
+  for (let i = 0; i < updates.length; i += ENQUEUE_CHUNK) {
+    const chunk = updates.slice(i, i + ENQUEUE_CHUNK);
     const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS), traceparent];
     chunk.forEach((u, j) => {
       const d = data[i + j] as string;

@@ -19,7 +19,7 @@ import {
   type UpdateRequest,
   UpdateValidationError,
 } from '../update.js';
-import { type EnqueueResult, enqueueShard } from './enqueue-shard.js';
+import { ENQUEUE_CHUNK, type EnqueueResult, enqueueShard } from './enqueue-shard.js';
 import { reviewAcrossShards } from './shard-review.js';
 import { type TraceIdConflict, TraceIdConflictError } from './trace-ids.js';
 
@@ -176,6 +176,27 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     if (updates.length === 0) return [];
     await checkShards();
     const data = updates.map(canonicalJobData);
+    if (shards.length === 1 && updates.length <= ENQUEUE_CHUNK) {
+      // One script call is all or nothing by itself: the review (a read of every trace id) is only needed when
+      // it refuses, to tell a conflict from the same update another BullMQ client wrote in another form.
+      const results: EnqueueResult[] = [];
+      try {
+        await enqueueShard(
+          redis,
+          shards[0] as QueueKeys,
+          updates,
+          data,
+          [],
+          (i) => i,
+          (i, r) => {
+            results[i] = r;
+          },
+        );
+        return results;
+      } catch (err) {
+        if (!(err instanceof TraceIdConflictError)) throw err;
+      }
+    }
     const { parts, conflicts, accepted } = await review(updates, data);
     if (conflicts.length > 0) throw new TraceIdConflictError(conflicts);
     const results: Array<EnqueueResult | undefined> = updates.map(() => undefined);

@@ -86,6 +86,7 @@ export function buildSettlePlan(
       job: m.entry.jobId,
       seq: m.entry.seq,
       status,
+      ...(m.sets !== undefined ? { sets: m.sets } : {}),
       ...facts(m, attempts, { ...extra, ...histOf(m) }),
     });
     summary[status]++;

@@ -33,6 +33,8 @@ export interface Member {
   ingestedAt?: number;
   /** The batches it was in before this one (ids), for its outcome record and `explain`. */
   history?: string[];
+  /** The addresses it sets, as its job keeps them (`sets`, '' for none): settle need not read them again. */
+  sets?: string;
 }
 
 /** One input of the batch and every update riding on it. */
@@ -129,6 +131,7 @@ export function prepareBatch(
         ...(claimed.traceparent ? { traceparent: claimed.traceparent } : {}),
         ...(claimed.ingestedAt !== undefined ? { ingestedAt: claimed.ingestedAt } : {}),
         ...(claimed.history ? { history: claimed.history } : {}),
+        ...(claimed.sets !== undefined ? { sets: claimed.sets } : {}),
       };
       if (options.maxAttempts !== undefined && entry.attempts >= options.maxAttempts) {
         // Retries that run out fail when they settle; an update that comes back already spent was taken back

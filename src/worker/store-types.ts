@@ -9,6 +9,7 @@ export interface ClaimedObject {
   /** `checked`: our producer validated the data (see `CHECKED_JOB_NAME`), so it is not validated again. */
   /** `reresolved`: its address was looked up again once already, after HubSpot refuted a cached mapping. */
   /** `traceparent`: the producer's span context; `ingestedAt`, `history`: for the batch's story (`explain`). */
+  /** `sets`: the addresses its job says it sets (one a line, '' for none), handed to settle with its outcome. */
   updates: Array<{
     entry: Entry;
     data: string;
@@ -18,6 +19,7 @@ export interface ClaimedObject {
     traceparent?: string;
     ingestedAt?: number;
     history?: string[];
+    sets?: string;
   }>;
   landed: Record<string, number>;
 }
@@ -49,8 +51,13 @@ export interface SettlePlan {
   objects: Array<{
     key: string;
     group: string;
-    /** Updates that end here; their outcome records are built from these facts (finish.lua). */
-    done: Array<EndFacts & { job: string; seq: number; status: 'succeeded' | 'failed' | 'superseded' }>;
+    /**
+     * Updates that end here; their outcome records are built from these facts (finish.lua). `sets`: the
+     * addresses the job sets, as the claim read them ('' for none); absent, settle reads them from the job.
+     */
+    done: Array<
+      EndFacts & { job: string; seq: number; status: 'succeeded' | 'failed' | 'superseded'; sets?: string }
+    >;
     /**
      * Batches each update that stays queued (a retry, a hand-back, a new lookup) was in so far, this one included
      * (comma-separated, bounded): kept in its job (`hist`) for its next batch's outcome record and for `explain`.

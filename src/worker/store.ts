@@ -145,6 +145,7 @@ export class QueueStore {
       const tps = (o[6] ?? []) as string[];
       const ingested = (o[7] ?? []) as string[];
       const hist = (o[8] ?? []) as string[];
+      const sets = o[9] as string[] | undefined;
       const landed: Record<string, number> = {};
       for (let i = 0; i + 1 < landedFlat.length; i += 2)
         landed[landedFlat[i] as string] = fenceOf(landedFlat[i] as string, landedFlat[i + 1] as string);
@@ -159,6 +160,7 @@ export class QueueStore {
           ...(tps[i] ? { traceparent: tps[i] } : {}),
           ...(ingested[i] ? { ingestedAt: Number(ingested[i]) } : {}),
           ...(hist[i] ? { history: String(hist[i]).split(',') } : {}),
+          ...(sets ? { sets: String(sets[i] ?? '') } : {}),
         })),
         landed,
       };

@@ -41,7 +41,8 @@
            { 'ok', now, { objectKey, { entry, ... }, { data, ... }, { landed prop, seq, ... },
                           { times taken back before a call, ... }, { flags: 1 our producer checked it, 2 its address
                           was resolved again after HubSpot refuted a mapping, ... }, { producer's traceparent or '',
-                          ... }, { ingestedAt or '', ... }, { batches it was in so far (`hist`) or '', ... } }, ... }
+                          ... }, { ingestedAt or '', ... }, { batches it was in so far (`hist`) or '', ... },
+                          { addresses it sets (`sets`, see ingest.lua) or '', ... } }, ... }
 ]]
 local rcall = redis.call
 local batchId = ARGV[3]
@@ -53,21 +54,22 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 -- The object as the reply gives it; `persist`: its fence is made persistent while the object is in flight (a
 -- fence with no fields does not exist, so there is nothing to persist).
 local function describe(objKey, entries, persist)
-  local datas, reclaims, flags, tps, ingested, hist = {}, {}, {}, {}, {}, {}
+  local datas, reclaims, flags, tps, ingested, hist, sets = {}, {}, {}, {}, {}, {}, {}
   for j, entry in ipairs(entries) do
     local job = rcall('HMGET', K.job(K.jobOfEntry(entry)), 'data', 'reclaims', 'name', 'resolves', 'tp', 'ingestedAt',
-      'hist')
+      'hist', 'sets')
     datas[j] = job[1] or ''
     reclaims[j] = tonumber(job[2]) or 0
     flags[j] = (job[3] == K.CHECKED_JOB_NAME and 1 or 0) + ((tonumber(job[4]) or 0) > 0 and 2 or 0)
     tps[j] = job[5] or ''
     ingested[j] = job[6] or ''
     hist[j] = job[7] or ''
+    sets[j] = job[8] or ''
   end
   local landedKey = K.landed(objKey)
   local landed = rcall('HGETALL', landedKey)
   if persist and #landed > 0 then rcall('PERSIST', landedKey) end
-  return { objKey, entries, datas, landed, reclaims, flags, tps, ingested, hist }
+  return { objKey, entries, datas, landed, reclaims, flags, tps, ingested, hist, sets }
 end
 
 -- A re-sent claim: answer from the record the first run wrote.
@@ -125,8 +127,8 @@ local function claimObject(objKey, room, hold)
       rcall('HDEL', KEYS[6], objKey)
       rcall('ZREM', KEYS[7], objKey)
     end
-    entries = rcall('LRANGE', listKey, 0, room - 1)
-    if #entries > 0 then rcall('LTRIM', listKey, #entries, -1) end
+    -- LPOP with a count answers nil for an empty list.
+    entries = rcall('LPOP', listKey, room) or {}
   end
   if #entries == 0 then return 0 end
   marks[#marks + 1] = objKey

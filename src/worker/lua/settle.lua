@@ -46,7 +46,8 @@
   ARGV[3] batch id
   ARGV[4] outcome TTL seconds
   ARGV[5] plan, JSON: { objects: [ { key, group,
-            done: [ { job, seq, trace, status, attempts, enqueuedAt, fp, hubspotObjectId, error, priority } ],
+            done: [ { job, seq, trace, status, attempts, enqueuedAt, fp, hubspotObjectId, error, priority, sets } ],
+              -- sets: the job's `sets` as the claim read it ('' for none; absent: read from the job)
             retry: [ { entry, delayMs, trace, attempts, enqueuedAt, fp, error, priority } ],  -- entry: the new
               attempt count (and the lane mark); priority: 'interactive' or absent, for the outcome record
             requeue: [ entry, ... ],                         -- back to pending, no attempt spent
@@ -129,8 +130,18 @@ for _, obj in ipairs(plan.objects) do
       ingestedAt = d.ingestedAt, hist = d.hist,
     }
   end
+  -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
+  local recordId = idProperty == '' and id or nil
+  -- Addresses whose waiting updates the learning below delivers to this record: an update that set one need not
+  -- queue them for a lookup first (finish.lua).
+  local delivered = {}
+  if recordId then
+    for _, l in ipairs(obj.learn or {}) do
+      if l.value ~= '' then delivered[K.addressKey(obj.group, l.idProperty, l.value)] = true end
+    end
+  end
   for _, d in ipairs(obj.done) do
-    Outcome.finish(d.job, facts(d, d.status, now), d.seq, true, ttl)
+    Outcome.finish(d.job, facts(d, d.status, now), d.seq, true, ttl, { sets = d.sets, delivered = delivered })
     settled = settled + 1
   end
   local landedKey = K.landed(objKey)
@@ -201,8 +212,6 @@ for _, obj in ipairs(plan.objects) do
     if rcall('EXISTS', K.job(h.job)) == 1 then rcall('HSET', K.job(h.job), 'hist', h.batches) end
   end
   if obj.hold then setHold(objKey, obj.hold) end
-  -- Objects are records keyed by their id (an object still keyed by an address learns nothing).
-  local recordId = idProperty == '' and id or nil
   -- The same value is often learnt twice (the address an update used, and the value it wrote): it is remembered at
   -- its last place in the list only, which leaves the mappings as remembering every one in order would.
   local learn = obj.learn or {}
