@@ -43,6 +43,11 @@ export async function waitForOutcomes(
   });
   // A read still on the wire must not hold back outcomes the follower already delivered in full.
   const unlessTaken = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, taken]);
+  // Settles when this wait returns or throws: deadline timers of reads still on the wire are dropped then.
+  let end: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    end = r;
+  });
   const take = (entry: OutcomeEntry) => {
     for (const o of entry.outcomes) {
       if (open.has(o.objectWriteTraceId) && isTerminal(o.status)) {
@@ -73,7 +78,7 @@ export async function waitForOutcomes(
   const untilDeadline = async <T>(read: () => Promise<T>): Promise<T> => {
     for (;;) {
       try {
-        return await byDeadline(read(), deadline, timeout);
+        return await byDeadline(read(), deadline, timeout, finished);
       } catch (err) {
         if (err instanceof WaitTimeoutError || Date.now() >= deadline)
           throw err instanceof WaitTimeoutError ? err : timeout();
@@ -113,7 +118,7 @@ export async function waitForOutcomes(
       // A failed reread is only a missed chance: the follower and the next reread go on.
       if (open.size > 0) {
         await unlessTaken(
-          byDeadline(reread(), deadline, timeout).catch((err: unknown) => {
+          byDeadline(reread(), deadline, timeout, finished).catch((err: unknown) => {
             if (err instanceof WaitTimeoutError && open.size > 0) throw err;
           }),
         );
@@ -122,15 +127,27 @@ export async function waitForOutcomes(
     return ids.map((id) => result.get(id) as Outcome);
   } finally {
     stop();
+    end();
   }
 }
 
-/** `p`, or `onTimeout()` thrown once `deadline` (epoch ms) passes first. */
-export function byDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+/**
+ * `p`, or `onTimeout()` thrown once `deadline` (epoch ms) passes first. Once `cancel` settles the deadline's timer
+ * is dropped (the caller stopped waiting for `p`): a read stuck on the wire then keeps no timer alive, and with it
+ * the process, until the deadline.
+ */
+export function byDeadline<T>(
+  p: Promise<T>,
+  deadline: number,
+  onTimeout: () => Error,
+  cancel?: Promise<unknown>,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()));
   });
   p.catch(() => {});
-  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+  const drop = () => clearTimeout(timer);
+  cancel?.then(drop, drop);
+  return Promise.race([p, expired]).finally(drop);
 }

@@ -30,6 +30,7 @@ import {
 } from '../helpers/pipeline.js';
 import { privateRedis } from '../helpers/private-redis.js';
 import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
+import { pendingTimers } from '../helpers/resource-origins.js';
 import { onCleanup, redisUrl, track } from '../helpers/resources.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'superseded']);
@@ -314,6 +315,27 @@ describe('outcome stream', () => {
     hold.release();
     const [outcome] = await waiting;
     expect(outcome?.status).toBe('succeeded');
+  });
+
+  it('waitForOutcomes that returns while a re-read is still on the wire leaves no timer running', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-wait-timer');
+    const direct = testProducer(queue);
+    const { proxy, waiter } = await proxiedProducer(queue);
+    const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'timer')));
+    const hold = proxy.hold(id, 1);
+    onCleanup(() => hold.release());
+    const since = Date.now();
+    const waiting = waiter.waitForOutcomes([id], { timeoutMs: 30_000 });
+    await hold.held;
+    await testWorker(queue, sim, { batchLingerMs: 0 });
+    // The follower delivers the outcome; the re-read's reply is still held.
+    const [outcome] = await waiting;
+    expect(outcome?.status).toBe('succeeded');
+    expect(proxy.heldReplies).toBeGreaterThan(0);
+    await new Promise((r) => setImmediate(r));
+    // The wait's deadline (30 s) must not outlive the wait: a script that awaited it could not exit until then.
+    expect(pendingTimers(since).filter((t) => t.includes('outcomes/wait'))).toEqual([]);
   });
 
   for (const [what, match, skip] of [
