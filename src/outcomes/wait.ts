@@ -44,9 +44,13 @@ export async function waitForOutcomes(
   // A read still on the wire must not hold back outcomes the follower already delivered in full.
   const unlessTaken = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, taken]);
   // Settles when this wait returns or throws: deadline timers of reads still on the wire are dropped then.
+  let over = false;
   let end: () => void = () => {};
   const finished = new Promise<void>((r) => {
-    end = r;
+    end = () => {
+      over = true;
+      r();
+    };
   });
   const take = (entry: OutcomeEntry) => {
     for (const o of entry.outcomes) {
@@ -80,9 +84,13 @@ export async function waitForOutcomes(
       try {
         return await byDeadline(read(), deadline, timeout, finished);
       } catch (err) {
-        if (err instanceof WaitTimeoutError || Date.now() >= deadline)
+        // A read that fails after the wait ended (the follower delivered everything meanwhile) is not tried again.
+        if (over || err instanceof WaitTimeoutError || Date.now() >= deadline)
           throw err instanceof WaitTimeoutError ? err : timeout();
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, RETRY_MS))), finished]);
+        clearTimeout(timer);
+        if (over) throw timeout();
       }
     }
   };

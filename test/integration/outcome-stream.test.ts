@@ -338,6 +338,28 @@ describe('outcome stream', () => {
     expect(pendingTimers(since).filter((t) => t.includes('outcomes/wait'))).toEqual([]);
   });
 
+  it('waitForOutcomes that returned does not retry its catch-up read when that read fails afterwards', async () => {
+    const sim = await testSimulator();
+    const queue = testQueue('stream-wait-retry');
+    const direct = testProducer(queue);
+    const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'retry')));
+    const proxy = await startRedisProxy();
+    const waiter = createProducer({ redis: proxy.url, queueName: queue });
+    // The catch-up read of the stream is held on the wire; the follower (its own connection) delivers.
+    const hold = proxy.hold('xrange', 0);
+    onCleanup(() => hold.release());
+    const since = Date.now();
+    const waiting = waiter.waitForOutcomes([id], { timeoutMs: 30_000 });
+    await hold.held;
+    await testWorker(queue, sim, { batchLingerMs: 0 });
+    const [outcome] = await waiting;
+    expect(outcome?.status).toBe('succeeded');
+    // Closing the producer fails the held read; the ended wait must neither sleep to retry it nor send it again.
+    await waiter.close();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(pendingTimers(since).filter((t) => t.includes('outcomes/wait'))).toEqual([]);
+  });
+
   for (const [what, match, skip] of [
     ['periodic re-read of the records', 'trace id', 1],
     ['catch-up read of the stream', 'xrange', 0],
