@@ -85,7 +85,13 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       upstream.destroy();
     };
     client.on('data', (chunk: Buffer) => {
-      if (dropping || stalled) return;
+      if (stalled) return;
+      // The rest of a blipped request (a large one spans many chunks) still reaches Redis, so the command runs
+      // and only its answer is lost; commands sent behind it run too, as they would before a connection dies.
+      if (dropping) {
+        upstream.write(chunk);
+        return;
+      }
       const i = armed.findIndex((a) => !a.match || a.match.some((m) => chunk.includes(m)));
       const hold = armed[i]?.hold;
       if (hold && hold.skip-- > 0) {
@@ -112,7 +118,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
         return;
       }
       dropping = true;
-      // A chunk may hold only part of a command, which Redis then never answers: cut soon regardless.
+      // Redis may never answer (a request it refuses to parse): cut soon regardless.
       setTimeout(cut, CUT_AFTER_MS).unref();
     });
     upstream.on('data', (chunk: Buffer) => {

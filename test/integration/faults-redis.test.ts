@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
+import { LUA_KEYS } from '../../src/lua-prelude.js';
+import { createProducer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { generateWorkload } from '../../src/simulator/workload.js';
 import {
@@ -15,13 +17,25 @@ import {
   waitFor,
 } from '../helpers/pipeline.js';
 import { startRedisProxy } from '../helpers/redis-proxy.js';
-import { testRedis } from '../helpers/resources.js';
+import { onCleanup, testRedis, track } from '../helpers/resources.js';
 import { assertDrained, assertTruthful, countBy } from '../helpers/truth.js';
 import { seedWorkload } from '../helpers/workload.js';
 
 const scriptSource = (name: string) =>
   readFileSync(new URL(`../../dist/worker/lua/${name}.lua`, import.meta.url), 'utf8');
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** Every key matching `pattern` (SCAN, so Redis is never blocked). */
+async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
 
 const workerEnv = (queueName: string, sim: Simulator, redis: string, extra: Record<string, string> = {}) => ({
   QUEUE_NAME: queueName,
@@ -121,6 +135,86 @@ describe('Redis replies lost on the wire', () => {
     expect(outcomes.map((o) => o.status)).toEqual(objects.map(() => 'succeeded'));
     for (const o of objects)
       expect(sim.getObject(TOKEN, 'contacts', o.id)?.properties.firstname).toBe(`n-${o.id}`);
+    await assertDrained(direct, queueName);
+  });
+
+  it('an enqueue whose reply is lost runs again and answers as its first run: every update queued once, none a duplicate', async () => {
+    const sim = await testSimulator();
+    const objects = Array.from({ length: 200 }, (_, i) => ({ id: String(5400 + i), properties: {} }));
+    sim.createObjects(TOKEN, 'contacts', objects);
+    const queueName = testQueue('enqueue-twice');
+    const direct = testRedis();
+    // The script as the producer sends it: the keys prelude, then enqueue.lua (see luaScript).
+    const body = readFileSync(new URL('../../dist/producer/lua/enqueue.lua', import.meta.url), 'utf8');
+    const source = [LUA_KEYS, body].join('\n');
+    await direct.script('LOAD', source);
+    const proxy = await startRedisProxy();
+    proxy.blip([sha1(source), body.split('\n')[1] ?? '']);
+    const producer = createProducer({ redis: proxy.url, queueName });
+    const done = track('proxied producer');
+    onCleanup(async () => {
+      await producer.close();
+      done();
+    });
+    // One shard, one call of the script: the fast path, with no read-only review before it.
+    const results = await producer.enqueueMany(
+      objects.map((o) => ({ objectType: 'contacts', id: o.id, properties: { firstname: `e-${o.id}` } })),
+    );
+    expect(proxy.blips).toBe(1);
+    expect(results.filter((r) => r.duplicate)).toEqual([]);
+    const k = queueKeys(queueName);
+    const queued = await direct.lrange(k.wait, 0, -1);
+    expect(queued).toHaveLength(200);
+    expect(new Set(queued).size).toBe(200);
+    await testWorker(queueName, sim, { validateProperties: false });
+    const outcomes = await testProducer(queueName).waitForOutcomes(
+      results.map((r) => r.objectWriteTraceId),
+      { timeoutMs: 30_000 },
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(objects.map(() => 'succeeded'));
+    for (const o of objects)
+      expect(sim.getObject(TOKEN, 'contacts', o.id)?.properties.firstname).toBe(`e-${o.id}`);
+    await assertDrained(direct, queueName);
+  });
+
+  it('a claim whose reply is lost, of contacts that change their email, settles them once and leaves no address waiting', async () => {
+    const sim = await testSimulator();
+    const objects = Array.from({ length: 150 }, (_, i) => ({
+      id: String(5600 + i),
+      properties: { email: `old-${i}@example.com` },
+    }));
+    sim.createObjects(TOKEN, 'contacts', objects);
+    const queueName = testQueue('claim-sets');
+    const producer = testProducer(queueName);
+    const results = await producer.enqueueMany(
+      objects.map((o, i) => ({
+        objectType: 'contacts',
+        id: o.id,
+        properties: { email: `New-${i}@Example.com` },
+      })),
+    );
+    const direct = testRedis();
+    const source = scriptSource('claim');
+    await direct.script('LOAD', source);
+    const proxy = await startRedisProxy();
+    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    await testWorker(queueName, sim, { redisUrl: proxy.url, validateProperties: false });
+    const outcomes = await producer.waitForOutcomes(
+      results.map((r) => r.objectWriteTraceId),
+      { timeoutMs: 30_000 },
+    );
+    expect(proxy.blips).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(objects.map(() => 'succeeded'));
+    for (const [i, o] of objects.entries())
+      expect(sim.getObject(TOKEN, 'contacts', o.id)?.properties.email).toBe(`New-${i}@Example.com`);
+    // The re-run claim handed settle each job's `sets`: every job left the setters of its new email, and the
+    // queue learned where each new email points.
+    const k = queueKeys(queueName);
+    expect(await keysMatching(direct, `${k.root}setby:*`)).toEqual([]);
+    const learned = await keysMatching(direct, `${k.root}addr:*`);
+    expect(learned).toHaveLength(150);
+    const ids = await Promise.all(learned.map((key) => direct.get(key)));
+    expect(new Set(ids)).toEqual(new Set(objects.map((o) => o.id)));
     await assertDrained(direct, queueName);
   });
 

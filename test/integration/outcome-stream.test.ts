@@ -90,6 +90,31 @@ async function groupsExist(redis: Redis, stream: string, n: number, what: string
   );
 }
 
+/**
+ * Enqueues one update, starts `waitForOutcomes` on a proxied producer whose read matching `match` (the update's
+ * trace id, or a command name) is held on the wire after `skip` such reads, lets a worker settle it, and asserts the
+ * wait resolved `succeeded` from the stream while that read is still held.
+ */
+async function waitWithReadHeld(tag: string, match: 'trace id' | 'xrange', skip: number) {
+  const sim = await testSimulator();
+  const queue = testQueue(`stream-wait-${tag}`);
+  const direct = testProducer(queue);
+  const { proxy, waiter } = await proxiedProducer(queue);
+  const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, tag)));
+  const hold = proxy.hold(match === 'trace id' ? id : match, skip);
+  onCleanup(() => hold.release());
+  const since = Date.now();
+  const waiting = waiter.waitForOutcomes([id], { timeoutMs: 15_000 });
+  await hold.held;
+  await testWorker(queue, sim, { batchLingerMs: 0 });
+  const [outcome] = await waiting;
+  expect(outcome?.status).toBe('succeeded');
+  return { proxy, waiter, since };
+}
+
+/** Timers created by the outcome wait since `since` that are still pending. */
+const waitTimersSince = (since: number) => pendingTimers(since).filter((t) => t.includes('outcomes/wait'));
+
 const ids = (outcomes: ReadonlyArray<{ objectWriteTraceId: string }>) =>
   outcomes.map((o) => o.objectWriteTraceId);
 const duplicatesOf = (list: string[]) => list.filter((id, i) => list.indexOf(id) !== i);
@@ -318,67 +343,29 @@ describe('outcome stream', () => {
   });
 
   it('waitForOutcomes that returns while a re-read is still on the wire leaves no timer running', async () => {
-    const sim = await testSimulator();
-    const queue = testQueue('stream-wait-timer');
-    const direct = testProducer(queue);
-    const { proxy, waiter } = await proxiedProducer(queue);
-    const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'timer')));
-    const hold = proxy.hold(id, 1);
-    onCleanup(() => hold.release());
-    const since = Date.now();
-    const waiting = waiter.waitForOutcomes([id], { timeoutMs: 30_000 });
-    await hold.held;
-    await testWorker(queue, sim, { batchLingerMs: 0 });
-    // The follower delivers the outcome; the re-read's reply is still held.
-    const [outcome] = await waiting;
-    expect(outcome?.status).toBe('succeeded');
+    const { proxy, since } = await waitWithReadHeld('timer', 'trace id', 1);
     expect(proxy.heldReplies).toBeGreaterThan(0);
     await new Promise((r) => setImmediate(r));
-    // The wait's deadline (30 s) must not outlive the wait: a script that awaited it could not exit until then.
-    expect(pendingTimers(since).filter((t) => t.includes('outcomes/wait'))).toEqual([]);
+    // The wait's deadline must not outlive the wait: a script that awaited it could not exit until then.
+    expect(waitTimersSince(since)).toEqual([]);
   });
 
   it('waitForOutcomes that returned does not retry its catch-up read when that read fails afterwards', async () => {
-    const sim = await testSimulator();
-    const queue = testQueue('stream-wait-retry');
-    const direct = testProducer(queue);
-    const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'retry')));
-    const proxy = await startRedisProxy();
-    const waiter = createProducer({ redis: proxy.url, queueName: queue });
-    // The catch-up read of the stream is held on the wire; the follower (its own connection) delivers.
-    const hold = proxy.hold('xrange', 0);
-    onCleanup(() => hold.release());
-    const since = Date.now();
-    const waiting = waiter.waitForOutcomes([id], { timeoutMs: 30_000 });
-    await hold.held;
-    await testWorker(queue, sim, { batchLingerMs: 0 });
-    const [outcome] = await waiting;
-    expect(outcome?.status).toBe('succeeded');
+    const { waiter, since } = await waitWithReadHeld('retry', 'xrange', 0);
     // Closing the producer fails the held read; the ended wait must neither sleep to retry it nor send it again.
     await waiter.close();
     await new Promise((r) => setTimeout(r, 400));
-    expect(pendingTimers(since).filter((t) => t.includes('outcomes/wait'))).toEqual([]);
+    expect(waitTimersSince(since)).toEqual([]);
   });
 
   for (const [what, match, skip] of [
     ['periodic re-read of the records', 'trace id', 1],
     ['catch-up read of the stream', 'xrange', 0],
   ] as const) {
+    // Held for the whole wait: before the fix, the waiter waited for this read and timed out with every outcome
+    // in hand.
     it(`waitForOutcomes resolves once the stream delivered every outcome, while its ${what} never answers`, async () => {
-      const sim = await testSimulator();
-      const queue = testQueue('stream-wait-stuck');
-      const direct = testProducer(queue);
-      const { proxy, waiter } = await proxiedProducer(queue);
-      const [id = ''] = ids(await direct.enqueueMany(seededUpdates(sim, 1, 'stuck')));
-      // Held for the whole wait: before the fix, the waiter waited for this read and timed out with every
-      // outcome in hand.
-      const hold = proxy.hold(match === 'trace id' ? id : match, skip);
-      onCleanup(() => hold.release());
-      const waiting = waiter.waitForOutcomes([id], { timeoutMs: 15_000 });
-      await hold.held;
-      await testWorker(queue, sim, { batchLingerMs: 0 });
-      const [outcome] = await waiting;
-      expect(outcome?.status).toBe('succeeded');
+      await waitWithReadHeld('stuck', match, skip);
     });
   }
 

@@ -40,4 +40,27 @@ describe('redis proxy', () => {
       C: 'value-of-C',
     });
   });
+
+  it('a blipped request too large for one chunk still runs; only its reply is lost, and the client sends it again', async () => {
+    const proxy = await startRedisProxy();
+    const client = new Redis(proxy.url);
+    client.on('error', () => {});
+    const done = track('proxied client');
+    onCleanup(() => {
+      client.disconnect();
+      done();
+    });
+    const list = `proxy-test:${process.pid}:big`;
+    onCleanup(async () => {
+      await client.del(list).catch(() => {});
+    });
+    // About 1 MB: far more than one socket read. Each run pushes one element.
+    const payload = 'x'.repeat(1 << 20);
+    proxy.blip(list);
+    const length = await client.rpush(list, payload);
+    expect(proxy.blips).toBe(1);
+    // Ran once before the cut (the reply lost) and once when ioredis sent it again.
+    expect(length).toBe(2);
+    expect(await client.llen(list)).toBe(2);
+  });
 });
