@@ -1,5 +1,6 @@
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { onCleanup, redisUrl, track } from './resources.js';
+import { RequestEnds } from './resp-requests.js';
 
 /**
  * A TCP proxy in front of Redis that injects the fault a flaky network produces: a request reaches Redis (and
@@ -11,7 +12,9 @@ export interface RedisProxy {
   readonly url: string;
   /**
    * Arms one blip: the next request from any client gets this treatment, or the next one containing any of
-   * `match` (a script's SHA1 for EVALSHA, a line of its source for the EVAL ioredis sends first).
+   * `match` (a script's SHA1 for EVALSHA, a line of its source for the EVAL ioredis sends first). That request
+   * reaches Redis whole, however many chunks it spans, and nothing sent after it on the connection does; the
+   * answers still owed on the connection, its own included, are lost.
    */
   blip(match?: string | string[]): void;
   /**
@@ -43,8 +46,11 @@ interface Armed {
   hold?: { skip: number; held: () => void; released: Promise<void> };
 }
 
-/** After a blip's request, the connection is cut when Redis answers, or after this long at the latest. */
-const CUT_AFTER_MS = 50;
+/**
+ * After a blipped request reached Redis whole, both sides are cut when Redis closes its end, or after this long at
+ * the latest (a blocked command may keep Redis from reading the end of its input).
+ */
+const CUT_AFTER_MS = 1000;
 
 /** Starts a proxy to the tests' Redis (or `target`), closed after the test. */
 export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> {
@@ -71,9 +77,14 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       client.destroy();
     });
     upstream.on('error', () => {});
-    client.on('close', () => upstream.destroy());
+    // A blip: `dropping` from the blipped request on (nothing more reaches the client); `finished` once that
+    // request is through whole (nothing more reaches Redis).
     let dropping = false;
+    let finished = false;
     let stalled = false;
+    const ends = new RequestEnds();
+    // While a blipped request is on its way, closing flushes what was written to Redis rather than discarding it.
+    client.on('close', () => (dropping ? upstream.end() : upstream.destroy()));
     // Held replies: `gate` resolves once every hold armed so far on this connection is released; `chain` writes
     // the replies that arrived meanwhile, in order.
     let holds = 0;
@@ -84,12 +95,23 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       client.destroy();
       upstream.destroy();
     };
+    // The blipped request reached Redis whole: Redis runs it (and what was sent before it), then, seeing the end
+    // of its input, closes the connection, which closes the client's: only then can a re-sent copy arrive.
+    const finish = () => {
+      finished = true;
+      upstream.end();
+      setTimeout(cut, CUT_AFTER_MS).unref();
+    };
     client.on('data', (chunk: Buffer) => {
-      if (stalled) return;
-      // The rest of a blipped request (a large one spans many chunks) still reaches Redis, so the command runs
-      // and only its answer is lost; commands sent behind it run too, as they would before a connection dies.
+      const endsHere = ends.feed(chunk);
+      if (stalled || finished) return;
       if (dropping) {
-        upstream.write(chunk);
+        const end = endsHere[0];
+        if (end === undefined) upstream.write(chunk);
+        else {
+          upstream.write(chunk.subarray(0, end));
+          finish();
+        }
         return;
       }
       const i = armed.findIndex((a) => !a.match || a.match.some((m) => chunk.includes(m)));
@@ -99,7 +121,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
         return;
       }
       const fault = i >= 0 ? armed.splice(i, 1)[0] : undefined;
-      upstream.write(chunk);
+      if (!fault || fault.hold || fault.stall) upstream.write(chunk);
       if (!fault) return;
       if (fault.hold) {
         const { held, released } = fault.hold;
@@ -117,9 +139,17 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
         stalled = true;
         return;
       }
+      // The blipped request is the one the match falls in (without a match, the one the chunk starts in): it and what came
+      // before it go to Redis, whatever follows it in the chunk is lost with the connection.
       dropping = true;
-      // Redis may never answer (a request it refuses to parse): cut soon regardless.
-      setTimeout(cut, CUT_AFTER_MS).unref();
+      const found = (fault.match ?? []).map((m) => chunk.indexOf(m)).filter((x) => x >= 0);
+      const at = found.length > 0 ? Math.min(...found) : 0;
+      const end = endsHere.find((e) => e > at);
+      if (end === undefined) upstream.write(chunk);
+      else {
+        upstream.write(chunk.subarray(0, end));
+        finish();
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
@@ -136,12 +166,8 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
           });
         return;
       }
-      if (!dropping) {
-        client.write(chunk);
-        return;
-      }
-      // The request ran (Redis answered it): drop the answer and cut both sides.
-      cut();
+      // From a blip on, every answer is lost with the connection.
+      if (!dropping) client.write(chunk);
     });
   });
   await new Promise<void>((resolve, reject) => {

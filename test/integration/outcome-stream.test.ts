@@ -93,7 +93,7 @@ async function groupsExist(redis: Redis, stream: string, n: number, what: string
 /**
  * Enqueues one update, starts `waitForOutcomes` on a proxied producer whose read matching `match` (the update's
  * trace id, or a command name) is held on the wire after `skip` such reads, lets a worker settle it, and asserts the
- * wait resolved `succeeded` from the stream while that read is still held.
+ * wait resolved `succeeded` from the stream while that read is still held (well before the wait's deadline).
  */
 async function waitWithReadHeld(tag: string, match: 'trace id' | 'xrange', skip: number) {
   const sim = await testSimulator();
@@ -104,11 +104,15 @@ async function waitWithReadHeld(tag: string, match: 'trace id' | 'xrange', skip:
   const hold = proxy.hold(match === 'trace id' ? id : match, skip);
   onCleanup(() => hold.release());
   const since = Date.now();
-  const waiting = waiter.waitForOutcomes([id], { timeoutMs: 15_000 });
+  const timeoutMs = 15_000;
+  const waiting = waiter.waitForOutcomes([id], { timeoutMs });
   await hold.held;
   await testWorker(queue, sim, { batchLingerMs: 0 });
   const [outcome] = await waiting;
   expect(outcome?.status).toBe('succeeded');
+  // Not by waiting out the held read until the deadline: a wait whose deadline ends the held read also returns
+  // every outcome it has in hand, but only then.
+  expect(Date.now()).toBeLessThan(since + timeoutMs - 1000);
   return { proxy, waiter, since };
 }
 

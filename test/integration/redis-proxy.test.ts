@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/pipeline.js';
-import { startRedisProxy } from '../helpers/redis-proxy.js';
+import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
 import { onCleanup, track } from '../helpers/resources.js';
 
 describe('redis proxy', () => {
@@ -41,26 +41,45 @@ describe('redis proxy', () => {
     });
   });
 
-  it('a blipped request too large for one chunk still runs; only its reply is lost, and the client sends it again', async () => {
+  /** A client of the proxy (retrying for ever) and a key namer whose keys are deleted after the test. */
+  async function proxiedClient(): Promise<{ proxy: RedisProxy; client: Redis; key: (k: string) => string }> {
     const proxy = await startRedisProxy();
     const client = new Redis(proxy.url);
     client.on('error', () => {});
     const done = track('proxied client');
-    onCleanup(() => {
+    const keys: string[] = [];
+    onCleanup(async () => {
+      if (keys.length > 0) await client.del(...keys).catch(() => {});
       client.disconnect();
       done();
     });
-    const list = `proxy-test:${process.pid}:big`;
-    onCleanup(async () => {
-      await client.del(list).catch(() => {});
+    const key = (k: string) => {
+      const name = `proxy-test:${process.pid}:${k}`;
+      keys.push(name);
+      return name;
+    };
+    return { proxy, client, key };
+  }
+
+  for (const mb of [1, 16]) {
+    it(`a blipped request of ${mb} MB, behind a slow script and followed by another command, runs whole once before the client sends it again; the one after it runs once`, async () => {
+      const { proxy, client, key } = await proxiedClient();
+      const list = key('big');
+      const after = key('after');
+      // Each run of the push adds one element; the busy script answers while the push is still on its way.
+      proxy.blip(list);
+      const slow = client.eval(
+        "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 3000; return 1",
+        0,
+      );
+      const pushed = client.rpush(list, 'x'.repeat(mb << 20));
+      const incremented = client.incr(after);
+      expect(await Promise.all([slow, pushed, incremented])).toEqual([1, 2, 1]);
+      expect(proxy.blips).toBe(1);
+      // Ran once before the cut (its reply lost) and once when ioredis sent it again; the INCR sent behind it
+      // never reached Redis before the cut.
+      expect(await client.llen(list)).toBe(2);
+      expect(await client.get(after)).toBe('1');
     });
-    // About 1 MB: far more than one socket read. Each run pushes one element.
-    const payload = 'x'.repeat(1 << 20);
-    proxy.blip(list);
-    const length = await client.rpush(list, payload);
-    expect(proxy.blips).toBe(1);
-    // Ran once before the cut (the reply lost) and once when ioredis sent it again.
-    expect(length).toBe(2);
-    expect(await client.llen(list)).toBe(2);
-  });
+  }
 });
