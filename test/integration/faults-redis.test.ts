@@ -237,7 +237,11 @@ describe('Redis replies lost on the wire', () => {
       { level: 'warn' },
       { write: (line: string) => lines.push(line) },
     );
-    const worker = await testWorker(queueName, sim, { redisUrl: proxy.url, validateProperties: false, logger });
+    const worker = await testWorker(queueName, sim, {
+      redisUrl: proxy.url,
+      validateProperties: false,
+      logger,
+    });
     const outcomes = await producer.waitForOutcomes(results.map((r) => r.objectWriteTraceId));
     // The outcomes are readable once the first run wrote them; the re-run's answer reaches the worker after.
     // Closing waits for the batch to end, so its log is complete.

@@ -21,7 +21,10 @@ describe('RequestEnds', () => {
           const stream = Buffer.concat(encoded);
           const expected: number[] = [];
           let total = 0;
-          for (const e of encoded) expected.push((total += e.length));
+          for (const e of encoded) {
+            total += e.length;
+            expected.push(total);
+          }
           const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
           const scanner = new RequestEnds();
           const found: number[] = [];
