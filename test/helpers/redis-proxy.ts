@@ -13,13 +13,14 @@ export interface RedisProxy {
   /**
    * Arms one blip: the next request from any client gets this treatment, or the next one containing any of
    * `match` (a script's SHA1 for EVALSHA, a line of its source for the EVAL ioredis sends first). That request
-   * reaches Redis whole, however many chunks it spans, and nothing sent after it on the connection does; the
-   * answers still owed on the connection, its own included, are lost.
+   * reaches Redis whole, however many chunks it spans (or a match straddles), and nothing sent after it on the
+   * connection does; the answers still owed on the connection, its own included, are lost. It runs unless a
+   * blocked command before it holds the connection (as on a real network).
    */
   blip(match?: string | string[]): void;
   /**
-   * Arms one stall: the next request reaches Redis, but nothing more crosses that connection either way and it
-   * stays open (a half-open TCP connection), until the client gives up on it.
+   * Arms one stall: the next request (however many chunks it spans) reaches Redis, but nothing more crosses that
+   * connection either way and it stays open (a half-open TCP connection), until the client gives up on it.
    */
   stall(): void;
   /**
@@ -47,10 +48,30 @@ interface Armed {
 }
 
 /**
- * After a blipped request reached Redis whole, both sides are cut when Redis closes its end, or after this long at
- * the latest (a blocked command may keep Redis from reading the end of its input).
+ * After a blipped request was handed to Redis whole, both sides are cut when Redis closes its end (it does once it
+ * reads the end of its input), or after this long at the latest.
  */
 const CUT_AFTER_MS = 1000;
+
+/** Bytes of a connection's previous chunk searched with the next: more than any match is long. */
+const TAIL_BYTES = 1024;
+
+/**
+ * Where the first of `match` is in `chunk`: 0 when it began in the previous chunk (the request it falls in is the
+ * one still open), undefined when absent. A match wholly inside the previous chunk was looked for there.
+ */
+function matchAt(previous: Buffer, chunk: Buffer, match: Buffer[]): number | undefined {
+  let at: number | undefined;
+  for (const m of match) {
+    const from = Math.max(0, previous.length - m.length + 1);
+    const carried = previous.length - from;
+    const i = Buffer.concat([previous.subarray(from), chunk]).indexOf(m);
+    if (i < 0) continue;
+    const inChunk = Math.max(0, i - carried);
+    at = at === undefined ? inChunk : Math.min(at, inChunk);
+  }
+  return at;
+}
 
 /** Starts a proxy to the tests' Redis (or `target`), closed after the test. */
 export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> {
@@ -77,13 +98,17 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       client.destroy();
     });
     upstream.on('error', () => {});
-    // A blip: `dropping` from the blipped request on (nothing more reaches the client); `finished` once that
-    // request is through whole (nothing more reaches Redis).
+    // A blip or a stall: `dropping` from its request on (no answer reaches the client); `through` once that
+    // request reached Redis whole (nothing more does); `stalled` for a stall (the connection is then left open).
     let dropping = false;
-    let finished = false;
+    let through = false;
     let stalled = false;
+    let fallback: NodeJS.Timeout | undefined;
+    upstream.on('close', () => clearTimeout(fallback));
     const ends = new RequestEnds();
-    // While a blipped request is on its way, closing flushes what was written to Redis rather than discarding it.
+    // The end of the previous chunk, so a match that straddles two chunks is found.
+    let tail: Buffer = Buffer.alloc(0);
+    // While a faulted request is on its way, closing flushes what was written to Redis rather than discarding it.
     client.on('close', () => (dropping ? upstream.end() : upstream.destroy()));
     // Held replies: `gate` resolves once every hold armed so far on this connection is released; `chain` writes
     // the replies that arrived meanwhile, in order.
@@ -95,33 +120,45 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       client.destroy();
       upstream.destroy();
     };
-    // The blipped request reached Redis whole: Redis runs it (and what was sent before it), then, seeing the end
-    // of its input, closes the connection, which closes the client's: only then can a re-sent copy arrive.
-    const finish = () => {
-      finished = true;
-      upstream.end();
-      setTimeout(cut, CUT_AFTER_MS).unref();
+    // The faulted request reached Redis whole. After a blip, Redis runs it (and what was sent before it, unless a
+    // blocked command holds the connection), then, reading the end of its input, closes the connection, which
+    // closes the client's: only then can a re-sent copy arrive. The fallback only guards against a Redis that
+    // never closes, and starts once every byte was handed over (a Redis busy in a long script reads late).
+    const reachedRedis = () => {
+      through = true;
+      if (stalled) return;
+      upstream.end(() => {
+        fallback = setTimeout(cut, CUT_AFTER_MS).unref();
+      });
+    };
+    // Forwards `chunk` up to the end of the faulted request (the first request ending after `at`), nothing after.
+    const forwardThrough = (chunk: Buffer, endsHere: number[], at: number) => {
+      const end = endsHere.find((e) => e > at);
+      if (end === undefined) {
+        upstream.write(chunk);
+        return;
+      }
+      upstream.write(chunk.subarray(0, end));
+      reachedRedis();
     };
     client.on('data', (chunk: Buffer) => {
       const endsHere = ends.feed(chunk);
-      if (stalled || finished) return;
+      const previous = tail;
+      tail = chunk.subarray(Math.max(0, chunk.length - TAIL_BYTES));
+      if (through) return;
       if (dropping) {
-        const end = endsHere[0];
-        if (end === undefined) upstream.write(chunk);
-        else {
-          upstream.write(chunk.subarray(0, end));
-          finish();
-        }
+        forwardThrough(chunk, endsHere, 0);
         return;
       }
-      const i = armed.findIndex((a) => !a.match || a.match.some((m) => chunk.includes(m)));
+      const positions = armed.map((a) => (a.match ? matchAt(previous, chunk, a.match) : 0));
+      const i = positions.findIndex((at) => at !== undefined);
       const hold = armed[i]?.hold;
       if (hold && hold.skip-- > 0) {
         upstream.write(chunk);
         return;
       }
       const fault = i >= 0 ? armed.splice(i, 1)[0] : undefined;
-      if (!fault || fault.hold || fault.stall) upstream.write(chunk);
+      if (!fault || fault.hold) upstream.write(chunk);
       if (!fault) return;
       if (fault.hold) {
         const { held, released } = fault.hold;
@@ -135,21 +172,11 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
         return;
       }
       blips++;
-      if (fault.stall) {
-        stalled = true;
-        return;
-      }
-      // The blipped request is the one the match falls in (without a match, the one the chunk starts in): it and what came
-      // before it go to Redis, whatever follows it in the chunk is lost with the connection.
+      // The faulted request is the one the match falls in (without a match, the one the chunk starts in): it and
+      // what came before it go to Redis; whatever follows it is lost with the connection.
       dropping = true;
-      const found = (fault.match ?? []).map((m) => chunk.indexOf(m)).filter((x) => x >= 0);
-      const at = found.length > 0 ? Math.min(...found) : 0;
-      const end = endsHere.find((e) => e > at);
-      if (end === undefined) upstream.write(chunk);
-      else {
-        upstream.write(chunk.subarray(0, end));
-        finish();
-      }
+      stalled = fault.stall === true;
+      forwardThrough(chunk, endsHere, positions[i] ?? 0);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;

@@ -2,11 +2,13 @@
  * The fault proxy itself: a fault that tests rely on must not add one of its own. Held replies keep their order,
  * whatever order the holds are released in (ioredis matches replies to commands by order alone).
  */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/pipeline.js';
 import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
-import { onCleanup, track } from '../helpers/resources.js';
+import { onCleanup, redisUrl, track } from '../helpers/resources.js';
 
 describe('redis proxy', () => {
   it('two holds on one connection, released in reverse order: every reply reaches its own command', async () => {
@@ -61,16 +63,22 @@ describe('redis proxy', () => {
     return { proxy, client, key };
   }
 
-  for (const mb of [1, 16]) {
-    it(`a blipped request of ${mb} MB, behind a slow script and followed by another command, runs whole once before the client sends it again; the one after it runs once`, async () => {
+  for (const [mb, scriptMs] of [
+    [1, 3],
+    [16, 3],
+    // Redis, busy in the script, reads the request late: it must still be handed over whole.
+    [16, 1500],
+  ] as const) {
+    it(`a blipped request of ${mb} MB, behind a ${scriptMs}-ms script and followed by another command, runs whole once before the client sends it again; the one after it runs once`, async () => {
       const { proxy, client, key } = await proxiedClient();
       const list = key('big');
       const after = key('after');
       // Each run of the push adds one element; the busy script answers while the push is still on its way.
       proxy.blip(list);
       const slow = client.eval(
-        "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 3000; return 1",
+        "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > tonumber(ARGV[1]) * 1000; return 1",
         0,
+        scriptMs,
       );
       const pushed = client.rpush(list, 'x'.repeat(mb << 20));
       const incremented = client.incr(after);
@@ -82,4 +90,81 @@ describe('redis proxy', () => {
       expect(await client.get(after)).toBe('1');
     });
   }
+
+  it('a match that straddles two chunks still blips its request: it runs, the one after it does not, nothing is answered', async () => {
+    const { proxy, key } = await proxiedClient();
+    const { socket, received, closed } = await rawClient(proxy.url);
+    const value = key('straddle');
+    const after = key('straddle-after');
+    proxy.blip('MATCHSTRING');
+    const requests = resp('SET', value, 'xxMATCHSTRINGxx') + resp('INCR', after);
+    const cutAt = requests.indexOf('MATCH') + 3;
+    await writeApart(socket, [requests.slice(0, cutAt), requests.slice(cutAt)]);
+    await closed;
+    expect(proxy.blips).toBe(1);
+    expect(received()).toBe('');
+    expect(await direct().get(value)).toBe('xxMATCHSTRINGxx');
+    expect(await direct().get(after)).toBeNull();
+  });
+
+  it('a stalled request that spans two chunks reaches Redis whole; nothing after it does, nothing is answered, the connection stays open', async () => {
+    const { proxy, key } = await proxiedClient();
+    const { socket, received } = await rawClient(proxy.url);
+    const value = key('stall');
+    const after = key('stall-after');
+    proxy.stall();
+    const requests = resp('SET', value, 'v'.repeat(1000)) + resp('INCR', after);
+    await writeApart(socket, [requests.slice(0, 500), requests.slice(500)]);
+    await waitFor(async () => (await direct().get(value))?.length === 1000, { what: 'the stalled SET ran' });
+    expect(await direct().get(after)).toBeNull();
+    expect(received()).toBe('');
+    expect(socket.destroyed).toBe(false);
+  });
 });
+
+const resp = (...args: string[]) =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+
+/** Writes each part once the one before was handed to the kernel and a moment passed, so the proxy reads them apart. */
+async function writeApart(socket: Socket, parts: string[]): Promise<void> {
+  for (const part of parts) {
+    await new Promise<void>((resolve) => socket.write(part, () => resolve()));
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+/** A raw TCP client of the proxy (chunks exactly as written), destroyed after the test. */
+async function rawClient(
+  url: string,
+): Promise<{ socket: Socket; received(): string; closed: Promise<void> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = '';
+  socket.on('data', (d) => {
+    text += d.toString();
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const done = track('raw proxy client');
+  onCleanup(() => {
+    socket.destroy();
+    done();
+  });
+  await once(socket, 'connect');
+  return { socket, received: () => text, closed };
+}
+
+let directClient: Redis | undefined;
+/** A direct connection to Redis (not through the proxy), closed after the test. */
+function direct(): Redis {
+  if (directClient) return directClient;
+  const client = new Redis(redisUrl());
+  directClient = client;
+  const done = track('direct client');
+  onCleanup(async () => {
+    await client.quit().catch(() => client.disconnect());
+    directClient = undefined;
+    done();
+  });
+  return client;
+}
