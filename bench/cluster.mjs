@@ -145,9 +145,11 @@ async function runOnce(cluster, shards, log) {
     if (workers) await workers.stop(10_000);
     await producer.close();
     await sim.close();
-    await createQueueAdmin({ redis: cluster.url, queueName, shards })
-      .obliterate({ force: true })
-      .catch(() => {});
+    // The admin that clears the queue is closed too: an open cluster client reconnects for ever to the masters
+    // stopped after the last run, and kept the benchmark from exiting.
+    const cleanup = createQueueAdmin({ redis: cluster.url, queueName, shards });
+    await cleanup.obliterate({ force: true }).catch(() => {});
+    await cleanup.close();
   }
 }
 
