@@ -25,8 +25,9 @@ export interface RedisProxy {
   stall(): void;
   /**
    * Arms one hold: the `skip`+1-th request containing any of `match` reaches Redis and runs, but its reply (and
-   * whatever follows on that connection) waits until `release()`, as on a slow network. `held` resolves once
-   * the request has passed.
+   * whatever follows on that connection, from the first request of the chunk that carried it) waits until
+   * `release()`, as on a slow network. `held` resolves once the request has passed. A blip or a stall on the
+   * connection meanwhile loses the held replies with the rest.
    */
   hold(match: string | string[], skip?: number): { held: Promise<void>; release(): void };
   /** Blips at random every `minMs`..`maxMs` until {@link RedisProxy.stopBlips}; at most one is armed at a time. */
@@ -53,25 +54,35 @@ interface Armed {
  */
 const CUT_AFTER_MS = 1000;
 
-/** Bytes of a connection's previous chunk searched with the next: more than any match is long. */
+/** Bytes of a connection's stream before each chunk searched with it: a match may be at most this long. */
 const TAIL_BYTES = 1024;
 
-/**
- * Where the first of `match` is in `chunk`: 0 when it began in the previous chunk (the request it falls in is the
- * one still open), undefined when absent. A match wholly inside the previous chunk was looked for there.
- */
-function matchAt(previous: Buffer, chunk: Buffer, match: Buffer[]): number | undefined {
-  let at: number | undefined;
-  for (const m of match) {
-    const from = Math.max(0, previous.length - m.length + 1);
-    const carried = previous.length - from;
-    const i = Buffer.concat([previous.subarray(from), chunk]).indexOf(m);
-    if (i < 0) continue;
-    const inChunk = Math.max(0, i - carried);
-    at = at === undefined ? inChunk : Math.min(at, inChunk);
-  }
-  return at;
+/** The match strings of a fault, refused when one could match every chunk or not be found across chunks. */
+function matchStrings(match: string | string[]): Buffer[] {
+  const all = (Array.isArray(match) ? match : [match]).map((m) => Buffer.from(m));
+  if (all.length === 0 || all.some((m) => m.length === 0 || m.length > TAIL_BYTES))
+    throw new Error(`a fault's match strings must be 1 to ${TAIL_BYTES} bytes long`);
+  return all;
 }
+
+/**
+ * Where each occurrence of `match` that ends in `chunk` starts in it: 0 when it began before (the request it falls
+ * in is the one still open). `before` is the stream's last bytes before the chunk; an occurrence wholly inside
+ * them was looked for with an earlier chunk.
+ */
+function matchesIn(before: Buffer, chunk: Buffer, match: Buffer[]): number[] {
+  const found: number[] = [];
+  for (const m of match) {
+    const from = Math.max(0, before.length - m.length + 1);
+    const carried = before.length - from;
+    const text = Buffer.concat([before.subarray(from), chunk]);
+    for (let i = text.indexOf(m); i >= 0; i = text.indexOf(m, i + 1)) found.push(Math.max(0, i - carried));
+  }
+  return found.sort((a, b) => a - b);
+}
+
+/** Index of the request (counted from the chunk's first) that byte `at` of the chunk falls in. */
+const requestAt = (endsHere: number[], at: number) => endsHere.filter((e) => e <= at).length;
 
 /** Starts a proxy to the tests' Redis (or `target`), closed after the test. */
 export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> {
@@ -143,19 +154,25 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     };
     client.on('data', (chunk: Buffer) => {
       const endsHere = ends.feed(chunk);
-      const previous = tail;
-      tail = chunk.subarray(Math.max(0, chunk.length - TAIL_BYTES));
+      const before = tail;
+      // The stream's last bytes, however short the chunks that brought them.
+      tail = (chunk.length >= TAIL_BYTES ? chunk : Buffer.concat([before, chunk])).subarray(-TAIL_BYTES);
       if (through) return;
       if (dropping) {
         forwardThrough(chunk, endsHere, 0);
         return;
       }
-      const positions = armed.map((a) => (a.match ? matchAt(previous, chunk, a.match) : 0));
-      const i = positions.findIndex((at) => at !== undefined);
+      const positions = armed.map((a) => (a.match ? matchesIn(before, chunk, a.match) : [0]));
+      const i = positions.findIndex((found) => found.length > 0);
       const hold = armed[i]?.hold;
-      if (hold && hold.skip-- > 0) {
-        upstream.write(chunk);
-        return;
+      if (hold) {
+        // `skip` counts requests: a chunk may carry several that match (ioredis writes a tick's commands at once).
+        const matching = new Set((positions[i] ?? []).map((at) => requestAt(endsHere, at))).size;
+        if (hold.skip >= matching) {
+          hold.skip -= matching;
+          upstream.write(chunk);
+          return;
+        }
       }
       const fault = i >= 0 ? armed.splice(i, 1)[0] : undefined;
       if (!fault || fault.hold) upstream.write(chunk);
@@ -176,7 +193,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
       // what came before it go to Redis; whatever follows it is lost with the connection.
       dropping = true;
       stalled = fault.stall === true;
-      forwardThrough(chunk, endsHere, positions[i] ?? 0);
+      forwardThrough(chunk, endsHere, positions[i]?.[0] ?? 0);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
@@ -189,7 +206,8 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
           .then(() => {
             queued--;
             heldReplies--;
-            if (!client.destroyed) client.write(chunk);
+            // A blip or stall since it was held loses it with the connection's other owed answers.
+            if (!client.destroyed && !dropping) client.write(chunk);
           });
         return;
       }
@@ -212,7 +230,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
     url: `redis://127.0.0.1:${address.port}`,
     blip(match) {
       if (match === undefined) armed.push({});
-      else armed.push({ match: (Array.isArray(match) ? match : [match]).map((m) => Buffer.from(m)) });
+      else armed.push({ match: matchStrings(match) });
     },
     startBlips({ minMs, maxMs, random = Math.random }) {
       stopBlips();
@@ -243,7 +261,7 @@ export async function startRedisProxy(target = redisUrl()): Promise<RedisProxy> 
         release = r;
       });
       armed.push({
-        match: (Array.isArray(match) ? match : [match]).map((m) => Buffer.from(m)),
+        match: matchStrings(match),
         hold: { skip, held, released },
       });
       return { held: heldP, release };

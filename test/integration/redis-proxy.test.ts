@@ -120,6 +120,66 @@ describe('redis proxy', () => {
     expect(received()).toBe('');
     expect(socket.destroyed).toBe(false);
   });
+
+  it('a match spread over three chunks, the middle one shorter than the match, still blips its request', async () => {
+    const { proxy, key } = await proxiedClient();
+    const { socket, received, closed } = await rawClient(proxy.url);
+    const value = key('three');
+    const after = key('three-after');
+    proxy.blip('MATCHSTRING');
+    const requests = resp('SET', value, 'xxMATCHSTRINGxx') + resp('INCR', after);
+    const at = requests.indexOf('MATCH');
+    await writeApart(socket, [
+      requests.slice(0, at + 3),
+      requests.slice(at + 3, at + 5),
+      requests.slice(at + 5),
+    ]);
+    await closed;
+    expect(proxy.blips).toBe(1);
+    expect(received()).toBe('');
+    expect(await direct().get(value)).toBe('xxMATCHSTRINGxx');
+    expect(await direct().get(after)).toBeNull();
+  });
+
+  it("a hold's skip counts requests: of two matching requests in one chunk, skip 1 holds the second", async () => {
+    const { proxy } = await proxiedClient();
+    const { socket, received } = await rawClient(proxy.url);
+    const hold = proxy.hold('MATCHSTRING', 1);
+    onCleanup(() => hold.release());
+    await writeApart(socket, [resp('ECHO', 'MATCHSTRING-1') + resp('ECHO', 'MATCHSTRING-2')]);
+    await hold.held;
+    await waitFor(async () => proxy.heldReplies > 0, { what: 'the replies reached the proxy' });
+    expect(received()).toBe('');
+    hold.release();
+    await waitFor(async () => received() === '$13\r\nMATCHSTRING-1\r\n$13\r\nMATCHSTRING-2\r\n', {
+      what: 'both replies, in order',
+    });
+  });
+
+  it('a reply held when a blip strikes its connection is lost with the others, even if released before the cut', async () => {
+    const { proxy, key } = await proxiedClient();
+    const { socket, received, closed } = await rawClient(proxy.url);
+    const hold = proxy.hold('HELDECHO');
+    onCleanup(() => hold.release());
+    await writeApart(socket, [resp('ECHO', 'HELDECHO')]);
+    await hold.held;
+    await waitFor(async () => proxy.heldReplies > 0, { what: 'the held reply reached the proxy' });
+    // The blipped script keeps Redis busy, so the connection is not cut yet when the hold is released.
+    proxy.blip();
+    await writeApart(socket, [
+      resp(
+        'EVAL',
+        "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 300000; return redis.call('INCR', KEYS[1])",
+        '1',
+        key('ran'),
+      ),
+    ]);
+    hold.release();
+    await closed;
+    expect(proxy.blips).toBe(1);
+    expect(received()).toBe('');
+    expect(await direct().get(key('ran'))).toBe('1');
+  });
 });
 
 const resp = (...args: string[]) =>
