@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { LUA_KEYS } from '../../src/lua-prelude.js';
 import { createProducer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { generateWorkload } from '../../src/simulator/workload.js';
@@ -16,14 +14,20 @@ import {
   testWorker,
   waitFor,
 } from '../helpers/pipeline.js';
-import { startRedisProxy } from '../helpers/redis-proxy.js';
+import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
 import { onCleanup, testRedis, track } from '../helpers/resources.js';
 import { assertDrained, assertTruthful, countBy } from '../helpers/truth.js';
 import { seedWorkload } from '../helpers/workload.js';
 
-const scriptSource = (name: string) =>
-  readFileSync(new URL(`../../dist/worker/lua/${name}.lua`, import.meta.url), 'utf8');
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+/**
+ * Arms a blip on the first run of a script on a connection: ioredis sends a script's first call on a connection as
+ * EVAL with its whole source (the preludes luaScript adds, then the file), so a line of the file's header finds it.
+ * The connection must be new to the script (a worker or producer started after this).
+ */
+function blipFirstRun(proxy: RedisProxy, file: string): void {
+  const source = readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8');
+  proxy.blip(source.split('\n')[1] ?? '');
+}
 
 /** Every key matching `pattern` (SCAN, so Redis is never blocked). */
 async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
@@ -122,10 +126,8 @@ describe('Redis replies lost on the wire', () => {
       objects.map((o) => ({ objectType: 'contacts', id: o.id, properties: { firstname: `n-${o.id}` } })),
     );
     const direct = testRedis();
-    const source = scriptSource('claim');
-    await direct.script('LOAD', source);
     const proxy = await startRedisProxy();
-    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    blipFirstRun(proxy, 'worker/lua/claim.lua');
     await testWorker(queueName, sim, { redisUrl: proxy.url, validateProperties: false });
     const outcomes = await producer.waitForOutcomes(
       results.map((r) => r.objectWriteTraceId),
@@ -144,12 +146,8 @@ describe('Redis replies lost on the wire', () => {
     sim.createObjects(TOKEN, 'contacts', objects);
     const queueName = testQueue('enqueue-twice');
     const direct = testRedis();
-    // The script as the producer sends it: the keys prelude, then enqueue.lua (see luaScript).
-    const body = readFileSync(new URL('../../dist/producer/lua/enqueue.lua', import.meta.url), 'utf8');
-    const source = [LUA_KEYS, body].join('\n');
-    await direct.script('LOAD', source);
     const proxy = await startRedisProxy();
-    proxy.blip([sha1(source), body.split('\n')[1] ?? '']);
+    blipFirstRun(proxy, 'producer/lua/enqueue.lua');
     const producer = createProducer({ redis: proxy.url, queueName });
     const done = track('proxied producer');
     onCleanup(async () => {
@@ -194,10 +192,8 @@ describe('Redis replies lost on the wire', () => {
       })),
     );
     const direct = testRedis();
-    const source = scriptSource('claim');
-    await direct.script('LOAD', source);
     const proxy = await startRedisProxy();
-    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    blipFirstRun(proxy, 'worker/lua/claim.lua');
     await testWorker(queueName, sim, { redisUrl: proxy.url, validateProperties: false });
     const outcomes = await producer.waitForOutcomes(
       results.map((r) => r.objectWriteTraceId),
@@ -228,10 +224,8 @@ describe('Redis replies lost on the wire', () => {
       objects.map((o) => ({ objectType: 'contacts', id: o.id, properties: { firstname: `s-${o.id}` } })),
     );
     const direct = testRedis();
-    const source = scriptSource('settle');
-    await direct.script('LOAD', source);
     const proxy = await startRedisProxy();
-    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    blipFirstRun(proxy, 'worker/lua/settle.lua');
     const lines: string[] = [];
     const logger = (await import('pino')).default(
       { level: 'warn' },
@@ -290,10 +284,8 @@ describe('counters stay true when a reply is lost', () => {
       1,
     );
     await redis.lpush(k.wait, 'bad-1');
-    const source = scriptSource('fail-invalid');
-    await redis.script('LOAD', source);
     const proxy = await startRedisProxy();
-    proxy.blip([sha1(source), source.split('\n')[1] ?? '']);
+    blipFirstRun(proxy, 'worker/lua/fail-invalid.lua');
     const worker = await testWorker(queueName, sim, { redisUrl: proxy.url });
     await waitFor(async () => (await redis.exists(k.outcome('bad-1'))) === 1, { what: 'the outcome' });
     // A heartbeat after the blip went through the same connection, after the re-sent script.

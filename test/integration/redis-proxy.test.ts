@@ -91,21 +91,31 @@ describe('redis proxy', () => {
     });
   }
 
-  it('a match that straddles two chunks still blips its request: it runs, the one after it does not, nothing is answered', async () => {
-    const { proxy, key } = await proxiedClient();
-    const { socket, received, closed } = await rawClient(proxy.url);
-    const value = key('straddle');
-    const after = key('straddle-after');
-    proxy.blip('MATCHSTRING');
-    const requests = resp('SET', value, 'xxMATCHSTRINGxx') + resp('INCR', after);
-    const cutAt = requests.indexOf('MATCH') + 3;
-    await writeApart(socket, [requests.slice(0, cutAt), requests.slice(cutAt)]);
-    await closed;
-    expect(proxy.blips).toBe(1);
-    expect(received()).toBe('');
-    expect(await direct().get(value)).toBe('xxMATCHSTRINGxx');
-    expect(await direct().get(after)).toBeNull();
-  });
+  // Cut offsets from the match's first byte: across two chunks, and across three with a middle one shorter than it.
+  for (const [what, cuts] of [
+    ['two chunks', [3]],
+    ['three chunks, the middle one shorter than the match,', [3, 5]],
+  ] as const) {
+    it(`a match spread over ${what} still blips its request: it runs, the one after it does not, nothing is answered`, async () => {
+      const { proxy, key } = await proxiedClient();
+      const { socket, received, closed } = await rawClient(proxy.url);
+      const value = key('straddle');
+      const after = key('straddle-after');
+      proxy.blip('MATCHSTRING');
+      const requests = resp('SET', value, 'xxMATCHSTRINGxx') + resp('INCR', after);
+      const at = requests.indexOf('MATCH');
+      const bounds = [0, ...cuts.map((c) => at + c), requests.length];
+      await writeApart(
+        socket,
+        bounds.slice(1).map((end, i) => requests.slice(bounds[i], end)),
+      );
+      await closed;
+      expect(proxy.blips).toBe(1);
+      expect(received()).toBe('');
+      expect(await direct().get(value)).toBe('xxMATCHSTRINGxx');
+      expect(await direct().get(after)).toBeNull();
+    });
+  }
 
   it('a stalled request that spans two chunks reaches Redis whole; nothing after it does, nothing is answered, the connection stays open', async () => {
     const { proxy, key } = await proxiedClient();
@@ -119,26 +129,6 @@ describe('redis proxy', () => {
     expect(await direct().get(after)).toBeNull();
     expect(received()).toBe('');
     expect(socket.destroyed).toBe(false);
-  });
-
-  it('a match spread over three chunks, the middle one shorter than the match, still blips its request', async () => {
-    const { proxy, key } = await proxiedClient();
-    const { socket, received, closed } = await rawClient(proxy.url);
-    const value = key('three');
-    const after = key('three-after');
-    proxy.blip('MATCHSTRING');
-    const requests = resp('SET', value, 'xxMATCHSTRINGxx') + resp('INCR', after);
-    const at = requests.indexOf('MATCH');
-    await writeApart(socket, [
-      requests.slice(0, at + 3),
-      requests.slice(at + 3, at + 5),
-      requests.slice(at + 5),
-    ]);
-    await closed;
-    expect(proxy.blips).toBe(1);
-    expect(received()).toBe('');
-    expect(await direct().get(value)).toBe('xxMATCHSTRINGxx');
-    expect(await direct().get(after)).toBeNull();
   });
 
   it("a hold's skip counts requests: of two matching requests in one chunk, skip 1 holds the second", async () => {
