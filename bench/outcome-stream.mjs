@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { queueKeys } from '../dist/index.js';
+import { parseOutcomeEntry } from '../dist/outcomes/stream.js';
 import { startWorkerProcess } from './queue-cost/drain.mjs';
 import { int, verdict } from './queue-cost/figures.mjs';
 import { startSimulatorProcess } from './queue-cost/sim.mjs';
@@ -106,8 +107,7 @@ export async function run({ redisUrl, log }) {
     const unacked = new Set();
     for (const [entryId] of pending) {
       const [entry] = await control.xrange(keys.outcomeStream, entryId, entryId);
-      const at = entry?.[1].indexOf('o') ?? -1;
-      for (const r of JSON.parse(at >= 0 ? entry[1][at + 1] : '[]')) unacked.add(r.objectWriteTraceId);
+      for (const o of parseOutcomeEntry(entry ?? ['', []]).outcomes) unacked.add(o.objectWriteTraceId);
     }
     const killedPrinted = c2.ids;
     log(

@@ -58,6 +58,17 @@ export async function closeConnection(redis: Redis, timeoutMs: number): Promise<
   if (!quit.done) redis.disconnect();
 }
 
+/**
+ * Drops the connection and waits at most `timeoutMs` for its socket to close: until then ioredis keeps a timer
+ * that would destroy it, which outlives a close() that returned at once. Never throws.
+ */
+export async function dropConnection(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'end') return;
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+  redis.disconnect();
+  if ((redis.status as string) !== 'end') await within(timeoutMs, ended);
+}
+
 /** Waits for `promise` at most `ms`; tells whether it settled (fulfilled with `value`, or rejected with `error`). */
 export async function within<T>(
   ms: number,

@@ -101,7 +101,7 @@ const table = {
     arg: 'traceId',
     type: 'string',
     holds:
-      'the outcome record (JSON) of one update, by trace id; `hist` names the batches it was in (their `story:` records), `ingestedAt` when the queue took it',
+      'the outcome record of one update, by trace id: a JSON array of its fields by position (`src/outcomes/record.ts` reads it; records of older versions, JSON objects, are still read); its `hist` names the batches it was in (their `story:` records), its `ingestedAt` when the queue took it',
     writers: 'settle, fail-account, the invalid-job pass',
     ttl: 'OUTCOME_TTL_SECONDS',
   },
@@ -347,7 +347,7 @@ const table = {
     arg: '',
     type: 'stream',
     holds:
-      'terminal outcomes as they happen, one entry per script that ended updates (`o`: a JSON array of records); consumer groups of `subscribeOutcomes`',
+      'terminal outcomes as they happen, one entry per script that ended updates (`o`: a JSON array of records, each naming its trace id); consumer groups of `subscribeOutcomes`',
     writers: 'settle, fail-account, resolve, the invalid-job pass; housekeeping trims',
     ttl: 'OUTCOME_STREAM_RETENTION_SECONDS',
   },

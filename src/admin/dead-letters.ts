@@ -57,7 +57,7 @@ export async function* scanFailed(
       if (!record || !entry) continue;
       // The member's category is the one the counters use; it saves decoding records that cannot match.
       if (category && entry.category !== undefined && entry.category !== category) continue;
-      const outcome = parseOutcomeRecord(record);
+      const outcome = parseOutcomeRecord(record, entry.traceId);
       if (!matches(outcome, filter)) continue;
       yielded++;
       yield { member: members[i] as string, outcome };

@@ -3,7 +3,12 @@
   outcome. settle.lua, fail-account.lua and fail-invalid.lua end updates only through these functions.
   Needs the keys prelude (`K`).
 
-  Outcome.record(f): the outcome record as JSON. f = { trace, status, account, objectType, id, idProperty
+  Outcome.record(f): the outcome record as stored under its trace id: format 1, a JSON array of fields by
+  position that outcomes/record.ts reads: 1, '' (the key names the trace; a stream entry has the trace id here),
+  status, account, objectType, id, attempts, enqueuedAt, finishedAt - enqueuedAt, hubspotObjectId, idProperty,
+  priority, the error as an array (category, message, httpStatus), then the internal fields ingestedAt -
+  enqueuedAt, fp, hist (a stream entry leaves them out); '' for an absent field, trailing ones left out.
+  Outcome.forms(f): the record as stored, and as a stream entry carries it (the trace id second, no internal fields). f = { trace, status, account, objectType, id, idProperty
   ('' or nil), attempts, enqueuedAt, finishedAt (nil while retrying), hubspotObjectId, error = { category,
   message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk),
   ingestedAt, hist (the batches it was in, for `explain`) }.
@@ -30,22 +35,41 @@ do
   local counts = {}
   local finished = {}
 
-  function Outcome.record(f)
-    local o = {
-      objectWriteTraceId = f.trace, status = f.status, account = f.account, objectType = f.objectType, id = f.id,
-      attempts = f.attempts, enqueuedAt = f.enqueuedAt,
-    }
-    if f.idProperty and f.idProperty ~= '' then o.idProperty = f.idProperty end
-    if f.finishedAt then o.finishedAt = f.finishedAt end
-    if f.hubspotObjectId and f.hubspotObjectId ~= '' then o.hubspotObjectId = f.hubspotObjectId end
-    if type(f.error) == 'table' then
-      o.error = { category = f.error.category, message = f.error.message, httpStatus = f.error.httpStatus }
+  -- The record is a JSON array of fields by position (outcomes/record.ts reads it, both shapes), not an object:
+  -- field names took half of every record, which is kept for OUTCOME_TTL_SECONDS, and again in the stream entry.
+  -- Times after the enqueue are kept as offsets from it; absent fields are '' and trailing ones are left out.
+  -- The internal fields come last, so the stream entry (for users) is the record without them.
+  local function trim(o)
+    while o[#o] == '' do o[#o] = nil end
+  end
+
+  -- The record as stored under the trace id's key (which names the trace) and as the stream carries it.
+  function Outcome.forms(f)
+    local at = tonumber(f.enqueuedAt) or 0
+    local function after(t)
+      t = tonumber(t)
+      return t and t - at or ''
     end
-    if f.priority == 'interactive' then o.priority = f.priority end
-    if f.fp and f.fp ~= '' then o.fp = f.fp end
-    if f.ingestedAt then o.ingestedAt = f.ingestedAt end
-    if f.hist and f.hist ~= '' then o.hist = f.hist end
-    return cjson.encode(o)
+    local e = ''
+    if type(f.error) == 'table' then e = { f.error.category or '', f.error.message or '', f.error.httpStatus or '' } end
+    local pub = { f.status, f.account or '', f.objectType or '', f.id or '', f.attempts or 0, at, after(f.finishedAt),
+      f.hubspotObjectId or '', f.idProperty or '', f.priority == 'interactive' and 'interactive' or '', e }
+    local internal = { after(f.ingestedAt), f.fp or '', f.hist or '' }
+    trim(internal)
+    local stored
+    if #internal == 0 then
+      trim(pub)
+      local body = string.sub(cjson.encode(pub), 2)
+      return '[1,"",' .. body, '[1,' .. cjson.encode(f.trace) .. ',' .. body
+    end
+    -- Untrimmed, so the internal fields keep their positions.
+    stored = '[1,"",' .. string.sub(cjson.encode(pub), 2, -2) .. ',' .. string.sub(cjson.encode(internal), 2)
+    trim(pub)
+    return stored, '[1,' .. cjson.encode(f.trace) .. ',' .. string.sub(cjson.encode(pub), 2)
+  end
+
+  function Outcome.record(f)
+    return (Outcome.forms(f))
   end
 
   local function bump(field)
@@ -73,9 +97,9 @@ do
   end
 
   function Outcome.finish(jobId, f, seq, keepJob, ttl, known)
-    local record = Outcome.record(f)
-    call('SET', K.outcome(f.trace), record, 'EX', ttl)
-    finished[#finished + 1] = record
+    local stored, streamed = Outcome.forms(f)
+    call('SET', K.outcome(f.trace), stored, 'EX', ttl)
+    finished[#finished + 1] = streamed
     bump(f.status)
     local jobKey = K.job(jobId)
     local released = release(jobKey, jobId, known)

@@ -22,7 +22,7 @@ export async function readOutcomes(
     chunk.forEach((id, j) => {
       const kind = r[j * 3];
       const payload = r[j * 3 + 1] ?? '';
-      if (kind === 'o') out.push(parseOutcomeRecord(payload));
+      if (kind === 'o') out.push(parseOutcomeRecord(payload, id));
       else if (kind === 'q') out.push(queuedOutcome(id, payload, Number(r[j * 3 + 2])));
       else out.push(null);
     });

@@ -1,4 +1,4 @@
-import type { Outcome, OutcomeError } from './outcome.js';
+import type { Outcome, OutcomeError, OutcomeStatus } from './outcome.js';
 
 /**
  * What the outcome record of an update of a batch is built from, besides what its object key says (account,
@@ -40,17 +40,107 @@ export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt' | 'id'> {
  */
 export type StoredOutcome = Outcome & { fp?: string; hist?: string; ingestedAt?: number };
 
-/** Reads a stored outcome record for users: internal fields (kept for `explain`) are left out. */
-export function parseOutcomeRecord(record: string): Outcome {
-  const { fp: _fp, hist: _hist, ingestedAt: _ingestedAt, ...outcome } = JSON.parse(record) as StoredOutcome;
+/** The first element of a record of format 1 (finish.lua): a JSON array of fields by position. */
+const FORMAT_1 = 1;
+
+const STATUSES: ReadonlySet<string> = new Set<OutcomeStatus>([
+  'queued',
+  'retrying',
+  'succeeded',
+  'failed',
+  'superseded',
+]);
+
+/** The record's value could not be read as an outcome. */
+export class OutcomeRecordError extends Error {
+  readonly code = 'OUTCOME_RECORD_UNREADABLE';
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * Reads a record of format 1: `[1, trace, status, account, objectType, id, attempts, enqueuedAt, finishedAt -
+ * enqueuedAt, hubspotObjectId, idProperty, priority, [category, message, httpStatus], ingestedAt - enqueuedAt, fp,
+ * hist]`, `''` for an absent field and trailing ones left out; a stream entry leaves out the internal fields (the
+ * last three). The trace is `''` in a record stored under its trace id's key (the key names it), so `trace`
+ * supplies it.
+ */
+function fromArray(a: readonly unknown[], trace: string): StoredOutcome {
+  const status = a[2];
+  if (typeof status !== 'string' || !STATUSES.has(status))
+    throw new OutcomeRecordError('record without a status');
+  const enqueuedAt = num(a[7]) ?? 0;
+  const out: StoredOutcome = {
+    objectWriteTraceId: str(a[1]) ?? trace,
+    status: status as OutcomeStatus,
+    account: typeof a[3] === 'string' ? a[3] : '',
+    objectType: typeof a[4] === 'string' ? a[4] : '',
+    id: typeof a[5] === 'string' ? a[5] : String(a[5] ?? ''),
+    attempts: num(a[6]) ?? 0,
+    enqueuedAt,
+  };
+  const idProperty = str(a[10]);
+  if (idProperty) out.idProperty = idProperty;
+  const finished = num(a[8]);
+  if (finished !== undefined) out.finishedAt = enqueuedAt + finished;
+  const hubspotObjectId = str(a[9]);
+  if (hubspotObjectId) out.hubspotObjectId = hubspotObjectId;
+  const e = a[12];
+  if (Array.isArray(e)) {
+    const httpStatus = num(e[2]);
+    out.error = {
+      category: typeof e[0] === 'string' ? e[0] : '',
+      message: typeof e[1] === 'string' ? e[1] : '',
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+    };
+  }
+  if (a[11] === 'interactive') out.priority = 'interactive';
+  const ingested = num(a[13]);
+  if (ingested !== undefined) out.ingestedAt = enqueuedAt + ingested;
+  const fp = str(a[14]);
+  if (fp) out.fp = fp;
+  const hist = str(a[15]);
+  if (hist) out.hist = hist;
+  return out;
+}
+
+/**
+ * Reads a record's parsed JSON in either shape: format 1 (an array), or the object records were before it (still
+ * found in a queue written by an older version until they expire). `trace` names the record when it does not.
+ */
+export function decodeStoredOutcome(value: unknown, trace = ''): StoredOutcome {
+  if (Array.isArray(value)) {
+    if (value[0] !== FORMAT_1) throw new OutcomeRecordError(`record of unknown format ${String(value[0])}`);
+    return fromArray(value, trace);
+  }
+  if (value !== null && typeof value === 'object') {
+    const o = value as StoredOutcome;
+    return typeof o.objectWriteTraceId === 'string' ? o : { ...o, objectWriteTraceId: trace };
+  }
+  throw new OutcomeRecordError('record is not an array or an object');
+}
+
+/** Reads a stored record with its internal fields (for `explain`). Throws on a value that is not a record. */
+export function parseStoredRecord(record: string, trace = ''): StoredOutcome {
+  return decodeStoredOutcome(JSON.parse(record) as unknown, trace);
+}
+
+/** Leaves out a stored outcome's internal fields (kept for `explain`). */
+export function publicOutcome(stored: StoredOutcome): Outcome {
+  const { fp: _fp, hist: _hist, ingestedAt: _ingestedAt, ...outcome } = stored;
   return outcome;
+}
+
+/** Reads a stored outcome record for users: internal fields (kept for `explain`) are left out. */
+export function parseOutcomeRecord(record: string, trace = ''): Outcome {
+  return publicOutcome(parseStoredRecord(record, trace));
 }
 
 /** The fingerprint a stored outcome record keeps, if it has one (records written before it existed do not). */
 export function fingerprintOfRecord(record: string): string | undefined {
   try {
-    const fp = (JSON.parse(record) as { fp?: unknown }).fp;
-    return typeof fp === 'string' ? fp : undefined;
+    return parseStoredRecord(record).fp;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { within } from '../connections.js';
 import type { QueueKeys } from '../keys.js';
 import type { Outcome } from './outcome.js';
-import { parseOutcomeRecord } from './record.js';
+import { decodeStoredOutcome, publicOutcome } from './record.js';
 
 /** One entry of the outcome stream: its id and the outcomes one script ended (settle of a batch, say). */
 export interface OutcomeEntry {
@@ -22,7 +22,7 @@ export function parseOutcomeEntry([id, fields]: RawEntry): OutcomeEntry {
   if (text === undefined) return { id, outcomes: [] };
   try {
     const records = JSON.parse(text) as unknown[];
-    return { id, outcomes: records.map((r) => parseOutcomeRecord(JSON.stringify(r))) };
+    return { id, outcomes: records.map((r) => publicOutcome(decodeStoredOutcome(r))) };
   } catch {
     return { id, outcomes: [] };
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { within } from '../connections.js';
+import { dropConnection, within } from '../connections.js';
 import type { QueueKeys } from '../keys.js';
 import type { Outcome } from './outcome.js';
 import { CLOSE_WAIT_MS, type OutcomeEntry, parseOutcomeEntry } from './stream.js';
@@ -185,9 +185,10 @@ export function subscribeOutcomes(
           CLOSE_WAIT_MS,
           handling.catch(() => false),
         );
-      redis.disconnect();
+      const dropped = dropConnection(redis, CLOSE_WAIT_MS);
       // A read re-queued while ioredis was reconnecting is never settled by disconnect(): do not wait on it.
       await within(CLOSE_WAIT_MS, running);
+      await dropped;
     },
   };
 }

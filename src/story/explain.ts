@@ -3,7 +3,7 @@ import { HISTORY_LIMIT, type QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import type { Outcome } from '../outcomes/outcome.js';
 import { queuedOutcome } from '../outcomes/reader.js';
-import { parseOutcomeRecord, type StoredOutcome } from '../outcomes/record.js';
+import { parseStoredRecord, publicOutcome, type StoredOutcome } from '../outcomes/record.js';
 import type { BatchStory } from './batch-story.js';
 
 const explainScript = luaScript('explain', new URL('./lua/explain.lua', import.meta.url), { keys: true });
@@ -84,8 +84,8 @@ export async function explainUpdate(redis: Redis, keys: QueueKeys, id: string): 
   let outcome: Outcome;
   let stored: StoredOutcome | undefined;
   if (record) {
-    stored = JSON.parse(record) as StoredOutcome;
-    outcome = parseOutcomeRecord(record);
+    stored = parseStoredRecord(record, id);
+    outcome = publicOutcome(stored);
   } else if (data) {
     outcome = queuedOutcome(id, data, Number(timestamp));
   } else {

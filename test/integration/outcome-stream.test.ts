@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import type { Outcome } from '../../src/outcomes/outcome.js';
+import { parseOutcomeEntry } from '../../src/outcomes/stream.js';
 import {
   OutcomeEntryDroppedError,
   type OutcomeSubscription,
@@ -259,11 +260,7 @@ describe('outcome stream', () => {
     const unacked = new Set<string>();
     for (const [entryId] of pending) {
       const [entry] = (await redis.xrange(keys.outcomeStream, entryId, entryId)) as Array<[string, string[]]>;
-      const records = JSON.parse(entry?.[1][1] ?? '[]') as Array<{
-        objectWriteTraceId?: string;
-        id?: string;
-      }>;
-      for (const r of records) unacked.add(String(r.objectWriteTraceId ?? r.id));
+      for (const o of parseOutcomeEntry(entry ?? ['', []]).outcomes) unacked.add(o.objectWriteTraceId);
     }
     const before = c2.lines();
     c2 = follower('c2');

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import { luaScript } from '../../src/lua.js';
+import { fingerprintOfRecord } from '../../src/outcomes/record.js';
 import { canonicalJobData, fingerprint, jobIdFor, parseUpdate, type Update } from '../../src/update.js';
 import { QueueStore } from '../../src/worker/store.js';
 import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
@@ -89,7 +90,7 @@ describe('a reused trace id', () => {
     expect(await redis.exists(keys.jobPrefix + jobIdFor('f-1'))).toBe(0);
 
     // The fingerprint is internal: stored in the record, never handed to users.
-    const stored = JSON.parse((await redis.get(keys.outcome('f-1'))) ?? '{}') as { fp?: string };
+    const stored = { fp: fingerprintOfRecord((await redis.get(keys.outcome('f-1'))) ?? '') };
     const update = parseUpdate({ ...ada, objectWriteTraceId: 'f-1' });
     if (!update.ok) throw new Error('fixture');
     expect(stored.fp).toBe(fingerprint(canonicalJobData(update.update)));
@@ -120,7 +121,7 @@ describe('a reused trace id', () => {
     const admin = testAdmin(queue);
     expect((await admin.failAccount('default', { reason: 'credentials revoked' })).failed).toBe(1);
 
-    const stored = JSON.parse((await redis.get(keys.outcome('op-1'))) ?? '{}') as { fp?: string };
+    const stored = { fp: fingerprintOfRecord((await redis.get(keys.outcome('op-1'))) ?? '') };
     expect(stored.fp).toBe(fingerprint(data));
     const [listed] = await admin.listFailed();
     expect(listed).toMatchObject({ objectWriteTraceId: 'op-1', status: 'failed' });

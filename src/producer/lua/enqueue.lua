@@ -65,8 +65,8 @@ for i = 5, #ARGV, 6 do
     else
       local record = rcall('GET', K.outcome(traceId))
       if record then
-        -- JSON escapes every quote inside strings, so this finds the record's own field only.
-        local stored = string.match(record, '"fp":"(%x+)"')
+        local read = K.readRecord(record)
+        local stored = read and read.fp
         same = stored == nil or stored == fp
         by = 'finished'
       end

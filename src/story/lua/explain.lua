@@ -29,8 +29,8 @@ local function collect(hist)
     end
   end
 end
--- JSON escapes every quote inside strings, so this finds the record's own field only.
-collect(string.match(record, '"hist":"([^"]*)"'))
+local read = K.readRecord(record ~= '' and record or nil)
+collect(read and read.hist)
 collect(job[4])
 
 local stories = {}

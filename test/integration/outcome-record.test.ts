@@ -1,0 +1,157 @@
+/**
+ * The outcome record Lua writes (finish.lua) is the one TypeScript reads, field for field; and a record of the
+ * older object shape, still in a queue written by an earlier version, still dedupes a reused trace id and names
+ * its failure category to Lua.
+ */
+import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
+import { luaScript } from '../../src/lua.js';
+import { parseStoredRecord, publicOutcome } from '../../src/outcomes/record.js';
+import { canonicalJobData, fingerprint, parseUpdate } from '../../src/update.js';
+import { testProducer, testQueue } from '../helpers/pipeline.js';
+import { testRedis } from '../helpers/resources.js';
+
+const probe = luaScript('recordProbe', new URL('../fixtures/record-probe.lua', import.meta.url), {
+  keys: true,
+  libs: ['finish.lua'],
+});
+
+const ada = { objectType: 'contacts', id: '801', properties: { firstname: 'Ada' } };
+
+describe('the outcome record', () => {
+  it('Lua builds is read back with every fact it was given, and nothing else', async () => {
+    const redis = testRedis();
+    const keys = queueKeys(testQueue('record-lua'));
+    const facts = {
+      trace: 'tr-"1"',
+      status: 'failed',
+      account: 'acct',
+      objectType: 'contacts',
+      id: 'ada@example.com',
+      idProperty: 'email',
+      attempts: 2,
+      enqueuedAt: 1_765_000_000_123,
+      finishedAt: 1_765_000_004_000,
+      ingestedAt: 1_765_000_000_200,
+      hubspotObjectId: '901',
+      fp: 'abc',
+      hist: 'b1,b2',
+      priority: 'interactive',
+      error: { category: 'VALIDATION_ERROR', message: 'Property "x"\n does not exist', httpStatus: 400 },
+    };
+    const record = String(await probe.run(redis, [], [...keys.scriptArgs, 'record', JSON.stringify(facts)]));
+    expect(parseStoredRecord(record, facts.trace)).toEqual({
+      objectWriteTraceId: facts.trace,
+      status: 'failed',
+      account: 'acct',
+      objectType: 'contacts',
+      id: 'ada@example.com',
+      idProperty: 'email',
+      attempts: 2,
+      enqueuedAt: facts.enqueuedAt,
+      finishedAt: facts.finishedAt,
+      ingestedAt: facts.ingestedAt,
+      hubspotObjectId: '901',
+      fp: 'abc',
+      hist: 'b1,b2',
+      priority: 'interactive',
+      error: facts.error,
+    });
+
+    // The stream carries the trace id and leaves out what only the queue reads.
+    const [stored, streamed] = (await probe.run(
+      redis,
+      [],
+      [...keys.scriptArgs, 'forms', JSON.stringify(facts)],
+    )) as [string, string];
+    expect(stored).toBe(record);
+    expect(parseStoredRecord(streamed, 'not-this')).toEqual(
+      publicOutcome(parseStoredRecord(record, facts.trace)),
+    );
+
+    const bare = {
+      trace: 't2',
+      status: 'retrying',
+      account: 'a',
+      objectType: 'deals',
+      id: '7',
+      attempts: 1,
+      enqueuedAt: 5,
+    };
+    const short = String(await probe.run(redis, [], [...keys.scriptArgs, 'record', JSON.stringify(bare)]));
+    expect(short).toBe('[1,"","retrying","a","deals","7",1,5]');
+    expect(parseStoredRecord(short, 't2')).toEqual({
+      objectWriteTraceId: 't2',
+      status: 'retrying',
+      account: 'a',
+      objectType: 'deals',
+      id: '7',
+      attempts: 1,
+      enqueuedAt: 5,
+    });
+  });
+
+  it('K.readRecord reads status, fingerprint, history and category from either shape', async () => {
+    const redis = testRedis();
+    const keys = queueKeys(testQueue('record-read'));
+    const read = async (record: string) =>
+      String(await probe.run(redis, [], [...keys.scriptArgs, 'read', record]));
+    const expected = JSON.stringify({ status: 'failed', fp: 'f', hist: 'h', category: 'RATE' });
+    const asObject = JSON.parse(
+      await read(
+        JSON.stringify({
+          objectWriteTraceId: 't',
+          status: 'failed',
+          fp: 'f',
+          hist: 'h',
+          error: { category: 'RATE', message: 'm' },
+        }),
+      ),
+    );
+    const asArray = JSON.parse(
+      await read(
+        JSON.stringify([1, '', 'failed', 'a', 'c', '1', 1, 0, 1, '', '', '', ['RATE', 'm'], 3, 'f', 'h']),
+      ),
+    );
+    expect(asObject).toEqual(JSON.parse(expected));
+    expect(asArray).toEqual(JSON.parse(expected));
+    expect(await read('not json')).toBe('');
+    expect(JSON.parse(await read('[1,"","queued"]'))).toEqual({
+      status: 'queued',
+      fp: '',
+      hist: '',
+      category: '',
+    });
+  });
+
+  it('of the older object shape still tells a reused trace id of a finished update from a different update', async () => {
+    const queue = testQueue('record-old');
+    const keys = queueKeys(queue);
+    const redis = testRedis();
+    const producer = testProducer(queue);
+    const parsed = parseUpdate({ ...ada, objectWriteTraceId: 'old-1' });
+    if (!parsed.ok) throw new Error('fixture');
+    const old = {
+      objectWriteTraceId: 'old-1',
+      status: 'succeeded',
+      account: 'default',
+      objectType: 'contacts',
+      id: '801',
+      attempts: 1,
+      enqueuedAt: 1,
+      finishedAt: 2,
+      fp: fingerprint(canonicalJobData(parsed.update)),
+    };
+    await redis.set(keys.outcome('old-1'), JSON.stringify(old), 'EX', 600);
+
+    expect(await producer.enqueue({ ...ada, objectWriteTraceId: 'old-1' })).toEqual({
+      objectWriteTraceId: 'old-1',
+      duplicate: true,
+    });
+    await expect(
+      producer.enqueue({ ...ada, properties: { firstname: 'Grace' }, objectWriteTraceId: 'old-1' }),
+    ).rejects.toMatchObject({ code: 'TRACE_ID_CONFLICT', conflicts: [{ usedBy: 'finished' }] });
+    const { fp: _fp, ...outcome } = old;
+    expect(await producer.getOutcome('old-1')).toEqual(outcome);
+  });
+});
