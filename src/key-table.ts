@@ -105,6 +105,15 @@ const table = {
     writers: 'settle, fail-account, the invalid-job pass',
     ttl: 'OUTCOME_TTL_SECONDS',
   },
+  recordFormat: {
+    suffix: 'record-format',
+    arg: '',
+    type: 'string',
+    holds:
+      'how outcome records are written (`OUTCOME_RECORD_FORMAT`): `object` (JSON objects, what versions before the array records read) or `compact` (the default when absent); every script that ends updates reads it, so workers and admin commands write one format',
+    writers: 'every worker at start (its OUTCOME_RECORD_FORMAT), in each shard',
+    ttl: 'none',
+  },
   shardCount: {
     suffix: 'shards',
     arg: '',

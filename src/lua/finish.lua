@@ -8,7 +8,8 @@
   status, account, objectType, id, attempts, enqueuedAt, finishedAt - enqueuedAt, hubspotObjectId, idProperty,
   priority, the error as an array (category, message, httpStatus), then the internal fields ingestedAt -
   enqueuedAt, fp, hist (a stream entry leaves them out); '' for an absent field, trailing ones left out.
-  Outcome.forms(f): the record as stored, and as a stream entry carries it (the trace id second, no internal fields). f = { trace, status, account, objectType, id, idProperty
+  Outcome.forms(f): the record as stored, and as a stream entry carries it (the trace id second, no internal fields).
+  With the queue's recordFormat key at `object`, both are the JSON object earlier versions wrote instead. f = { trace, status, account, objectType, id, idProperty
   ('' or nil), attempts, enqueuedAt, finishedAt (nil while retrying), hubspotObjectId, error = { category,
   message, httpStatus }, fp (fingerprint of the update's data), priority ('interactive' or nil for bulk),
   ingestedAt, hist (the batches it was in, for `explain`) }.
@@ -44,7 +45,32 @@ do
   end
 
   -- The record as stored under the trace id's key (which names the trace) and as the stream carries it.
+  -- The object records versions before format 1 wrote and read (OUTCOME_RECORD_FORMAT=object, while producers of
+  -- such a version still read the queue): the stream entry is the same record.
+  local function objectForm(f)
+    local o = {
+      objectWriteTraceId = f.trace, status = f.status, account = f.account, objectType = f.objectType, id = f.id,
+      attempts = f.attempts, enqueuedAt = f.enqueuedAt,
+    }
+    if f.idProperty and f.idProperty ~= '' then o.idProperty = f.idProperty end
+    if f.finishedAt then o.finishedAt = f.finishedAt end
+    if f.hubspotObjectId and f.hubspotObjectId ~= '' then o.hubspotObjectId = f.hubspotObjectId end
+    if type(f.error) == 'table' then
+      o.error = { category = f.error.category, message = f.error.message, httpStatus = f.error.httpStatus }
+    end
+    if f.priority == 'interactive' then o.priority = f.priority end
+    if f.fp and f.fp ~= '' then o.fp = f.fp end
+    if f.ingestedAt then o.ingestedAt = f.ingestedAt end
+    if f.hist and f.hist ~= '' then o.hist = f.hist end
+    local record = cjson.encode(o)
+    return record, record
+  end
+
+  -- Read once per script run: the queue's recordFormat key.
+  local objects
   function Outcome.forms(f)
+    if objects == nil then objects = call('GET', K.recordFormat) == 'object' end
+    if objects then return objectForm(f) end
     local at = tonumber(f.enqueuedAt) or 0
     local function after(t)
       t = tonumber(t)
@@ -52,7 +78,7 @@ do
     end
     local e = ''
     if type(f.error) == 'table' then e = { f.error.category or '', f.error.message or '', f.error.httpStatus or '' } end
-    local pub = { f.status, f.account or '', f.objectType or '', f.id or '', f.attempts or 0, at, after(f.finishedAt),
+    local pub = { f.status, f.account or '', f.objectType or '', f.id or '', tonumber(f.attempts) or 0, at, after(f.finishedAt),
       f.hubspotObjectId or '', f.idProperty or '', f.priority == 'interactive' and 'interactive' or '', e }
     local internal = { after(f.ingestedAt), f.fp or '', f.hist or '' }
     trim(internal)

@@ -40,6 +40,14 @@ export interface RecordFacts extends Omit<EndFacts, 'enqueuedAt' | 'id'> {
  */
 export type StoredOutcome = Outcome & { fp?: string; hist?: string; ingestedAt?: number };
 
+/**
+ * How workers write outcome records. `compact` (format 1, the default) is a positional array, about half the
+ * memory; `object` is the JSON object versions before it wrote, which are also the only records they read: keep
+ * it while producers of such a version still use the queue (see the README's upgrade note).
+ */
+export const OutcomeRecordFormat = { compact: 'compact', object: 'object' } as const;
+export type OutcomeRecordFormat = (typeof OutcomeRecordFormat)[keyof typeof OutcomeRecordFormat];
+
 /** The first element of a record of format 1 (finish.lua): a JSON array of fields by position. */
 const FORMAT_1 = 1;
 

@@ -15,17 +15,31 @@ type RawEntry = [id: string, fields: string[]];
 /** How long closing waits for the blocked read to give up. */
 export const CLOSE_WAIT_MS = 1_000;
 
-/** Reads a stream entry's outcomes (field `o`, a JSON array of records); an entry it cannot read has none. */
+/**
+ * Reads a stream entry's outcomes (field `o`, a JSON array of records). An entry it cannot read has none, and a
+ * record it cannot read (of a format a later version wrote, say) is left out alone: its outcome stays readable by
+ * trace id, which waiters fall back on.
+ */
 export function parseOutcomeEntry([id, fields]: RawEntry): OutcomeEntry {
   const at = fields.indexOf('o');
   const text = at >= 0 ? fields[at + 1] : undefined;
   if (text === undefined) return { id, outcomes: [] };
+  let records: unknown;
   try {
-    const records = JSON.parse(text) as unknown[];
-    return { id, outcomes: records.map((r) => publicOutcome(decodeStoredOutcome(r))) };
+    records = JSON.parse(text);
   } catch {
     return { id, outcomes: [] };
   }
+  if (!Array.isArray(records)) return { id, outcomes: [] };
+  const outcomes: Outcome[] = [];
+  for (const r of records) {
+    try {
+      outcomes.push(publicOutcome(decodeStoredOutcome(r)));
+    } catch {
+      // Left out alone (see above).
+    }
+  }
+  return { id, outcomes };
 }
 
 /** The id of the stream's newest entry, `0-0` when it is empty: reading after it gets every later outcome. */

@@ -8,7 +8,7 @@ import { queueKeys } from '../../src/keys.js';
 import { luaScript } from '../../src/lua.js';
 import { parseStoredRecord, publicOutcome } from '../../src/outcomes/record.js';
 import { canonicalJobData, fingerprint, parseUpdate } from '../../src/update.js';
-import { testProducer, testQueue } from '../helpers/pipeline.js';
+import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 const probe = luaScript('recordProbe', new URL('../fixtures/record-probe.lua', import.meta.url), {
@@ -153,5 +153,64 @@ describe('the outcome record', () => {
     ).rejects.toMatchObject({ code: 'TRACE_ID_CONFLICT', conflicts: [{ usedBy: 'finished' }] });
     const { fp: _fp, ...outcome } = old;
     expect(await producer.getOutcome('old-1')).toEqual(outcome);
+  });
+
+  it('is written as the objects older versions read while OUTCOME_RECORD_FORMAT=object, by workers and admin commands', async () => {
+    const sim = await testSimulator();
+    sim.createObjects(TOKEN, 'contacts', [{ id: '801', properties: {} }]);
+    const queue = testQueue('record-objects');
+    const keys = queueKeys(queue);
+    const redis = testRedis();
+    const producer = testProducer(queue);
+    await producer.enqueue({ ...ada, objectWriteTraceId: 'ob-1' });
+    const worker = await testWorker(queue, sim, { outcomeRecordFormat: 'object' });
+    expect(await redis.get(keys.recordFormat)).toBe('object');
+    const [done] = await producer.waitForOutcomes(['ob-1']);
+    expect(done).toMatchObject({ status: 'succeeded' });
+    // With no worker running, an operator's fail-account follows the format the workers recorded.
+    await worker.close();
+    await producer.enqueue({ ...ada, id: '5', objectWriteTraceId: 'ob-2' });
+    expect((await testAdmin(queue).failAccount('default')).failed).toBe(1);
+
+    const parsed = parseUpdate({ ...ada, objectWriteTraceId: 'ob-1' });
+    if (!parsed.ok) throw new Error('fixture');
+    // What a version before compact records reads: an object naming its trace id, status and fingerprint.
+    const stored = JSON.parse((await redis.get(keys.outcome('ob-1'))) ?? 'null') as Record<string, unknown>;
+    expect(stored).toMatchObject({
+      objectWriteTraceId: 'ob-1',
+      status: 'succeeded',
+      fp: fingerprint(canonicalJobData(parsed.update)),
+    });
+    const failed = JSON.parse((await redis.get(keys.outcome('ob-2'))) ?? 'null') as Record<string, unknown>;
+    expect(failed).toMatchObject({
+      objectWriteTraceId: 'ob-2',
+      status: 'failed',
+      error: { category: 'OPERATOR_FAILED' },
+    });
+    const streamed = (await redis.xrange(keys.outcomeStream, '-', '+')).flatMap(
+      ([, fields]) => JSON.parse(fields[1] ?? '[]') as Array<Record<string, unknown>>,
+    );
+    expect(streamed.map((r) => [r.objectWriteTraceId, r.status]).sort()).toEqual([
+      ['ob-1', 'succeeded'],
+      ['ob-2', 'failed'],
+    ]);
+    expect(await producer.getOutcome('ob-1')).toEqual(done);
+  });
+
+  it('is compact by default, and a worker records that in the queue', async () => {
+    const sim = await testSimulator();
+    sim.createObjects(TOKEN, 'contacts', [{ id: '801', properties: {} }]);
+    const queue = testQueue('record-compact');
+    const keys = queueKeys(queue);
+    const redis = testRedis();
+    await redis.set(keys.recordFormat, 'object');
+    const producer = testProducer(queue);
+    await producer.enqueue({ ...ada, objectWriteTraceId: 'cp-1' });
+    await testWorker(queue, sim);
+    expect(await redis.get(keys.recordFormat)).toBe('compact');
+    const [done] = await producer.waitForOutcomes(['cp-1']);
+    expect(done).toMatchObject({ objectWriteTraceId: 'cp-1', status: 'succeeded' });
+    const raw = JSON.parse((await redis.get(keys.outcome('cp-1'))) ?? 'null') as unknown[];
+    expect(raw.slice(0, 3)).toEqual([1, '', 'succeeded']);
   });
 });

@@ -10,6 +10,7 @@ import {
   parseOutcomeRecord,
   parseStoredRecord,
 } from '../../src/outcomes/record.js';
+import { parseOutcomeEntry } from '../../src/outcomes/stream.js';
 
 const full = [
   1,
@@ -104,5 +105,13 @@ describe('an outcome record', () => {
     expect(() => decodeStoredOutcome([9], 't')).toThrow(
       expect.objectContaining({ code: 'OUTCOME_RECORD_UNREADABLE' }),
     );
+  });
+
+  it('of a stream entry that cannot be read is left out alone, not with the entry', () => {
+    const good = [1, 'tr-5', 'succeeded', 'a', 'contacts', '1', 1, 10, 5];
+    const entry = parseOutcomeEntry(['1-0', ['o', JSON.stringify([good, [1, 't-2', 'cancelled'], [7]])]]);
+    expect(entry.outcomes.map((o) => o.objectWriteTraceId)).toEqual(['tr-5']);
+    expect(parseOutcomeEntry(['2-0', ['o', 'not json']]).outcomes).toEqual([]);
+    expect(parseOutcomeEntry(['3-0', ['o', '{}']]).outcomes).toEqual([]);
   });
 });
