@@ -124,13 +124,6 @@ export const CONFIG_DOCS: { readonly [V in ConfigVariable]: ConfigDoc } = {
       'How long the stream of terminal outcomes keeps an entry (`subscribeOutcomes`, `outcomes --follow`); a ' +
       'consumer group further behind misses what was trimmed, though every outcome stays readable by trace id.',
   },
-  OUTCOME_RECORD_FORMAT: {
-    meaning:
-      'How outcome records are written: `compact` (positional JSON arrays, about half the memory) or `object` ' +
-      '(the JSON objects of versions before compact records, which are all such versions read). Set `object` on ' +
-      'every worker while producers of such a version still use the queue; the workers record it in the queue, ' +
-      'so admin commands write the same.',
-  },
   ADDRESS_TTL_SECONDS: {
     meaning:
       "How long the record id a unique property's value names (an email, say) is kept once looked up with " +

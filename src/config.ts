@@ -81,7 +81,6 @@ export const ConfigSchema = z.object({
   OUTCOME_TTL_SECONDS: int(60).default(D.outcomeTtlSeconds),
   ADDRESS_TTL_SECONDS: int(60).default(D.addressTtlSeconds),
   OUTCOME_STREAM_RETENTION_SECONDS: int(60).default(D.outcomeStreamRetentionSeconds),
-  OUTCOME_RECORD_FORMAT: z.enum(['compact', 'object']).default(D.outcomeRecordFormat),
   UPDATE_MAX_VALUE_LENGTH: int(1).default(DEFAULT_UPDATE_LIMITS.maxValueLength),
   UPDATE_MAX_PROPERTIES: int(1).default(DEFAULT_UPDATE_LIMITS.maxProperties),
   VALIDATE_PROPERTIES: z

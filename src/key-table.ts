@@ -110,8 +110,8 @@ const table = {
     arg: '',
     type: 'string',
     holds:
-      'how outcome records are written (`OUTCOME_RECORD_FORMAT`): `object` (JSON objects, what versions before the array records read) or `compact` (the default when absent); every script that ends updates reads it, so workers and admin commands write one format',
-    writers: 'every worker at start (its OUTCOME_RECORD_FORMAT), in each shard',
+      'how outcome records are written: `object` (JSON objects, what versions before the array records read) or `compact` (the default when absent); every script that ends updates reads it, so workers and admin commands write one format',
+    writers: 'the `record-format` command (`QueueAdmin.setRecordFormat`), in every shard',
     ttl: 'none',
   },
   shardCount: {

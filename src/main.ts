@@ -47,7 +47,6 @@ export async function runWorker(config: Config): Promise<number> {
     outcomeTtlSeconds: config.OUTCOME_TTL_SECONDS,
     addressTtlSeconds: config.ADDRESS_TTL_SECONDS,
     outcomeStreamRetentionSeconds: config.OUTCOME_STREAM_RETENTION_SECONDS,
-    outcomeRecordFormat: config.OUTCOME_RECORD_FORMAT,
     backoffBaseMs: config.BACKOFF_BASE_MS,
     backoffMaxMs: config.BACKOFF_MAX_MS,
     authPauseMs: config.AUTH_PAUSE_MS,

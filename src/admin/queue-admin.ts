@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
+import { isRecordFormat, OutcomeRecordFormat } from '../outcomes/record.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { shardCountGuard, shardOfAccount, shardQueueNames } from '../shards.js';
@@ -78,6 +79,18 @@ export interface QueueAdmin {
   failAccount(account: string, options?: FailAccountOptions): Promise<FailAccountResult>;
   /** Lifts the account's pause (a daily stop included) on every replica. */
   resumeAccount(account: string): Promise<void>;
+  /**
+   * How workers and admin commands write outcome records: `compact` unless set (see {@link OutcomeRecordFormat});
+   * `object` when any shard says so (a change that stopped half-way shows as not done).
+   */
+  recordFormat(): Promise<OutcomeRecordFormat>;
+  /**
+   * Sets how outcome records are written, on every shard: `object` while producers of a version before compact
+   * records still use the queue, `compact` once they are upgraded. Every script that ends updates reads it, so
+   * the next record written follows it. Safe to run again.
+   * @throws RangeError for a value that is not a format.
+   */
+  setRecordFormat(format: OutcomeRecordFormat): Promise<void>;
   /** Depth by state, stranded BullMQ jobs, oldest waiting age, budgets and pauses, failures and workers. */
   status(): Promise<QueueStatus>;
   /**
@@ -183,6 +196,18 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     },
     failAccount: async (account, fail = {}) => (await home(account)).failAccount(account, fail),
     resumeAccount: async (account) => (await home(account)).resumeAccount(account),
+    recordFormat: async () => {
+      const stored = await each((s) => redis.get(s.keys.recordFormat));
+      return stored.includes(OutcomeRecordFormat.object)
+        ? OutcomeRecordFormat.object
+        : OutcomeRecordFormat.compact;
+    },
+    setRecordFormat: async (format) => {
+      if (!isRecordFormat(format)) {
+        throw new RangeError(`record format must be "compact" or "object", got ${JSON.stringify(format)}`);
+      }
+      await each((s) => redis.set(s.keys.recordFormat, format));
+    },
     status: async () => mergeStatuses(await each((s) => s.status()), [...accounts.keys()]),
     obliterate: async (wipe = {}) => {
       await checked();
@@ -207,7 +232,9 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
   };
 }
 
-type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close'> & { readonly keys: QueueKeys };
+type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close' | 'recordFormat' | 'setRecordFormat'> & {
+  readonly keys: QueueKeys;
+};
 
 /** The admin of one shard (a queue of one shard is its only one). */
 function shardAdmin(

@@ -11,6 +11,7 @@ import {
 import { parseFailedArgs, parseRetryFailedArgs, runFailed, runRetryFailed } from './failed.js';
 import { parseObliterateArgs, runObliterate } from './obliterate.js';
 import { parseOutcomesArgs, runOutcomes } from './outcomes.js';
+import { parseRecordFormatArgs, runRecordFormat } from './record-format.js';
 import { runSimulator, SIMULATOR_OPTION_LINES } from './simulator.js';
 import { parseStatusArgs, runStatus } from './status.js';
 import { parseCommandArgs, UsageError } from './usage.js';
@@ -133,6 +134,16 @@ export const COMMANDS: readonly Command[] = [
     summary: "lift an account's pause (a daily stop included) on every replica",
     usage: 'resume-account --account A',
     run: (args, ctx) => runResumeAccount(parseResumeAccountArgs(args), ctx.config()),
+  },
+  {
+    name: 'record-format',
+    summary: 'print how outcome records are written, or set it on every shard (see the README: Upgrades)',
+    usage: 'record-format [compact|object]',
+    details: [
+      flagLine('compact', 'positional arrays, about half the memory (the default)'),
+      flagLine('object', 'the JSON objects producers of versions before compact records read'),
+    ],
+    run: (args, ctx) => runRecordFormat(parseRecordFormatArgs(args), ctx.config()),
   },
   {
     name: 'obliterate',

@@ -43,10 +43,15 @@ export type StoredOutcome = Outcome & { fp?: string; hist?: string; ingestedAt?:
 /**
  * How workers write outcome records. `compact` (format 1, the default) is a positional array, about half the
  * memory; `object` is the JSON object versions before it wrote, which are also the only records they read: keep
- * it while producers of such a version still use the queue (see the README's upgrade note).
+ * it while producers of such a version still use the queue (`record-format`, see the README's upgrade note).
  */
 export const OutcomeRecordFormat = { compact: 'compact', object: 'object' } as const;
 export type OutcomeRecordFormat = (typeof OutcomeRecordFormat)[keyof typeof OutcomeRecordFormat];
+
+/** Whether `value` names an {@link OutcomeRecordFormat}. */
+export function isRecordFormat(value: unknown): value is OutcomeRecordFormat {
+  return value === OutcomeRecordFormat.compact || value === OutcomeRecordFormat.object;
+}
 
 /** The first element of a record of format 1 (finish.lua): a JSON array of fields by position. */
 const FORMAT_1 = 1;

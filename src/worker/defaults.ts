@@ -1,5 +1,4 @@
 import { DEFAULT_MAX_ATTEMPTS } from '../hubspot/policy.js';
-import { OutcomeRecordFormat } from '../outcomes/record.js';
 
 /**
  * The worker's defaults, in one place: `createWorker` fills what its options leave out from here, and the
@@ -52,10 +51,5 @@ export const WORKER_DEFAULTS = {
    * falls further behind misses what was trimmed (it can still read each outcome by trace id).
    */
   outcomeStreamRetentionSeconds: 3600,
-  /**
-   * How outcome records are written: `compact` (positional arrays) or `object` (what versions before them read;
-   * for an upgrade while such producers still run). Workers record it in the queue, so admin commands follow it.
-   */
-  outcomeRecordFormat: OutcomeRecordFormat.compact as OutcomeRecordFormat,
   validateProperties: true,
 } as const;

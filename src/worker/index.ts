@@ -5,7 +5,6 @@ import { createHubSpotClient, type HubSpotClient } from '../hubspot/client.js';
 import type { HubSpotPort, TokenProvider } from '../hubspot/port.js';
 import { redactPaths } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import type { OutcomeRecordFormat } from '../outcomes/record.js';
 import type { AccountBudget } from '../ratelimit/budget.js';
 import { dailyResetAnchorMs } from '../ratelimit/daily.js';
 import { shardQueueNames } from '../shards.js';
@@ -87,11 +86,6 @@ export interface WorkerOptions {
   addressTtlSeconds?: number;
   /** How long the outcome stream keeps an entry (default 3 600 s). */
   outcomeStreamRetentionSeconds?: number;
-  /**
-   * How outcome records are written (default `compact`); `object` while producers of a version before compact
-   * records still read the queue.
-   */
-  outcomeRecordFormat?: OutcomeRecordFormat;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   authPauseMs?: number;

@@ -214,20 +214,15 @@ export class BatchWorker {
     });
     // Told to stop while connecting: take no work.
     if (this.#closing) throw new StartAbortedError();
-    try {
-      // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job.
-      if (this.#shard.index === 0) {
-        const count = this.#shard.count;
-        await this.#untilAnswered(() =>
-          claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, count),
-        );
+    // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job.
+    if (this.#shard.index === 0) {
+      try {
+        await this.#claimShardCount(this.#shard.count);
+      } catch (err) {
+        this.#redis.disconnect();
+        this.#blocking.disconnect();
+        throw err;
       }
-      // Before any update ends: every script that writes an outcome record reads the format from here.
-      await this.#untilAnswered(() => this.#redis.set(this.#keys.recordFormat, this.#s.outcomeRecordFormat));
-    } catch (err) {
-      this.#redis.disconnect();
-      this.#blocking.disconnect();
-      throw err;
     }
     this.#running = true;
     this.#lastProgressAt = performance.now();
@@ -245,14 +240,13 @@ export class BatchWorker {
   }
 
   /**
-   * Runs a start-up write (the shard count's claim, the record format), trying again while Redis does not answer
-   * (a restart, a failover's READONLY) for up to `livenessTimeoutMs`, like the connection itself; a shard count
-   * mismatch is not tried again. Both writes may run twice: each sets what it would set the first time.
+   * Records or checks the queue's shard count, trying again while Redis does not answer (a restart, a failover's
+   * READONLY) for up to `livenessTimeoutMs`, like the connection itself; a mismatch is not tried again.
    */
-  async #untilAnswered(write: () => Promise<unknown>): Promise<void> {
+  async #claimShardCount(count: number): Promise<void> {
     const deadline = performance.now() + this.#s.livenessTimeoutMs;
     for (;;) {
-      const attempt = write();
+      const attempt = claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, count);
       const r = await within(Math.max(0, deadline - performance.now()), attempt, this.#starting.signal);
       if (this.#closing) throw new StartAbortedError();
       if (r.done && r.error === undefined) return;

@@ -1,14 +1,23 @@
 /**
- * The outcome record Lua writes (finish.lua) is the one TypeScript reads, field for field; and a record of the
- * older object shape, still in a queue written by an earlier version, still dedupes a reused trace id and names
- * its failure category to Lua.
+ * The outcome record Lua writes (finish.lua) is the one TypeScript reads, field for field; a record of the older
+ * object shape, still in a queue written by an earlier version, still dedupes a reused trace id and names its
+ * failure category to Lua; and with `record-format object` the queue writes that shape, for older producers.
  */
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import { luaScript } from '../../src/lua.js';
 import { parseStoredRecord, publicOutcome } from '../../src/outcomes/record.js';
+import { shardQueueNames } from '../../src/shards.js';
 import { canonicalJobData, fingerprint, parseUpdate } from '../../src/update.js';
-import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import {
+  runCli,
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+} from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 const probe = luaScript('recordProbe', new URL('../fixtures/record-probe.lua', import.meta.url), {
@@ -155,22 +164,26 @@ describe('the outcome record', () => {
     expect(await producer.getOutcome('old-1')).toEqual(outcome);
   });
 
-  it('is written as the objects older versions read while OUTCOME_RECORD_FORMAT=object, by workers and admin commands', async () => {
+  it('is written as the objects older versions read once record-format is object, by workers and admin commands', async () => {
     const sim = await testSimulator();
     sim.createObjects(TOKEN, 'contacts', [{ id: '801', properties: {} }]);
     const queue = testQueue('record-objects');
     const keys = queueKeys(queue);
     const redis = testRedis();
     const producer = testProducer(queue);
+    const admin = testAdmin(queue);
+    expect(await admin.recordFormat()).toBe('compact');
+    await admin.setRecordFormat('object');
+    expect(await admin.recordFormat()).toBe('object');
     await producer.enqueue({ ...ada, objectWriteTraceId: 'ob-1' });
-    const worker = await testWorker(queue, sim, { outcomeRecordFormat: 'object' });
-    expect(await redis.get(keys.recordFormat)).toBe('object');
+    const worker = await testWorker(queue, sim);
     const [done] = await producer.waitForOutcomes(['ob-1']);
     expect(done).toMatchObject({ status: 'succeeded' });
-    // With no worker running, an operator's fail-account follows the format the workers recorded.
+    // A worker starting does not change what the operator set.
+    expect(await redis.get(keys.recordFormat)).toBe('object');
     await worker.close();
     await producer.enqueue({ ...ada, id: '5', objectWriteTraceId: 'ob-2' });
-    expect((await testAdmin(queue).failAccount('default')).failed).toBe(1);
+    expect((await admin.failAccount('default')).failed).toBe(1);
 
     const parsed = parseUpdate({ ...ada, objectWriteTraceId: 'ob-1' });
     if (!parsed.ok) throw new Error('fixture');
@@ -195,22 +208,44 @@ describe('the outcome record', () => {
       ['ob-2', 'failed'],
     ]);
     expect(await producer.getOutcome('ob-1')).toEqual(done);
+
+    // Back to compact: the next record is an array, and both stay readable.
+    await admin.setRecordFormat('compact');
+    await producer.enqueue({ ...ada, id: '6', objectWriteTraceId: 'ob-3' });
+    expect((await admin.failAccount('default')).failed).toBe(1);
+    const raw = JSON.parse((await redis.get(keys.outcome('ob-3'))) ?? 'null') as unknown[];
+    expect(raw.slice(0, 3)).toEqual([1, '', 'failed']);
+    expect((await producer.getOutcomes(['ob-2', 'ob-3'])).map((o) => o?.status)).toEqual([
+      'failed',
+      'failed',
+    ]);
+    await expect(admin.setRecordFormat('objects' as 'object')).rejects.toThrow(RangeError);
   });
 
-  it('is compact by default, and a worker records that in the queue', async () => {
-    const sim = await testSimulator();
-    sim.createObjects(TOKEN, 'contacts', [{ id: '801', properties: {} }]);
-    const queue = testQueue('record-compact');
-    const keys = queueKeys(queue);
+  it('is set on every shard by the record-format command, which refuses what it does not know', async () => {
+    const queue = testQueue('record-cli', 2);
+    const env = { QUEUE_NAME: queue, QUEUE_SHARDS: '2' };
     const redis = testRedis();
-    await redis.set(keys.recordFormat, 'object');
-    const producer = testProducer(queue);
-    await producer.enqueue({ ...ada, objectWriteTraceId: 'cp-1' });
-    await testWorker(queue, sim);
-    expect(await redis.get(keys.recordFormat)).toBe('compact');
-    const [done] = await producer.waitForOutcomes(['cp-1']);
-    expect(done).toMatchObject({ objectWriteTraceId: 'cp-1', status: 'succeeded' });
-    const raw = JSON.parse((await redis.get(keys.outcome('cp-1'))) ?? 'null') as unknown[];
-    expect(raw.slice(0, 3)).toEqual([1, '', 'succeeded']);
+    expect(await runCli(['record-format'], env)).toMatchObject({
+      code: 0,
+      stdout: '{"recordFormat":"compact"}\n',
+    });
+    expect(await runCli(['record-format', 'object'], env)).toMatchObject({
+      code: 0,
+      stdout: '{"recordFormat":"object"}\n',
+    });
+    const names = shardQueueNames(queue, 2);
+    expect(await Promise.all(names.map((n) => redis.get(queueKeys(n).recordFormat)))).toEqual([
+      'object',
+      'object',
+    ]);
+    // One shard left behind (a run cut half-way) still shows as object, so the operator runs it again.
+    await redis.set(queueKeys(names[1] as string).recordFormat, 'compact');
+    expect((await runCli(['record-format'], env)).stdout).toBe('{"recordFormat":"object"}\n');
+    const bad = await runCli(['record-format', 'objects'], env);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('expects "compact" or "object", got "objects"');
+    expect((await runCli(['record-format', 'object', 'compact'], env)).code).toBe(64);
+    expect((await runCli(['record-format', '--force'], env)).code).toBe(64);
   });
 });
