@@ -44,8 +44,7 @@ do
     while o[#o] == '' do o[#o] = nil end
   end
 
-  -- The record as stored under the trace id's key (which names the trace) and as the stream carries it.
-  -- The object records versions before format 1 wrote and read (OUTCOME_RECORD_FORMAT=object, while producers of
+  -- The object records versions before format 1 wrote and read (`record-format object`, while producers of
   -- such a version still read the queue): the stream entry is the same record.
   local function objectForm(f)
     local o = {
@@ -66,7 +65,8 @@ do
     return record, record
   end
 
-  -- Read once per script run: the queue's recordFormat key.
+  -- The record as stored under the trace id's key (which names the trace) and as the stream carries it. The
+  -- queue's recordFormat key is read once per script run (a chunk's locals start afresh on every run).
   local objects
   function Outcome.forms(f)
     if objects == nil then objects = call('GET', K.recordFormat) == 'object' end
@@ -82,14 +82,13 @@ do
       f.hubspotObjectId or '', f.idProperty or '', f.priority == 'interactive' and 'interactive' or '', e }
     local internal = { after(f.ingestedAt), f.fp or '', f.hist or '' }
     trim(internal)
-    local stored
     if #internal == 0 then
       trim(pub)
       local body = string.sub(cjson.encode(pub), 2)
       return '[1,"",' .. body, '[1,' .. cjson.encode(f.trace) .. ',' .. body
     end
     -- Untrimmed, so the internal fields keep their positions.
-    stored = '[1,"",' .. string.sub(cjson.encode(pub), 2, -2) .. ',' .. string.sub(cjson.encode(internal), 2)
+    local stored = '[1,"",' .. string.sub(cjson.encode(pub), 2, -2) .. ',' .. string.sub(cjson.encode(internal), 2)
     trim(pub)
     return stored, '[1,' .. cjson.encode(f.trace) .. ',' .. string.sub(cjson.encode(pub), 2)
   end
