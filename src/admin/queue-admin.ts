@@ -80,10 +80,10 @@ export interface QueueAdmin {
   /** Lifts the account's pause (a daily stop included) on every replica. */
   resumeAccount(account: string): Promise<void>;
   /**
-   * How workers and admin commands write outcome records: `compact` unless set (see {@link OutcomeRecordFormat});
-   * `object` when any shard says so (a change that stopped half-way shows as not done).
+   * How workers and admin commands write outcome records, by shard (shard 0 first): `compact` unless set (see
+   * {@link OutcomeRecordFormat}). Shards that differ are a change that stopped half-way: set it again.
    */
-  recordFormat(): Promise<OutcomeRecordFormat>;
+  recordFormats(): Promise<OutcomeRecordFormat[]>;
   /**
    * Sets how outcome records are written, on every shard: `object` while producers of a version before compact
    * records still use the queue, `compact` once they are upgraded. Every script that ends updates reads it, so
@@ -196,12 +196,10 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     },
     failAccount: async (account, fail = {}) => (await home(account)).failAccount(account, fail),
     resumeAccount: async (account) => (await home(account)).resumeAccount(account),
-    recordFormat: async () => {
-      const stored = await each((s) => redis.get(s.keys.recordFormat));
-      return stored.includes(OutcomeRecordFormat.object)
-        ? OutcomeRecordFormat.object
-        : OutcomeRecordFormat.compact;
-    },
+    recordFormats: async () =>
+      (await each((s) => redis.get(s.keys.recordFormat))).map((v) =>
+        v === OutcomeRecordFormat.object ? OutcomeRecordFormat.object : OutcomeRecordFormat.compact,
+      ),
     setRecordFormat: async (format) => {
       if (!isRecordFormat(format)) {
         throw new RangeError(`record format must be "compact" or "object", got ${JSON.stringify(format)}`);
@@ -232,7 +230,7 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
   };
 }
 
-type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close' | 'recordFormat' | 'setRecordFormat'> & {
+type ShardAdmin = Omit<QueueAdmin, 'queueName' | 'close' | 'recordFormats' | 'setRecordFormat'> & {
   readonly keys: QueueKeys;
 };
 

@@ -14,7 +14,8 @@ export function parseRecordFormatArgs(args: string[]): { set?: OutcomeRecordForm
 
 /**
  * Prints how outcome records are written (`{"recordFormat":"compact"}`), after setting it on every shard when
- * asked: `object` while producers of a version before compact records still use the queue.
+ * asked: `object` while producers of a version before compact records still use the queue. Shards that differ
+ * (a change cut half-way) print as `mixed` with each shard's format, and exit 1: run it again.
  */
 export async function runRecordFormat(
   request: { set?: OutcomeRecordFormat },
@@ -22,7 +23,12 @@ export async function runRecordFormat(
 ): Promise<number> {
   return withQueueAdmin(config, async (admin) => {
     if (request.set !== undefined) await admin.setRecordFormat(request.set);
-    process.stdout.write(`${JSON.stringify({ recordFormat: await admin.recordFormat() })}\n`);
-    return 0;
+    const shards = await admin.recordFormats();
+    const first = shards[0] ?? 'compact';
+    const mixed = shards.some((f) => f !== first);
+    process.stdout.write(
+      `${JSON.stringify(mixed ? { recordFormat: 'mixed', shards } : { recordFormat: first })}\n`,
+    );
+    return mixed ? 1 : 0;
   });
 }

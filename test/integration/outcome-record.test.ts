@@ -172,9 +172,9 @@ describe('the outcome record', () => {
     const redis = testRedis();
     const producer = testProducer(queue);
     const admin = testAdmin(queue);
-    expect(await admin.recordFormat()).toBe('compact');
+    expect(await admin.recordFormats()).toEqual(['compact']);
     await admin.setRecordFormat('object');
-    expect(await admin.recordFormat()).toBe('object');
+    expect(await admin.recordFormats()).toEqual(['object']);
     await producer.enqueue({ ...ada, objectWriteTraceId: 'ob-1' });
     const worker = await testWorker(queue, sim);
     const [done] = await producer.waitForOutcomes(['ob-1']);
@@ -239,9 +239,18 @@ describe('the outcome record', () => {
       'object',
       'object',
     ]);
-    // One shard left behind (a run cut half-way) still shows as object, so the operator runs it again.
+    // One shard left behind (a run cut half-way), either way, shows as mixed and exits 1: the operator runs it again.
     await redis.set(queueKeys(names[1] as string).recordFormat, 'compact');
-    expect((await runCli(['record-format'], env)).stdout).toBe('{"recordFormat":"object"}\n');
+    expect(await runCli(['record-format'], env)).toMatchObject({
+      code: 1,
+      stdout: '{"recordFormat":"mixed","shards":["object","compact"]}\n',
+    });
+    await redis.set(queueKeys(names[0] as string).recordFormat, 'compact');
+    await redis.set(queueKeys(names[1] as string).recordFormat, 'object');
+    expect((await runCli(['record-format'], env)).stdout).toBe(
+      '{"recordFormat":"mixed","shards":["compact","object"]}\n',
+    );
+    expect((await runCli(['record-format', 'object'], env)).code).toBe(0);
     const bad = await runCli(['record-format', 'objects'], env);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('expects "compact" or "object", got "objects"');
