@@ -4,7 +4,7 @@ import type { AccountStatus, QueueStatus } from './status.js';
 /**
  * One queue's status from its shards' statuses (shard 0 first): depths and counters summed, the oldest age the
  * oldest of any shard, each account as its own shard reads it, workers as the union of their ids (a worker
- * registers under one id in every shard it serves). `queue` is shard 0's name, the queue's own. Accounts come in
+ * registers under one id in every shard it serves), the record format `mixed` when shards differ. `queue` is shard 0's name, the queue's own. Accounts come in
  * `configured` order, then the others.
  */
 export function mergeStatuses(
@@ -47,6 +47,7 @@ export function mergeStatuses(
     failedByCategory: Object.fromEntries(
       Object.entries(failedByCategory).sort(([a], [b]) => a.localeCompare(b)),
     ),
+    recordFormat: statuses.every((s) => s.recordFormat === first.recordFormat) ? first.recordFormat : 'mixed',
     workers: {
       alive: alive.length,
       ids: alive,

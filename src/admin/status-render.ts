@@ -65,6 +65,13 @@ function untilOf(a: AccountStatus): string {
   return a.paused && a.pausedUntil !== undefined ? new Date(a.pausedUntil).toISOString() : '-';
 }
 
+function recordFormatOf(format: QueueStatus['recordFormat']): string {
+  if (format === 'object')
+    return 'object (for readers of versions before compact records; `record-format compact` once they are gone)';
+  if (format === 'mixed') return 'mixed (shards differ: run `record-format` with the format wanted)';
+  return format;
+}
+
 /** The status as aligned plain-text tables, for a terminal. */
 export function renderStatus(status: QueueStatus): string {
   const out: string[] = [];
@@ -84,6 +91,7 @@ export function renderStatus(status: QueueStatus): string {
       status.oldestWaitingAgeMs === null ? 'none' : `${formatDuration(status.oldestWaitingAgeMs)} old`
     }`,
     `Stranded: ${strandedOf(status.stranded)}`,
+    `Outcome records: ${recordFormatOf(status.recordFormat)}`,
     '',
   );
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { categoryOfFailedStat, parseGroup, type QueueKeys } from '../keys.js';
+import { OutcomeRecordFormat } from '../outcomes/record.js';
 import { readQueueDepth } from '../queue-depth.js';
 import type { RateLimitState } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
@@ -73,6 +74,11 @@ export interface QueueStatus {
   outcomes: { succeeded: number; failed: number; superseded: number };
   /** Failed updates by HubSpot's error category (or ours, e.g. VALIDATION_ERROR). */
   failedByCategory: Record<string, number>;
+  /**
+   * How outcome records are written (`record-format`): `object` while readers of versions before compact
+   * records still use the queue; `mixed` when shards differ (a change cut half-way).
+   */
+  recordFormat: OutcomeRecordFormat | 'mixed';
   workers: {
     /** Workers whose heartbeat is at most {@link WORKER_ALIVE_MS} old. */
     alive: number;
@@ -117,13 +123,14 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
   // Heartbeats carry each worker's own clock; NTP keeps that well within the 10 s liveness window.
   const at = await redisNow(redis);
 
-  const [{ stats, waiting, invalid, delayed, oldestJobIds }, groups, alive, stale, stranded] =
+  const [{ stats, waiting, invalid, delayed, oldestJobIds }, groups, alive, stale, stranded, format] =
     await Promise.all([
       readQueueDepth(redis, keys),
       redis.smembers(keys.groups),
       redis.zrangebyscore(keys.workers, at - WORKER_ALIVE_MS, '+inf'),
       redis.zcount(keys.workers, '-inf', `(${at - WORKER_ALIVE_MS}`),
       countStranded(redis, keys),
+      redis.get(keys.recordFormat),
     ]);
 
   const oldest = await oldestEnqueueTime(redis, keys, oldestJobIds, groups);
@@ -154,6 +161,8 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
       superseded: count(stats.superseded),
     },
     failedByCategory,
+    recordFormat:
+      format === OutcomeRecordFormat.object ? OutcomeRecordFormat.object : OutcomeRecordFormat.compact,
     workers: { alive: alive.length, ids: alive.sort(), stale },
   };
 }

@@ -175,6 +175,7 @@ describe('the outcome record', () => {
     expect(await admin.recordFormats()).toEqual(['compact']);
     await admin.setRecordFormat('object');
     expect(await admin.recordFormats()).toEqual(['object']);
+    expect((await admin.status()).recordFormat).toBe('object');
     await producer.enqueue({ ...ada, objectWriteTraceId: 'ob-1' });
     const worker = await testWorker(queue, sim);
     const [done] = await producer.waitForOutcomes(['ob-1']);
@@ -250,7 +251,12 @@ describe('the outcome record', () => {
     expect((await runCli(['record-format'], env)).stdout).toBe(
       '{"recordFormat":"mixed","shards":["compact","object"]}\n',
     );
+    const status = await runCli(['status'], env);
+    expect(status.stdout).toContain('Outcome records: mixed (shards differ');
     expect((await runCli(['record-format', 'object'], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['status', '--json'], env)).stdout)).toMatchObject({
+      recordFormat: 'object',
+    });
     const bad = await runCli(['record-format', 'objects'], env);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('expects "compact" or "object", got "objects"');

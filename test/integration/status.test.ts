@@ -193,6 +193,8 @@ describe('status command', () => {
     expect(row(table, 'VALIDATION_ERROR')).toEqual(['VALIDATION_ERROR', '1']);
     expect(table).toContain('Outcomes: 1 succeeded, 2 failed, 0 superseded');
     expect(table).toContain(`Workers alive: 1 (${after.workers.ids[0]})`);
+    expect(table).toContain('Outcome records: compact\n');
+    expect(after.recordFormat).toBe('compact');
     // Columns line up: every row of the account table starts its cells at the header's offsets.
     const lines = table.split('\n');
     const start = lines.findIndex((l) => l.startsWith('ACCOUNT'));

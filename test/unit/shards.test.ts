@@ -136,6 +136,7 @@ function status(over: Partial<QueueStatus>): QueueStatus {
     accounts: [],
     outcomes: { succeeded: 10, failed: 1, superseded: 2 },
     failedByCategory: { OBJECT_NOT_FOUND: 1 },
+    recordFormat: 'compact',
     workers: { alive: 1, ids: ['w1'], stale: 0 },
     ...over,
   };
@@ -173,6 +174,12 @@ describe('mergeStatuses', () => {
     expect(merged.outcomes).toEqual({ succeeded: 20, failed: 2, superseded: 4 });
     expect(merged.failedByCategory).toEqual({ OBJECT_NOT_FOUND: 3, VALIDATION_ERROR: 1 });
     expect(merged.workers).toEqual({ alive: 2, ids: ['w1', 'w2'], stale: 1 });
+    expect(merged.recordFormat).toBe('compact');
+    const formats = (a: 'compact' | 'object', b: 'compact' | 'object') =>
+      mergeStatuses([status({ recordFormat: a }), status({ queue: 'q~1', recordFormat: b })]).recordFormat;
+    expect(formats('object', 'object')).toBe('object');
+    expect(formats('object', 'compact')).toBe('mixed');
+    expect(formats('compact', 'object')).toBe('mixed');
     expect(merged.accounts.map((a) => a.account)).toEqual(['y', 'x']);
   });
 });
