@@ -17,6 +17,7 @@ export { queueKeys } from './keys.js';
 export { createMetrics } from './metrics.js';
 export type { Outcome, OutcomeError } from './outcomes/outcome.js';
 export { isTerminal, OutcomeStatus } from './outcomes/outcome.js';
+export { OutcomeRecordFormat } from './outcomes/record.js';
 export {
   OutcomeEntryDroppedError,
   type OutcomeSubscription,
