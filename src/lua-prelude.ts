@@ -5,6 +5,7 @@
 import { emailCaseLua } from './email-case.js';
 import { KEY_TABLE, type KeyDoc } from './key-table.js';
 import { CHECKED_JOB_NAME, FAILED_STAT_PREFIX, HISTORY_LIMIT, KEY_SEPARATOR } from './keys.js';
+import { RECORD_FIELD } from './outcomes/record.js';
 
 function luaString(text: string): string {
   return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -95,8 +96,8 @@ export const LUA_KEYS: string = (() => {
     "  if not ok or type(o) ~= 'table' then return nil end",
     "  local function str(v) if type(v) == 'string' and v ~= '' then return v end return nil end",
     '  if o[1] == 1 then',
-    "    local e = type(o[13]) == 'table' and o[13] or {}",
-    "    return { status = str(o[3]), fp = str(o[15]), hist = str(o[16]), category = type(e[1]) == 'string' and e[1] or nil }",
+    `    local e = type(o[${RECORD_FIELD.error + 1}]) == 'table' and o[${RECORD_FIELD.error + 1}] or {}`,
+    `    return { status = str(o[${RECORD_FIELD.status + 1}]), fp = str(o[${RECORD_FIELD.fp + 1}]), hist = str(o[${RECORD_FIELD.hist + 1}]), category = type(e[1]) == 'string' and e[1] or nil }`,
     '  end',
     "  local e = type(o.error) == 'table' and o.error or {}",
     "  return { status = str(o.status), fp = str(o.fp), hist = str(o.hist), category = type(e.category) == 'string' and e.category or nil }",

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from '../keys.js';
 import type { Outcome } from '../outcomes/outcome.js';
-import { isRecordFormat, OutcomeRecordFormat } from '../outcomes/record.js';
+import { isRecordFormat, type OutcomeRecordFormat, recordFormatOf } from '../outcomes/record.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
 import { connectRedis } from '../redis.js';
 import { shardCountGuard, shardOfAccount, shardQueueNames } from '../shards.js';
@@ -196,10 +196,7 @@ export function createQueueAdmin(options: QueueAdminOptions = {}): QueueAdmin {
     },
     failAccount: async (account, fail = {}) => (await home(account)).failAccount(account, fail),
     resumeAccount: async (account) => (await home(account)).resumeAccount(account),
-    recordFormats: async () =>
-      (await each((s) => redis.get(s.keys.recordFormat))).map((v) =>
-        v === OutcomeRecordFormat.object ? OutcomeRecordFormat.object : OutcomeRecordFormat.compact,
-      ),
+    recordFormats: async () => (await each((s) => redis.get(s.keys.recordFormat))).map(recordFormatOf),
     setRecordFormat: async (format) => {
       if (!isRecordFormat(format)) {
         throw new RangeError(`record format must be "compact" or "object", got ${JSON.stringify(format)}`);

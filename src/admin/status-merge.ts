@@ -4,8 +4,8 @@ import type { AccountStatus, QueueStatus } from './status.js';
 /**
  * One queue's status from its shards' statuses (shard 0 first): depths and counters summed, the oldest age the
  * oldest of any shard, each account as its own shard reads it, workers as the union of their ids (a worker
- * registers under one id in every shard it serves), the record format `mixed` when shards differ. `queue` is shard 0's name, the queue's own. Accounts come in
- * `configured` order, then the others.
+ * registers under one id in every shard it serves), the record format `mixed` when shards differ. `queue` is
+ * shard 0's name, the queue's own. Accounts come in `configured` order, then the others.
  */
 export function mergeStatuses(
   statuses: readonly QueueStatus[],

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { categoryOfFailedStat, parseGroup, type QueueKeys } from '../keys.js';
-import { OutcomeRecordFormat } from '../outcomes/record.js';
+import { type OutcomeRecordFormat, recordFormatOf } from '../outcomes/record.js';
 import { readQueueDepth } from '../queue-depth.js';
 import type { RateLimitState } from '../ratelimit/budget.js';
 import { RateLimiter } from '../ratelimit/limiter.js';
@@ -161,8 +161,7 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
       superseded: count(stats.superseded),
     },
     failedByCategory,
-    recordFormat:
-      format === OutcomeRecordFormat.object ? OutcomeRecordFormat.object : OutcomeRecordFormat.compact,
+    recordFormat: recordFormatOf(format),
     workers: { alive: alive.length, ids: alive.sort(), stale },
   };
 }

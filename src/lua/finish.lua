@@ -80,17 +80,17 @@ do
     if type(f.error) == 'table' then e = { f.error.category or '', f.error.message or '', f.error.httpStatus or '' } end
     local pub = { f.status, f.account or '', f.objectType or '', f.id or '', tonumber(f.attempts) or 0, at, after(f.finishedAt),
       f.hubspotObjectId or '', f.idProperty or '', f.priority == 'interactive' and 'interactive' or '', e }
+    local fields = #pub
+    trim(pub)
+    -- One encode serves both forms: the stored one pads the trimmed fields back, so the internal ones that
+    -- follow keep their positions.
+    local body = string.sub(cjson.encode(pub), 2, -2)
+    local streamed = '[1,' .. cjson.encode(f.trace) .. ',' .. body .. ']'
     local internal = { after(f.ingestedAt), f.fp or '', f.hist or '' }
     trim(internal)
-    if #internal == 0 then
-      trim(pub)
-      local body = string.sub(cjson.encode(pub), 2)
-      return '[1,"",' .. body, '[1,' .. cjson.encode(f.trace) .. ',' .. body
-    end
-    -- Untrimmed, so the internal fields keep their positions.
-    local stored = '[1,"",' .. string.sub(cjson.encode(pub), 2, -2) .. ',' .. string.sub(cjson.encode(internal), 2)
-    trim(pub)
-    return stored, '[1,' .. cjson.encode(f.trace) .. ',' .. string.sub(cjson.encode(pub), 2)
+    if #internal == 0 then return '[1,"",' .. body .. ']', streamed end
+    return '[1,"",' .. body .. string.rep(',""', fields - #pub) .. ',' .. string.sub(cjson.encode(internal), 2),
+      streamed
   end
 
   function Outcome.record(f)

@@ -56,6 +56,34 @@ export function isRecordFormat(value: unknown): value is OutcomeRecordFormat {
 /** The first element of a record of format 1 (finish.lua): a JSON array of fields by position. */
 const FORMAT_1 = 1;
 
+/**
+ * Where each field of a format-1 record sits (0-based; finish.lua writes them in this order, and the Lua
+ * prelude's `K.readRecord` reads its positions from here). Times are offsets from `enqueuedAt`.
+ */
+export const RECORD_FIELD = {
+  format: 0,
+  trace: 1,
+  status: 2,
+  account: 3,
+  objectType: 4,
+  id: 5,
+  attempts: 6,
+  enqueuedAt: 7,
+  finishedAfter: 8,
+  hubspotObjectId: 9,
+  idProperty: 10,
+  priority: 11,
+  error: 12,
+  ingestedAfter: 13,
+  fp: 14,
+  hist: 15,
+} as const;
+
+/** The format a queue's `record-format` key names: `object` only when it says so. */
+export function recordFormatOf(stored: string | null | undefined): OutcomeRecordFormat {
+  return stored === OutcomeRecordFormat.object ? OutcomeRecordFormat.object : OutcomeRecordFormat.compact;
+}
+
 const STATUSES: ReadonlySet<string> = new Set<OutcomeStatus>([
   'queued',
   'retrying',
@@ -80,40 +108,42 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
  * supplies it.
  */
 function fromArray(a: readonly unknown[], trace: string): StoredOutcome {
-  const status = a[2];
+  const F = RECORD_FIELD;
+  const status = a[F.status];
   if (typeof status !== 'string' || !STATUSES.has(status))
     throw new OutcomeRecordError('record without a status');
-  const enqueuedAt = num(a[7]) ?? 0;
+  const enqueuedAt = num(a[F.enqueuedAt]) ?? 0;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const out: StoredOutcome = {
-    objectWriteTraceId: str(a[1]) ?? trace,
+    objectWriteTraceId: str(a[F.trace]) ?? trace,
     status: status as OutcomeStatus,
-    account: typeof a[3] === 'string' ? a[3] : '',
-    objectType: typeof a[4] === 'string' ? a[4] : '',
-    id: typeof a[5] === 'string' ? a[5] : String(a[5] ?? ''),
-    attempts: num(a[6]) ?? 0,
+    account: text(a[F.account]),
+    objectType: text(a[F.objectType]),
+    id: typeof a[F.id] === 'string' ? (a[F.id] as string) : String(a[F.id] ?? ''),
+    attempts: num(a[F.attempts]) ?? 0,
     enqueuedAt,
   };
-  const idProperty = str(a[10]);
+  const idProperty = str(a[F.idProperty]);
   if (idProperty) out.idProperty = idProperty;
-  const finished = num(a[8]);
+  const finished = num(a[F.finishedAfter]);
   if (finished !== undefined) out.finishedAt = enqueuedAt + finished;
-  const hubspotObjectId = str(a[9]);
+  const hubspotObjectId = str(a[F.hubspotObjectId]);
   if (hubspotObjectId) out.hubspotObjectId = hubspotObjectId;
-  const e = a[12];
+  const e = a[F.error];
   if (Array.isArray(e)) {
     const httpStatus = num(e[2]);
     out.error = {
-      category: typeof e[0] === 'string' ? e[0] : '',
-      message: typeof e[1] === 'string' ? e[1] : '',
+      category: text(e[0]),
+      message: text(e[1]),
       ...(httpStatus !== undefined ? { httpStatus } : {}),
     };
   }
-  if (a[11] === 'interactive') out.priority = 'interactive';
-  const ingested = num(a[13]);
+  if (a[F.priority] === 'interactive') out.priority = 'interactive';
+  const ingested = num(a[F.ingestedAfter]);
   if (ingested !== undefined) out.ingestedAt = enqueuedAt + ingested;
-  const fp = str(a[14]);
+  const fp = str(a[F.fp]);
   if (fp) out.fp = fp;
-  const hist = str(a[15]);
+  const hist = str(a[F.hist]);
   if (hist) out.hist = hist;
   return out;
 }

@@ -98,6 +98,26 @@ describe('the outcome record', () => {
       attempts: 1,
       enqueuedAt: 5,
     });
+
+    // Internal fields after trimmed public ones: padded back, so each keeps its position for every reader.
+    const padded = { ...bare, status: 'succeeded', finishedAt: 9, fp: 'f9', hist: 'b7' };
+    const [kept, sent] = (await probe.run(
+      redis,
+      [],
+      [...keys.scriptArgs, 'forms', JSON.stringify(padded)],
+    )) as [string, string];
+    expect(kept).toBe('[1,"","succeeded","a","deals","7",1,5,4,"","","","","","f9","b7"]');
+    expect(sent).toBe('[1,"t2","succeeded","a","deals","7",1,5,4]');
+    expect(parseStoredRecord(kept, 't2')).toMatchObject({ finishedAt: 9, fp: 'f9', hist: 'b7' });
+    const read = async (record: string) =>
+      JSON.parse(String(await probe.run(redis, [], [...keys.scriptArgs, 'read', record]))) as unknown;
+    expect(await read(kept)).toEqual({ status: 'succeeded', fp: 'f9', hist: 'b7', category: '' });
+    expect(await read(record)).toEqual({
+      status: 'failed',
+      fp: 'abc',
+      hist: 'b1,b2',
+      category: 'VALIDATION_ERROR',
+    });
   });
 
   it('K.readRecord reads status, fingerprint, history and category from either shape', async () => {
