@@ -28,8 +28,9 @@ const table = {
     arg: '',
     bull: true,
     type: 'list',
-    holds: "BullMQ's wait list: ids of jobs not yet ingested",
-    writers: "producers (LPUSH); ingest pops; fail-account removes the account's jobs",
+    holds:
+      "BullMQ's wait list: ids of other clients' jobs not yet ingested (this producer files its updates at enqueue)",
+    writers: "other clients' producers (LPUSH); ingest pops; fail-account removes the account's jobs",
     ttl: 'none',
   },
   interactiveWait: {
@@ -37,8 +38,8 @@ const table = {
     arg: '',
     type: 'list',
     holds:
-      "ids of this producer's interactive jobs not yet ingested (BullMQ job hashes like the others), read before BullMQ's wait list so they do not wait behind its backlog",
-    writers: "producers (LPUSH); ingest pops; fail-account removes the account's jobs",
+      "ids of interactive jobs an earlier version of this producer left to ingest (BullMQ job hashes like the others), read before BullMQ's wait list so they do not wait behind its backlog; this version files them at enqueue",
+    writers: "producers of earlier versions (LPUSH); ingest pops; fail-account removes the account's jobs",
     ttl: 'none',
   },
   marker: {
@@ -137,7 +138,7 @@ const table = {
     arg: '',
     type: 'set',
     holds: 'groups (`account|objectType`) that have claimable objects or addresses waiting for resolution',
-    writers: 'ingest, settle, tick, resolve; ready and fail-account drop empty ones',
+    writers: 'enqueue, ingest, settle, tick, resolve; ready and fail-account drop empty ones',
     ttl: 'none',
   },
   pending: {
@@ -145,7 +146,7 @@ const table = {
     arg: 'group',
     type: 'zset',
     holds: "claimable object keys of a group, scored by their oldest update's enqueue time",
-    writers: 'ingest, settle, tick; claim pops',
+    writers: 'enqueue, ingest, settle, tick; claim pops',
     ttl: 'none (empty zsets vanish)',
   },
   interactive: {
@@ -154,7 +155,7 @@ const table = {
     type: 'zset',
     holds:
       "the group's claimable objects that have interactive updates, scored by their oldest interactive update's enqueue time; claimed before the pending zset's others",
-    writers: 'ingest, settle, tick, resolve (next to the pending zset); claim pops',
+    writers: 'enqueue, ingest, settle, tick, resolve (next to the pending zset); claim pops',
     ttl: 'none (empty zsets vanish)',
   },
   objectUpdates: {
@@ -163,7 +164,7 @@ const table = {
     type: 'list',
     holds:
       'pending updates of one object (`seq:enqueuedAt:attempts:jobId`, `i` after the attempts for the interactive lane) in sequence order',
-    writers: 'ingest, settle, tick; claim takes',
+    writers: 'enqueue, ingest, settle, tick; claim takes',
     ttl: 'none (empty lists vanish)',
   },
   landed: {
@@ -200,7 +201,7 @@ const table = {
     type: 'list',
     holds: 'updates addressed by a unique property value whose record is not known yet, in sequence order',
     writers:
-      "ingest, settle (a mapping HubSpot refuted); resolve, or settle learning the value, moves them to their record; fail-account fails the account's",
+      "enqueue, ingest, settle (a mapping HubSpot refuted); resolve, or settle learning the value, moves them to their record; fail-account fails the account's",
     ttl: 'none (empty lists vanish)',
   },
   addressSetters: {
@@ -209,7 +210,7 @@ const table = {
     type: 'set',
     holds:
       'ids of queued jobs whose update sets this unique value (a contact changing its email): a batch/read that finds no record for the value waits for them instead of failing its updates',
-    writers: 'ingest; an update that ends (finish) leaves it and has the value looked up again',
+    writers: 'enqueue, ingest; an update that ends (finish) leaves it and has the value looked up again',
     ttl: 'none (empty sets vanish)',
   },
   unresolvedAddresses: {
@@ -217,7 +218,7 @@ const table = {
     arg: 'group',
     type: 'zset',
     holds: "a group's addresses waiting for resolution, scored by their oldest update's enqueue time",
-    writers: 'ingest, settle; resolve and fail-account remove',
+    writers: 'enqueue, ingest, settle; resolve and fail-account remove',
     ttl: 'none (empty zsets vanish)',
   },
   resolving: {

@@ -28,7 +28,15 @@ import { startPrivateRedis } from './private-redis.mjs';
 import { bullConnection, memoryOf, usedMemory } from './redis-util.mjs';
 import { monitorScripts } from './script-commands.mjs';
 import { startSimulatorProcess } from './sim.mjs';
-import { bullPattern, deleteQueue, FIRST_OBJECT_ID, OBJECT_TYPE, ourPattern, TOKEN } from './workloads.mjs';
+import {
+  bullPattern,
+  deleteQueue,
+  FIRST_OBJECT_ID,
+  OBJECT_TYPE,
+  ourPattern,
+  TOKEN,
+  WORKLOAD,
+} from './workloads.mjs';
 
 const env = process.env;
 const N = Number(env.QC_N ?? 50_000);
@@ -198,7 +206,7 @@ function report(samples, prof) {
   const med = (name, f) => median(of(name).map(f));
   const oursRate = med('ours', rate);
   lines.push(
-    `Queue cost, ${int(N)} updates to distinct contacts of one account (budget 10^9/s), simulator at zero latency, ` +
+    `Queue cost, ${int(N)} updates to distinct contacts of one account (${WORKLOAD === 'plain' ? 'first and last name' : 'first and last name and email, a unique value the queue maps'}; budget 10^9/s), simulator at zero latency, ` +
       `${ROUNDS} round(s), medians; Redis ${ctx0.redisLabel}.`,
     '',
     '| System | Drain /s | Rounds | Ours ÷ this | Cmds/update enqueue (client) | Cmds/update process (client) | Cmds/update total (client) | Redis CPU µs/update (enq + proc) | Worker CPU µs/update | Retained B/update (used_memory; MEMORY USAGE) |',

@@ -4,9 +4,14 @@ import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
 import { traceparentOf } from '../telemetry/traceparent.js';
 import { fingerprint, isInteractive, jobIdFor, type Update } from '../update.js';
+import { routeOf } from './route.js';
 import { type TraceIdConflict, TraceIdConflictError, type TraceIdHolder } from './trace-ids.js';
 
-const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), { keys: true });
+/** The enqueue script with the libraries it files updates with (intake.lua). */
+export const enqueueScript = luaScript('enqueue', new URL('./lua/enqueue.lua', import.meta.url), {
+  keys: true,
+  libs: ['job-data.lua', 'lanes.lua', 'entries.lua', 'intake.lua'],
+});
 /**
  * Updates per Lua call: large enough to amortise the round trip, small enough not to block Redis long (a call of
  * 1,000 runs about 4,000 commands). A call of a single shard that fits in one is enqueued without the read-only
@@ -42,10 +47,7 @@ export async function enqueueShard(
     const chunk = updates.slice(i, i + ENQUEUE_CHUNK);
     const args: string[] = [...keys.scriptArgs, String(RESULT_TTL_SECONDS), traceparent];
     chunk.forEach((u, j) => {
-      const d = data[i + j] as string;
-      const trace = u.objectWriteTraceId;
-      const lane = isInteractive(u) ? 'i' : '';
-      args.push(jobIdFor(trace), trace, d, fingerprint(d), accepted[i + j] ?? '', lane);
+      args.push(...updateArgs(u, data[i + j] as string, accepted[i + j] ?? ''));
     });
     // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
     const resultKey = keys.enqueueResult(randomUUID());
@@ -72,6 +74,24 @@ export async function enqueueShard(
       done(i + j, { objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
     });
   }
+}
+
+/**
+ * One update's ten arguments of the enqueue script (enqueue.lua's header): its job, its data and fingerprint, the
+ * accepted SHA-1 of an existing job's data ('' for none), its lane, and its route (route.ts).
+ */
+export function updateArgs(u: Update, data: string, accepted: string): string[] {
+  const trace = u.objectWriteTraceId;
+  const route = routeOf(u);
+  return [
+    jobIdFor(trace),
+    trace,
+    data,
+    fingerprint(data),
+    accepted,
+    isInteractive(u) ? 'i' : '',
+    ...(route ? [route.group, route.objectKey, route.address, route.sets] : ['', '', '', '']),
+  ];
 }
 
 /** Reads the enqueue script's `queued` or `finished`. */

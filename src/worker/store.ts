@@ -19,7 +19,7 @@ const ending = { keys: true, libs: ['finish.lua', 'lanes.lua', 'entries.lua', 'a
 const scripts = {
   ingest: luaScript('ingest', new URL('./lua/ingest.lua', import.meta.url), {
     keys: true,
-    libs: ['job-data.lua', 'lanes.lua', 'entries.lua', 'shards.lua'],
+    libs: ['job-data.lua', 'lanes.lua', 'entries.lua', 'shards.lua', 'intake.lua'],
   }),
   ready: luaScript('ready', new URL('./lua/ready.lua', import.meta.url), queue),
   claim: luaScript('claim', new URL('./lua/claim.lua', import.meta.url), queue),

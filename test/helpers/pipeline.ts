@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -7,6 +8,7 @@ import { createQueueAdmin, type QueueAdmin, type QueueAdminOptions } from '../..
 import { queueKeys } from '../../src/keys.js';
 import { createProducer, type Producer } from '../../src/producer/producer.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import type { UpdateRequest } from '../../src/update.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
 import { cleanupQueue, onCleanup, redisUrl, timeLeft, track, uniqueQueueName } from './resources.js';
 
@@ -139,6 +141,26 @@ export function testBullQueue(queueName: string): Queue {
     done();
   });
   return queue;
+}
+
+/**
+ * Enqueues as another client does (BullMQ's `addBulk`, job id `t-<traceId>`, the trace id and account in the data):
+ * the jobs wait in BullMQ's wait list until a worker ingests them, where this library's producer files its updates
+ * at once. Answers the trace ids, in order.
+ */
+export async function enqueueAsOtherClient(
+  queueName: string,
+  requests: ReadonlyArray<Omit<UpdateRequest, 'objectWriteTraceId'> & { objectWriteTraceId?: string }>,
+): Promise<string[]> {
+  const traces = requests.map((r) => r.objectWriteTraceId ?? randomUUID());
+  await testBullQueue(queueName).addBulk(
+    requests.map((r, i) => ({
+      name: 'update',
+      data: { ...r, account: r.account ?? 'default', objectWriteTraceId: traces[i] },
+      opts: { jobId: `t-${traces[i]}` },
+    })),
+  );
+  return traces;
 }
 
 /** A worker in its own process (built CLI), so tests can SIGKILL it; killed after the test if still alive. */

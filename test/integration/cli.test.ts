@@ -150,7 +150,8 @@ describe('command line', () => {
       /2 line\(s\) reuse a trace id for a different update; nothing was enqueued/,
     );
     const redis = testRedis();
-    expect(await redis.llen(queueKeys(queue).wait)).toBe(1);
+    // Taken in at once: counted pending.
+    expect(await redis.hget(queueKeys(queue).stats, 'pending')).toBe('1');
 
     // The same update again (same trace id, same content) is reported as a duplicate, not dropped silently.
     const again = await runCli(
@@ -169,7 +170,7 @@ describe('command line', () => {
         .map((l) => JSON.parse(l)),
     ).toEqual([{ objectWriteTraceId: 'u-1', duplicate: true }, { objectWriteTraceId: 'u-5' }]);
     expect(again.stderr).toMatch(/1 line\(s\) reuse a trace id for the same update/);
-    expect(await redis.llen(queueKeys(queue).wait)).toBe(2);
+    expect(await redis.hget(queueKeys(queue).stats, 'pending')).toBe('2');
   });
 
   it('enqueue refuses arguments it does not understand (exit 64)', async () => {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateStory } from '../../src/story/explain.js';
 import { renderExplanation } from '../../src/story/render.js';
-import { runCli, TOKEN, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import {
+  runCli,
+  TOKEN,
+  testBullQueue,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+} from '../helpers/pipeline.js';
 
 const RATE_LIMITED = {
   status: 429,
@@ -121,11 +129,24 @@ describe('explain: one update story', () => {
       id: '1',
       properties: { city: 'Oslo' },
     });
+    // This producer files an update where it goes in the enqueue call itself: taken in at once.
     const queued = seen(await producer.explain(objectWriteTraceId));
     expect(queued.outcome.status).toBe('queued');
-    expect(queued.ingestedAt).toBeUndefined();
+    expect(queued.ingestedAt).toBe(queued.outcome.enqueuedAt);
     expect(queued.batches).toEqual([]);
-    expect(renderExplanation(queued)).toContain('waiting to be ingested');
+    expect(renderExplanation(queued)).toMatch(/ingested/);
+    expect(renderExplanation(queued)).not.toContain('waiting to be ingested');
+
+    // Another client's job waits in BullMQ's wait list until a worker takes it in.
+    await testBullQueue(queue).add(
+      'update',
+      { objectType: 'contacts', id: '2', properties: { city: 'Bergen' }, objectWriteTraceId: 'foreign-1' },
+      { jobId: 't-foreign-1' },
+    );
+    const foreign = seen(await producer.explain('foreign-1'));
+    expect(foreign.outcome.status).toBe('queued');
+    expect(foreign.ingestedAt).toBeUndefined();
+    expect(renderExplanation(foreign)).toContain('waiting to be ingested');
   });
 
   it('explain on the command line: --json prints the story, an unknown id exits 1, unknown flags exit 64', async () => {

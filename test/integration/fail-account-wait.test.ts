@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { failWaiting } from '../../src/admin/fail-account.js';
 import { queueKeys } from '../../src/keys.js';
-import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
+import {
+  enqueueAsOtherClient,
+  TOKEN,
+  testAdmin,
+  testProducer,
+  testQueue,
+  testSimulator,
+  testWorker,
+} from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/resources.js';
 
 const REASON = 'customer disconnected';
@@ -17,15 +25,13 @@ describe('fail-account fails the account’s jobs still in the wait list', () =>
     const producer = testProducer(queueName);
     const redis = testRedis();
     const k = queueKeys(queueName);
-    // No worker yet: every job stays in BullMQ's wait list.
-    const [x1, y1, x2, y2] = await producer
-      .enqueueMany([
-        { account: 'gone', objectType: 'contacts', id: '1000', properties: { firstname: 'X1' } },
-        { objectType: 'contacts', id: '2000', properties: { firstname: 'Y1' } },
-        { account: 'gone', objectType: 'contacts', id: '1000', properties: { firstname: 'X2' } },
-        { objectType: 'contacts', id: '2000', properties: { firstname: 'Y2' } },
-      ])
-      .then((r) => r.map((u) => u.objectWriteTraceId));
+    // Another client's jobs, and no worker yet: every job stays in BullMQ's wait list.
+    const [x1, y1, x2, y2] = await enqueueAsOtherClient(queueName, [
+      { account: 'gone', objectType: 'contacts', id: '1000', properties: { firstname: 'X1' } },
+      { objectType: 'contacts', id: '2000', properties: { firstname: 'Y1' } },
+      { account: 'gone', objectType: 'contacts', id: '1000', properties: { firstname: 'X2' } },
+      { objectType: 'contacts', id: '2000', properties: { firstname: 'Y2' } },
+    ]);
     const admin = testAdmin(queueName, { outcomeTtlSeconds: 600 });
 
     expect(await admin.failAccount('gone', { dryRun: true })).toEqual({ failed: 2, inFlight: 0 });
@@ -67,19 +73,17 @@ describe('fail-account fails the account’s jobs still in the wait list', () =>
 
   it('a re-sent request reports its first run; a second request fails nothing more and counts nothing twice', async () => {
     const queueName = testQueue('fa-wait-twice');
-    const producer = testProducer(queueName);
     const redis = testRedis();
     const k = queueKeys(queueName);
-    const traces = (
-      await producer.enqueueMany(
-        Array.from({ length: 7 }, (_, i) => ({
-          account: i % 2 === 0 ? 'gone' : 'kept',
-          objectType: 'contacts',
-          id: String(1000 + i),
-          properties: { firstname: `N${i}` },
-        })),
-      )
-    ).map((r) => r.objectWriteTraceId);
+    const traces = await enqueueAsOtherClient(
+      queueName,
+      Array.from({ length: 7 }, (_, i) => ({
+        account: i % 2 === 0 ? 'gone' : 'kept',
+        objectType: 'contacts',
+        id: String(1000 + i),
+        properties: { firstname: `N${i}` },
+      })),
+    );
     const admin = testAdmin(queueName, { outcomeTtlSeconds: 600 });
     // Chunks of two jobs: the scan takes several script calls.
     const first = await admin.failAccount('gone', { reason: REASON, requestId: 'req-1', waitChunk: 2 });
@@ -95,20 +99,18 @@ describe('fail-account fails the account’s jobs still in the wait list', () =>
 
   it('chunks neither skip nor repeat jobs while workers pop the tail and producers push the head', async () => {
     const queueName = testQueue('fa-wait-moving');
-    const producer = testProducer(queueName);
     const redis = testRedis();
     const k = queueKeys(queueName);
-    const enqueue = async (accounts: string[]) =>
-      (
-        await producer.enqueueMany(
-          accounts.map((account, i) => ({
-            account,
-            objectType: 'contacts',
-            id: `${account}-${i}`,
-            properties: { firstname: account },
-          })),
-        )
-      ).map((r) => r.objectWriteTraceId);
+    const enqueue = (accounts: string[]) =>
+      enqueueAsOtherClient(
+        queueName,
+        accounts.map((account, i) => ({
+          account,
+          objectType: 'contacts',
+          id: `${account}-${i}`,
+          properties: { firstname: account },
+        })),
+      );
     const pattern = [
       'kept',
       'gone',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { queueKeys } from '../../src/keys.js';
+import { groupOf, objectKeyOf, queueKeys } from '../../src/keys.js';
 import { createProducer } from '../../src/producer/producer.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { generateWorkload } from '../../src/simulator/workload.js';
@@ -160,10 +160,15 @@ describe('Redis replies lost on the wire', () => {
     );
     expect(proxy.blips).toBe(1);
     expect(results.filter((r) => r.duplicate)).toEqual([]);
+    // Filed at once, each in its object's list once, and counted once.
     const k = queueKeys(queueName);
-    const queued = await direct.lrange(k.wait, 0, -1);
-    expect(queued).toHaveLength(200);
-    expect(new Set(queued).size).toBe(200);
+    expect(await direct.llen(k.wait)).toBe(0);
+    const lists = await Promise.all(
+      objects.map((o) => direct.lrange(k.objectUpdates(objectKeyOf('default', 'contacts', '', o.id)), 0, -1)),
+    );
+    expect(lists.map((l) => l.length)).toEqual(objects.map(() => 1));
+    expect(await direct.zcard(k.pending(groupOf('default', 'contacts')))).toBe(200);
+    expect(await direct.hget(k.stats, 'pending')).toBe('200');
     await testWorker(queueName, sim, { validateProperties: false });
     const outcomes = await testProducer(queueName).waitForOutcomes(
       results.map((r) => r.objectWriteTraceId),

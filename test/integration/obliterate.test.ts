@@ -8,7 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ObliterateRefusedError } from '../../src/admin/obliterate.js';
 import { createQueueAdmin } from '../../src/admin/queue-admin.js';
-import { queueKeys } from '../../src/keys.js';
+import { objectKeyOf, queueKeys } from '../../src/keys.js';
 import { createProducer } from '../../src/producer/producer.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
 import { connectRedis } from '../../src/redis.js';
@@ -80,7 +80,7 @@ describe('obliterate', () => {
       (o) => o?.status === 'failed',
     );
     for (const key of [
-      k.wait,
+      k.objectUpdates(objectKeyOf('default', 'contacts', '', '3')),
       k.stats,
       k.failed,
       k.outcome(done[0]?.objectWriteTraceId ?? ''),
@@ -216,9 +216,9 @@ describe('obliterate', () => {
     const masters = (client as unknown as Cluster).nodes('master');
     expect(masters).toHaveLength(3);
     const holder = async (queueName: string) => {
-      const wait = queueKeys(queueName).wait;
+      const stats = queueKeys(queueName).stats;
       // KEYS answers for the node it is sent to; EXISTS would be redirected to the slot's master.
-      const held = await Promise.all(masters.map((m) => m.keys(wait)));
+      const held = await Promise.all(masters.map((m) => m.keys(stats)));
       return held.findIndex((found) => found.length > 0);
     };
     const enqueue = async (queueName: string) => {

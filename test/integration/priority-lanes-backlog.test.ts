@@ -1,11 +1,14 @@
 /**
- * Priority lanes ahead of ingest: an interactive update enqueued behind a bulk backlog that no worker has ingested
- * yet goes out in one of the first calls (the producer puts it on the interactive wait list, which ingest reads
- * first), and fencing still follows the enqueue order (the producer numbers updates at enqueue), whichever of an
- * object's updates ingest takes first.
+ * Priority lanes ahead of a backlog: an interactive update enqueued behind a bulk backlog goes out in one of the
+ * first calls (the producer files it in its group's interactive zset at once), and fencing still follows the
+ * enqueue order (the producer numbers updates at enqueue). Jobs that wait on the wait lists (other clients', or
+ * those an earlier version of this producer put on the interactive wait list) are taken in by ingest, the
+ * interactive wait list first, whichever of an object's updates comes in first.
  */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { parseEntry, queueKeys } from '../../src/keys.js';
+import { CHECKED_JOB_NAME, parseEntry, type QueueKeys, queueKeys } from '../../src/keys.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { UpdateRequest } from '../../src/update.js';
 import { QueueStore } from '../../src/worker/store.js';
@@ -47,8 +50,28 @@ async function startWorker(queue: string, sim: Simulator): Promise<void> {
   await testWorker(queue, sim, { accounts: { a: { token: 'tok-a', ...RATE } }, validateProperties: false });
 }
 
-describe('priority lanes ahead of ingest', () => {
-  it('an interactive update enqueued behind 20,000 bulk updates not yet ingested goes out in one of the first calls', async () => {
+/** A job as an earlier version of this producer enqueued it: numbered at enqueue, left on a wait list for ingest. */
+async function enqueueAsEarlierProducer(
+  redis: Redis,
+  keys: QueueKeys,
+  update: UpdateRequest,
+  interactive: boolean,
+): Promise<string> {
+  const trace = randomUUID();
+  const seq = await redis.incr(keys.seq);
+  const [seconds, micros] = await redis.time();
+  await redis.hset(keys.job(`t-${trace}`), {
+    name: CHECKED_JOB_NAME,
+    data: JSON.stringify({ ...update, objectWriteTraceId: trace }),
+    timestamp: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+    seq,
+  });
+  await redis.lpush(interactive ? keys.interactiveWait : keys.wait, `t-${trace}`);
+  return trace;
+}
+
+describe('priority lanes ahead of a backlog', () => {
+  it('an interactive update enqueued behind 20,000 bulk updates goes out in one of the first calls', async () => {
     const sim = await testSimulator({ defaultRateLimit: RATE });
     sim.createObjects(
       'tok-a',
@@ -67,11 +90,11 @@ describe('priority lanes ahead of ingest', () => {
         priority: 'interactive',
       }),
     );
-    // The worker starts with the whole backlog still in the wait list.
+    // The worker starts with the whole backlog queued.
     await startWorker(queue, sim);
     const [outcome] = await producer.waitForOutcomes([urgent], { timeoutMs: 20_000 });
     expect(outcome).toMatchObject({ status: 'succeeded', priority: 'interactive' });
-    // Read in order, the wait list would have held it back for 200 calls' worth of bulk updates.
+    // Taken in order, the backlog would have held it back for 200 calls' worth of bulk updates.
     expect(carrierOf(sim, urgent)).toBeLessThanOrEqual(2);
     expect(sim.getObject('tok-a', 'contacts', '20001')?.properties.city).toBe('now');
     // The rest of the backlog is not this test's business: failed, so every batch has settled when it ends.
@@ -84,19 +107,19 @@ describe('priority lanes ahead of ingest', () => {
     const queue = testQueue('lanes-order');
     const keys = queueKeys(queue);
     const redis = testRedis();
-    const producer = testProducer(queue);
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
-    const bulk = traceOf(
-      await producer.enqueue({ account: 'a', objectType: 'contacts', id: '7', properties: { city: 'old' } }),
+    const seven = { account: 'a', objectType: 'contacts', id: '7' };
+    const bulk = await enqueueAsEarlierProducer(
+      redis,
+      keys,
+      { ...seven, properties: { city: 'old' } },
+      false,
     );
-    const urgent = traceOf(
-      await producer.enqueue({
-        account: 'a',
-        objectType: 'contacts',
-        id: '7',
-        properties: { city: 'new' },
-        priority: 'interactive',
-      }),
+    const urgent = await enqueueAsEarlierProducer(
+      redis,
+      keys,
+      { ...seven, properties: { city: 'new' }, priority: 'interactive' },
+      true,
     );
     // One job per call: the interactive wait list is read first, then BullMQ's.
     const objectKey = 'a|contacts||7';
@@ -126,12 +149,13 @@ describe('priority lanes ahead of ingest', () => {
     const first = traceOf(await producer.enqueue(update('1')));
     await testBullQueue(queue).add('update', update('2'), { jobId: 'foreign-2' });
     const third = traceOf(await producer.enqueue({ ...update('3'), priority: 'interactive' }));
-    // Numbered before ingest: the producer's jobs carry theirs.
+    // Numbered at enqueue: the producer's jobs carry theirs.
     const firstSeq = Number(await redis.hget(keys.job(`t-${first}`), 'seq'));
     const thirdSeq = Number(await redis.hget(keys.job(`t-${third}`), 'seq'));
     expect(thirdSeq).toBe(firstSeq + 1);
     expect(await redis.hget(keys.job('foreign-2'), 'seq')).toBeNull();
-    expect(await store.ingest(10)).toMatchObject({ moved: 3, waiting: 0 });
+    // The producer's were filed at enqueue: ingest takes in the other client's only.
+    expect(await store.ingest(10)).toMatchObject({ moved: 1, waiting: 0 });
     const seqOf = async (id: string) =>
       parseEntry((await redis.lindex(keys.objectUpdates(`a|contacts||${id}`), 0)) ?? '').seq;
     expect(await seqOf('1')).toBe(firstSeq);
@@ -142,7 +166,7 @@ describe('priority lanes ahead of ingest', () => {
     expect(Number(await redis.hget(keys.job(`t-${fourth}`), 'seq'))).toBeGreaterThan(await seqOf('2'));
   });
 
-  it('older bulk updates still in the wait list lose to a newer interactive update sent before them', async () => {
+  it('older bulk updates of its object go out with a newer interactive update and lose to it where they overlap', async () => {
     const sim = await testSimulator({ defaultRateLimit: RATE });
     sim.createObjects(
       'tok-a',
@@ -151,8 +175,7 @@ describe('priority lanes ahead of ingest', () => {
     );
     const queue = testQueue('lanes-fence-ahead');
     const producer = testProducer(queue);
-    // Beyond the first pass's ingest (5,000 jobs): the object's bulk updates are ingested after its interactive
-    // one has been sent.
+    // Behind a backlog: the object's bulk updates wait in its list when its interactive update takes it out.
     const backlog = (await producer.enqueueMany(filler(6_000))).map(traceOf);
     const [cityOnly, withName] = (
       await producer.enqueueMany([
@@ -192,7 +215,7 @@ describe('priority lanes ahead of ingest', () => {
     });
   });
 
-  it('a bulk update enqueued after an interactive one of the same property wins, though it goes out later', async () => {
+  it('a bulk update enqueued after an interactive one of the same property goes out with it, in one of the first calls, and wins', async () => {
     const sim = await testSimulator({ defaultRateLimit: RATE });
     sim.createObjects(
       'tok-a',
@@ -221,9 +244,11 @@ describe('priority lanes ahead of ingest', () => {
     );
     await startWorker(queue, sim);
     const outcomes = await producer.waitForOutcomes([urgent, later, ...backlog], { timeoutMs: 40_000 });
-    expect(carrierOf(sim, urgent)).toBeLessThanOrEqual(2);
-    expect(carrierOf(sim, later)).toBeGreaterThan(carrierOf(sim, urgent));
-    expect(outcomes.every((o) => o.status === 'succeeded')).toBe(true);
+    // Both wait in the object's list when its interactive update takes it out: one input, the newer value.
+    expect(carrierOf(sim, later)).toBeLessThanOrEqual(2);
+    expect(outcomes[0]).toMatchObject({ status: 'superseded', priority: 'interactive' });
+    expect(outcomes[1]).toMatchObject({ status: 'succeeded' });
+    expect(outcomes.slice(2).every((o) => o.status === 'succeeded')).toBe(true);
     await sim.idle();
     expect(sim.getObject('tok-a', 'contacts', '6001')?.properties.city).toBe('later');
   });
@@ -231,19 +256,17 @@ describe('priority lanes ahead of ingest', () => {
   it('fail-account fails the interactive updates still in their wait list', async () => {
     const queue = testQueue('lanes-fail');
     const keys = queueKeys(queue);
+    const redis = testRedis();
     const producer = testProducer(queue);
-    const urgent = traceOf(
-      await producer.enqueue({
-        account: 'a',
-        objectType: 'contacts',
-        id: '1',
-        properties: { city: 'x' },
-        priority: 'interactive',
-      }),
+    const urgent = await enqueueAsEarlierProducer(
+      redis,
+      keys,
+      { account: 'a', objectType: 'contacts', id: '1', properties: { city: 'x' }, priority: 'interactive' },
+      true,
     );
-    expect(await testRedis().llen(keys.interactiveWait)).toBe(1);
+    expect(await redis.llen(keys.interactiveWait)).toBe(1);
     expect((await testAdmin(queue).failAccount('a', { reason: 'revoked' })).failed).toBe(1);
-    expect(await testRedis().llen(keys.interactiveWait)).toBe(0);
+    expect(await redis.llen(keys.interactiveWait)).toBe(0);
     const [outcome] = await producer.getOutcomes([urgent]);
     expect(outcome).toMatchObject({ status: 'failed', error: { category: 'OPERATOR_FAILED' } });
   });

@@ -144,7 +144,7 @@ describe('queue shards keep the promises of one shard', () => {
     const admin = testAdmin(q, { shards: SHARDS });
     await expect(admin.obliterate()).rejects.toBeInstanceOf(ObliterateRefusedError);
     // "obliterate refused, nothing deleted" (the CLI's words), though the live worker is only in shard 2:
-    expect(await redis.llen(queueKeys(names[0] as string).wait)).toBe(1);
+    expect(await redis.hget(queueKeys(names[0] as string).stats, 'pending')).toBe('1');
   });
 
   it('onFatal is called once when the worker gives up', async () => {

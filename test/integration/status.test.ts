@@ -66,7 +66,8 @@ describe('status command', () => {
     const redis = testRedis();
     const producer = testProducer(queue);
 
-    // Before any worker runs, everything waits.
+    // Before any worker runs, everything waits: this producer's updates are pending at once, the other client's
+    // job in BullMQ's wait list.
     const [good, missing, , retry] = await producer.enqueueMany([
       { objectType: 'contacts', id: '1000', properties: { firstname: 'A' } },
       { objectType: 'contacts', id: '999999', properties: { firstname: 'B' } },
@@ -86,13 +87,14 @@ describe('status command', () => {
 
     const before = await statusJson(queue);
     expect(before.queue).toBe(queue);
-    expect(before.depth).toEqual({ waiting: 7, pending: 0, inflight: 0, delayed: 0, invalid: 0 });
+    expect(before.depth).toEqual({ waiting: 1, pending: 6, inflight: 0, delayed: 0, invalid: 0 });
     expect(before.oldestWaitingAgeMs).toBeGreaterThanOrEqual(0);
     expect(before.oldestWaitingAgeMs).toBeLessThan(60_000);
     expect(before.workers).toEqual({ alive: 0, ids: [], stale: 0 });
     expect(before.accounts.map((a) => a.account)).toEqual(['default', 'slow', 'retry', 'paused']);
     const beforeTable = await status(queue, false);
-    expect(row(beforeTable, 'waiting')).toEqual(['waiting', '7']);
+    expect(row(beforeTable, 'waiting')).toEqual(['waiting', '1']);
+    expect(row(beforeTable, 'pending')).toEqual(['pending', '6']);
     expect(beforeTable).toMatch(/Oldest waiting update: \d+(\.\d)? (ms|s) old/);
 
     // HubSpot said DAILY for `paused`; `slow`'s next call hangs; `retry`'s next call gets a 502.

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
-import { luaScript } from '../../src/lua.js';
 import { fingerprintOfRecord } from '../../src/outcomes/record.js';
+import { enqueueScript, updateArgs } from '../../src/producer/enqueue-shard.js';
 import { canonicalJobData, fingerprint, jobIdFor, parseUpdate, type Update } from '../../src/update.js';
 import { QueueStore } from '../../src/worker/store.js';
 import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
@@ -46,7 +46,7 @@ describe('a reused trace id', () => {
     });
     expect(await producer.getOutcome('r-2')).toBeNull();
     const redis = testRedis();
-    expect(await redis.llen(queueKeys(queue).wait)).toBe(1);
+    expect(await redis.hget(queueKeys(queue).stats, 'pending')).toBe('1');
     // The queued update is still the first one.
     const data = await redis.hget(queueKeys(queue).jobPrefix + jobIdFor('r-1'), 'data');
     expect(JSON.parse(data ?? '{}')).toMatchObject({ properties: { firstname: 'Ada', city: 'Paris' } });
@@ -117,7 +117,8 @@ describe('a reused trace id', () => {
     await producer.enqueue({ ...ada, objectWriteTraceId: 'op-1' });
     const data = (await redis.hget(keys.jobPrefix + jobIdFor('op-1'), 'data')) ?? '';
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 3600 });
-    expect((await store.ingest(10)).moved).toBe(1);
+    // Filed at enqueue: nothing is left to ingest.
+    expect((await store.ingest(10)).moved).toBe(0);
     const admin = testAdmin(queue);
     expect((await admin.failAccount('default', { reason: 'credentials revoked' })).failed).toBe(1);
 
@@ -171,9 +172,7 @@ describe('a reused trace id', () => {
 });
 
 describe('enqueue.lua', () => {
-  const script = luaScript('enqueue', new URL('../../src/producer/lua/enqueue.lua', import.meta.url), {
-    keys: true,
-  });
+  const script = enqueueScript;
 
   function valid(trace: string, request: object): Update {
     const parsed = parseUpdate({ ...request, objectWriteTraceId: trace });
@@ -186,7 +185,7 @@ describe('enqueue.lua', () => {
     const out = [...keysPrefix.scriptArgs, '300', ''];
     for (const u of updates) {
       const data = canonicalJobData(u);
-      out.push(jobIdFor(u.objectWriteTraceId), u.objectWriteTraceId, data, fingerprint(data), '', '');
+      out.push(...updateArgs(u, data, ''));
     }
     return out;
   }
@@ -205,7 +204,7 @@ describe('enqueue.lua', () => {
     expect(await run('req-1', updates)).toEqual(['ok', 1, 1]);
     // A re-sent call (same request id): the first answer, not "duplicate", and nothing added twice.
     expect(await run('req-1', updates)).toEqual(['ok', 1, 1]);
-    expect(await redis.llen(keys.wait)).toBe(2);
+    expect(await redis.hget(keys.stats, 'pending')).toBe('2');
     // A new call with the same updates is a new request: they are duplicates now.
     expect(await run('req-2', updates)).toEqual(['ok', 0, 0]);
   });
@@ -231,7 +230,7 @@ describe('enqueue.lua', () => {
       valid('y-9', ada),
     ]);
     expect(reply).toEqual(['conflict', 2, 'queued', 4, 'call:3', 5, 'finished']);
-    expect(await redis.llen(keys.wait)).toBe(1);
+    expect(await redis.hget(keys.stats, 'pending')).toBe('1');
     expect(await redis.exists(keys.jobPrefix + jobIdFor('y-2'), keys.jobPrefix + jobIdFor('y-3'))).toBe(0);
   });
 });

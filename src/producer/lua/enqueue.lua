@@ -9,30 +9,36 @@
   - once only its outcome record is left (finished), the same update means the same fingerprint (`fp`); a record
     without one predates fingerprints and counts as the same.
   Updates earlier in the same call count as well. If any update conflicts, nothing is written and the conflicts
-  are returned. Only the fields BullMQ needs to read a job are written, and no event-stream entries, to keep memory
-  per update small.
+  are returned. Only the fields BullMQ needs to read a job and the queue's own (its sequence, when it was taken
+  in, the addresses it sets) are written, and no event-stream entries, to keep memory per update small.
 
   Running twice is harmless: ioredis re-sends a script whose answer was lost to a reconnect, and the second run
   would see the first run's jobs as duplicates. So the result is kept under the call's request id (KEYS[3]) for
   ARGV[3] seconds, and a re-run with the same request id returns it without looking at anything else.
 
   Each new job gets its sequence number here (`seq` in its hash, from the queue's one counter, which ingest uses
-  for other clients' jobs), so the fencing order is the enqueue order even when ingest takes a job before older
-  ones. An interactive update goes to the interactive wait list, which ingest reads before BullMQ's: it does not
-  wait behind a backlog not yet ingested.
+  for other clients' jobs), so the fencing order is the enqueue order. Each is filed where its update goes at once
+  (intake.lua: its object's list, claimable in its group's lanes), so a worker takes it with no step between:
+  nothing of it passes through BullMQ's wait list, which ingest reads for other clients. The producer works out
+  each update's route (producer/route.ts), so nothing is decoded here; one it could not route (it validates, so
+  none should be) goes to the wait list instead, where ingest fails it by name. The shard is the producer's to
+  pick (by account, shards.ts): it is not checked again here.
 
   KEYS[1] wait list (BullMQ's)
   KEYS[2] marker zset (wakes blocked consumers)
   KEYS[3] result of this call, under its request id
-  KEYS[4] interactive wait list
+  KEYS[4] interactive wait list (unused: kept so the script's keys stay those of earlier versions)
   KEYS[5] sequence counter
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
   ARGV[4] the producer's W3C traceparent ('' for none): kept in each new job's `tp` field, so the worker links its
           HubSpot call spans to the span that enqueued (outside the data, which names the update)
-  ARGV[5..] groups of six: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
-            accepted SHA-1 of an existing job's data ('' for none), 'i' for the interactive lane ('' for bulk)
+  ARGV[5..] groups of ten: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
+            accepted SHA-1 of an existing job's data ('' for none), 'i' for the interactive lane ('' for bulk),
+            then the update's route as the producer works it out (producer/route.ts, the same as Intake.route):
+            group ('' when the producer could not route it: the job then goes to the wait list, where ingest
+            fails it by name), object key, address, addresses it sets
 
   Returns: { 'ok', s1, s2, ... } with one integer per update, 1 = added, 0 = duplicate; or
            { 'conflict', n1, by1, n2, by2, ... }: 1-based positions of the conflicting updates, each with what
@@ -50,7 +56,7 @@ local fresh = {}      -- job id -> { data, position } of updates this call adds
 local status = {}
 local conflicts = {}
 local n = 0
-for i = 5, #ARGV, 6 do
+for i = 5, #ARGV, 10 do
   n = n + 1
   local jobId, traceId, data, fp, accepted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local same, by
@@ -98,23 +104,31 @@ else
   end
   -- One INCRBY for the call; numbers go out in the order of the call, the order ingest would have kept.
   local seq = added > 0 and (rcall('INCRBY', KEYS[5], added) - added) or 0
+  Intake.begin(tonumber(now))
   n = 0
-  for i = 5, #ARGV, 6 do
+  for i = 5, #ARGV, 10 do
     n = n + 1
     if status[n] == 1 then
-      local jobId = ARGV[i]
+      local jobId, data = ARGV[i], ARGV[i + 2]
       seq = seq + 1
       -- The name tells the worker this data was validated here (CHECKED_JOB_NAME).
+      local fields = { 'name', K.CHECKED_JOB_NAME, 'data', data, 'timestamp', now, 'seq', seq }
       if traceparent ~= '' then
-        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'seq', seq,
-          'tp', traceparent)
-      else
-        rcall('HSET', K.job(jobId), 'name', K.CHECKED_JOB_NAME, 'data', ARGV[i + 2], 'timestamp', now, 'seq', seq)
+        fields[#fields + 1] = 'tp'
+        fields[#fields + 1] = traceparent
       end
-      rcall('LPUSH', ARGV[i + 5] == 'i' and KEYS[4] or KEYS[1], jobId)
+      if ARGV[i + 6] ~= '' then
+        local route = { group = ARGV[i + 6], objKey = ARGV[i + 7], addrKey = ARGV[i + 8], sets = ARGV[i + 9] }
+        -- Just numbered: the newest entry of its list.
+        Intake.take(jobId, route, ARGV[i + 5] == 'i', seq, tonumber(now), true, fields)
+      else
+        rcall('HSET', K.job(jobId), unpack(fields))
+        rcall('LPUSH', KEYS[1], jobId)
+      end
     end
     result[#result + 1] = status[n]
   end
+  Intake.finish()
   if added > 0 then rcall('ZADD', KEYS[2], 0, '0') end
 end
 rcall('SET', KEYS[3], cjson.encode(result), 'EX', keepSeconds)
