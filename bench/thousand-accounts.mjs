@@ -61,8 +61,15 @@ export async function runOnce({ accounts, perGroup, log }) {
   try {
     const updates = updatesFor(accounts, perGroup);
     const ids = [];
+    // The enqueue is counted too: this producer files each update where it goes (what ingest did in the drain).
+    const [enqCpu0, enqCmd0] = [await redisCpuMs(control), await commandStats(control)];
     for (let i = 0; i < updates.length; i += 5000)
       for (const r of await producer.enqueueMany(updates.slice(i, i + 5000))) ids.push(r.objectWriteTraceId);
+    const enqueueCpuMs = (await redisCpuMs(control)) - enqCpu0;
+    const enqueueCommands = Object.values(commandStatsDelta(enqCmd0, await commandStats(control))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     // KA_MONITOR=1: which scripts ran how often and what they ran (MONITOR slows Redis: figures then are not timed).
     const monitor = process.env.KA_MONITOR === '1' ? await monitorScripts(redis.url) : undefined;
     const cpu0 = await redisCpuMs(control);
@@ -146,13 +153,17 @@ export async function runOnce({ accounts, perGroup, log }) {
       drainMs,
       redisCpuUsPerUpdate: (cpuMs * 1000) / ids.length,
       commandsPerUpdate: commands / ids.length,
+      enqueueCpuUsPerUpdate: (enqueueCpuMs * 1000) / ids.length,
+      enqueueCommandsPerUpdate: enqueueCommands / ids.length,
+      totalCpuUsPerUpdate: ((cpuMs + enqueueCpuMs) * 1000) / ids.length,
       firstOutcomeP50Ms: firsts[Math.floor(firsts.length / 2)] ?? Number.NaN,
       firstOutcomeMaxMs: firsts.at(-1) ?? Number.NaN,
       statusMs: statusMs ?? Number.NaN,
     };
     log(
       `  ${accounts} account(s) x 3 types: ${r.terminal}/${r.updates} terminal in ${int(drainMs)} ms, Redis CPU ` +
-        `${fixed(r.redisCpuUsPerUpdate)} µs/update, ${fixed(r.commandsPerUpdate, 2)} commands/update, first outcome ` +
+        `${fixed(r.redisCpuUsPerUpdate)} µs/update (with the enqueue ${fixed(r.totalCpuUsPerUpdate)}), ` +
+        `${fixed(r.commandsPerUpdate, 2)} commands/update (enqueue ${fixed(r.enqueueCommandsPerUpdate, 2)}), first outcome ` +
         `per account p50 ${int(r.firstOutcomeP50Ms)} ms, latest ${int(r.firstOutcomeMaxMs)} ms, status ${int(r.statusMs)} ms`,
     );
     return r;
@@ -171,21 +182,24 @@ export async function runOnce({ accounts, perGroup, log }) {
 export async function run({ log }) {
   const one = await runOnce({ accounts: 1, perGroup: 20_000, log });
   const many = await runOnce({ accounts: 1000, perGroup: 20, log });
-  const ratio = many.redisCpuUsPerUpdate / one.redisCpuUsPerUpdate;
+  // Enqueue and drain together: the producer files the updates, which a worker's ingest did before.
+  const ratio = many.totalCpuUsPerUpdate / one.totalCpuUsPerUpdate;
   const row = (label, r) =>
     `| ${label} | ${int(r.groups)} | ${int(r.updates)} | ${int(r.terminal)} | ${fixed(r.drainMs / 1000)} s | ` +
-    `${fixed(r.redisCpuUsPerUpdate)} | ${fixed(r.commandsPerUpdate, 2)} | ${int(r.firstOutcomeP50Ms)} / ${int(r.firstOutcomeMaxMs)} ms | ${int(r.statusMs)} ms |`;
+    `${fixed(r.enqueueCpuUsPerUpdate)} + ${fixed(r.redisCpuUsPerUpdate)} = ${fixed(r.totalCpuUsPerUpdate)} | ` +
+    `${fixed(r.enqueueCommandsPerUpdate, 2)} + ${fixed(r.commandsPerUpdate, 2)} | ${int(r.firstOutcomeP50Ms)} / ${int(r.firstOutcomeMaxMs)} ms | ${int(r.statusMs)} ms |`;
   return [
     '## A thousand accounts (issue 16)',
     '',
     `One worker process with default settings (linger ${LINGER_MS} ms), a private redis-server, the simulator at 20 ms ` +
       'per call with budgets that never bind; the updates (to distinct records of three object types) are enqueued ' +
       'before the worker starts, every account’s interleaved with the others’. Redis CPU (INFO cpu) and commands ' +
-      '(INFO commandstats, Lua-internal ones included) are counted over the drain only; the first outcome of an ' +
+      '(INFO commandstats, Lua-internal ones included) are counted over the enqueue and over the drain (the producer ' +
+      'files each update where it goes, so the enqueue does what ingest did in the drain); the first outcome of an ' +
       'account is its earliest `finishedAt` after the worker started. `status` is timed once, from another connection, ' +
       'when a third of the updates had settled.',
     '',
-    '| Run | Groups | Updates | Terminal | Drain | Redis CPU µs / update | Redis commands / update | First outcome per account, p50 / latest | `status` mid-drain |',
+    '| Run | Groups | Updates | Terminal | Drain | Redis CPU µs / update, enqueue + drain | Redis commands / update, enqueue + drain | First outcome per account, p50 / latest | `status` mid-drain |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('1 account x 3 types x 20,000', one),
     row('1,000 accounts x 3 types x 20', many),
@@ -193,7 +207,7 @@ export async function run({ log }) {
     '| Criterion | Measured | Result |',
     '|---|---|---|',
     `| Every update terminal | ${int(many.terminal)} of ${int(many.updates)} | ${many.terminal === many.updates ? '**pass**' : '**FAIL**'} |`,
-    `| Redis CPU per update within 20% of one account's | ${fixed(many.redisCpuUsPerUpdate)} vs ${fixed(one.redisCpuUsPerUpdate)} µs (${fixed(ratio, 2)}×) | ${ratio <= 1.2 ? '**pass**' : '**FAIL**'} |`,
-    `| No account's first outcome later than linger + one pass (taken as linger + 1 s) | latest ${int(many.firstOutcomeMaxMs)} ms after start (p50 ${int(many.firstOutcomeP50Ms)} ms), of a ${fixed(many.drainMs / 1000)}-s drain: the backlog is ingested first, then each group's partial batch goes out at the budget of concurrency | ${many.firstOutcomeMaxMs <= LINGER_MS + 1000 ? '**pass**' : '**FAIL**'} |`,
+    `| Redis CPU per update (enqueue and drain) within 20% of one account's | ${fixed(many.totalCpuUsPerUpdate)} vs ${fixed(one.totalCpuUsPerUpdate)} µs (${fixed(ratio, 2)}×; the drain alone ${fixed(many.redisCpuUsPerUpdate / one.redisCpuUsPerUpdate, 2)}×) | ${ratio <= 1.2 ? '**pass**' : '**FAIL**'} |`,
+    `| No account's first outcome later than linger + one pass (taken as linger + 1 s) | latest ${int(many.firstOutcomeMaxMs)} ms after start (p50 ${int(many.firstOutcomeP50Ms)} ms), of a ${fixed(many.drainMs / 1000)}-s drain: 3,000 groups each hold a partial batch, and their batches go out as fast as the worker claims and settles them (a batch of 20 costs the fixed part of a claim and a settle) | ${many.firstOutcomeMaxMs <= LINGER_MS + 1000 ? '**pass**' : '**FAIL**'} |`,
   ].join('\n');
 }

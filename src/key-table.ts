@@ -124,6 +124,15 @@ const table = {
     writers: 'the first producer or worker of the queue (claim-shard-count.lua, only when none is recorded)',
     ttl: 'none',
   },
+  shardPlace: {
+    suffix: 'shard-place',
+    arg: '',
+    type: 'string',
+    holds:
+      "this shard's place in the queue, `index/count`, as the last worker to start on it was given: the producer files its updates here itself only while its own place agrees (or none is recorded), else it leaves them on the wait list, where ingest fails those of an account another shard holds",
+    writers: 'every worker, at start',
+    ttl: 'none',
+  },
   seq: {
     suffix: 'seq',
     arg: '',
@@ -172,9 +181,9 @@ const table = {
     arg: 'objectKey',
     type: 'hash',
     holds:
-      'the fence: per property, the sequence of the newest value that landed (`~prop`: that may have landed)',
+      'the fence: per property, the sequence of the newest value that landed (`~prop`: that may have landed); `#retry`, the due time of the latest retry of the object in backoff',
     writers: 'settle',
-    ttl: 'none while updates of the object wait; then the outcome TTL',
+    ttl: 'none while updates of the object wait; then the outcome TTL, from the due time of a retry still in backoff when that is later',
   },
   address: {
     suffix: 'addr:',

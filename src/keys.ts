@@ -23,6 +23,12 @@ export const KEY_SEPARATOR = '|';
 export const CHECKED_JOB_NAME = 'hbq:update';
 
 /**
+ * The field of an object's fence (`landed:`) holding the due time of its latest retry in backoff (settle.lua): no
+ * property name starts with `#`, so it never reads as one.
+ */
+export const RETRY_DUE_FIELD = '#retry';
+
+/**
  * How many batch ids an update's history (`hist` in its job and outcome record) keeps, its latest: bounds the
  * story of an update handed back many times.
  */

@@ -4,7 +4,13 @@
  */
 import { emailCaseLua } from './email-case.js';
 import { KEY_TABLE, type KeyDoc } from './key-table.js';
-import { CHECKED_JOB_NAME, FAILED_STAT_PREFIX, HISTORY_LIMIT, KEY_SEPARATOR } from './keys.js';
+import {
+  CHECKED_JOB_NAME,
+  FAILED_STAT_PREFIX,
+  HISTORY_LIMIT,
+  KEY_SEPARATOR,
+  RETRY_DUE_FIELD,
+} from './keys.js';
 import { RECORD_FIELD } from './outcomes/record.js';
 
 function luaString(text: string): string {
@@ -59,6 +65,7 @@ export const LUA_KEYS: string = (() => {
     "function K.jobIdFor(trace) return 't-' .. trace end",
     "function K.traceOfJobId(jobId) return (string.sub(jobId, 1, 2) == 't-') and string.sub(jobId, 3) or jobId end",
     `K.CHECKED_JOB_NAME = ${luaString(CHECKED_JOB_NAME)}`,
+    `K.RETRY_DUE_FIELD = ${luaString(RETRY_DUE_FIELD)}`,
     "-- An update's batch history (`hist`, comma-separated ids) with one more batch, the latest HISTORY_LIMIT kept.",
     'function K.withBatch(hist, batchId)',
     '  local list = {}',

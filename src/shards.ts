@@ -24,6 +24,11 @@ export interface ShardPlace {
   readonly count: number;
 }
 
+/** A shard's place as the queue's `shard-place` key holds it: `index/count`. */
+export function placeOf(place: ShardPlace): string {
+  return `${place.index}/${place.count}`;
+}
+
 /** The only shard of a queue of one shard. */
 export const ONLY_SHARD: ShardPlace = { index: 0, count: 1 };
 

@@ -209,8 +209,8 @@ function report(samples, prof) {
     `Queue cost, ${int(N)} updates to distinct contacts of one account (${WORKLOAD === 'plain' ? 'first and last name' : 'first and last name and email, a unique value the queue maps'}; budget 10^9/s), simulator at zero latency, ` +
       `${ROUNDS} round(s), medians; Redis ${ctx0.redisLabel}.`,
     '',
-    '| System | Drain /s | Rounds | Ours ÷ this | Cmds/update enqueue (client) | Cmds/update process (client) | Cmds/update total (client) | Redis CPU µs/update (enq + proc) | Worker CPU µs/update | Retained B/update (used_memory; MEMORY USAGE) |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| System | Drain /s | Rounds | Ours ÷ this | Enqueue /s | Cmds/update enqueue (client) | Cmds/update process (client) | Cmds/update total (client) | Redis CPU µs/update (enq + proc) | Worker CPU µs/update | Retained B/update (used_memory; MEMORY USAGE) |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const name of chosen) {
     if (of(name).length === 0) continue;
@@ -226,6 +226,7 @@ function report(samples, prof) {
     const retM = med(name, (s) => s.retained.total / N);
     lines.push(
       `| ${SYSTEMS[name].label} | ${int(r)} | ${rounds(of(name).map(rate))} | ${name === 'ours' ? '—' : ratio(oursRate / r)} | ` +
+        `${int(med(name, (s) => (N * 1000) / s.enqueueMs))} | ` +
         `${fixed(eS, 2)} (${fixed(eC, 3)}) | ${fixed(pS, 2)} (${fixed(pC, 3)}) | ${fixed(eS + pS, 2)} (${fixed(eC + pC, 3)}) | ` +
         `${fixed(cpu, 1)} (${fixed(cpuE, 1)} + ${fixed(cpu - cpuE, 1)}) | ${fixed(wcpu, 1)} | ${fixed(ret, 0)}; ${fixed(retM, 0)} |`,
     );

@@ -166,7 +166,10 @@ export async function readStatus(options: ReadStatusOptions): Promise<QueueStatu
   };
 }
 
-/** The earliest enqueue time among the wait list's oldest job and each group's oldest pending object. */
+/**
+ * The earliest enqueue time among the wait list's oldest job, each group's oldest pending object and its oldest
+ * address waiting for resolution (updates addressed by a unique value no record is known for yet).
+ */
 async function oldestEnqueueTime(
   redis: Redis,
   keys: QueueKeys,
@@ -174,11 +177,12 @@ async function oldestEnqueueTime(
   groups: string[],
 ): Promise<number | undefined> {
   const jobIds = oldestJobIds.filter((id): id is string => id !== null);
-  const [jobTimestamps, heads] = await Promise.all([
+  const [jobTimestamps, heads, unresolved] = await Promise.all([
     Promise.all(jobIds.map((id) => redis.hget(keys.jobPrefix + id, 'timestamp'))),
     Promise.all(groups.map((g) => redis.zrange(keys.pending(g), 0, 0, 'WITHSCORES'))),
+    Promise.all(groups.map((g) => redis.zrange(keys.unresolvedAddresses(g), 0, 0, 'WITHSCORES'))),
   ]);
-  const times = [...jobTimestamps, ...heads.map((h) => h[1])]
+  const times = [...jobTimestamps, ...heads.map((h) => h[1]), ...unresolved.map((h) => h[1])]
     .map((v) => Number(v ?? Number.NaN))
     .filter((v) => Number.isFinite(v) && v > 0);
   return times.length > 0 ? Math.min(...times) : undefined;

@@ -184,6 +184,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         await enqueueShard(
           redis,
           shards[0] as QueueKeys,
+          { index: 0, count: 1 },
           updates,
           data,
           [],
@@ -207,6 +208,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         await enqueueShard(
           redis,
           shards[shard] as QueueKeys,
+          { index: shard, count: shards.length },
           indexes.map((i) => updates[i] as Update),
           indexes.map((i) => data[i] as string),
           indexes.map((i) => accepted[i] ?? ''),

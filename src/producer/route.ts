@@ -23,11 +23,23 @@ const NAME_PART = /^[^|:\s]+$/;
 /** Lua's `%s`: the C locale's white space. */
 const LUA_SPACE = /[ \t\n\v\f\r]/;
 
+/** Anything beyond ASCII, whose case folding follows the Unicode data of the Node that runs the code. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /**
- * The route of a valid update, or undefined when the queue's scripts would not route it (then it is left on the
- * wait list, where ingest fails it by name): validation refuses every such update, so this is a guard, not a path.
+ * The route of a valid update, or undefined when the producer leaves it to ingest: when the queue's scripts would
+ * not route it (ingest then fails it by name; validation refuses every such update, so this is a guard), or when it
+ * names an email beyond ASCII. The worker keys emails by the case folding of its own Node (`K.lowerEmail`, built
+ * from its Unicode tables); a producer embedded in an app on another Node version could fold such an email
+ * otherwise, so the worker works those routes out itself. ASCII folds alike everywhere.
  */
 export function routeOf(u: Update): Route | undefined {
+  const email = (u.properties as Record<string, unknown>).email;
+  if (
+    (u.idProperty === 'email' && NON_ASCII.test(u.id)) ||
+    (u.objectType === 'contacts' && typeof email === 'string' && NON_ASCII.test(email))
+  )
+    return undefined;
   const routable =
     NAME_PART.test(u.objectType) &&
     u.id !== '' &&

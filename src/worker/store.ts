@@ -147,8 +147,12 @@ export class QueueStore {
       const hist = (o[8] ?? []) as string[];
       const sets = o[9] as string[] | undefined;
       const landed: Record<string, number> = {};
-      for (let i = 0; i + 1 < landedFlat.length; i += 2)
-        landed[landedFlat[i] as string] = fenceOf(landedFlat[i] as string, landedFlat[i + 1] as string);
+      for (let i = 0; i + 1 < landedFlat.length; i += 2) {
+        const field = landedFlat[i] as string;
+        // The fence's own fields (the due time of a retry) name no property.
+        if (field.startsWith('#')) continue;
+        landed[field] = fenceOf(field, landedFlat[i + 1] as string);
+      }
       return {
         objectKey: String(o[0]),
         updates: entries.map((raw, i) => ({

@@ -13,6 +13,7 @@ import { connectRedis } from '../redis.js';
 import {
   claimShardCount,
   ONLY_SHARD,
+  placeOf,
   ShardCountMismatchError,
   type ShardPlace,
   shardOfAccount,
@@ -214,15 +215,18 @@ export class BatchWorker {
     });
     // Told to stop while connecting: take no work.
     if (this.#closing) throw new StartAbortedError();
-    // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job.
-    if (this.#shard.index === 0) {
-      try {
-        await this.#claimShardCount(this.#shard.count);
-      } catch (err) {
-        this.#redis.disconnect();
-        this.#blocking.disconnect();
-        throw err;
-      }
+    // Shard 0 records the queue's shard count; a worker given another refuses before it takes any job. Every
+    // shard records its place, which a producer's enqueue compares with its own before it files updates itself.
+    try {
+      await this.#untilAnswered(async () => {
+        if (this.#shard.index === 0)
+          await claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, this.#shard.count);
+        await this.#redis.set(this.#keys.shardPlace, placeOf(this.#shard));
+      });
+    } catch (err) {
+      this.#redis.disconnect();
+      this.#blocking.disconnect();
+      throw err;
     }
     this.#running = true;
     this.#lastProgressAt = performance.now();
@@ -240,14 +244,14 @@ export class BatchWorker {
   }
 
   /**
-   * Records or checks the queue's shard count, trying again while Redis does not answer (a restart, a failover's
-   * READONLY) for up to `livenessTimeoutMs`, like the connection itself; a mismatch is not tried again.
+   * Runs a start-up step (recording or checking the queue's shard count, recording the shard's place), trying
+   * again while Redis does not answer (a restart, a failover's READONLY) for up to `livenessTimeoutMs`, like the
+   * connection itself; a shard count mismatch is not tried again.
    */
-  async #claimShardCount(count: number): Promise<void> {
+  async #untilAnswered(step: () => Promise<void>): Promise<void> {
     const deadline = performance.now() + this.#s.livenessTimeoutMs;
     for (;;) {
-      const attempt = claimShardCount(this.#redis, this.#keys.shardCount, this.#keys.queueName, count);
-      const r = await within(Math.max(0, deadline - performance.now()), attempt, this.#starting.signal);
+      const r = await within(Math.max(0, deadline - performance.now()), step(), this.#starting.signal);
       if (this.#closing) throw new StartAbortedError();
       if (r.done && r.error === undefined) return;
       if (r.error instanceof ShardCountMismatchError) throw r.error;

@@ -20,6 +20,7 @@ import {
   testQueue,
   testSimulator,
   testWorker,
+  waitFor,
 } from '../helpers/pipeline.js';
 import { startRedisProxy } from '../helpers/redis-proxy.js';
 import { onCleanup, redisUrl, testRedis, track } from '../helpers/resources.js';
@@ -355,4 +356,36 @@ describe('queue shards keep the promises of one shard', () => {
     );
     expect(sim.getObject('tok', 'contacts', '1')?.properties.firstname).toBe('new');
   }, 30_000);
+
+  it('a producer that outlived its queue, re-created with another QUEUE_SHARDS, files nothing in the wrong shard', async () => {
+    const q = testQueue('sh-stale-producer', 4);
+    const redis = testRedis();
+    const accounts = Array.from({ length: 200 }, (_, i) => `acct${i}`);
+    const x = accounts.find((a) => shardOfAccount(a, 2) === 0 && shardOfAccount(a, 4) !== 0) as string;
+    const sim = await testSimulator();
+    sim.createObjects('tok-x', 'contacts', [{ id: '1', properties: {} }]);
+    const p2 = producerOf(q, 2);
+    await p2.enqueue({ account: x, objectType: 'contacts', id: '1', properties: { firstname: 'first' } });
+    // The queue is re-created with 4 shards while the producer lives on (it checked the count once).
+    await testAdmin(q, { shards: 2 }).obliterate({ force: true });
+    await testWorker(q, sim, { shards: 4, accounts: { [x]: { token: 'tok-x' } }, validateProperties: false });
+    const stale = await p2.enqueue({
+      account: x,
+      objectType: 'contacts',
+      id: '1',
+      properties: { lastname: 'via shard 0' },
+    });
+    // Shard 0 holds what both layouts share: the worker's place there differs from the producer's, so the update
+    // waits for ingest, which fails it by name.
+    const key = queueKeys(q).outcome(stale.objectWriteTraceId);
+    await waitFor(async () => /"failed"/.test((await redis.get(key)) ?? ''), {
+      what: "the stale producer's update to fail in shard 0",
+      timeoutMs: 10_000,
+    });
+    expect(await redis.get(key)).toMatch(
+      /is held by shard \d of the queue's 4, but this job was enqueued to shard 0/,
+    );
+    await sim.idle();
+    expect(sim.getObject('tok-x', 'contacts', '1')?.properties.lastname).toBeUndefined();
+  });
 });

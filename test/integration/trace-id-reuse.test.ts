@@ -182,7 +182,7 @@ describe('enqueue.lua', () => {
 
   function args(keysPrefix: ReturnType<typeof queueKeys>, updates: Update[]): string[] {
     // No traceparent: the enqueue runs outside any span.
-    const out = [...keysPrefix.scriptArgs, '300', ''];
+    const out = [...keysPrefix.scriptArgs, '300', '', '0/1'];
     for (const u of updates) {
       const data = canonicalJobData(u);
       out.push(...updateArgs(u, data, ''));
@@ -197,7 +197,14 @@ describe('enqueue.lua', () => {
     const run = (requestId: string, updates: Update[]) =>
       script.run(
         redis,
-        [keys.wait, keys.marker, keys.enqueueResult(requestId), keys.interactiveWait, keys.seq],
+        [
+          keys.wait,
+          keys.marker,
+          keys.enqueueResult(requestId),
+          keys.interactiveWait,
+          keys.seq,
+          keys.shardPlace,
+        ],
         args(keys, updates),
       );
     const updates = [valid('x-1', ada), valid('x-2', { ...ada, id: '2' })];
@@ -216,7 +223,14 @@ describe('enqueue.lua', () => {
     const run = (requestId: string, updates: Update[]) =>
       script.run(
         redis,
-        [keys.wait, keys.marker, keys.enqueueResult(requestId), keys.interactiveWait, keys.seq],
+        [
+          keys.wait,
+          keys.marker,
+          keys.enqueueResult(requestId),
+          keys.interactiveWait,
+          keys.seq,
+          keys.shardPlace,
+        ],
         args(keys, updates),
       );
     expect(await run('a', [valid('y-1', ada)])).toEqual(['ok', 1]);

@@ -22,19 +22,23 @@
   nothing of it passes through BullMQ's wait list, which ingest reads for other clients. The producer works out
   each update's route (producer/route.ts), so nothing is decoded here; one it could not route (it validates, so
   none should be) goes to the wait list instead, where ingest fails it by name. The shard is the producer's to
-  pick (by account, shards.ts): it is not checked again here.
+  pick (by account, shards.ts); the shard's place as its workers were given it (KEYS[6], set by every worker at
+  start) is the backstop: when it is recorded and differs from the producer's, the call files nothing itself and
+  leaves every update on the wait list, where ingest fails those of an account another shard holds, by name.
 
   KEYS[1] wait list (BullMQ's)
   KEYS[2] marker zset (wakes blocked consumers)
   KEYS[3] result of this call, under its request id
-  KEYS[4] interactive wait list (unused: kept so the script's keys stay those of earlier versions)
+  KEYS[4] interactive wait list (for an interactive update left to ingest)
   KEYS[5] sequence counter
+  KEYS[6] this shard's place as its workers were given it (`index/count`; absent before any worker started)
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
   ARGV[4] the producer's W3C traceparent ('' for none): kept in each new job's `tp` field, so the worker links its
           HubSpot call spans to the span that enqueued (outside the data, which names the update)
-  ARGV[5..] groups of ten: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
+  ARGV[5] the producer's place for this shard, `index/count`
+  ARGV[6..] groups of ten: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
             accepted SHA-1 of an existing job's data ('' for none), 'i' for the interactive lane ('' for bulk),
             then the update's route as the producer works it out (producer/route.ts, the same as Intake.route):
             group ('' when the producer could not route it: the job then goes to the wait list, where ingest
@@ -56,7 +60,7 @@ local fresh = {}      -- job id -> { data, position } of updates this call adds
 local status = {}
 local conflicts = {}
 local n = 0
-for i = 5, #ARGV, 10 do
+for i = 6, #ARGV, 10 do
   n = n + 1
   local jobId, traceId, data, fp, accepted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local same, by
@@ -104,9 +108,11 @@ else
   end
   -- One INCRBY for the call; numbers go out in the order of the call, the order ingest would have kept.
   local seq = added > 0 and (rcall('INCRBY', KEYS[5], added) - added) or 0
+  local place = rcall('GET', KEYS[6])
+  local files = not place or place == ARGV[5]
   Intake.begin(tonumber(now))
   n = 0
-  for i = 5, #ARGV, 10 do
+  for i = 6, #ARGV, 10 do
     n = n + 1
     if status[n] == 1 then
       local jobId, data = ARGV[i], ARGV[i + 2]
@@ -117,13 +123,13 @@ else
         fields[#fields + 1] = 'tp'
         fields[#fields + 1] = traceparent
       end
-      if ARGV[i + 6] ~= '' then
+      if files and ARGV[i + 6] ~= '' then
         local route = { group = ARGV[i + 6], objKey = ARGV[i + 7], addrKey = ARGV[i + 8], sets = ARGV[i + 9] }
         -- Just numbered: the newest entry of its list.
         Intake.take(jobId, route, ARGV[i + 5] == 'i', seq, tonumber(now), true, fields)
       else
         rcall('HSET', K.job(jobId), unpack(fields))
-        rcall('LPUSH', KEYS[1], jobId)
+        rcall('LPUSH', ARGV[i + 5] == 'i' and KEYS[4] or KEYS[1], jobId)
       end
     end
     result[#result + 1] = status[n]

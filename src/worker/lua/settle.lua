@@ -16,8 +16,9 @@
   are values a landed fence covers.
 
   Fences: an object's fence stays persistent while updates of the object are left in the queue (pending, or a
-  retry); once none is, it expires with the outcome TTL, which also outlives every failed update of the object
-  kept for replay.
+  retry of this batch); once none is, it expires with the outcome TTL, which also outlives every failed update of
+  the object kept for replay, counted from the due time of its latest retry still in backoff when that is later
+  (`#retry` in the fence: a retry an earlier batch scheduled is in the delayed zset, which settle does not read).
 
   Operator failure: a batch that `fail-account` marked while it was in flight (field `#fail` of its record, the
   error message) may not hand anything back to the queue. A plan that would (a retry or a hand-back) is refused
@@ -151,6 +152,14 @@ for _, obj in ipairs(plan.objects) do
   -- Tentative fences: a call that may have applied adds what it carried (no value older than those may be written
   -- after it); a value HubSpot refused leaves (no call carrying it applied); a value as old as a landed one is
   -- covered by the landed fence.
+  -- Retries wait in the delayed zset, where no later settle of the object sees them: the fence keeps the due time
+  -- of the latest (`#retry`), and is not let expire before it plus the outcome TTL (tick persists the fence when a
+  -- retry comes due), so an older value retried late cannot land over a newer one once its fence has gone.
+  local retryDue
+  for _, r in ipairs(obj.retry) do
+    if not retryDue or now + r.delayMs > retryDue then retryDue = now + r.delayMs end
+  end
+  local storedDue
   local props, isProp = {}, {}
   local function consider(prop)
     if not isProp[prop] then isProp[prop] = true; props[#props + 1] = prop end
@@ -158,14 +167,27 @@ for _, obj in ipairs(plan.objects) do
   for prop in pairs(obj.landed) do consider(prop) end
   for prop in pairs(obj.sent or {}) do consider(prop) end
   for prop in pairs(obj.refuted or {}) do consider(prop) end
-  if #props > 0 then
+  if #props == 0 then
+    storedDue = tonumber(rcall('HGET', landedKey, K.RETRY_DUE_FIELD))
+    if retryDue and (not storedDue or retryDue > storedDue) then
+      rcall('HSET', landedKey, K.RETRY_DUE_FIELD, retryDue)
+    end
+  else
     local fields = {}
     for i, prop in ipairs(props) do
       fields[2 * i - 1] = prop
       fields[2 * i] = '~' .. prop
     end
+    fields[#fields + 1] = K.RETRY_DUE_FIELD
     local current = rcall('HMGET', landedKey, unpack(fields))
     local writes, drops = {}, {}
+    storedDue = tonumber(current[#fields])
+    if retryDue and (not storedDue or retryDue > storedDue) then
+      writes[#writes + 1] = K.RETRY_DUE_FIELD
+      writes[#writes + 1] = retryDue
+    elseif storedDue and storedDue <= now and not retryDue then
+      drops[#drops + 1] = K.RETRY_DUE_FIELD
+    end
     for i, prop in ipairs(props) do
       local landedSeq = tonumber(current[2 * i - 1])
       local seq = obj.landed[prop]
@@ -241,8 +263,11 @@ for _, obj in ipairs(plan.objects) do
   inflight = inflight + #obj.done + #obj.retry + #obj.requeue + #unresolve
   local first = Lanes.claimable(obj.group, objKey)
   if first then rcall('SADD', KEYS[4], obj.group) end
+  local due = math.max(retryDue or 0, storedDue or 0)
   if first or #obj.retry > 0 then
     rcall('PERSIST', landedKey)
+  elseif due > now then
+    rcall('EXPIRE', landedKey, ttl + math.ceil((due - now) / 1000))
   else
     rcall('EXPIRE', landedKey, ttl)
   end
