@@ -121,7 +121,8 @@ const table = {
     type: 'string',
     holds:
       "the queue's `QUEUE_SHARDS`, in shard 0 only: a producer, worker or admin command given another count refuses to run (`SHARD_COUNT_MISMATCH`), so no update is queued in a shard its account is not in",
-    writers: 'the first producer or worker of the queue (claim-shard-count.lua, only when none is recorded)',
+    writers:
+      "the first producer or worker of the queue (claim-shard-count.lua, only when none is recorded); a producer's enqueue to shard 0 when none is recorded (the queue was obliterated since it checked)",
     ttl: 'none',
   },
   shardPlace: {
@@ -129,8 +130,8 @@ const table = {
     arg: '',
     type: 'string',
     holds:
-      "this shard's place in the queue, `index/count`, as the last worker to start on it was given: the producer files its updates here itself only while its own place agrees (or none is recorded), else it leaves them on the wait list, where ingest fails those of an account another shard holds",
-    writers: 'every worker, at start',
+      "this shard's place in the queue, `index/count`, as the last worker to start on it (or, before any, the first producer) was given: the producer files its updates here itself only while its own place agrees (or, in shard 0, whose enqueue checks the shard count itself, none is recorded), else it leaves them on the wait list, where ingest fails those of an account another shard holds",
+    writers: 'every worker, at start; a producer, once, after its shard-count check, where none is recorded',
     ttl: 'none',
   },
   seq: {

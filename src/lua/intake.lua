@@ -86,7 +86,7 @@ do
         objKey = K.objectKey(group, '', recordId)
       else
         list(K.unresolved(r.addrKey))
-        call('ZADD', K.unresolvedAddresses(group), 'NX', ts, r.addrKey)
+        call('ZADD', K.unresolvedAddresses(group), 'LT', ts, r.addrKey)
         seeGroup(group)
       end
     end

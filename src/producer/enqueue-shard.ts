@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { placeOf, type ShardPlace } from '../shards.js';
+import { placeOf, ShardCountMismatchError, type ShardPlace } from '../shards.js';
 import { traceparentOf } from '../telemetry/traceparent.js';
 import { fingerprint, isInteractive, jobIdFor, type Update } from '../update.js';
 import { routeOf } from './route.js';
@@ -56,9 +56,11 @@ export async function enqueueShard(
     const resultKey = keys.enqueueResult(randomUUID());
     const reply = (await enqueueScript.run(
       redis,
-      [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq, keys.shardPlace],
+      [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq, keys.shardPlace, keys.shardCount],
       args,
     )) as Array<string | number>;
+    if (reply[0] === 'shards')
+      throw new ShardCountMismatchError(keys.queueName, place.count, Number(reply[1]));
     if (reply[0] === 'conflict') {
       // Another producer took a trace id between the check and this call: this chunk wrote nothing.
       const conflicts: TraceIdConflict[] = [];
@@ -93,7 +95,11 @@ export function updateArgs(u: Update, data: string, accepted: string): string[] 
     fingerprint(data),
     accepted,
     isInteractive(u) ? 'i' : '',
-    ...(route ? [route.group, route.objectKey, route.address, route.sets] : ['', '', '', '']),
+    ...(route === undefined
+      ? ['', '', '', '']
+      : route.toIngest
+        ? ['', route.objectKey, '', '']
+        : [route.group, route.objectKey, route.address, route.sets]),
   ];
 }
 

@@ -9,7 +9,7 @@ export { WaitTimeoutError };
 
 import { ShardReads } from '../outcomes/shard-reads.js';
 import { connectRedis } from '../redis.js';
-import { ShardCountMismatchError, shardCountGuard, shardQueueNames } from '../shards.js';
+import { placeOf, ShardCountMismatchError, shardCountGuard, shardQueueNames } from '../shards.js';
 import type { Explanation } from '../story/explain.js';
 import {
   canonicalJobData,
@@ -169,7 +169,24 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   // The queue's shard count is recorded or checked before the first enqueue, and checked (never recorded) before
   // reads: a producer given another count would look for outcomes in the wrong shards and report them unknown.
   const shardCountKey = (shards[0] as QueueKeys).shardCount;
-  const checkShards = shardCountGuard(redis, shardCountKey, queueName, shards.length);
+  const checkCount = shardCountGuard(redis, shardCountKey, queueName, shards.length);
+  // Once the count agrees, each shard with no place recorded yet gets this producer's, so it files its updates
+  // itself before any worker started (a worker records its own at start; an enqueue to a shard whose recorded
+  // place differs leaves its updates to ingest).
+  let placed: Promise<void> | undefined;
+  const checkShards = async () => {
+    await checkCount();
+    placed ??= Promise.all(
+      shards.map((k, index) => redis.set(k.shardPlace, placeOf({ index, count: shards.length }), 'NX')),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        placed = undefined;
+        throw err;
+      },
+    );
+    await placed;
+  };
   const checkReads = shardCountGuard(redis, shardCountKey, queueName, shards.length, { readOnly: true });
 
   async function enqueueValid(updates: readonly Update[]): Promise<EnqueueResult[]> {

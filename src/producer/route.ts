@@ -16,6 +16,11 @@ export interface Route {
   address: string;
   /** The addresses of the unique values the update sets, one per line ('' for none), see `Intake.route`. */
   sets: string;
+  /**
+   * True when the producer leaves the update to ingest (an email beyond ASCII, see {@link routeOf}): then only
+   * `objectKey` counts, whose fence the enqueue keeps while the update waits.
+   */
+  toIngest: boolean;
 }
 
 /** As JobData.route tells a part usable in a key (job-data.lua): no `|`, `:` or white space. */
@@ -27,19 +32,21 @@ const LUA_SPACE = /[ \t\n\v\f\r]/;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
- * The route of a valid update, or undefined when the producer leaves it to ingest: when the queue's scripts would
- * not route it (ingest then fails it by name; validation refuses every such update, so this is a guard), or when it
- * names an email beyond ASCII. The worker keys emails by the case folding of its own Node (`K.lowerEmail`, built
+ * The route of a valid update, or undefined when the queue's scripts would not route it (it is left to ingest,
+ * which fails it by name; validation refuses every such update, so this is a guard). `toIngest` when it names an
+ * email beyond ASCII: the producer leaves it to ingest too. The worker keys emails by the case folding of its own Node (`K.lowerEmail`, built
  * from its Unicode tables); a producer embedded in an app on another Node version could fold such an email
  * otherwise, so the worker works those routes out itself. ASCII folds alike everywhere.
  */
 export function routeOf(u: Update): Route | undefined {
   const email = (u.properties as Record<string, unknown>).email;
-  if (
+  // Folded: the email an update is addressed by, and a new email it sets (a contact's, or the property an object
+  // is addressed by).
+  const toIngest =
     (u.idProperty === 'email' && NON_ASCII.test(u.id)) ||
-    (u.objectType === 'contacts' && typeof email === 'string' && NON_ASCII.test(email))
-  )
-    return undefined;
+    ((u.objectType === 'contacts' || u.idProperty === 'email') &&
+      typeof email === 'string' &&
+      NON_ASCII.test(email));
   const routable =
     NAME_PART.test(u.objectType) &&
     u.id !== '' &&
@@ -65,5 +72,6 @@ export function routeOf(u: Update): Route | undefined {
     objectKey: own === undefined ? objectKeyOf(u.account, u.objectType, '', u.id) : '',
     address: own ?? '',
     sets: sets.join('\n'),
+    toIngest,
   };
 }

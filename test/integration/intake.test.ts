@@ -116,11 +116,11 @@ describe('the producer files updates at enqueue', () => {
         // The producer leaves an email beyond ASCII to ingest (the worker's Node folds it); every other route agrees.
         const beyondAscii = (u: Update) =>
           /[\u0080-\uffff]/.test(
-            `${u.idProperty === 'email' ? u.id : ''}${u.objectType === 'contacts' && typeof u.properties.email === 'string' ? u.properties.email : ''}`,
+            `${u.idProperty === 'email' ? u.id : ''}${(u.objectType === 'contacts' || u.idProperty === 'email') && typeof u.properties.email === 'string' ? u.properties.email : ''}`,
           );
         updates.forEach((u, i) => {
-          if (beyondAscii(u)) expect(ours[i]).toBe('');
-          else expect(ours[i]).toBe(lua[i]);
+          expect(routeOf(u)?.toIngest).toBe(beyondAscii(u));
+          expect(ours[i]).toBe(lua[i]);
         });
       }),
       { numRuns: 200 },
@@ -131,6 +131,9 @@ describe('the producer files updates at enqueue', () => {
     const queueName = testQueue('intake-unicode');
     const keys = queueKeys(queueName);
     const redis = testRedis();
+    // Record 8's fence, as a settle leaves it once nothing of the record is queued.
+    await redis.hset(keys.landed(objectKeyOf('default', 'contacts', '', '8')), 'firstname', '1');
+    await redis.expire(keys.landed(objectKeyOf('default', 'contacts', '', '8')), 600);
     const [setter, byEmail] = await testProducer(queueName).enqueueMany([
       { objectType: 'contacts', id: '8', properties: { email: 'Élodie@Exemple.fr' } },
       { objectType: 'contacts', idProperty: 'email', id: 'ÉLODIE@exemple.fr', properties: { city: 'Lyon' } },
@@ -139,6 +142,8 @@ describe('the producer files updates at enqueue', () => {
     expect(await redis.lrange(keys.wait, 0, -1)).toEqual(
       [byEmail, setter].map((r) => `t-${r?.objectWriteTraceId}`),
     );
+    // A newer update of record 8 may be filed and land first: the fence is kept for the one left to ingest.
+    expect(await redis.pttl(keys.landed(objectKeyOf('default', 'contacts', '', '8')))).toBe(-1);
     expect(await redis.hget(keys.stats, 'pending')).toBe('1');
     // Once ingested, both are keyed by the one folded address.
     const store = new QueueStore({ redis, keys, outcomeTtlSeconds: 600 });

@@ -357,11 +357,12 @@ describe('queue shards keep the promises of one shard', () => {
     expect(sim.getObject('tok', 'contacts', '1')?.properties.firstname).toBe('new');
   }, 30_000);
 
-  it('a producer that outlived its queue, re-created with another QUEUE_SHARDS, files nothing in the wrong shard', async () => {
+  it('a producer that outlived its queue, re-created with another QUEUE_SHARDS, is refused and files nothing', async () => {
     const q = testQueue('sh-stale-producer', 4);
     const redis = testRedis();
     const accounts = Array.from({ length: 200 }, (_, i) => `acct${i}`);
     const x = accounts.find((a) => shardOfAccount(a, 2) === 0 && shardOfAccount(a, 4) !== 0) as string;
+    const y = accounts.find((a) => shardOfAccount(a, 2) === 1) as string;
     const sim = await testSimulator();
     sim.createObjects('tok-x', 'contacts', [{ id: '1', properties: {} }]);
     const p2 = producerOf(q, 2);
@@ -369,23 +370,46 @@ describe('queue shards keep the promises of one shard', () => {
     // The queue is re-created with 4 shards while the producer lives on (it checked the count once).
     await testAdmin(q, { shards: 2 }).obliterate({ force: true });
     await testWorker(q, sim, { shards: 4, accounts: { [x]: { token: 'tok-x' } }, validateProperties: false });
+    // Shard 0 holds the count its workers recorded: the stale producer's call there is refused.
+    await expect(
+      p2.enqueue({ account: x, objectType: 'contacts', id: '1', properties: { lastname: 'via shard 0' } }),
+    ).rejects.toBeInstanceOf(ShardCountMismatchError);
+    // Another shard's workers recorded their place: the update waits for ingest, which fails it by name.
     const stale = await p2.enqueue({
-      account: x,
+      account: y,
       objectType: 'contacts',
       id: '1',
-      properties: { lastname: 'via shard 0' },
+      properties: { lastname: 'y' },
     });
-    // Shard 0 holds what both layouts share: the worker's place there differs from the producer's, so the update
-    // waits for ingest, which fails it by name.
-    const key = queueKeys(q).outcome(stale.objectWriteTraceId);
-    await waitFor(async () => /"failed"/.test((await redis.get(key)) ?? ''), {
-      what: "the stale producer's update to fail in shard 0",
-      timeoutMs: 10_000,
-    });
-    expect(await redis.get(key)).toMatch(
-      /is held by shard \d of the queue's 4, but this job was enqueued to shard 0/,
-    );
+    const names = shardQueueNames(q, 2);
+    const key = queueKeys(names[1] as string).outcome(stale.objectWriteTraceId);
+    if (shardOfAccount(y, 4) !== 1) {
+      await waitFor(async () => /"failed"/.test((await redis.get(key)) ?? ''), {
+        what: "the stale producer's update to fail in shard 1",
+        timeoutMs: 10_000,
+      });
+      expect(await redis.get(key)).toMatch(
+        /is held by shard \d of the queue's 4, but this job was enqueued to shard 1/,
+      );
+    }
     await sim.idle();
     expect(sim.getObject('tok-x', 'contacts', '1')?.properties.lastname).toBeUndefined();
+  });
+
+  it('a producer that outlived its queue records its count when it finds none, and a worker given another refuses', async () => {
+    const q = testQueue('sh-stale-first', 4);
+    const accounts = Array.from({ length: 200 }, (_, i) => `acct${i}`);
+    const x = accounts.find((a) => shardOfAccount(a, 2) === 0) as string;
+    const sim = await testSimulator();
+    const p2 = producerOf(q, 2);
+    await p2.enqueue({ account: x, objectType: 'contacts', id: '1', properties: { firstname: 'first' } });
+    await testAdmin(q, { shards: 2 }).obliterate({ force: true });
+    // Before any worker starts again: the stale producer's call to shard 0 records its count, 2.
+    await p2.enqueue({ account: x, objectType: 'contacts', id: '1', properties: { firstname: 'again' } });
+    expect(await testRedis().get(queueKeys(q).shardCount)).toBe('2');
+    await expect(testWorker(q, sim, { shards: 4, validateProperties: false })).rejects.toBeInstanceOf(
+      ShardCountMismatchError,
+    );
+    await testAdmin(q, { shards: 2 }).obliterate({ force: true });
   });
 });

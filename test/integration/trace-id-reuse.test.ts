@@ -204,6 +204,7 @@ describe('enqueue.lua', () => {
           keys.interactiveWait,
           keys.seq,
           keys.shardPlace,
+          keys.shardCount,
         ],
         args(keys, updates),
       );
@@ -230,6 +231,7 @@ describe('enqueue.lua', () => {
           keys.interactiveWait,
           keys.seq,
           keys.shardPlace,
+          keys.shardCount,
         ],
         args(keys, updates),
       );

@@ -23,8 +23,9 @@
   each update's route (producer/route.ts), so nothing is decoded here; one it could not route (it validates, so
   none should be) goes to the wait list instead, where ingest fails it by name. The shard is the producer's to
   pick (by account, shards.ts); the shard's place as its workers were given it (KEYS[6], set by every worker at
-  start) is the backstop: when it is recorded and differs from the producer's, the call files nothing itself and
-  leaves every update on the wait list, where ingest fails those of an account another shard holds, by name.
+  start) is the backstop: when it differs from the producer's (or, in a shard other than shard 0, when none is
+  recorded yet), the call files nothing itself and leaves every update on the wait list, where ingest fails those
+  of an account another shard holds, by name.
 
   KEYS[1] wait list (BullMQ's)
   KEYS[2] marker zset (wakes blocked consumers)
@@ -32,6 +33,7 @@
   KEYS[4] interactive wait list (for an interactive update left to ingest)
   KEYS[5] sequence counter
   KEYS[6] this shard's place as its workers were given it (`index/count`; absent before any worker started)
+  KEYS[7] the queue's shard count key (in shard 0: read, and recorded when absent, only by a call to shard 0)
 
   ARGV[1] key root, ARGV[2] job key prefix (the keys prelude, `K`)
   ARGV[3] seconds to keep the result
@@ -41,8 +43,8 @@
   ARGV[6..] groups of ten: job id, trace id, job data (canonical JSON), fingerprint of the data (16 hex digits),
             accepted SHA-1 of an existing job's data ('' for none), 'i' for the interactive lane ('' for bulk),
             then the update's route as the producer works it out (producer/route.ts, the same as Intake.route):
-            group ('' when the producer could not route it: the job then goes to the wait list, where ingest
-            fails it by name), object key, address, addresses it sets
+            group ('' when the producer leaves it to ingest: the job then goes to the wait list, and its object
+            key, when given, has its fence made persistent), object key, address, addresses it sets
 
   Returns: { 'ok', s1, s2, ... } with one integer per update, 1 = added, 0 = duplicate; or
            { 'conflict', n1, by1, n2, by2, ... }: 1-based positions of the conflicting updates, each with what
@@ -52,6 +54,19 @@
 local rcall = redis.call
 local kept = rcall('GET', KEYS[3])
 if kept then return cjson.decode(kept) end
+
+-- Shard 0 holds the queue's shard count: a producer whose count differs (it outlived a queue re-created with
+-- another QUEUE_SHARDS) is refused, and one that finds none recorded (the queue is new, or was obliterated since
+-- the producer checked) records its own, so a worker given another refuses to start.
+local index, count = string.match(ARGV[5], '^(%d+)/(%d+)$')
+if index == '0' then
+  local recorded = rcall('GET', KEYS[7])
+  if not recorded then
+    rcall('SET', KEYS[7], count)
+  elseif recorded ~= count then
+    return { 'shards', recorded }
+  end
+end
 
 local keepSeconds = tonumber(ARGV[3])
 
@@ -108,8 +123,10 @@ else
   end
   -- One INCRBY for the call; numbers go out in the order of the call, the order ingest would have kept.
   local seq = added > 0 and (rcall('INCRBY', KEYS[5], added) - added) or 0
+  -- Shard 0 (or the only shard) checked the count above; another shard with no place recorded yet leaves its
+  -- updates to ingest, which checks each account against its workers' place.
   local place = rcall('GET', KEYS[6])
-  local files = not place or place == ARGV[5]
+  local files = place == ARGV[5] or (not place and index == '0')
   Intake.begin(tonumber(now))
   n = 0
   for i = 6, #ARGV, 10 do
@@ -130,6 +147,8 @@ else
       else
         rcall('HSET', K.job(jobId), unpack(fields))
         rcall('LPUSH', ARGV[i + 5] == 'i' and KEYS[4] or KEYS[1], jobId)
+        -- Newer updates of its record may be filed and land before ingest takes it: the fence must outlive it.
+        if ARGV[i + 7] ~= '' then rcall('PERSIST', K.landed(ARGV[i + 7])) end
       end
     end
     result[#result + 1] = status[n]

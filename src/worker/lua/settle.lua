@@ -16,9 +16,9 @@
   are values a landed fence covers.
 
   Fences: an object's fence stays persistent while updates of the object are left in the queue (pending, or a
-  retry of this batch); once none is, it expires with the outcome TTL, which also outlives every failed update of
-  the object kept for replay, counted from the due time of its latest retry still in backoff when that is later
-  (`#retry` in the fence: a retry an earlier batch scheduled is in the delayed zset, which settle does not read).
+  retry, this batch's or one an earlier batch scheduled that is not due yet: `#retry` in the fence, the latest due
+  time, as settle does not read the delayed zset); once none is, it expires with the outcome TTL, which also
+  outlives every failed update of the object kept for replay.
 
   Operator failure: a batch that `fail-account` marked while it was in flight (field `#fail` of its record, the
   error message) may not hand anything back to the queue. A plan that would (a retry or a hand-back) is refused
@@ -153,8 +153,8 @@ for _, obj in ipairs(plan.objects) do
   -- after it); a value HubSpot refused leaves (no call carrying it applied); a value as old as a landed one is
   -- covered by the landed fence.
   -- Retries wait in the delayed zset, where no later settle of the object sees them: the fence keeps the due time
-  -- of the latest (`#retry`), and is not let expire before it plus the outcome TTL (tick persists the fence when a
-  -- retry comes due), so an older value retried late cannot land over a newer one once its fence has gone.
+  -- of the latest (`#retry`) and stays persistent until then, so an older value retried late cannot land over a
+  -- newer one once its fence has gone.
   local retryDue
   for _, r in ipairs(obj.retry) do
     if not retryDue or now + r.delayMs > retryDue then retryDue = now + r.delayMs end
@@ -263,11 +263,11 @@ for _, obj in ipairs(plan.objects) do
   inflight = inflight + #obj.done + #obj.retry + #obj.requeue + #unresolve
   local first = Lanes.claimable(obj.group, objKey)
   if first then rcall('SADD', KEYS[4], obj.group) end
+  -- A retry still due (this batch's, or an earlier one's: `#retry`) keeps the fence until a settle after it is due
+  -- (or fail-account) gives it its TTL: no worker may run between the due time and the TTL's end.
   local due = math.max(retryDue or 0, storedDue or 0)
-  if first or #obj.retry > 0 then
+  if first or due > now then
     rcall('PERSIST', landedKey)
-  elseif due > now then
-    rcall('EXPIRE', landedKey, ttl + math.ceil((due - now) / 1000))
   else
     rcall('EXPIRE', landedKey, ttl)
   end
