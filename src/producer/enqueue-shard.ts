@@ -54,11 +54,9 @@ export async function enqueueShard(
     });
     // One request id per call: if ioredis re-sends it after a reconnect, the script returns its first answer.
     const resultKey = keys.enqueueResult(randomUUID());
-    const reply = (await enqueueScript.run(
-      redis,
-      [keys.wait, keys.marker, resultKey, keys.interactiveWait, keys.seq, keys.shardPlace, keys.shardCount],
-      args,
-    )) as Array<string | number>;
+    const reply = (await enqueueScript.run(redis, enqueueKeys(keys, resultKey), args)) as Array<
+      string | number
+    >;
     if (reply[0] === 'shards')
       throw new ShardCountMismatchError(keys.queueName, place.count, Number(reply[1]));
     if (reply[0] === 'conflict') {
@@ -79,6 +77,19 @@ export async function enqueueShard(
       done(i + j, { objectWriteTraceId: u.objectWriteTraceId, duplicate: reply[j + 1] !== 1 });
     });
   }
+}
+
+/** The enqueue script's keys (enqueue.lua's header), with `resultKey` the call's result under its request id. */
+export function enqueueKeys(keys: QueueKeys, resultKey: string): string[] {
+  return [
+    keys.wait,
+    keys.marker,
+    resultKey,
+    keys.interactiveWait,
+    keys.seq,
+    keys.shardPlace,
+    keys.shardCount,
+  ];
 }
 
 /**

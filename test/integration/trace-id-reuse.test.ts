@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/keys.js';
 import { fingerprintOfRecord } from '../../src/outcomes/record.js';
-import { enqueueScript, updateArgs } from '../../src/producer/enqueue-shard.js';
+import { enqueueKeys, enqueueScript, updateArgs } from '../../src/producer/enqueue-shard.js';
 import { canonicalJobData, fingerprint, jobIdFor, parseUpdate, type Update } from '../../src/update.js';
 import { QueueStore } from '../../src/worker/store.js';
 import { TOKEN, testAdmin, testProducer, testQueue, testSimulator, testWorker } from '../helpers/pipeline.js';
@@ -195,19 +195,7 @@ describe('enqueue.lua', () => {
     const keys = queueKeys(queue);
     const redis = testRedis();
     const run = (requestId: string, updates: Update[]) =>
-      script.run(
-        redis,
-        [
-          keys.wait,
-          keys.marker,
-          keys.enqueueResult(requestId),
-          keys.interactiveWait,
-          keys.seq,
-          keys.shardPlace,
-          keys.shardCount,
-        ],
-        args(keys, updates),
-      );
+      script.run(redis, enqueueKeys(keys, keys.enqueueResult(requestId)), args(keys, updates));
     const updates = [valid('x-1', ada), valid('x-2', { ...ada, id: '2' })];
     expect(await run('req-1', updates)).toEqual(['ok', 1, 1]);
     // A re-sent call (same request id): the first answer, not "duplicate", and nothing added twice.
@@ -222,19 +210,7 @@ describe('enqueue.lua', () => {
     const keys = queueKeys(queue);
     const redis = testRedis();
     const run = (requestId: string, updates: Update[]) =>
-      script.run(
-        redis,
-        [
-          keys.wait,
-          keys.marker,
-          keys.enqueueResult(requestId),
-          keys.interactiveWait,
-          keys.seq,
-          keys.shardPlace,
-          keys.shardCount,
-        ],
-        args(keys, updates),
-      );
+      script.run(redis, enqueueKeys(keys, keys.enqueueResult(requestId)), args(keys, updates));
     expect(await run('a', [valid('y-1', ada)])).toEqual(['ok', 1]);
     // A finished update: only its outcome record (with its fingerprint) is left.
     await redis.set(keys.outcome('y-9'), JSON.stringify({ status: 'succeeded', fp: '0123456789abcdef' }));
