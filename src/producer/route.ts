@@ -34,9 +34,9 @@ const NON_ASCII = /[\u0080-\uffff]/;
 /**
  * The route of a valid update, or undefined when the queue's scripts would not route it (it is left to ingest,
  * which fails it by name; validation refuses every such update, so this is a guard). `toIngest` when it names an
- * email beyond ASCII: the producer leaves it to ingest too. The worker keys emails by the case folding of its own Node (`K.lowerEmail`, built
- * from its Unicode tables); a producer embedded in an app on another Node version could fold such an email
- * otherwise, so the worker works those routes out itself. ASCII folds alike everywhere.
+ * email beyond ASCII: the producer leaves it to ingest too. The worker keys emails by the case folding of its own
+ * Node (`K.lowerEmail`, built from its Unicode tables); a producer embedded in an app on another Node version could
+ * fold such an email otherwise, so the worker works those routes out itself. ASCII folds alike everywhere.
  */
 export function routeOf(u: Update): Route | undefined {
   const email = (u.properties as Record<string, unknown>).email;

@@ -13,23 +13,26 @@ import { testRedis } from '../helpers/resources.js';
 
 const OBJECT = objectKeyOf('default', 'contacts', undefined, '1000');
 
-async function setUp(label: string) {
+/** The worker's settings: an outcome TTL of 1 s against a backoff of `backoffMs`. */
+const settings = (backoffMs: number) => ({
+  maxAttempts: 3,
+  backoffBaseMs: backoffMs,
+  backoffMaxMs: backoffMs,
+  ambiguousHoldMs: 0,
+  outcomeTtlSeconds: 1,
+  validateProperties: false,
+});
+
+async function setUp(label: string, backoffMs = 6000) {
   const sim = await testSimulator();
   sim.createObjects(TOKEN, 'contacts', [{ id: '1000', properties: {} }]);
   const queueName = testQueue(label);
   const producer = testProducer(queueName);
   const redis = testRedis();
   const keys = queueKeys(queueName);
-  // The first call fails (a 5xx): the older update backs off for 6 s.
+  // The first call fails (a 5xx): the older update backs off.
   sim.failNext(1, 'error5xx');
-  await testWorker(queueName, sim, {
-    maxAttempts: 3,
-    backoffBaseMs: 6000,
-    backoffMaxMs: 6000,
-    ambiguousHoldMs: 0,
-    outcomeTtlSeconds: 1,
-    validateProperties: false,
-  });
+  const worker = await testWorker(queueName, sim, settings(backoffMs));
   const older = await producer.enqueue({
     objectType: 'contacts',
     id: '1000',
@@ -47,7 +50,7 @@ async function setUp(label: string) {
   expect(landed?.status).toBe('succeeded');
   // The fence stays while the older retry is not due (about 6 s away), not just the outcome TTL (1 s).
   expect(await redis.pttl(keys.landed(OBJECT))).toBe(-1);
-  return { sim, producer, redis, keys, older };
+  return { sim, producer, redis, keys, older, worker, queueName };
 }
 
 describe('a fence and the retries of its object in backoff', () => {
@@ -86,45 +89,16 @@ describe('a fence and the retries of its object in backoff', () => {
   }, 40_000);
 
   it('also across a worker outage from before the retry is due until after its due time and the TTL', async () => {
-    const sim = await testSimulator();
-    sim.createObjects(TOKEN, 'contacts', [{ id: '1000', properties: {} }]);
-    const queueName = testQueue('fence-retry-outage');
-    const producer = testProducer(queueName);
-    const redis = testRedis();
-    const keys = queueKeys(queueName);
-    const options = {
-      maxAttempts: 3,
-      backoffBaseMs: 3000,
-      backoffMaxMs: 3000,
-      ambiguousHoldMs: 0,
-      outcomeTtlSeconds: 1,
-      validateProperties: false,
-    };
-    sim.failNext(1, 'error5xx');
-    const first = await testWorker(queueName, sim, options);
-    const older = await producer.enqueue({
-      objectType: 'contacts',
-      id: '1000',
-      properties: { firstname: 'Old' },
-    });
-    await waitFor(async () => (await redis.zcard(keys.delayed)) === 1, {
-      what: 'the older update to back off',
-    });
-    const newer = await producer.enqueue({
-      objectType: 'contacts',
-      id: '1000',
-      properties: { firstname: 'New' },
-    });
-    expect((await producer.waitForOutcomes([newer.objectWriteTraceId]))[0]?.status).toBe('succeeded');
+    const { sim, producer, redis, keys, older, worker, queueName } = await setUp('fence-retry-outage', 3000);
     // The deployment stops while the retry is in backoff, and stays down past its due time plus the TTL.
-    await first.close();
+    await worker.close();
     const [due] = (await redis.zrange(keys.delayed, 0, 0, 'WITHSCORES')).slice(1).map(Number);
     await waitFor(async () => Number((await redis.time())[0]) * 1000 > (due ?? 0) + 1500, {
       what: 'the due time and the TTL to pass',
       timeoutMs: 10_000,
     });
     expect(await redis.hget(keys.landed(OBJECT), 'firstname')).not.toBeNull();
-    await testWorker(queueName, sim, options);
+    await testWorker(queueName, sim, settings(3000));
     const [outcome] = await producer.waitForOutcomes([older.objectWriteTraceId], { timeoutMs: 20_000 });
     expect(outcome?.status).toBe('superseded');
     await sim.idle();

@@ -8,8 +8,8 @@
     (it compared a job another client wrote in its canonical form);
   - once only its outcome record is left (finished), the same update means the same fingerprint (`fp`); a record
     without one predates fingerprints and counts as the same.
-  Updates earlier in the same call count as well. If any update conflicts, nothing is written and the conflicts
-  are returned. Only the fields BullMQ needs to read a job and the queue's own (its sequence, when it was taken
+  Updates earlier in the same call count as well. If any update conflicts, nothing is written (but the queue's
+  shard count, which a call to shard 0 records when none is) and the conflicts are returned. Only the fields BullMQ needs to read a job and the queue's own (its sequence, when it was taken
   in, the addresses it sets) are written, and no event-stream entries, to keep memory per update small.
 
   Running twice is harmless: ioredis re-sends a script whose answer was lost to a reconnect, and the second run

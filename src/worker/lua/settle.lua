@@ -167,12 +167,17 @@ for _, obj in ipairs(plan.objects) do
   for prop in pairs(obj.landed) do consider(prop) end
   for prop in pairs(obj.sent or {}) do consider(prop) end
   for prop in pairs(obj.refuted or {}) do consider(prop) end
+  -- Read with the fence's other fields below; with none to move, only when a retry is to be recorded (or, at the
+  -- end, when the fence would otherwise be given its TTL).
+  local dueRead = false
   if #props == 0 then
-    storedDue = tonumber(rcall('HGET', landedKey, K.RETRY_DUE_FIELD))
-    if retryDue and (not storedDue or retryDue > storedDue) then
-      rcall('HSET', landedKey, K.RETRY_DUE_FIELD, retryDue)
+    if retryDue then
+      storedDue = tonumber(rcall('HGET', landedKey, K.RETRY_DUE_FIELD))
+      dueRead = true
+      if not storedDue or retryDue > storedDue then rcall('HSET', landedKey, K.RETRY_DUE_FIELD, retryDue) end
     end
   else
+    dueRead = true
     local fields = {}
     for i, prop in ipairs(props) do
       fields[2 * i - 1] = prop
@@ -265,8 +270,10 @@ for _, obj in ipairs(plan.objects) do
   if first then rcall('SADD', KEYS[4], obj.group) end
   -- A retry still due (this batch's, or an earlier one's: `#retry`) keeps the fence until a settle after it is due
   -- (or fail-account) gives it its TTL: no worker may run between the due time and the TTL's end.
-  local due = math.max(retryDue or 0, storedDue or 0)
-  if first or due > now then
+  if not (first or #obj.retry > 0 or dueRead) then
+    storedDue = tonumber(rcall('HGET', landedKey, K.RETRY_DUE_FIELD))
+  end
+  if first or #obj.retry > 0 or (storedDue or 0) > now then
     rcall('PERSIST', landedKey)
   else
     rcall('EXPIRE', landedKey, ttl)
